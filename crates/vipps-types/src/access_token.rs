@@ -1,0 +1,86 @@
+//! Access Token API: `POST /accesstoken/get`.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The response of `POST /accesstoken/get`.
+///
+/// The API sends every field as a string (`"expires_in": "3600"`); numbers are accepted too.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct AccessTokenResponse {
+    /// Always `Bearer`.
+    #[serde(default)]
+    pub token_type: String,
+    /// Lifetime in seconds.
+    #[serde(
+        default,
+        deserialize_with = "crate::common::string_or_number::opt_i64",
+        serialize_with = "ser_opt_string"
+    )]
+    pub expires_in: Option<i64>,
+    /// Unused by the API; `0`.
+    #[serde(
+        default,
+        deserialize_with = "crate::common::string_or_number::opt_i64",
+        serialize_with = "ser_opt_string"
+    )]
+    pub ext_expires_in: Option<i64>,
+    /// Expiry as Unix seconds.
+    #[serde(
+        default,
+        deserialize_with = "crate::common::string_or_number::opt_i64",
+        serialize_with = "ser_opt_string"
+    )]
+    pub expires_on: Option<i64>,
+    /// Start of validity as Unix seconds.
+    #[serde(
+        default,
+        deserialize_with = "crate::common::string_or_number::opt_i64",
+        serialize_with = "ser_opt_string"
+    )]
+    pub not_before: Option<i64>,
+    /// An identifier of the resource; ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// The JWT to send as `Authorization: Bearer …`. Secret: never printed by `Debug`.
+    pub access_token: String,
+}
+
+fn ser_opt_string<S: serde::Serializer>(v: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(n) => s.serialize_str(&n.to_string()),
+        None => s.serialize_none(),
+    }
+}
+
+impl fmt::Debug for AccessTokenResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessTokenResponse")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("expires_on", &self.expires_on)
+            .field("not_before", &self.not_before)
+            .field("access_token", &"<redacted>")
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_strings_and_numbers() {
+        let s = r#"{"token_type":"Bearer","expires_in":"3600","ext_expires_in":"0","expires_on":"1547823408","not_before":"1547819508","resource":"00000002-0000-0000-c000-000000000000","access_token":"eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiIsIng1dCI6Ik4..."}"#;
+        let t: AccessTokenResponse = serde_json::from_str(s).unwrap();
+        assert_eq!(t.expires_in, Some(3600));
+        assert_eq!(t.expires_on, Some(1547823408));
+        let n: AccessTokenResponse =
+            serde_json::from_str(r#"{"token_type":"Bearer","expires_in":900,"access_token":"x"}"#).unwrap();
+        assert_eq!(n.expires_in, Some(900));
+        assert_eq!(n.expires_on, None);
+        assert!(!format!("{t:?}").contains("eyJ0eXAi"));
+        let back = serde_json::to_value(&t).unwrap();
+        assert_eq!(back["expires_in"], "3600");
+    }
+}

@@ -1,0 +1,238 @@
+//! Types shared by several APIs: amounts, currencies, references.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+string_enum! {
+    /// ISO 4217 currency code.
+    pub enum Currency {
+        /// Norwegian krone.
+        Nok = "NOK",
+        /// Danish krone.
+        Dkk = "DKK",
+        /// Euro.
+        Eur = "EUR",
+    }
+}
+
+/// An amount of money in minor units (øre, cents) with its currency.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Amount {
+    /// The currency.
+    pub currency: Currency,
+    /// The value in minor units: NOK 10.00 is `1000`.
+    pub value: i64,
+}
+
+impl Amount {
+    /// An amount in minor units.
+    pub fn new(value: i64, currency: Currency) -> Self {
+        Amount { currency, value }
+    }
+    /// NOK in øre.
+    pub fn nok(value: i64) -> Self {
+        Amount::new(value, Currency::Nok)
+    }
+    /// DKK in øre.
+    pub fn dkk(value: i64) -> Self {
+        Amount::new(value, Currency::Dkk)
+    }
+    /// EUR in cents.
+    pub fn eur(value: i64) -> Self {
+        Amount::new(value, Currency::Eur)
+    }
+    /// A zero amount in the given currency.
+    pub fn zero(currency: Currency) -> Self {
+        Amount::new(0, currency)
+    }
+}
+
+impl fmt::Display for Amount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.value < 0 { "-" } else { "" };
+        let abs = self.value.unsigned_abs();
+        write!(f, "{sign}{}.{:02} {}", abs / 100, abs % 100, self.currency)
+    }
+}
+
+/// Error returned when a [`Reference`] is not valid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid reference: {reason}")]
+pub struct InvalidReference {
+    /// Why it was rejected.
+    pub reason: &'static str,
+}
+
+/// The merchant's reference of a payment or Checkout session: 8–64 characters of
+/// `a-z`, `A-Z`, `0-9` and `-`, unique per merchant serial number.
+///
+/// The stored ePayment spec says 8–50 characters; the newer (2026) ePayment docs say 8–64.
+/// We accept up to 64. Deserialization does not validate (values from the server are
+/// taken as they are); [`Reference::new`] does.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Reference(String);
+
+impl Reference {
+    /// Minimum length.
+    pub const MIN_LEN: usize = 8;
+    /// Maximum length.
+    pub const MAX_LEN: usize = 64;
+
+    /// A validated reference.
+    pub fn new(s: impl Into<String>) -> Result<Self, InvalidReference> {
+        let s = s.into();
+        Self::check(&s)?;
+        Ok(Reference(s))
+    }
+
+    /// Checks a string against the reference rules.
+    pub fn check(s: &str) -> Result<(), InvalidReference> {
+        if s.len() < Self::MIN_LEN {
+            return Err(InvalidReference {
+                reason: "shorter than 8 characters",
+            });
+        }
+        if s.len() > Self::MAX_LEN {
+            return Err(InvalidReference {
+                reason: "longer than 64 characters",
+            });
+        }
+        if !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(InvalidReference {
+                reason: "only a-z, A-Z, 0-9 and '-' are allowed",
+            });
+        }
+        Ok(())
+    }
+
+    /// A fresh random reference (a UUID v4, 36 characters).
+    pub fn random() -> Self {
+        Reference(uuid::Uuid::new_v4().to_string())
+    }
+
+    /// The reference as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the value satisfies the reference rules (always true for values made by `new`).
+    pub fn is_valid(&self) -> bool {
+        Self::check(&self.0).is_ok()
+    }
+}
+
+impl fmt::Debug for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for Reference {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for Reference {
+    type Err = InvalidReference;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Reference::new(s)
+    }
+}
+
+impl TryFrom<&str> for Reference {
+    type Error = InvalidReference;
+    fn try_from(s: &str) -> Result<Self, Self::Error> {
+        Reference::new(s)
+    }
+}
+
+impl TryFrom<String> for Reference {
+    type Error = InvalidReference;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Reference::new(s)
+    }
+}
+
+/// Serde helpers for RFC 3339 timestamps.
+pub mod rfc3339 {
+    pub use time::serde::rfc3339::*;
+    /// Optional RFC 3339 timestamps.
+    pub mod option {
+        pub use time::serde::rfc3339::option::*;
+    }
+}
+
+/// Deserializes a value that the API documents as a string but sometimes sends as a number
+/// (the access-token `expires_in`, for example).
+pub mod string_or_number {
+    use serde::{Deserialize, Deserializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        S(String),
+        I(i64),
+        U(u64),
+        F(f64),
+    }
+
+    /// Deserialize into `Option<i64>` from a string, a number, null or absence.
+    pub fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        let v = Option::<Either>::deserialize(d)?;
+        Ok(match v {
+            None => None,
+            Some(Either::I(i)) => Some(i),
+            Some(Either::U(u)) => i64::try_from(u).ok(),
+            Some(Either::F(f)) => Some(f as i64),
+            Some(Either::S(s)) => {
+                let t = s.trim();
+                if t.is_empty() {
+                    None
+                } else {
+                    Some(t.parse::<i64>().map_err(serde::de::Error::custom)?)
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reference_rules() {
+        assert!(Reference::new("acme-shop-123-order123abc").is_ok());
+        assert!(Reference::new("1234567").is_err());
+        assert!(Reference::new("a".repeat(64)).is_ok());
+        assert!(Reference::new("a".repeat(65)).is_err());
+        assert!(Reference::new("with space1").is_err());
+        assert!(Reference::new("ünïcode-ref").is_err());
+        assert!(Reference::random().is_valid());
+        assert_ne!(Reference::random(), Reference::random());
+    }
+
+    #[test]
+    fn unknown_currency_round_trips() {
+        let c: Currency = serde_json::from_str("\"SEK\"").unwrap();
+        assert_eq!(c, Currency::Unknown("SEK".into()));
+        assert!(!c.is_known());
+        assert_eq!(serde_json::to_string(&c).unwrap(), "\"SEK\"");
+        assert_eq!(serde_json::from_str::<Currency>("\"NOK\"").unwrap(), Currency::Nok);
+    }
+
+    #[test]
+    fn amount_display() {
+        assert_eq!(Amount::nok(49900).to_string(), "499.00 NOK");
+        assert_eq!(Amount::eur(5).to_string(), "0.05 EUR");
+    }
+}

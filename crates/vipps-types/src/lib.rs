@@ -1,0 +1,26 @@
+//! Serde wire types for the Vipps MobilePay APIs.
+//!
+//! This crate is the single source of truth for what goes over the wire. The SDK
+//! (`vipps`) serializes requests and parses responses with these types, and the emulator
+//! (`vipps-emulator`) parses requests and renders responses with the very same types.
+//!
+//! Conventions:
+//! - Field names are camelCase on the wire; unknown fields are ignored when parsing.
+//! - Every enum has an `Unknown(String)` variant so a value introduced by the server later
+//!   never breaks a client. Validation ([`validate`]) rejects `Unknown` values in requests,
+//!   exactly as the real API would.
+//! - Money is always minor units (`i64`, øre/cents), never floats.
+//! - References are validated newtypes ([`common::Reference`]).
+
+#[macro_use]
+mod macros;
+
+pub mod access_token;
+pub mod common;
+pub mod epayment;
+pub mod problem;
+pub mod validate;
+
+pub use common::{Amount, Currency, Reference};
+pub use problem::{ExtraDetail, Problem};
+pub use validate::{Validate, ValidationError};
