@@ -1,1 +1,135 @@
+//! # vipps: an async Rust SDK for the Vipps MobilePay APIs
+//!
+//! A typed client for the Access Token API and ePayment API v1, with what a payment
+//! integration needs built in:
+//!
+//! - **Authentication**: the access token is fetched on demand, cached until shortly
+//!   before it expires, shared by every clone of the client, and fetched once however many
+//!   calls wait for it. An error is never cached. A `401` drops the token and retries once.
+//! - **Safe retries**: connection failures, timeouts, `408`, `423`, `429` and `5xx` are
+//!   retried with capped exponential backoff and full jitter, honouring `Retry-After`.
+//!   Every state-changing call carries an `Idempotency-Key`, chosen once and identical on
+//!   every attempt, so a retry never charges twice. Pass your own with
+//!   [`RequestBuilder::idempotency_key`]; read the one used from [`Response::idempotency_key`]
+//!   or [`Error::idempotency_key`].
+//! - **Timeouts** on by default (5 s connect, 30 s per attempt, 60 s overall).
+//! - **Typed errors** ([`Error`]) with the API's problem details, the numeric error code,
+//!   the trace id, and whether the request may have reached the server.
+//! - **Validation before sending**: a request that breaks a documented rule is rejected
+//!   with the field's name and nothing is sent.
+//! - **No secrets in output**: the client secret, subscription key and tokens never appear
+//!   in `Debug`, `Display`, errors or logs.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), vipps::Error> {
+//! use vipps::{Client, Environment};
+//! use vipps::types::{Amount, Reference, epayment::{CreatePaymentRequest, UserFlow}};
+//!
+//! let client = Client::builder()
+//!     .client_id("fb492b5e-7907-4d83-bc20-c7fb60ca35de")
+//!     .client_secret("…")
+//!     .subscription_key("…")
+//!     .merchant_serial_number("123456")
+//!     .environment(Environment::Test) // or Environment::Custom(emulator_url)
+//!     .system("acme-shop", "1.0.0")
+//!     .build()?;
+//! let reference = Reference::random();
+//! let created = client
+//!     .epayment()
+//!     .create_payment(CreatePaymentRequest {
+//!         return_url: Some("https://example.com/return".into()),
+//!         payment_description: Some("Socks".into()),
+//!         ..CreatePaymentRequest::new(Amount::nok(49900), reference.clone(), UserFlow::WebRedirect)
+//!     })
+//!     .await?;
+//! let payment = client.epayment().get_payment(&reference).await?;
+//! println!("{:?} {:?}", created.redirect_url, payment.state);
+//! # Ok(()) }
+//! ```
+//!
+//! `Client::from_env()` reads the configuration from `VIPPS_*` variables (see
+//! [`ClientBuilder::from_env`]).
 
+mod config;
+pub mod epayment;
+mod error;
+pub mod retry;
+mod secret;
+mod token;
+mod transport;
+
+pub use config::{ClientBuilder, Config, Environment, SystemInfo};
+pub use error::{Error, ErrorKind, Result};
+pub use retry::RetryPolicy;
+pub use secret::Secret;
+pub use transport::{RequestBuilder, Response};
+/// The wire types (re-export of the `vipps-types` crate).
+pub use vipps_types as types;
+
+use std::sync::Arc;
+
+struct Inner {
+    config: Config,
+    http: reqwest::Client,
+    tokens: token::TokenCache,
+}
+
+/// The client. Cheap to clone: clones share one connection pool and one token cache.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("config", &self.inner.config).finish()
+    }
+}
+
+impl Client {
+    /// A builder for the client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client configured from `VIPPS_*` environment variables.
+    pub fn from_env() -> Result<Client> {
+        ClientBuilder::default().from_env()?.build()
+    }
+
+    /// A client from a checked configuration.
+    pub fn from_config(config: Config) -> Result<Client> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .pool_idle_timeout(std::time::Duration::from_secs(60))
+            .build()
+            .map_err(|e| Error::config(format!("HTTP client could not be built: {e}")))?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                config,
+                http,
+                tokens: transport::new_token_cache(),
+            }),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The ePayment API.
+    pub fn epayment(&self) -> epayment::EPayment {
+        epayment::EPayment::new(self.clone())
+    }
+
+    /// A valid access token (cached; fetched when needed).
+    pub async fn access_token(&self) -> Result<Secret> {
+        self.bearer_token().await
+    }
+
+    /// How many access tokens this client (and its clones) has fetched so far.
+    pub fn access_token_fetches(&self) -> u64 {
+        self.token_fetch_count()
+    }
+}

@@ -1,0 +1,309 @@
+//! Client configuration: credentials, environment, system headers, timeouts, retries.
+
+use crate::error::Error;
+use crate::retry::RetryPolicy;
+use crate::secret::Secret;
+use std::fmt;
+use std::time::Duration;
+
+/// Where requests go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Environment {
+    /// The Vipps MobilePay test environment, `https://apitest.vipps.no`.
+    Test,
+    /// Production, `https://api.vipps.no`.
+    Production,
+    /// Any other base URL: the emulator, a proxy. Test-only operations are allowed.
+    Custom(String),
+}
+
+impl Environment {
+    /// The base URL, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        match self {
+            Environment::Test => "https://apitest.vipps.no",
+            Environment::Production => "https://api.vipps.no",
+            Environment::Custom(u) => u.trim_end_matches('/'),
+        }
+    }
+
+    /// Whether test-only operations (force approve) may be sent.
+    pub fn allows_test_operations(&self) -> bool {
+        !matches!(self, Environment::Production)
+    }
+}
+
+/// The four `Vipps-System-*` headers identifying your system (each at most 30 characters).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SystemInfo {
+    /// `Vipps-System-Name`, e.g. `acme-shop`.
+    pub name: Option<String>,
+    /// `Vipps-System-Version`.
+    pub version: Option<String>,
+    /// `Vipps-System-Plugin-Name`.
+    pub plugin_name: Option<String>,
+    /// `Vipps-System-Plugin-Version`.
+    pub plugin_version: Option<String>,
+}
+
+impl SystemInfo {
+    pub(crate) fn headers(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("Vipps-System-Name", self.name.as_deref()),
+            ("Vipps-System-Version", self.version.as_deref()),
+            ("Vipps-System-Plugin-Name", self.plugin_name.as_deref()),
+            ("Vipps-System-Plugin-Version", self.plugin_version.as_deref()),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        for (k, v) in self.headers() {
+            if v.chars().count() > 30 {
+                return Err(Error::config(format!("{k} must be at most 30 characters")));
+            }
+            if v.chars().any(|c| !c.is_ascii() || c.is_ascii_control()) {
+                return Err(Error::config(format!("{k} must be printable ASCII")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Everything a [`crate::Client`] needs. Build one with [`crate::Client::builder`].
+#[derive(Clone)]
+pub struct Config {
+    pub(crate) client_id: String,
+    pub(crate) client_secret: Secret,
+    pub(crate) subscription_key: Secret,
+    pub(crate) merchant_serial_number: String,
+    pub(crate) environment: Environment,
+    pub(crate) system: SystemInfo,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) request_timeout: Duration,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) user_agent: String,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("subscription_key", &self.subscription_key)
+            .field("merchant_serial_number", &self.merchant_serial_number)
+            .field("environment", &self.environment)
+            .field("system", &self.system)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+impl Config {
+    /// The environment.
+    pub fn environment(&self) -> &Environment {
+        &self.environment
+    }
+    /// The merchant serial number.
+    pub fn merchant_serial_number(&self) -> &str {
+        &self.merchant_serial_number
+    }
+    /// The client id.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+}
+
+/// Builds a [`crate::Client`].
+#[derive(Clone, Default)]
+pub struct ClientBuilder {
+    client_id: Option<String>,
+    client_secret: Option<Secret>,
+    subscription_key: Option<Secret>,
+    msn: Option<String>,
+    environment: Option<Environment>,
+    system: SystemInfo,
+    connect_timeout: Option<Duration>,
+    request_timeout: Option<Duration>,
+    retry: Option<RetryPolicy>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("client_id", &self.client_id)
+            .field("merchant_serial_number", &self.msn)
+            .field("environment", &self.environment)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// The `client_id` of your key set.
+    pub fn client_id(mut self, v: impl Into<String>) -> Self {
+        self.client_id = Some(v.into());
+        self
+    }
+    /// The `client_secret` of your key set.
+    pub fn client_secret(mut self, v: impl Into<Secret>) -> Self {
+        self.client_secret = Some(v.into());
+        self
+    }
+    /// The `Ocp-Apim-Subscription-Key`.
+    pub fn subscription_key(mut self, v: impl Into<Secret>) -> Self {
+        self.subscription_key = Some(v.into());
+        self
+    }
+    /// The `Merchant-Serial-Number` of the sales unit.
+    pub fn merchant_serial_number(mut self, v: impl Into<String>) -> Self {
+        self.msn = Some(v.into());
+        self
+    }
+    /// The environment (default: [`Environment::Test`]).
+    pub fn environment(mut self, e: Environment) -> Self {
+        self.environment = Some(e);
+        self
+    }
+    /// A custom base URL, such as the emulator's.
+    pub fn base_url(self, url: impl Into<String>) -> Self {
+        self.environment(Environment::Custom(url.into()))
+    }
+    /// `Vipps-System-Name` and `Vipps-System-Version`.
+    pub fn system(mut self, name: impl Into<String>, version: impl Into<String>) -> Self {
+        self.system.name = Some(name.into());
+        self.system.version = Some(version.into());
+        self
+    }
+    /// `Vipps-System-Plugin-Name` and `Vipps-System-Plugin-Version`.
+    pub fn plugin(mut self, name: impl Into<String>, version: impl Into<String>) -> Self {
+        self.system.plugin_name = Some(name.into());
+        self.system.plugin_version = Some(version.into());
+        self
+    }
+    /// All four system headers at once.
+    pub fn system_info(mut self, s: SystemInfo) -> Self {
+        self.system = s;
+        self
+    }
+    /// Connect timeout (default 5 s).
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.connect_timeout = Some(d);
+        self
+    }
+    /// Timeout of one attempt, from sending to the whole body received (default 30 s).
+    pub fn request_timeout(mut self, d: Duration) -> Self {
+        self.request_timeout = Some(d);
+        self
+    }
+    /// The retry policy (default [`RetryPolicy::default`]).
+    pub fn retry_policy(mut self, p: RetryPolicy) -> Self {
+        self.retry = Some(p);
+        self
+    }
+
+    /// Reads `VIPPS_CLIENT_ID`, `VIPPS_CLIENT_SECRET`, `VIPPS_SUBSCRIPTION_KEY`,
+    /// `VIPPS_MERCHANT_SERIAL_NUMBER`, `VIPPS_BASE_URL` or `VIPPS_ENVIRONMENT=test|production`,
+    /// and `VIPPS_SYSTEM_NAME`, `VIPPS_SYSTEM_VERSION`, `VIPPS_SYSTEM_PLUGIN_NAME`,
+    /// `VIPPS_SYSTEM_PLUGIN_VERSION` into this builder (values already set are overwritten
+    /// only by variables that are present).
+    pub fn from_env(self) -> Result<Self, Error> {
+        self.from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Like [`ClientBuilder::from_env`] with a custom lookup (useful in tests).
+    pub fn from_lookup(mut self, get: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        if let Some(v) = get("VIPPS_CLIENT_ID") {
+            self.client_id = Some(v);
+        }
+        if let Some(v) = get("VIPPS_CLIENT_SECRET") {
+            self.client_secret = Some(Secret::new(v));
+        }
+        if let Some(v) = get("VIPPS_SUBSCRIPTION_KEY") {
+            self.subscription_key = Some(Secret::new(v));
+        }
+        if let Some(v) = get("VIPPS_MERCHANT_SERIAL_NUMBER") {
+            self.msn = Some(v);
+        }
+        match (get("VIPPS_BASE_URL"), get("VIPPS_ENVIRONMENT")) {
+            (Some(url), _) => self.environment = Some(Environment::Custom(url)),
+            (None, Some(env)) => {
+                self.environment = Some(match env.to_ascii_lowercase().as_str() {
+                    "test" => Environment::Test,
+                    "production" | "prod" => Environment::Production,
+                    other => {
+                        return Err(Error::config(format!(
+                            "VIPPS_ENVIRONMENT must be 'test' or 'production', not '{other}'"
+                        )))
+                    }
+                })
+            }
+            (None, None) => {}
+        }
+        for (var, slot) in [
+            ("VIPPS_SYSTEM_NAME", &mut self.system.name),
+            ("VIPPS_SYSTEM_VERSION", &mut self.system.version),
+            ("VIPPS_SYSTEM_PLUGIN_NAME", &mut self.system.plugin_name),
+            ("VIPPS_SYSTEM_PLUGIN_VERSION", &mut self.system.plugin_version),
+        ] {
+            if let Some(v) = get(var) {
+                *slot = Some(v);
+            }
+        }
+        Ok(self)
+    }
+
+    /// Checks the configuration and builds the [`Config`].
+    pub fn build_config(self) -> Result<Config, Error> {
+        let client_id = self.client_id.ok_or_else(|| Error::config("client_id is required"))?;
+        let client_secret = self
+            .client_secret
+            .ok_or_else(|| Error::config("client_secret is required"))?;
+        let subscription_key = self
+            .subscription_key
+            .ok_or_else(|| Error::config("subscription_key is required"))?;
+        let msn = self
+            .msn
+            .ok_or_else(|| Error::config("merchant_serial_number is required"))?;
+        if !(4..=6).contains(&msn.len()) || !msn.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::config("merchant_serial_number must be 4 to 6 digits"));
+        }
+        for (name, v) in [
+            ("client_id", client_id.as_str()),
+            ("client_secret", client_secret.expose()),
+            ("subscription_key", subscription_key.expose()),
+        ] {
+            if v.is_empty() || v.chars().any(|c| !c.is_ascii() || c.is_ascii_control()) {
+                return Err(Error::config(format!("{name} must be non-empty printable ASCII")));
+            }
+        }
+        self.system.validate()?;
+        let environment = self.environment.unwrap_or(Environment::Test);
+        if let Environment::Custom(u) = &environment {
+            let parsed = url::Url::parse(u).map_err(|e| Error::config(format!("base URL is not valid: {e}")))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err(Error::config("base URL must be http:// or https://"));
+            }
+        }
+        Ok(Config {
+            client_id,
+            client_secret,
+            subscription_key,
+            merchant_serial_number: msn,
+            environment,
+            system: self.system,
+            connect_timeout: self.connect_timeout.unwrap_or(Duration::from_secs(5)),
+            request_timeout: self.request_timeout.unwrap_or(Duration::from_secs(30)),
+            retry: self.retry.unwrap_or_default(),
+            user_agent: format!("vipps-rs/{}", env!("CARGO_PKG_VERSION")),
+        })
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<crate::Client, Error> {
+        crate::Client::from_config(self.build_config()?)
+    }
+}

@@ -1,0 +1,243 @@
+//! The one error type of the SDK.
+
+use std::fmt;
+use vipps_types::{Problem, ValidationError};
+
+/// What went wrong. See [`Error`] for the queries that work across kinds.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The request broke a documented rule and was not sent.
+    Validation(ValidationError),
+    /// The client is misconfigured, or the operation is not allowed in this environment
+    /// (force approve in production). Nothing was sent.
+    Config(String),
+    /// The API answered with an error status.
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// The problem details, when the body was one (eCom's error array is mapped in too).
+        problem: Option<Problem>,
+        /// The raw body (at most 4 KiB), for bodies that were not problem details.
+        body: String,
+    },
+    /// The connection could not be made; the request did not reach the server.
+    Connect(reqwest::Error),
+    /// The attempt timed out; the request may have reached the server.
+    Timeout,
+    /// The connection failed after the request was (perhaps) sent.
+    Transport(reqwest::Error),
+    /// A success response could not be parsed.
+    Decode {
+        /// HTTP status.
+        status: u16,
+        /// The JSON path that failed and why.
+        message: String,
+    },
+}
+
+/// An error from the SDK.
+///
+/// Ask it [`Error::status`], [`Error::problem`], [`Error::error_code`], [`Error::trace_id`],
+/// [`Error::idempotency_key`] (the key the failed call used: retry with it),
+/// [`Error::may_have_reached_server`] and [`Error::is_retryable`].
+/// No secret is ever part of an error or its `Display`.
+pub struct Error {
+    kind: ErrorKind,
+    idempotency_key: Option<String>,
+    operation: Option<String>,
+    attempts: u32,
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind) -> Self {
+        Error {
+            kind,
+            idempotency_key: None,
+            operation: None,
+            attempts: 0,
+        }
+    }
+    pub(crate) fn config(msg: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Config(msg.into()))
+    }
+    pub(crate) fn validation(e: ValidationError) -> Self {
+        Error::new(ErrorKind::Validation(e))
+    }
+    pub(crate) fn with_context(mut self, key: Option<String>, operation: String, attempts: u32) -> Self {
+        self.idempotency_key = key;
+        self.operation = Some(operation);
+        self.attempts = attempts;
+        self
+    }
+
+    /// The kind of error.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+    /// The HTTP status, when the server answered.
+    pub fn status(&self) -> Option<u16> {
+        match &self.kind {
+            ErrorKind::Api { status, .. } | ErrorKind::Decode { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+    /// The problem details the API sent.
+    pub fn problem(&self) -> Option<&Problem> {
+        match &self.kind {
+            ErrorKind::Api { problem, .. } => problem.as_ref(),
+            _ => None,
+        }
+    }
+    /// The numeric ePayment error code (`extraDetails` `ErrorCode`), e.g. `6080`.
+    pub fn error_code(&self) -> Option<u32> {
+        self.problem().and_then(Problem::error_code)
+    }
+    /// The trace id to give Vipps MobilePay support.
+    pub fn trace_id(&self) -> Option<&str> {
+        self.problem().and_then(|p| p.trace_id.as_deref())
+    }
+    /// The idempotency key (or eCom `X-Request-Id`) every attempt of this call carried.
+    /// Retry the same operation with this key to avoid a second effect.
+    pub fn idempotency_key(&self) -> Option<&str> {
+        self.idempotency_key.as_deref()
+    }
+    /// The validation error, for requests rejected before sending.
+    pub fn validation_error(&self) -> Option<&ValidationError> {
+        match &self.kind {
+            ErrorKind::Validation(v) => Some(v),
+            _ => None,
+        }
+    }
+    /// How many attempts were made (0 when nothing was sent).
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+    /// Whether the request may have had an effect on the server. `false` means it surely
+    /// did not (validation, configuration, connection refused, or a 4xx answer other than a
+    /// replayed one); `true` means check the resource or retry with the same idempotency key.
+    pub fn may_have_reached_server(&self) -> bool {
+        match &self.kind {
+            ErrorKind::Validation(_) | ErrorKind::Config(_) | ErrorKind::Connect(_) => false,
+            ErrorKind::Api { .. } | ErrorKind::Decode { .. } => true,
+            ErrorKind::Timeout | ErrorKind::Transport(_) => true,
+        }
+    }
+    /// Whether repeating the call (with the same idempotency key) might succeed.
+    pub fn is_retryable(&self) -> bool {
+        match &self.kind {
+            ErrorKind::Api { status, .. } => crate::retry::is_retryable_status(*status),
+            ErrorKind::Connect(_) | ErrorKind::Timeout | ErrorKind::Transport(_) => true,
+            _ => false,
+        }
+    }
+    /// Whether this is a timeout.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self.kind, ErrorKind::Timeout)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(op) = &self.operation {
+            write!(f, "{op}: ")?;
+        }
+        match &self.kind {
+            ErrorKind::Validation(v) => write!(f, "invalid request, not sent: {v}")?,
+            ErrorKind::Config(m) => write!(f, "configuration error, not sent: {m}")?,
+            ErrorKind::Api { status, problem, body } => {
+                write!(f, "HTTP {status}")?;
+                match problem {
+                    Some(p) => {
+                        if let Some(t) = &p.title {
+                            write!(f, " {t}")?;
+                        }
+                        if let Some(c) = p.error_code().map(|c| c.to_string()).or_else(|| p.error_code.clone()) {
+                            write!(f, " (code {c})")?;
+                        }
+                        if let Some(d) = &p.detail {
+                            write!(f, ": {d}")?;
+                        }
+                        for x in p.extra_details.iter().filter(|x| x.name != "ErrorCode") {
+                            write!(f, "; {}: {}", x.name, x.reason)?;
+                        }
+                        if let Some(errs) = &p.errors {
+                            for (k, v) in errs {
+                                write!(f, "; {k}: {}", v.join(", "))?;
+                            }
+                        }
+                        if let Some(t) = &p.trace_id {
+                            write!(f, " [traceId {t}]")?;
+                        }
+                    }
+                    None if !body.is_empty() => {
+                        let short: String = body.chars().take(300).collect();
+                        write!(f, ": {short}")?;
+                    }
+                    None => {}
+                }
+            }
+            ErrorKind::Connect(e) => write!(f, "could not connect (request not sent): {}", e.without_url_ref())?,
+            ErrorKind::Timeout => write!(f, "timed out; the request may have reached the server")?,
+            ErrorKind::Transport(e) => write!(
+                f,
+                "connection failed; the request may have reached the server: {}",
+                e.without_url_ref()
+            )?,
+            ErrorKind::Decode { status, message } => {
+                write!(f, "could not parse the HTTP {status} response: {message}")?
+            }
+        }
+        if let Some(k) = &self.idempotency_key {
+            write!(f, " (idempotency key {k})")?;
+        }
+        Ok(())
+    }
+}
+
+trait WithoutUrlRef {
+    fn without_url_ref(&self) -> String;
+}
+
+impl WithoutUrlRef for reqwest::Error {
+    fn without_url_ref(&self) -> String {
+        use std::error::Error as _;
+        let mut s = String::new();
+        let mut cur: Option<&dyn std::error::Error> = self.source();
+        if cur.is_none() {
+            s.push_str("transport error");
+        }
+        while let Some(e) = cur {
+            if !s.is_empty() {
+                s.push_str(": ");
+            }
+            s.push_str(&e.to_string());
+            cur = e.source();
+        }
+        s
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.kind)
+            .field("idempotency_key", &self.idempotency_key)
+            .field("operation", &self.operation)
+            .field("attempts", &self.attempts)
+            .finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.kind {
+            ErrorKind::Validation(v) => Some(v),
+            ErrorKind::Connect(e) | ErrorKind::Transport(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// A `Result` with the SDK's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,170 @@
+//! The access-token cache: shared by every clone of a client, single-flight, never caches errors.
+
+use crate::error::Result;
+use crate::secret::Secret;
+use parking_lot::RwLock;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::time::Instant;
+use vipps_types::access_token::AccessTokenResponse;
+
+#[derive(Clone)]
+struct Cached {
+    token: Secret,
+    refresh_at: Instant,
+}
+
+/// Caches one access token until shortly before it expires.
+pub(crate) struct TokenCache {
+    current: RwLock<Option<Cached>>,
+    refresh: tokio::sync::Mutex<()>,
+    fetches: AtomicU64,
+}
+
+impl TokenCache {
+    pub(crate) fn new() -> Self {
+        TokenCache {
+            current: RwLock::new(None),
+            refresh: tokio::sync::Mutex::new(()),
+            fetches: AtomicU64::new(0),
+        }
+    }
+
+    fn fresh(&self) -> Option<Secret> {
+        let g = self.current.read();
+        g.as_ref()
+            .filter(|c| Instant::now() < c.refresh_at)
+            .map(|c| c.token.clone())
+    }
+
+    /// How many token requests this cache has sent.
+    pub(crate) fn fetch_count(&self) -> u64 {
+        self.fetches.load(Ordering::Relaxed)
+    }
+
+    /// The cached token, or one fetched with `fetch` when none is fresh. Concurrent callers
+    /// wait for a single fetch. A failed fetch is not cached: the next caller tries again.
+    pub(crate) async fn get<F, Fut>(&self, fetch: F) -> Result<Secret>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<AccessTokenResponse>>,
+    {
+        if let Some(t) = self.fresh() {
+            return Ok(t);
+        }
+        let _guard = self.refresh.lock().await;
+        if let Some(t) = self.fresh() {
+            return Ok(t);
+        }
+        let started = Instant::now();
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        let resp = fetch().await?;
+        let lifetime = lifetime_of(&resp);
+        let margin = refresh_margin(lifetime);
+        let cached = Cached {
+            token: Secret::new(resp.access_token),
+            refresh_at: started + lifetime - margin,
+        };
+        *self.current.write() = Some(cached.clone());
+        Ok(cached.token)
+    }
+
+    /// Forgets `used` if it is still the cached token (after a 401).
+    pub(crate) fn invalidate(&self, used: &Secret) {
+        let mut g = self.current.write();
+        if g.as_ref().is_some_and(|c| &c.token == used) {
+            *g = None;
+        }
+    }
+}
+
+/// The token's lifetime from `expires_in`, else `expires_on` − now, else one hour.
+fn lifetime_of(resp: &AccessTokenResponse) -> Duration {
+    if let Some(s) = resp.expires_in.filter(|s| *s > 0) {
+        return Duration::from_secs(s as u64);
+    }
+    if let Some(on) = resp.expires_on {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        if on > now {
+            return Duration::from_secs((on - now) as u64);
+        }
+        return Duration::ZERO;
+    }
+    Duration::from_secs(3600)
+}
+
+/// Refresh when a tenth of the lifetime is left, at least 60 s before expiry, but never
+/// earlier than half-way.
+fn refresh_margin(lifetime: Duration) -> Duration {
+    (lifetime / 10).max(Duration::from_secs(60)).min(lifetime / 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn resp(token: &str, expires_in: i64) -> AccessTokenResponse {
+        serde_json::from_value(serde_json::json!({
+            "token_type": "Bearer", "expires_in": expires_in.to_string(), "access_token": token
+        }))
+        .unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn many_concurrent_callers_cause_one_fetch() {
+        let cache = Arc::new(TokenCache::new());
+        let calls = Arc::new(AtomicU64::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..100 {
+            let cache = cache.clone();
+            let calls = calls.clone();
+            tasks.push(tokio::spawn(async move {
+                cache
+                    .get(|| async move {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        Ok(resp("tok-1", 3600))
+                    })
+                    .await
+                    .unwrap()
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap().expose(), "tok-1");
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(cache.fetch_count(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn refreshes_before_expiry_and_never_caches_errors() {
+        let cache = TokenCache::new();
+        let err = cache.get(|| async { Err(crate::Error::config("boom")) }).await;
+        assert!(err.is_err());
+        let t = cache.get(|| async { Ok(resp("a", 3600)) }).await.unwrap();
+        assert_eq!(t.expose(), "a");
+        // still fresh 50 minutes later (margin is 6 minutes for a 1-hour token)
+        tokio::time::advance(Duration::from_secs(50 * 60)).await;
+        let t = cache.get(|| async { Ok(resp("b", 3600)) }).await.unwrap();
+        assert_eq!(t.expose(), "a");
+        // inside the margin: refreshed
+        tokio::time::advance(Duration::from_secs(5 * 60)).await;
+        let t = cache.get(|| async { Ok(resp("b", 3600)) }).await.unwrap();
+        assert_eq!(t.expose(), "b");
+        // invalidation of a token no longer cached does nothing; of the current one drops it
+        cache.invalidate(&Secret::new("a"));
+        assert_eq!(cache.get(|| async { Ok(resp("c", 3600)) }).await.unwrap().expose(), "b");
+        cache.invalidate(&Secret::new("b"));
+        assert_eq!(cache.get(|| async { Ok(resp("c", 3600)) }).await.unwrap().expose(), "c");
+    }
+
+    #[test]
+    fn margins() {
+        assert_eq!(refresh_margin(Duration::from_secs(3600)), Duration::from_secs(360));
+        assert_eq!(refresh_margin(Duration::from_secs(300)), Duration::from_secs(60));
+        assert_eq!(refresh_margin(Duration::from_secs(60)), Duration::from_secs(30));
+        assert_eq!(refresh_margin(Duration::from_secs(86398)).as_secs(), 8639);
+    }
+}

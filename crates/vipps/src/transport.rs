@@ -1,0 +1,540 @@
+//! The transport: the one place that sets headers, authenticates, retries, applies
+//! idempotency keys and timeouts. API modules only describe operations ([`Op`]).
+
+use crate::config::Config;
+use crate::error::{Error, ErrorKind, Result};
+use crate::retry::{decide, parse_retry_after, AttemptOutcome, Decision, RetryPolicy};
+use crate::secret::Secret;
+use crate::token::TokenCache;
+use crate::Client;
+use http::{HeaderMap, HeaderValue, Method};
+use serde::de::DeserializeOwned;
+use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
+use std::ops::Deref;
+use std::pin::Pin;
+use std::time::Duration;
+use tokio::time::Instant;
+use tracing::Instrument;
+use vipps_types::access_token::AccessTokenResponse;
+use vipps_types::Problem;
+
+/// How an operation authenticates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Auth {
+    /// `Authorization: Bearer <access token>` (ePayment, Webhooks, eCom).
+    Bearer,
+    /// `client_id` + `client_secret` headers (Access Token API, Checkout).
+    ClientCredentials,
+}
+
+/// Which idempotency header an operation carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Idempotency {
+    /// None (reads).
+    None,
+    /// `Idempotency-Key`, at most 50 characters (ePayment, Checkout, Webhooks).
+    Key,
+    /// `X-Request-Id`, at most 40 characters (eCom).
+    #[allow(dead_code)] // used by the eCom module
+    RequestId,
+}
+
+impl Idempotency {
+    fn header(self) -> Option<(&'static str, usize)> {
+        match self {
+            Idempotency::None => None,
+            Idempotency::Key => Some(("Idempotency-Key", 50)),
+            Idempotency::RequestId => Some(("X-Request-Id", 40)),
+        }
+    }
+}
+
+/// One API operation: what to send. The transport decides how.
+#[derive(Debug, Clone)]
+pub(crate) struct Op {
+    pub name: &'static str,
+    pub method: Method,
+    pub path: String,
+    pub body: Option<Vec<u8>>,
+    pub auth: Auth,
+    pub idempotency: Idempotency,
+    /// Send `Merchant-Serial-Number` (all APIs here take it).
+    pub msn: bool,
+    /// Safe to repeat even without an idempotency key (reads, token fetch).
+    pub safe: bool,
+}
+
+impl Op {
+    pub(crate) fn new(name: &'static str, method: Method, path: impl Into<String>) -> Self {
+        let safe = method == Method::GET;
+        Op {
+            name,
+            method,
+            path: path.into(),
+            body: None,
+            auth: Auth::Bearer,
+            idempotency: if safe { Idempotency::None } else { Idempotency::Key },
+            msn: true,
+            safe,
+        }
+    }
+
+    pub(crate) fn json<B: serde::Serialize>(mut self, body: &B) -> Result<Self> {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| Error::config(format!("request body could not be serialized: {e}")))?;
+        self.body = Some(bytes);
+        Ok(self)
+    }
+
+    pub(crate) fn auth(mut self, a: Auth) -> Self {
+        self.auth = a;
+        self
+    }
+
+    pub(crate) fn idempotency(mut self, i: Idempotency) -> Self {
+        self.idempotency = i;
+        self
+    }
+}
+
+/// Per-call overrides.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CallOptions {
+    pub idempotency_key: Option<String>,
+    pub timeout: Option<Duration>,
+    pub retry: Option<RetryPolicy>,
+}
+
+/// A successful response: derefs to the parsed body, and tells the idempotency key used.
+#[derive(Debug, Clone)]
+pub struct Response<T> {
+    data: T,
+    status: u16,
+    idempotency_key: Option<String>,
+    attempts: u32,
+}
+
+impl<T> Response<T> {
+    /// The parsed body.
+    pub fn into_inner(self) -> T {
+        self.data
+    }
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+    /// The idempotency key (or eCom `X-Request-Id`) the call carried.
+    pub fn idempotency_key(&self) -> Option<&str> {
+        self.idempotency_key.as_deref()
+    }
+    /// How many attempts it took.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+}
+
+impl<T> Deref for Response<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.data
+    }
+}
+
+/// A prepared operation. Set per-call options, then `.send().await` (or just `.await`).
+#[must_use = "a request does nothing until it is sent"]
+pub struct RequestBuilder<T> {
+    client: Client,
+    op: Result<Op>,
+    opts: CallOptions,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T> std::fmt::Debug for RequestBuilder<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestBuilder")
+            .field("op", &self.op.as_ref().map(|o| o.name))
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> RequestBuilder<T> {
+    pub(crate) fn new(client: &Client, op: Result<Op>) -> Self {
+        RequestBuilder {
+            client: client.clone(),
+            op,
+            opts: CallOptions::default(),
+            _t: PhantomData,
+        }
+    }
+
+    /// Use this idempotency key (eCom: `X-Request-Id`) instead of a generated one.
+    /// Reuse a key to retry an operation safely after an error.
+    pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.opts.idempotency_key = Some(key.into());
+        self
+    }
+
+    /// Timeout of each attempt of this call.
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.opts.timeout = Some(d);
+        self
+    }
+
+    /// Retry policy of this call.
+    pub fn retry_policy(mut self, p: RetryPolicy) -> Self {
+        self.opts.retry = Some(p);
+        self
+    }
+
+    /// Sends the request (with retries) and parses the response.
+    pub async fn send(self) -> Result<Response<T>> {
+        let op = self.op?;
+        self.client.execute(op, self.opts).await
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> IntoFuture for RequestBuilder<T> {
+    type Output = Result<Response<T>>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}
+
+pub(crate) struct RawResponse {
+    status: u16,
+    body: bytes::Bytes,
+    idempotency_key: Option<String>,
+    attempts: u32,
+    operation: String,
+}
+
+enum AttemptError {
+    Answer {
+        status: u16,
+        headers: HeaderMap,
+        body: bytes::Bytes,
+    },
+    Failed(ErrorKind, AttemptOutcome),
+}
+
+/// Turns an error body into problem details: RFC 7807, Checkout's variant, the gateway's
+/// `{statusCode, message}`, or eCom's error array.
+pub(crate) fn parse_problem(status: u16, body: &[u8]) -> Option<Problem> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    match &v {
+        serde_json::Value::Object(m) => {
+            if m.contains_key("title") || m.contains_key("type") || m.contains_key("errorCode") {
+                let mut p: Problem = serde_json::from_value(v).ok()?;
+                p.status.get_or_insert(status);
+                Some(p)
+            } else if let Some(msg) = m.get("message").and_then(|m| m.as_str()) {
+                Some(Problem {
+                    title: Some(msg.to_owned()),
+                    status: Some(status),
+                    ..Default::default()
+                })
+            } else if let Some(msg) = v.pointer("/result/message").and_then(|m| m.as_str()) {
+                Some(Problem {
+                    title: Some(msg.to_owned()),
+                    status: Some(status),
+                    ..Default::default()
+                })
+            } else {
+                None
+            }
+        }
+        serde_json::Value::Array(items) => {
+            // eCom: [{errorGroup, errorCode, errorMessage, contextId}]
+            let first = items.first()?.as_object()?;
+            let s = |k: &str| first.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+            let extra = items
+                .iter()
+                .filter_map(|i| i.as_object())
+                .map(|i| vipps_types::ExtraDetail {
+                    name: i
+                        .get("errorCode")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or_default()
+                        .to_owned(),
+                    reason: i
+                        .get("errorMessage")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or_default()
+                        .to_owned(),
+                })
+                .collect();
+            Some(Problem {
+                type_: s("errorGroup"),
+                title: s("errorMessage"),
+                status: Some(status),
+                trace_id: s("contextId"),
+                error_code: s("errorCode"),
+                extra_details: extra,
+                ..Default::default()
+            })
+        }
+        _ => None,
+    }
+}
+
+fn header_value(v: &str, sensitive: bool) -> Result<HeaderValue> {
+    let mut h =
+        HeaderValue::from_str(v).map_err(|_| Error::config("a header value has characters HTTP does not allow"))?;
+    h.set_sensitive(sensitive);
+    Ok(h)
+}
+
+impl Client {
+    pub(crate) async fn execute<T: DeserializeOwned>(&self, op: Op, opts: CallOptions) -> Result<Response<T>> {
+        let raw = self.execute_raw(op, opts).await?;
+        let data = decode::<T>(raw.status, &raw.body)
+            .map_err(|e| e.with_context(raw.idempotency_key.clone(), raw.operation, raw.attempts))?;
+        Ok(Response {
+            data,
+            status: raw.status,
+            idempotency_key: raw.idempotency_key,
+            attempts: raw.attempts,
+        })
+    }
+
+    /// The attempt loop. Boxed (and so explicitly `Send`) because fetching the access token
+    /// goes through it too.
+    fn execute_raw(&self, op: Op, opts: CallOptions) -> Pin<Box<dyn Future<Output = Result<RawResponse>> + Send + '_>> {
+        Box::pin(async move {
+            let key = match op.idempotency.header() {
+                None => None,
+                Some((name, max)) => {
+                    let k = opts
+                        .idempotency_key
+                        .clone()
+                        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+                    if k.is_empty() || k.len() > max || !k.bytes().all(|b| b.is_ascii_graphic()) {
+                        return Err(Error::validation(vipps_types::ValidationError::new(
+                            name,
+                            format!("must be 1 to {max} printable ASCII characters"),
+                        )));
+                    }
+                    Some(k)
+                }
+            };
+            let policy = opts.retry.as_ref().unwrap_or(&self.inner.config.retry);
+            let per_attempt = opts.timeout.unwrap_or(self.inner.config.request_timeout);
+            let repeatable = op.safe || key.is_some();
+            let started = Instant::now();
+            let mut attempts = 0u32;
+            let mut retries_used = 0u32;
+            let mut refreshed_after_401 = false;
+            let ctx = |e: Error, attempts| e.with_context(key.clone(), format!("{} {}", op.method, op.path), attempts);
+            loop {
+                attempts += 1;
+                retries_used += 1;
+                let token = match op.auth {
+                    Auth::Bearer => Some(self.bearer_token().await.map_err(|e| ctx(e, attempts - 1))?),
+                    Auth::ClientCredentials => None,
+                };
+                let span = tracing::info_span!(
+                    "vipps.request",
+                    op = op.name,
+                    method = %op.method,
+                    path = %op.path,
+                    attempt = attempts,
+                    status = tracing::field::Empty,
+                    duration_ms = tracing::field::Empty,
+                );
+                let t0 = Instant::now();
+                let result = self
+                    .attempt(&op, key.as_deref(), token.as_ref(), per_attempt)
+                    .instrument(span.clone())
+                    .await
+                    .map_err(|e| ctx(e, attempts))?;
+                span.record("duration_ms", t0.elapsed().as_millis() as u64);
+                let (kind, outcome) = match result {
+                    Ok((status, body)) => {
+                        span.record("status", status);
+                        tracing::debug!(parent: &span, "vipps request succeeded");
+                        let operation = format!("{} {}", op.method, op.path);
+                        return Ok(RawResponse {
+                            status,
+                            body,
+                            idempotency_key: key,
+                            attempts,
+                            operation,
+                        });
+                    }
+                    Err(AttemptError::Answer { status, headers, body }) => {
+                        span.record("status", status);
+                        if status == 401 && op.auth == Auth::Bearer && !refreshed_after_401 {
+                            // The token may have been revoked or expired early: fetch one new token, retry once.
+                            refreshed_after_401 = true;
+                            if let Some(t) = &token {
+                                self.inner.tokens.invalidate(t);
+                            }
+                            retries_used -= 1;
+                            tracing::debug!(parent: &span, "401: refreshing the access token once");
+                            continue;
+                        }
+                        let retry_after = headers
+                            .get(http::header::RETRY_AFTER)
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
+                        let mut text = String::from_utf8_lossy(&body[..body.len().min(4096)]).into_owned();
+                        text.truncate(4096);
+                        let problem = parse_problem(status, &body);
+                        tracing::debug!(parent: &span, status, "vipps request answered with an error");
+                        (
+                            ErrorKind::Api {
+                                status,
+                                problem,
+                                body: text,
+                            },
+                            AttemptOutcome::Status { status, retry_after },
+                        )
+                    }
+                    Err(AttemptError::Failed(kind, outcome)) => {
+                        tracing::debug!(parent: &span, outcome = ?outcome, "vipps request failed");
+                        (kind, outcome)
+                    }
+                };
+                let jitter: f64 = rand::random();
+                match decide(policy, retries_used, &outcome, repeatable, started.elapsed(), jitter) {
+                    Decision::RetryAfter(wait) => {
+                        tracing::debug!(
+                            op = op.name,
+                            attempt = attempts,
+                            wait_ms = wait.as_millis() as u64,
+                            "retrying"
+                        );
+                        tokio::time::sleep(wait).await;
+                    }
+                    Decision::Stop => return Err(ctx(Error::new(kind), attempts)),
+                }
+            }
+        })
+    }
+
+    async fn attempt(
+        &self,
+        op: &Op,
+        key: Option<&str>,
+        token: Option<&Secret>,
+        timeout: Duration,
+    ) -> Result<std::result::Result<(u16, bytes::Bytes), AttemptError>> {
+        let cfg = &self.inner.config;
+        let url = format!("{}{}", cfg.environment.base_url(), op.path);
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "Ocp-Apim-Subscription-Key",
+            header_value(cfg.subscription_key.expose(), true)?,
+        );
+        if op.msn {
+            headers.insert(
+                "Merchant-Serial-Number",
+                header_value(&cfg.merchant_serial_number, false)?,
+            );
+        }
+        match (op.auth, token) {
+            (Auth::Bearer, Some(t)) => {
+                headers.insert(
+                    http::header::AUTHORIZATION,
+                    header_value(&format!("Bearer {}", t.expose()), true)?,
+                );
+            }
+            _ => {
+                headers.insert("client_id", header_value(&cfg.client_id, false)?);
+                headers.insert("client_secret", header_value(cfg.client_secret.expose(), true)?);
+            }
+        }
+        for (k, v) in cfg.system.headers() {
+            headers.insert(k, header_value(v, false)?);
+        }
+        if let (Some((name, _)), Some(k)) = (op.idempotency.header(), key) {
+            headers.insert(name, header_value(k, false)?);
+        }
+        headers.insert(http::header::USER_AGENT, header_value(&cfg.user_agent, false)?);
+        headers.insert(http::header::ACCEPT, HeaderValue::from_static("application/json"));
+        let mut req = self
+            .inner
+            .http
+            .request(op.method.clone(), &url)
+            .headers(headers)
+            .timeout(timeout);
+        if let Some(b) = &op.body {
+            req = req
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(b.clone());
+        } else if op.method == Method::POST || op.method == Method::PUT || op.method == Method::PATCH {
+            req = req.header(http::header::CONTENT_LENGTH, "0");
+        }
+        let classify = |e: reqwest::Error| {
+            if e.is_connect() {
+                AttemptError::Failed(ErrorKind::Connect(e), AttemptOutcome::ConnectFailed)
+            } else if e.is_timeout() {
+                AttemptError::Failed(ErrorKind::Timeout, AttemptOutcome::TimedOutOrBroken)
+            } else {
+                AttemptError::Failed(ErrorKind::Transport(e), AttemptOutcome::TimedOutOrBroken)
+            }
+        };
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => return Ok(Err(classify(e))),
+        };
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = match resp.bytes().await {
+            Ok(b) => b,
+            Err(e) => return Ok(Err(classify(e))),
+        };
+        if (200..300).contains(&status) {
+            Ok(Ok((status, body)))
+        } else {
+            Ok(Err(AttemptError::Answer { status, headers, body }))
+        }
+    }
+
+    /// A fresh access token, from the cache or fetched once for all concurrent callers.
+    pub(crate) async fn bearer_token(&self) -> Result<Secret> {
+        let this = self.clone();
+        self.inner
+            .tokens
+            .get(move || async move {
+                let op = Op::new("accesstoken.get", Method::POST, "/accesstoken/get")
+                    .auth(Auth::ClientCredentials)
+                    .idempotency(Idempotency::None);
+                let op = Op { safe: true, ..op };
+                let raw = this.execute_raw(op, CallOptions::default()).await?;
+                decode::<AccessTokenResponse>(raw.status, &raw.body)
+            })
+            .await
+    }
+
+    pub(crate) fn token_fetch_count(&self) -> u64 {
+        self.inner.tokens.fetch_count()
+    }
+}
+
+pub(crate) fn new_token_cache() -> TokenCache {
+    TokenCache::new()
+}
+
+fn decode<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T> {
+    let body: &[u8] = if body.iter().all(|b| b.is_ascii_whitespace()) {
+        b"null"
+    } else {
+        body
+    };
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        Error::new(ErrorKind::Decode {
+            status,
+            message: format!("at `{path}`: {}", e.inner()),
+        })
+    })
+}
+
+#[allow(dead_code)]
+pub(crate) fn config_of(c: &Client) -> &Config {
+    &c.inner.config
+}

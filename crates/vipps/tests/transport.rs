@@ -1,0 +1,362 @@
+//! Transport behaviour against a scripted HTTP server: retries, idempotency keys,
+//! the 401 refresh, Retry-After, timeouts, errors. (The emulator tests cover the API itself.)
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use parking_lot::Mutex;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+use vipps::types::Amount;
+use vipps::{Client, ErrorKind, RetryPolicy};
+
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    path: String,
+    idempotency_key: Option<String>,
+    authorization: Option<String>,
+    body: Vec<u8>,
+}
+
+#[derive(Clone)]
+enum Reply {
+    Json(u16, &'static str),
+    WithHeader(u16, &'static str, &'static str, &'static str),
+    Hang(Duration),
+}
+
+#[derive(Clone, Default)]
+struct Script {
+    replies: Arc<Mutex<VecDeque<Reply>>>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    tokens: Arc<Mutex<u32>>,
+}
+
+async fn token(State(s): State<Script>, headers: HeaderMap) -> Response {
+    if headers.get("client_secret").map(|v| v.as_bytes()) != Some(b"s3cret-CLIENT") {
+        return (
+            StatusCode::UNAUTHORIZED,
+            r#"{"statusCode":401,"message":"bad credentials"}"#,
+        )
+            .into_response();
+    }
+    let n = {
+        let mut t = s.tokens.lock();
+        *t += 1;
+        *t
+    };
+    let body =
+        format!(r#"{{"token_type":"Bearer","expires_in":"3600","ext_expires_in":"0","access_token":"tok-{n}"}}"#);
+    (StatusCode::OK, [("content-type", "application/json")], body).into_response()
+}
+
+async fn any(State(s): State<Script>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    s.seen.lock().push(Seen {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+        idempotency_key: headers.get("idempotency-key").map(|v| v.to_str().unwrap().to_owned()),
+        authorization: headers.get("authorization").map(|v| v.to_str().unwrap().to_owned()),
+        body: body.to_vec(),
+    });
+    let reply = s
+        .replies
+        .lock()
+        .pop_front()
+        .unwrap_or(Reply::Json(500, r#"{"title":"script exhausted"}"#));
+    match reply {
+        Reply::Json(st, b) => (
+            StatusCode::from_u16(st).unwrap(),
+            [("content-type", "application/json")],
+            b,
+        )
+            .into_response(),
+        Reply::WithHeader(st, k, v, b) => (StatusCode::from_u16(st).unwrap(), [(k, v)], b).into_response(),
+        Reply::Hang(d) => {
+            tokio::time::sleep(d).await;
+            (StatusCode::OK, "{}").into_response()
+        }
+    }
+}
+
+const MOD_OK: &str = r#"{"amount":{"currency":"NOK","value":1000},"state":"AUTHORIZED","aggregate":{"authorizedAmount":{"currency":"NOK","value":1000},"cancelledAmount":{"currency":"NOK","value":0},"capturedAmount":{"currency":"NOK","value":500},"refundedAmount":{"currency":"NOK","value":0}},"pspReference":"p1","reference":"reference-123"}"#;
+
+async fn server(replies: Vec<Reply>) -> (String, Script) {
+    let script = Script::default();
+    script.replies.lock().extend(replies);
+    let app = Router::new()
+        .route("/accesstoken/get", post(token))
+        .fallback(any)
+        .with_state(script.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), script)
+}
+
+fn client(base: &str) -> Client {
+    Client::builder()
+        .client_id("client-id")
+        .client_secret("s3cret-CLIENT")
+        .subscription_key("s3cret-SUBKEY")
+        .merchant_serial_number("123456")
+        .base_url(base)
+        .retry_policy(RetryPolicy {
+            max_attempts: 4,
+            initial_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(20),
+            overall_deadline: Some(Duration::from_secs(10)),
+            honour_retry_after: true,
+        })
+        .request_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn retries_5xx_with_the_same_idempotency_key() {
+    let (base, script) = server(vec![
+        Reply::Json(503, r#"{"title":"busy"}"#),
+        Reply::Json(502, ""),
+        Reply::Json(200, MOD_OK),
+    ])
+    .await;
+    let c = client(&base);
+    let r = c.epayment().capture("reference-123", Amount::nok(500)).await.unwrap();
+    assert_eq!(r.attempts(), 3);
+    let seen = script.seen.lock().clone();
+    assert_eq!(seen.len(), 3);
+    let key = r.idempotency_key().unwrap().to_owned();
+    assert!(seen.iter().all(|s| s.idempotency_key.as_deref() == Some(key.as_str())));
+    assert!(seen
+        .iter()
+        .all(|s| s.method == "POST" && s.path == "/epayment/v1/payments/reference-123/capture"));
+    let body: serde_json::Value = serde_json::from_slice(&seen[0].body).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"modificationAmount": {"currency": "NOK", "value": 500}})
+    );
+    assert_eq!(r.aggregate.captured_amount.value, 500);
+}
+
+#[tokio::test]
+async fn caller_key_is_used_and_4xx_is_not_retried() {
+    let body = r#"{"type":"https://httpstatuses.io/400","title":"Capture amount too high","detail":"too much","status":400,"traceId":"00-abc-def-01","instance":"/v1/payments/reference-123/capture","extraDetails":[{"name":"ErrorCode","reason":"6090"}]}"#;
+    let (base, script) = server(vec![Reply::Json(400, body), Reply::Json(200, MOD_OK)]).await;
+    let c = client(&base);
+    let err = c
+        .epayment()
+        .capture("reference-123", Amount::nok(500))
+        .idempotency_key("my-key-1")
+        .await
+        .unwrap_err();
+    assert_eq!(script.seen.lock().len(), 1);
+    assert_eq!(err.status(), Some(400));
+    assert_eq!(err.error_code(), Some(6090));
+    assert_eq!(err.trace_id(), Some("00-abc-def-01"));
+    assert_eq!(err.idempotency_key(), Some("my-key-1"));
+    assert!(!err.is_retryable());
+    let text = err.to_string();
+    assert!(
+        text.contains("Capture amount too high") && text.contains("6090") && text.contains("my-key-1"),
+        "{text}"
+    );
+    assert_eq!(script.seen.lock()[0].idempotency_key.as_deref(), Some("my-key-1"));
+}
+
+#[tokio::test]
+async fn a_401_refreshes_the_token_once_and_retries_once() {
+    let (base, script) = server(vec![
+        Reply::Json(401, r#"{"statusCode":401,"message":"expired"}"#),
+        Reply::Json(200, MOD_OK),
+    ])
+    .await;
+    let c = client(&base);
+    c.epayment().capture("reference-123", Amount::nok(500)).await.unwrap();
+    let seen = script.seen.lock().clone();
+    assert_eq!(seen[0].authorization.as_deref(), Some("Bearer tok-1"));
+    assert_eq!(seen[1].authorization.as_deref(), Some("Bearer tok-2"));
+    assert_eq!(seen[0].idempotency_key, seen[1].idempotency_key);
+
+    // a second 401 in a row is returned, not looped on
+    let (base, script) = server(vec![
+        Reply::Json(401, r#"{"statusCode":401,"message":"no"}"#),
+        Reply::Json(401, r#"{"statusCode":401,"message":"still no"}"#),
+        Reply::Json(200, MOD_OK),
+    ])
+    .await;
+    let err = client(&base)
+        .epayment()
+        .capture("reference-123", Amount::nok(500))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(401));
+    assert_eq!(script.seen.lock().len(), 2);
+    assert_eq!(*script.tokens.lock(), 2);
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_on_429() {
+    let (base, _script) = server(vec![
+        Reply::WithHeader(429, "retry-after", "1", ""),
+        Reply::Json(200, MOD_OK),
+    ])
+    .await;
+    let c = client(&base);
+    let started = std::time::Instant::now();
+    let r = c
+        .epayment()
+        .capture("reference-123", Amount::nok(500))
+        .retry_policy(RetryPolicy {
+            max_backoff: Duration::from_secs(1),
+            ..RetryPolicy::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(r.attempts(), 2);
+    assert!(started.elapsed() >= Duration::from_millis(900));
+}
+
+#[tokio::test]
+async fn per_request_timeout_and_the_error_says_it_may_have_reached_the_server() {
+    let (base, script) = server(vec![
+        Reply::Hang(Duration::from_secs(5)),
+        Reply::Hang(Duration::from_secs(5)),
+    ])
+    .await;
+    let c = client(&base);
+    let err = c
+        .epayment()
+        .capture("reference-123", Amount::nok(500))
+        .timeout(Duration::from_millis(100))
+        .retry_policy(RetryPolicy {
+            max_attempts: 2,
+            initial_backoff: Duration::from_millis(1),
+            ..RetryPolicy::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(err.may_have_reached_server());
+    assert_eq!(err.attempts(), 2);
+    let seen = script.seen.lock().clone();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].idempotency_key, seen[1].idempotency_key);
+    assert_eq!(err.idempotency_key(), seen[0].idempotency_key.as_deref());
+}
+
+#[tokio::test]
+async fn connection_refused_is_not_sent() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let c = Client::builder()
+        .client_id("id")
+        .client_secret("s3cret-CLIENT")
+        .subscription_key("s3cret-SUBKEY")
+        .merchant_serial_number("123456")
+        .base_url(format!("http://{addr}"))
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let err = c.epayment().get_payment("reference-123").await.unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Connect(_)), "{err:?}");
+    assert!(!err.may_have_reached_server());
+    assert!(!err.to_string().contains("s3cret"));
+}
+
+#[tokio::test]
+async fn validation_fails_without_a_network_call() {
+    let (base, script) = server(vec![]).await;
+    let c = client(&base);
+    let err = c.epayment().capture("bad ref!", Amount::nok(500)).await.unwrap_err();
+    assert_eq!(err.validation_error().unwrap().field, "reference");
+    let err = c.epayment().capture("reference-123", Amount::nok(0)).await.unwrap_err();
+    assert_eq!(err.validation_error().unwrap().field, "modificationAmount.value");
+    let err = c
+        .epayment()
+        .refund("reference-123", Amount::new(5, "SEK".into()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.validation_error().unwrap().field, "modificationAmount.currency");
+    let err = c
+        .epayment()
+        .capture("reference-123", Amount::nok(1))
+        .idempotency_key("x".repeat(51))
+        .await
+        .unwrap_err();
+    assert_eq!(err.validation_error().unwrap().field, "Idempotency-Key");
+    assert!(script.seen.lock().is_empty());
+    assert_eq!(*script.tokens.lock(), 0);
+}
+
+#[tokio::test]
+async fn decode_errors_name_the_json_path() {
+    let (base, _s) = server(vec![Reply::Json(200, r#"{"amount":{"currency":"NOK","value":"ten"}}"#)]).await;
+    let err = client(&base).epayment().get_payment("reference-123").await.unwrap_err();
+    match err.kind() {
+        ErrorKind::Decode { message, .. } => assert!(message.contains("amount.value"), "{message}"),
+        k => panic!("unexpected {k:?}"),
+    }
+}
+
+#[tokio::test]
+async fn concurrent_cold_calls_fetch_one_token() {
+    let replies = (0..200).map(|_| Reply::Json(200, MOD_OK)).collect();
+    let (base, script) = server(replies).await;
+    let c = client(&base);
+    let mut tasks = Vec::new();
+    for _ in 0..200 {
+        let c = c.clone();
+        tasks.push(tokio::spawn(async move {
+            c.epayment().capture("reference-123", Amount::nok(1)).await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(*script.tokens.lock(), 1);
+    assert_eq!(c.access_token_fetches(), 1);
+}
+
+#[tokio::test]
+async fn token_errors_are_not_cached() {
+    let (base, _s) = server(vec![Reply::Json(200, MOD_OK)]).await;
+    let bad = Client::builder()
+        .client_id("id")
+        .client_secret("wrong-secret")
+        .subscription_key("s3cret-SUBKEY")
+        .merchant_serial_number("123456")
+        .base_url(&base)
+        .build()
+        .unwrap();
+    let e1 = bad.epayment().get_payment("reference-123").await.unwrap_err();
+    assert_eq!(e1.status(), Some(401));
+    let e2 = bad.epayment().get_payment("reference-123").await.unwrap_err();
+    assert_eq!(e2.status(), Some(401));
+    assert_eq!(bad.access_token_fetches(), 2);
+}
+
+#[tokio::test]
+async fn force_approve_is_refused_in_production_without_sending() {
+    let c = Client::builder()
+        .client_id("id")
+        .client_secret("s3cret-CLIENT")
+        .subscription_key("s3cret-SUBKEY")
+        .merchant_serial_number("123456")
+        .environment(vipps::Environment::Production)
+        .build()
+        .unwrap();
+    let err = c
+        .epayment()
+        .force_approve("reference-123", Default::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Config(_)));
+    assert!(!err.may_have_reached_server());
+    assert_eq!(c.access_token_fetches(), 0);
+}
