@@ -16,10 +16,13 @@
 mod macros;
 
 pub mod access_token;
+pub mod checkout;
 pub mod common;
+pub mod ecom;
 pub mod epayment;
 pub mod problem;
 pub mod validate;
+pub mod webhooks;
 
 pub use common::{Amount, Currency, Reference};
 pub use problem::{ExtraDetail, Problem};

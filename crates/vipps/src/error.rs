@@ -42,21 +42,19 @@ pub enum ErrorKind {
 /// [`Error::idempotency_key`] (the key the failed call used: retry with it),
 /// [`Error::may_have_reached_server`] and [`Error::is_retryable`].
 /// No secret is ever part of an error or its `Display`.
-pub struct Error {
+pub struct Error(Box<Inner>);
+
+struct Inner {
     kind: ErrorKind,
     idempotency_key: Option<String>,
     operation: Option<String>,
     attempts: u32,
 }
 
+
 impl Error {
     pub(crate) fn new(kind: ErrorKind) -> Self {
-        Error {
-            kind,
-            idempotency_key: None,
-            operation: None,
-            attempts: 0,
-        }
+        Error(Box::new(Inner { kind, idempotency_key: None, operation: None, attempts: 0 }))
     }
     pub(crate) fn config(msg: impl Into<String>) -> Self {
         Error::new(ErrorKind::Config(msg.into()))
@@ -65,26 +63,26 @@ impl Error {
         Error::new(ErrorKind::Validation(e))
     }
     pub(crate) fn with_context(mut self, key: Option<String>, operation: String, attempts: u32) -> Self {
-        self.idempotency_key = key;
-        self.operation = Some(operation);
-        self.attempts = attempts;
+        self.0.idempotency_key = key;
+        self.0.operation = Some(operation);
+        self.0.attempts = attempts;
         self
     }
 
     /// The kind of error.
     pub fn kind(&self) -> &ErrorKind {
-        &self.kind
+        &self.0.kind
     }
     /// The HTTP status, when the server answered.
     pub fn status(&self) -> Option<u16> {
-        match &self.kind {
+        match &self.0.kind {
             ErrorKind::Api { status, .. } | ErrorKind::Decode { status, .. } => Some(*status),
             _ => None,
         }
     }
     /// The problem details the API sent.
     pub fn problem(&self) -> Option<&Problem> {
-        match &self.kind {
+        match &self.0.kind {
             ErrorKind::Api { problem, .. } => problem.as_ref(),
             _ => None,
         }
@@ -100,24 +98,24 @@ impl Error {
     /// The idempotency key (or eCom `X-Request-Id`) every attempt of this call carried.
     /// Retry the same operation with this key to avoid a second effect.
     pub fn idempotency_key(&self) -> Option<&str> {
-        self.idempotency_key.as_deref()
+        self.0.idempotency_key.as_deref()
     }
     /// The validation error, for requests rejected before sending.
     pub fn validation_error(&self) -> Option<&ValidationError> {
-        match &self.kind {
+        match &self.0.kind {
             ErrorKind::Validation(v) => Some(v),
             _ => None,
         }
     }
     /// How many attempts were made (0 when nothing was sent).
     pub fn attempts(&self) -> u32 {
-        self.attempts
+        self.0.attempts
     }
     /// Whether the request may have had an effect on the server. `false` means it surely
     /// did not (validation, configuration, connection refused, or a 4xx answer other than a
     /// replayed one); `true` means check the resource or retry with the same idempotency key.
     pub fn may_have_reached_server(&self) -> bool {
-        match &self.kind {
+        match &self.0.kind {
             ErrorKind::Validation(_) | ErrorKind::Config(_) | ErrorKind::Connect(_) => false,
             ErrorKind::Api { .. } | ErrorKind::Decode { .. } => true,
             ErrorKind::Timeout | ErrorKind::Transport(_) => true,
@@ -125,7 +123,7 @@ impl Error {
     }
     /// Whether repeating the call (with the same idempotency key) might succeed.
     pub fn is_retryable(&self) -> bool {
-        match &self.kind {
+        match &self.0.kind {
             ErrorKind::Api { status, .. } => crate::retry::is_retryable_status(*status),
             ErrorKind::Connect(_) | ErrorKind::Timeout | ErrorKind::Transport(_) => true,
             _ => false,
@@ -133,16 +131,16 @@ impl Error {
     }
     /// Whether this is a timeout.
     pub fn is_timeout(&self) -> bool {
-        matches!(self.kind, ErrorKind::Timeout)
+        matches!(self.0.kind, ErrorKind::Timeout)
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(op) = &self.operation {
+        if let Some(op) = &self.0.operation {
             write!(f, "{op}: ")?;
         }
-        match &self.kind {
+        match &self.0.kind {
             ErrorKind::Validation(v) => write!(f, "invalid request, not sent: {v}")?,
             ErrorKind::Config(m) => write!(f, "configuration error, not sent: {m}")?,
             ErrorKind::Api { status, problem, body } => {
@@ -188,7 +186,7 @@ impl fmt::Display for Error {
                 write!(f, "could not parse the HTTP {status} response: {message}")?
             }
         }
-        if let Some(k) = &self.idempotency_key {
+        if let Some(k) = &self.0.idempotency_key {
             write!(f, " (idempotency key {k})")?;
         }
         Ok(())
@@ -221,17 +219,17 @@ impl WithoutUrlRef for reqwest::Error {
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Error")
-            .field("kind", &self.kind)
-            .field("idempotency_key", &self.idempotency_key)
-            .field("operation", &self.operation)
-            .field("attempts", &self.attempts)
+            .field("kind", &self.0.kind)
+            .field("idempotency_key", &self.0.idempotency_key)
+            .field("operation", &self.0.operation)
+            .field("attempts", &self.0.attempts)
             .finish()
     }
 }
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.kind {
+        match &self.0.kind {
             ErrorKind::Validation(v) => Some(v),
             ErrorKind::Connect(e) | ErrorKind::Transport(e) => Some(e),
             _ => None,

@@ -50,13 +50,17 @@
 //! `Client::from_env()` reads the configuration from `VIPPS_*` variables (see
 //! [`ClientBuilder::from_env`]).
 
+pub mod checkout;
 mod config;
+#[cfg(feature = "ecom")]
+pub mod ecom;
 pub mod epayment;
 mod error;
 pub mod retry;
 mod secret;
 mod token;
 mod transport;
+pub mod webhooks;
 
 pub use config::{ClientBuilder, Config, Environment, SystemInfo};
 pub use error::{Error, ErrorKind, Result};
@@ -118,9 +122,26 @@ impl Client {
         &self.inner.config
     }
 
+    /// The eCom API v2 (legacy; feature `ecom`).
+    #[cfg(feature = "ecom")]
+    pub fn ecom(&self) -> ecom::Ecom {
+        ecom::Ecom::new(self.clone())
+    }
+
     /// The ePayment API.
     pub fn epayment(&self) -> epayment::EPayment {
         epayment::EPayment::new(self.clone())
+    }
+
+    /// The Checkout API v3 (sessions; capture/cancel/refund go through [`Client::epayment`]).
+    pub fn checkout(&self) -> checkout::Checkout {
+        checkout::Checkout::new(self.clone())
+    }
+
+    /// The Webhooks API (register, list, delete). Verify deliveries with
+    /// [`webhooks::WebhookVerifier`].
+    pub fn webhooks(&self) -> webhooks::Webhooks {
+        webhooks::Webhooks::new(self.clone())
     }
 
     /// A valid access token (cached; fetched when needed).

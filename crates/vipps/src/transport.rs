@@ -36,7 +36,7 @@ pub(crate) enum Idempotency {
     /// `Idempotency-Key`, at most 50 characters (ePayment, Checkout, Webhooks).
     Key,
     /// `X-Request-Id`, at most 40 characters (eCom).
-    #[allow(dead_code)] // used by the eCom module
+    #[cfg_attr(not(feature = "ecom"), allow(dead_code))]
     RequestId,
 }
 
@@ -235,14 +235,12 @@ pub(crate) fn parse_problem(status: u16, body: &[u8]) -> Option<Problem> {
                     status: Some(status),
                     ..Default::default()
                 })
-            } else if let Some(msg) = v.pointer("/result/message").and_then(|m| m.as_str()) {
-                Some(Problem {
+            } else {
+                v.pointer("/result/message").and_then(|m| m.as_str()).map(|msg| Problem {
                     title: Some(msg.to_owned()),
                     status: Some(status),
                     ..Default::default()
                 })
-            } else {
-                None
             }
         }
         serde_json::Value::Array(items) => {
