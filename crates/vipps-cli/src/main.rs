@@ -1,1 +1,132 @@
-fn main() {}
+//! `vipps`: the Vipps MobilePay toolkit on the command line.
+
+mod demo;
+mod more;
+mod payment;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "vipps",
+    version,
+    about = "Vipps MobilePay from the shell: SDK operations, a local emulator, a demo"
+)]
+struct Cli {
+    /// Print JSON instead of a readable summary.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the Vipps MobilePay emulator.
+    Emulator(EmulatorArgs),
+    /// Run a whole payment flow against an embedded emulator (no credentials needed).
+    Demo,
+    /// ePayment operations against VIPPS_BASE_URL / VIPPS_ENVIRONMENT (default: a local emulator).
+    #[command(subcommand)]
+    Payment(payment::PaymentCommand),
+    /// Checkout API v3 sessions.
+    #[command(subcommand)]
+    Checkout(more::CheckoutCommand),
+    /// Webhooks API v1: register, list, delete, and a local verifying receiver.
+    #[command(subcommand)]
+    Webhooks(more::WebhooksCommand),
+    /// eCom API v2 (legacy) orders.
+    #[command(subcommand)]
+    Ecom(more::EcomCommand),
+}
+
+#[derive(clap::Args)]
+struct EmulatorArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Port (0 picks a free port).
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// JSON configuration file (merchants, token lifetime, payment expiry).
+    #[arg(long)]
+    config: Option<std::path::PathBuf>,
+    /// Base URL used in links the emulator hands out (landing pages), if not the listen address.
+    #[arg(long)]
+    public_url: Option<String>,
+}
+
+fn init_tracing(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VIPPS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn run_emulator(args: EmulatorArgs) -> Result<(), String> {
+    let mut config = match &args.config {
+        Some(p) => vipps_emulator::EmulatorConfig::from_file(p).map_err(|e| format!("{}: {e}", p.display()))?,
+        None => vipps_emulator::EmulatorConfig::default(),
+    };
+    if args.public_url.is_some() {
+        config.public_url = args.public_url.clone();
+    }
+    let running = vipps_emulator::Emulator::builder()
+        .host(args.host.clone())
+        .port(args.port)
+        .config(config)
+        .start()
+        .await
+        .map_err(|e| format!("could not listen on {}:{}: {e}", args.host, args.port))?;
+    println!("listening on {}", running.base_url());
+    let m = running.merchant();
+    eprintln!(
+        "default merchant: MSN {} client_id {} (client secret and subscription key as in the README)",
+        m.msn, m.client_id
+    );
+    let _ = tokio::signal::ctrl_c().await;
+    eprintln!("shutting down");
+    running.shutdown().await;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Emulator(args) => {
+            init_tracing("info,hyper=warn,reqwest=warn");
+            run_emulator(args).await
+        }
+        Command::Demo => {
+            init_tracing("warn");
+            demo::run().await
+        }
+        Command::Payment(cmd) => {
+            init_tracing("warn");
+            payment::run(cmd, cli.json).await
+        }
+        Command::Checkout(cmd) => {
+            init_tracing("warn");
+            more::checkout(cmd, cli.json).await
+        }
+        Command::Webhooks(cmd) => {
+            init_tracing("warn");
+            more::webhooks(cmd, cli.json).await
+        }
+        Command::Ecom(cmd) => {
+            init_tracing("warn");
+            more::ecom(cmd, cli.json).await
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

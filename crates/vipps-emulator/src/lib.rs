@@ -1,1 +1,75 @@
+//! A stateful local emulator of the Vipps MobilePay Access Token API and ePayment API v1,
+//! for tests and development.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let emu = vipps_emulator::Emulator::start().await?; // 127.0.0.1, free port
+//! println!("{} (MSN {})", emu.base_url(), emu.merchant().msn);
+//! emu.clock().advance(std::time::Duration::from_secs(11 * 60)); // expire waiting payments
+//! emu.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Routes:
+//! - `POST /accesstoken/get`
+//! - `POST /epayment/v1/payments`, `GET /epayment/v1/payments/{reference}`,
+//!   `GET …/{reference}/events`, `POST …/{reference}/cancel|capture|refund`,
+//!   `POST /epayment/v1/test/payments/{reference}/approve` (alias `…/payments/{reference}/approve`)
+//! - `GET /landing?token=…`, `POST /landing/approve|reject`, `GET /qr?token=…`
+//! - control plane (no auth): `POST /_emulator/reset`, `GET /_emulator/clock`,
+//!   `POST /_emulator/clock/advance`, `POST /_emulator/payments/{reference}/approve|reject`,
+//!   `GET /_emulator/health`
 
+pub mod clock;
+pub mod config;
+mod control;
+mod epayment;
+pub mod error;
+mod http;
+pub mod jwt;
+mod landing;
+pub mod server;
+pub mod state;
+pub mod store;
+mod token;
+
+pub use crate::clock::Clock;
+pub use crate::config::{ConfigError, EmulatorConfig, Merchant};
+pub use crate::server::{Emulator, EmulatorBuilder, RunningEmulator};
+pub use crate::state::AppState;
+pub use crate::store::Store;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+/// The emulator's routes, without a socket (use with `tower::ServiceExt::oneshot` or your own server).
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/accesstoken/get", post(token::get_token))
+        .route("/epayment/v1/payments", post(epayment::create))
+        .route("/epayment/v1/payments/{reference}", get(epayment::get_payment))
+        .route("/epayment/v1/payments/{reference}/events", get(epayment::get_events))
+        .route("/epayment/v1/payments/{reference}/cancel", post(epayment::cancel))
+        .route("/epayment/v1/payments/{reference}/capture", post(epayment::capture))
+        .route("/epayment/v1/payments/{reference}/refund", post(epayment::refund))
+        .route("/epayment/v1/payments/{reference}/approve", post(epayment::force_approve))
+        .route(
+            "/epayment/v1/test/payments/{reference}/approve",
+            post(epayment::force_approve),
+        )
+        .route("/landing", get(landing::landing))
+        .route("/landing/approve", post(landing::approve))
+        .route("/landing/reject", post(landing::reject))
+        .route("/qr", get(landing::qr))
+        .route("/_emulator/health", get(control::health))
+        .route("/_emulator/reset", post(control::reset))
+        .route("/_emulator/clock", get(control::clock))
+        .route("/_emulator/clock/advance", post(control::advance))
+        .route("/_emulator/payments/{reference}/approve", post(control::approve))
+        .route("/_emulator/payments/{reference}/reject", post(control::reject))
+        .fallback(http::no_route)
+        .method_not_allowed_fallback(http::method_not_allowed)
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(http::panic_response))
+        .layer(axum::middleware::from_fn(http::observe))
+        .with_state(state)
+}

@@ -146,7 +146,11 @@ fn parse_kroner(s: &str) -> Option<Kroner> {
         return None;
     }
     let whole: i64 = int.parse().ok()?;
-    let cents: i64 = if frac.is_empty() { 0 } else { format!("{frac:0<2}").parse().ok()? };
+    let cents: i64 = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<2}").parse().ok()?
+    };
     let v = whole.checked_mul(100)?.checked_add(cents)?;
     Some(Kroner(if neg { -v } else { v }))
 }
@@ -264,7 +268,10 @@ pub struct InitiatePaymentRequest {
 /// Checks an eCom order id.
 pub fn check_order_id(field: &str, s: &str) -> Result<(), ValidationError> {
     if s.is_empty() || s.len() > 50 || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-        return Err(ValidationError::new(field, "must be 1-50 characters of a-z, A-Z, 0-9 and '-'"));
+        return Err(ValidationError::new(
+            field,
+            "must be 1-50 characters of a-z, A-Z, 0-9 and '-'",
+        ));
     }
     Ok(())
 }
@@ -312,7 +319,10 @@ impl Validate for InitiatePaymentRequest {
         }
         let express = m.payment_type == Some(PaymentType::Express);
         if express && m.consent_removal_prefix.is_none() {
-            return Err(ValidationError::new("consentRemovalPrefix", "is required for express payments"));
+            return Err(ValidationError::new(
+                "consentRemovalPrefix",
+                "is required for express payments",
+            ));
         }
         if express && m.static_shipping_details.is_none() && m.shipping_details_prefix.is_none() {
             return Err(ValidationError::new(
@@ -322,17 +332,36 @@ impl Validate for InitiatePaymentRequest {
         }
         for (i, s) in m.static_shipping_details.iter().flatten().enumerate() {
             if s.is_default != "Y" && s.is_default != "N" {
-                return Err(ValidationError::new(format!("staticShippingDetails[{i}].isDefault"), "must be 'Y' or 'N'"));
+                return Err(ValidationError::new(
+                    format!("staticShippingDetails[{i}].isDefault"),
+                    "must be 'Y' or 'N'",
+                ));
             }
             if s.shipping_cost.0 < 0 {
-                return Err(ValidationError::new(format!("staticShippingDetails[{i}].shippingCost"), "must not be negative"));
+                return Err(ValidationError::new(
+                    format!("staticShippingDetails[{i}].shippingCost"),
+                    "must not be negative",
+                ));
             }
-            check_len(&format!("staticShippingDetails[{i}].shippingMethod"), &s.shipping_method, 1, 256)?;
-            check_len(&format!("staticShippingDetails[{i}].shippingMethodId"), &s.shipping_method_id, 1, 100)?;
+            check_len(
+                &format!("staticShippingDetails[{i}].shippingMethod"),
+                &s.shipping_method,
+                1,
+                256,
+            )?;
+            check_len(
+                &format!("staticShippingDetails[{i}].shippingMethodId"),
+                &s.shipping_method_id,
+                1,
+                100,
+            )?;
         }
         if let Some(n) = &self.customer_info.mobile_number {
             if n.len() != 8 || !n.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(ValidationError::new("mobileNumber", "must be 8 digits, without country code"));
+                return Err(ValidationError::new(
+                    "mobileNumber",
+                    "must be 8 digits, without country code",
+                ));
             }
         }
         let t = &self.transaction;

@@ -40,13 +40,17 @@ impl Ecom {
     }
 
     fn msn(&self) -> MerchantInfoPayment {
-        MerchantInfoPayment { merchant_serial_number: self.client.config().merchant_serial_number().to_owned() }
+        MerchantInfoPayment {
+            merchant_serial_number: self.client.config().merchant_serial_number().to_owned(),
+        }
     }
 
     /// `POST /ecomm/v2/payments`. Not idempotent, never retried automatically.
     pub fn initiate(&self, req: InitiatePaymentRequest) -> RequestBuilder<InitiatePaymentResponse> {
         let op = req.validate().map_err(Error::validation).and_then(|_| {
-            Op::new("ecom.initiate", Method::POST, "/ecomm/v2/payments").idempotency(Idempotency::None).json(&req)
+            Op::new("ecom.initiate", Method::POST, "/ecomm/v2/payments")
+                .idempotency(Idempotency::None)
+                .json(&req)
         });
         RequestBuilder::new(&self.client, op)
     }
@@ -60,7 +64,10 @@ impl Ecom {
     ) -> RequestBuilder<TransactionResponse> {
         let body = PaymentActionsRequest {
             merchant_info: self.msn(),
-            transaction: ModificationTransaction { amount, transaction_text: transaction_text.into() },
+            transaction: ModificationTransaction {
+                amount,
+                transaction_text: transaction_text.into(),
+            },
         };
         self.action("ecom.capture", "capture", order_id.as_ref(), body)
     }
@@ -74,7 +81,10 @@ impl Ecom {
     ) -> RequestBuilder<RefundTransactionResponse> {
         let body = PaymentActionsRequest {
             merchant_info: self.msn(),
-            transaction: ModificationTransaction { amount: Some(amount), transaction_text: transaction_text.into() },
+            transaction: ModificationTransaction {
+                amount: Some(amount),
+                transaction_text: transaction_text.into(),
+            },
         };
         self.action("ecom.refund", "refund", order_id.as_ref(), body)
     }
@@ -104,7 +114,9 @@ impl Ecom {
     ) -> RequestBuilder<TransactionResponse> {
         let body = CancelPaymentRequest {
             merchant_info: self.msn(),
-            transaction: CancelTransaction { transaction_text: transaction_text.into() },
+            transaction: CancelTransaction {
+                transaction_text: transaction_text.into(),
+            },
             should_release_remaining_funds: release_remaining_funds.then_some(true),
         };
         let op = order_path(order_id.as_ref()).and_then(|o| {
@@ -146,9 +158,13 @@ impl Ecom {
                         )));
                     }
                 }
-                Op::new("ecom.force_approve", Method::POST, format!("/ecomm/v2/integration-test/payments/{o}/approve"))
-                    .idempotency(Idempotency::RequestId)
-                    .json(&body)
+                Op::new(
+                    "ecom.force_approve",
+                    Method::POST,
+                    format!("/ecomm/v2/integration-test/payments/{o}/approve"),
+                )
+                .idempotency(Idempotency::RequestId)
+                .json(&body)
             })
         };
         RequestBuilder::new(&self.client, op)

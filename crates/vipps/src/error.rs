@@ -51,10 +51,14 @@ struct Inner {
     attempts: u32,
 }
 
-
 impl Error {
     pub(crate) fn new(kind: ErrorKind) -> Self {
-        Error(Box::new(Inner { kind, idempotency_key: None, operation: None, attempts: 0 }))
+        Error(Box::new(Inner {
+            kind,
+            idempotency_key: None,
+            operation: None,
+            attempts: 0,
+        }))
     }
     pub(crate) fn config(msg: impl Into<String>) -> Self {
         Error::new(ErrorKind::Config(msg.into()))

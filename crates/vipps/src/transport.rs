@@ -236,11 +236,13 @@ pub(crate) fn parse_problem(status: u16, body: &[u8]) -> Option<Problem> {
                     ..Default::default()
                 })
             } else {
-                v.pointer("/result/message").and_then(|m| m.as_str()).map(|msg| Problem {
-                    title: Some(msg.to_owned()),
-                    status: Some(status),
-                    ..Default::default()
-                })
+                v.pointer("/result/message")
+                    .and_then(|m| m.as_str())
+                    .map(|msg| Problem {
+                        title: Some(msg.to_owned()),
+                        status: Some(status),
+                        ..Default::default()
+                    })
             }
         }
         serde_json::Value::Array(items) => {

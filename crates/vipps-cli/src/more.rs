@@ -1,0 +1,387 @@
+//! `vipps checkout …`, `vipps webhooks …`, `vipps ecom …`.
+
+use crate::payment::client_from_env;
+use clap::Subcommand;
+use serde::Serialize;
+use vipps::types::checkout::{InitiateSessionRequest, MerchantInfo, PaymentTransaction, UpdateSessionRequest};
+use vipps::types::ecom::{
+    ForceApproveRequest as EcomApprove, InitiatePaymentRequest, InitiateTransaction, MerchantInfo as EcomMerchant,
+};
+use vipps::types::webhooks::{RegisterWebhookRequest, WebhookEventType};
+use vipps::types::{Amount, Currency, Reference};
+
+fn out<T: Serialize>(json: bool, v: &T, human: impl FnOnce(&T) -> String) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+    } else {
+        println!("{}", human(v));
+    }
+}
+
+fn pretty<T: Serialize>(v: &T) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
+}
+
+#[derive(Subcommand)]
+pub enum CheckoutCommand {
+    /// Create a Checkout session.
+    Create {
+        #[arg(long)]
+        amount: i64,
+        #[arg(long, default_value = "NOK")]
+        currency: String,
+        #[arg(long)]
+        reference: Option<String>,
+        #[arg(long, default_value = "Checkout payment")]
+        description: String,
+        #[arg(long, default_value = "https://example.com/vipps/callback")]
+        callback_url: String,
+        #[arg(long, default_value = "https://example.com/return")]
+        return_url: String,
+        /// Token Vipps sends back as the callback's Authorization header.
+        #[arg(long, default_value = "callback-secret-token")]
+        callback_token: String,
+    },
+    /// Show a session.
+    Get { reference: String },
+    /// Change the amount of a session before payment (experimental API).
+    Update {
+        reference: String,
+        #[arg(long)]
+        amount: i64,
+        #[arg(long, default_value = "NOK")]
+        currency: String,
+        #[arg(long, default_value = "Checkout payment")]
+        description: String,
+    },
+    /// End a session.
+    Expire { reference: String },
+}
+
+pub async fn checkout(cmd: CheckoutCommand, json: bool) -> Result<(), String> {
+    let client = client_from_env()?;
+    let co = client.checkout();
+    let e = |e: vipps::Error| e.to_string();
+    match cmd {
+        CheckoutCommand::Create {
+            amount,
+            currency,
+            reference,
+            description,
+            callback_url,
+            return_url,
+            callback_token,
+        } => {
+            let reference = match reference {
+                Some(r) => Reference::new(r).map_err(|e| format!("reference: {e}"))?,
+                None => Reference::new(format!("co-{}", uuid::Uuid::new_v4().simple())).map_err(|e| e.to_string())?,
+            };
+            let amount = Amount::new(amount, Currency::from(currency.to_ascii_uppercase().as_str()));
+            let req = InitiateSessionRequest::payment(
+                MerchantInfo::new(callback_url, return_url, callback_token),
+                PaymentTransaction::new(amount, reference.clone(), description),
+            );
+            let r = co.create_session(req).await.map_err(e)?;
+            out(json, &*r, |r| {
+                format!(
+                    "created session {reference}\n  checkout page: {}?token={}\n  polling: {}",
+                    r.checkout_frontend_url, r.token, r.polling_url
+                )
+            });
+        }
+        CheckoutCommand::Get { reference } => {
+            let r = co.get_session(&reference).await.map_err(e)?;
+            out(json, &*r, |r| {
+                format!("session {} is {}\n{}", r.reference, r.session_state, pretty(r))
+            });
+        }
+        CheckoutCommand::Update {
+            reference,
+            amount,
+            currency,
+            description,
+        } => {
+            let r = Reference::new(reference.clone()).map_err(|e| format!("reference: {e}"))?;
+            let amount = Amount::new(amount, Currency::from(currency.to_ascii_uppercase().as_str()));
+            let req = UpdateSessionRequest {
+                transaction: PaymentTransaction::new(amount, r, description),
+            };
+            co.update_session(&reference, req).await.map_err(e)?;
+            out(
+                json,
+                &serde_json::json!({"reference": reference, "updated": true}),
+                |_| format!("session {reference} updated"),
+            );
+        }
+        CheckoutCommand::Expire { reference } => {
+            co.expire_session(&reference).await.map_err(e)?;
+            out(
+                json,
+                &serde_json::json!({"reference": reference, "expired": true}),
+                |_| format!("session {reference} expired"),
+            );
+        }
+    }
+    Ok(())
+}
+
+#[derive(Subcommand)]
+pub enum WebhooksCommand {
+    /// Register a webhook.
+    Register {
+        #[arg(long)]
+        url: String,
+        /// Event types, e.g. epayments.payment.captured.v1 (default: every ePayment event).
+        #[arg(long = "event")]
+        events: Vec<String>,
+    },
+    /// List webhooks.
+    List,
+    /// Delete a webhook.
+    Delete { id: String },
+    /// Run a local receiver that verifies each request and prints the events.
+    Listen {
+        #[arg(long, default_value_t = 8090)]
+        port: u16,
+        /// The webhook secret from registration.
+        #[arg(long, env = "VIPPS_WEBHOOK_SECRET")]
+        secret: String,
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+    },
+}
+
+pub async fn webhooks(cmd: WebhooksCommand, json: bool) -> Result<(), String> {
+    if let WebhooksCommand::Listen { port, secret, host } = cmd {
+        return listen(host, port, secret, json).await;
+    }
+    let client = client_from_env()?;
+    let wh = client.webhooks();
+    let e = |e: vipps::Error| e.to_string();
+    match cmd {
+        WebhooksCommand::Register { url, events } => {
+            let events: Vec<WebhookEventType> = if events.is_empty() {
+                WebhookEventType::EPAYMENT.to_vec()
+            } else {
+                events.iter().map(|s| WebhookEventType::from(s.as_str())).collect()
+            };
+            let r = wh.register(RegisterWebhookRequest::new(url, events)).await.map_err(e)?;
+            // The secret is shown once, here: the user needs it to verify deliveries.
+            out(json, &serde_json::json!({"id": r.id, "secret": r.secret}), |_| {
+                format!("registered webhook {}\n  secret (shown only now): {}", r.id, r.secret)
+            });
+        }
+        WebhooksCommand::List => {
+            let r = wh.list().await.map_err(e)?;
+            out(json, &*r, |r| {
+                let mut s = format!("{} webhook(s)", r.webhooks.len());
+                for w in &r.webhooks {
+                    let ev: Vec<_> = w.events.iter().map(|e| e.as_str()).collect();
+                    s.push_str(&format!("\n  {}  {}  {}", w.id, w.url, ev.join(",")));
+                }
+                s
+            });
+        }
+        WebhooksCommand::Delete { id } => {
+            wh.delete(&id).await.map_err(e)?;
+            out(json, &serde_json::json!({"id": id, "deleted": true}), |_| {
+                format!("deleted webhook {id}")
+            });
+        }
+        WebhooksCommand::Listen { .. } => unreachable!("handled above"),
+    }
+    Ok(())
+}
+
+async fn listen(host: String, port: u16, secret: String, json: bool) -> Result<(), String> {
+    use axum::body::Bytes;
+    use axum::http::{HeaderMap, Method, StatusCode, Uri};
+    use vipps::webhooks::WebhookVerifier;
+    let verifier = WebhookVerifier::new(secret);
+    let app = axum::Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+        let verifier = verifier.clone();
+        async move {
+            match verifier.verify_http(&method, &uri, &headers, &body) {
+                Ok(()) => {
+                    let text = String::from_utf8_lossy(&body);
+                    if json {
+                        println!("{text}");
+                    } else {
+                        match vipps::webhooks::parse_epayment_event(&body) {
+                            Ok(ev) => println!(
+                                "verified {} {} {} {}",
+                                ev.name, ev.reference, ev.amount, ev.psp_reference
+                            ),
+                            Err(_) => println!("verified {text}"),
+                        }
+                    }
+                    StatusCode::OK
+                }
+                Err(err) => {
+                    eprintln!("rejected {} {}: {err}", method, uri.path());
+                    StatusCode::UNAUTHORIZED
+                }
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind((host.as_str(), port))
+        .await
+        .map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("listening on http://{addr}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| e.to_string())
+}
+
+#[derive(Subcommand)]
+pub enum EcomCommand {
+    /// Initiate an eCom payment.
+    Initiate {
+        #[arg(long)]
+        amount: i64,
+        #[arg(long)]
+        order_id: Option<String>,
+        #[arg(long, default_value = "eCom payment")]
+        text: String,
+        #[arg(long, default_value = "https://example.com/vipps")]
+        callback_prefix: String,
+        #[arg(long, default_value = "https://example.com/fallback")]
+        fallback: String,
+        /// 8-digit mobile number.
+        #[arg(long)]
+        phone: Option<String>,
+    },
+    /// Capture (all remaining without --amount).
+    Capture {
+        order_id: String,
+        #[arg(long)]
+        amount: Option<i64>,
+        #[arg(long, default_value = "capture")]
+        text: String,
+        #[arg(long)]
+        request_id: Option<String>,
+    },
+    /// Cancel.
+    Cancel {
+        order_id: String,
+        #[arg(long, default_value = "cancel")]
+        text: String,
+        /// After a partial capture: release the rest.
+        #[arg(long)]
+        release_remaining: bool,
+    },
+    /// Refund.
+    Refund {
+        order_id: String,
+        #[arg(long)]
+        amount: i64,
+        #[arg(long, default_value = "refund")]
+        text: String,
+        #[arg(long)]
+        request_id: Option<String>,
+    },
+    /// Show details and history.
+    Details { order_id: String },
+    /// Approve as a test customer.
+    Approve {
+        order_id: String,
+        #[arg(long)]
+        phone: Option<String>,
+    },
+}
+
+pub async fn ecom(cmd: EcomCommand, json: bool) -> Result<(), String> {
+    let client = client_from_env()?;
+    let ec = client.ecom();
+    let e = |e: vipps::Error| e.to_string();
+    match cmd {
+        EcomCommand::Initiate {
+            amount,
+            order_id,
+            text,
+            callback_prefix,
+            fallback,
+            phone,
+        } => {
+            let order_id = order_id.unwrap_or_else(|| format!("ecom-{}", uuid::Uuid::new_v4().simple()));
+            let req = InitiatePaymentRequest {
+                customer_info: vipps::types::ecom::CustomerInfo { mobile_number: phone },
+                merchant_info: EcomMerchant {
+                    merchant_serial_number: client.config().merchant_serial_number().to_owned(),
+                    callback_prefix,
+                    fall_back: fallback,
+                    ..Default::default()
+                },
+                transaction: InitiateTransaction {
+                    amount,
+                    order_id,
+                    transaction_text: text,
+                    ..Default::default()
+                },
+            };
+            let r = ec.initiate(req).await.map_err(e)?;
+            out(json, &*r, |r| {
+                format!("initiated order {}\n  url: {}", r.order_id, r.url)
+            });
+        }
+        EcomCommand::Capture {
+            order_id,
+            amount,
+            text,
+            request_id,
+        } => {
+            let mut b = ec.capture(&order_id, amount, text);
+            if let Some(k) = request_id {
+                b = b.idempotency_key(k);
+            }
+            let r = b.await.map_err(e)?;
+            out(json, &*r, pretty);
+        }
+        EcomCommand::Cancel {
+            order_id,
+            text,
+            release_remaining,
+        } => {
+            let r = ec.cancel(&order_id, text, release_remaining).await.map_err(e)?;
+            out(json, &*r, pretty);
+        }
+        EcomCommand::Refund {
+            order_id,
+            amount,
+            text,
+            request_id,
+        } => {
+            let mut b = ec.refund(&order_id, amount, text);
+            if let Some(k) = request_id {
+                b = b.idempotency_key(k);
+            }
+            let r = b.await.map_err(e)?;
+            out(json, &*r, pretty);
+        }
+        EcomCommand::Details { order_id } => {
+            let r = ec.details(&order_id).await.map_err(e)?;
+            out(json, &*r, pretty);
+        }
+        EcomCommand::Approve { order_id, phone } => {
+            ec.force_approve(
+                &order_id,
+                EcomApprove {
+                    customer_phone_number: phone,
+                    token: None,
+                },
+            )
+            .await
+            .map_err(e)?;
+            out(
+                json,
+                &serde_json::json!({"orderId": order_id, "approved": true}),
+                |_| format!("order {order_id} approved"),
+            );
+        }
+    }
+    Ok(())
+}

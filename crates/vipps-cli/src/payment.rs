@@ -1,0 +1,262 @@
+//! `vipps payment …`: ePayment operations from the shell.
+
+use clap::Subcommand;
+use serde::Serialize;
+use vipps::types::epayment::{
+    CancelModificationRequest, CreatePaymentRequest, Customer, ForceApproveRequest, GetPaymentResponse,
+    ModificationResponse, PaymentEvent, UserFlow,
+};
+use vipps::types::{Amount, Currency, Reference};
+use vipps::Client;
+
+#[derive(Subcommand)]
+pub enum PaymentCommand {
+    /// Create a payment.
+    Create {
+        /// Amount in minor units (øre/cents).
+        #[arg(long)]
+        amount: i64,
+        /// Currency.
+        #[arg(long, default_value = "NOK")]
+        currency: String,
+        /// Reference (default: a random one).
+        #[arg(long)]
+        reference: Option<String>,
+        /// WEB_REDIRECT, NATIVE_REDIRECT, PUSH_MESSAGE or QR.
+        #[arg(long, default_value = "WEB_REDIRECT")]
+        flow: String,
+        /// Return URL (required for WEB_REDIRECT).
+        #[arg(long, default_value = "https://example.com/return")]
+        return_url: String,
+        /// Customer phone number (MSISDN, e.g. 4791234567).
+        #[arg(long)]
+        phone: Option<String>,
+        /// Description shown to the customer.
+        #[arg(long)]
+        description: Option<String>,
+        /// Idempotency key (default: generated).
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
+    /// Show a payment.
+    Get { reference: String },
+    /// Show a payment's event log.
+    Events { reference: String },
+    /// Capture an amount.
+    Capture {
+        reference: String,
+        #[arg(long)]
+        amount: i64,
+        #[arg(long, default_value = "NOK")]
+        currency: String,
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
+    /// Refund an amount.
+    Refund {
+        reference: String,
+        #[arg(long)]
+        amount: i64,
+        #[arg(long, default_value = "NOK")]
+        currency: String,
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
+    /// Cancel what is not captured.
+    Cancel {
+        reference: String,
+        /// Only cancel if the customer has not approved yet.
+        #[arg(long)]
+        transaction_only: bool,
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
+    /// Approve a payment as a test customer (force approve; test environments and the emulator only).
+    Approve {
+        reference: String,
+        /// The test customer's phone number.
+        #[arg(long)]
+        phone: Option<String>,
+    },
+}
+
+/// The client from `VIPPS_*` variables; without any, the emulator's default merchant on localhost:8080.
+pub fn client_from_env() -> Result<Client, String> {
+    let defaults = vipps_emulator::Merchant::default_test();
+    let have_creds = std::env::var("VIPPS_CLIENT_ID").is_ok();
+    let mut b = Client::builder().system("vipps-cli", env!("CARGO_PKG_VERSION"));
+    if !have_creds {
+        b = b
+            .client_id(defaults.client_id.clone())
+            .client_secret(defaults.client_secret.clone())
+            .subscription_key(defaults.subscription_key.clone())
+            .merchant_serial_number(defaults.msn.clone())
+            .base_url("http://127.0.0.1:8080");
+    }
+    b.from_env().and_then(|b| b.build()).map_err(|e| e.to_string())
+}
+
+fn amount(value: i64, currency: &str) -> Amount {
+    Amount::new(value, Currency::from(currency.to_ascii_uppercase().as_str()))
+}
+
+fn print<T: Serialize>(json: bool, value: &T, human: impl FnOnce(&T) -> String) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+    } else {
+        println!("{}", human(value));
+    }
+}
+
+pub fn describe_payment(p: &GetPaymentResponse) -> String {
+    let a = &p.aggregate;
+    format!(
+        "payment {}\n  state:      {}\n  amount:     {}\n  authorized: {}\n  captured:   {}\n  refunded:   {}\n  cancelled:  {}\n  psp ref:    {}",
+        p.reference,
+        p.state,
+        p.amount,
+        a.authorized_amount,
+        a.captured_amount,
+        a.refunded_amount,
+        a.cancelled_amount,
+        p.psp_reference
+    )
+}
+
+pub fn describe_modification(m: &ModificationResponse) -> String {
+    let a = &m.aggregate;
+    format!(
+        "payment {} is {}: captured {}, refunded {}, cancelled {} of {}",
+        m.reference, m.state, a.captured_amount, a.refunded_amount, a.cancelled_amount, a.authorized_amount
+    )
+}
+
+pub fn describe_events(events: &[PaymentEvent]) -> String {
+    let mut s = format!(
+        "{:<24} {:<11} {:>14}  {:<7} idempotency key\n",
+        "timestamp", "event", "amount", "success"
+    );
+    for e in events {
+        let ms = e
+            .timestamp
+            .replace_nanosecond(e.timestamp.millisecond() as u32 * 1_000_000)
+            .unwrap_or(e.timestamp);
+        let ts = ms
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        s.push_str(&format!(
+            "{:<24} {:<11} {:>14}  {:<7} {}\n",
+            ts,
+            e.name.as_str(),
+            e.amount.to_string(),
+            e.success,
+            e.idempotency_key.as_deref().unwrap_or("-")
+        ));
+    }
+    s.trim_end().to_owned()
+}
+
+pub async fn run(cmd: PaymentCommand, json: bool) -> Result<(), String> {
+    let client = client_from_env()?;
+    let ep = client.epayment();
+    let err = |e: vipps::Error| e.to_string();
+    match cmd {
+        PaymentCommand::Create {
+            amount: value,
+            currency,
+            reference,
+            flow,
+            return_url,
+            phone,
+            description,
+            idempotency_key,
+        } => {
+            let reference = match reference {
+                Some(r) => Reference::new(r).map_err(|e| format!("reference: {e}"))?,
+                None => Reference::random(),
+            };
+            let user_flow = UserFlow::from(flow.to_ascii_uppercase().as_str());
+            let req = CreatePaymentRequest {
+                return_url: Some(return_url),
+                customer: phone.map(Customer::phone),
+                payment_description: description,
+                ..CreatePaymentRequest::new(amount(value, &currency), reference, user_flow)
+            };
+            let mut b = ep.create_payment(req);
+            if let Some(k) = idempotency_key {
+                b = b.idempotency_key(k);
+            }
+            let r = b.await.map_err(err)?;
+            let key = r.idempotency_key().unwrap_or_default().to_owned();
+            print(json, &*r, |r| {
+                format!(
+                    "created payment {}\n  redirect: {}\n  idempotency key: {key}",
+                    r.reference,
+                    r.redirect_url.as_deref().unwrap_or("(none: push message)"),
+                )
+            });
+        }
+        PaymentCommand::Get { reference } => {
+            let r = ep.get_payment(&reference).await.map_err(err)?;
+            print(json, &*r, describe_payment);
+        }
+        PaymentCommand::Events { reference } => {
+            let r = ep.get_event_log(&reference).await.map_err(err)?;
+            print(json, &*r, |e| describe_events(e));
+        }
+        PaymentCommand::Capture {
+            reference,
+            amount: value,
+            currency,
+            idempotency_key,
+        } => {
+            let mut b = ep.capture(&reference, amount(value, &currency));
+            if let Some(k) = idempotency_key {
+                b = b.idempotency_key(k);
+            }
+            let r = b.await.map_err(err)?;
+            print(json, &*r, describe_modification);
+        }
+        PaymentCommand::Refund {
+            reference,
+            amount: value,
+            currency,
+            idempotency_key,
+        } => {
+            let mut b = ep.refund(&reference, amount(value, &currency));
+            if let Some(k) = idempotency_key {
+                b = b.idempotency_key(k);
+            }
+            let r = b.await.map_err(err)?;
+            print(json, &*r, describe_modification);
+        }
+        PaymentCommand::Cancel {
+            reference,
+            transaction_only,
+            idempotency_key,
+        } => {
+            let body = CancelModificationRequest {
+                cancel_transaction_only: transaction_only.then_some(true),
+            };
+            let mut b = ep.cancel_with(&reference, body);
+            if let Some(k) = idempotency_key {
+                b = b.idempotency_key(k);
+            }
+            let r = b.await.map_err(err)?;
+            print(json, &*r, describe_modification);
+        }
+        PaymentCommand::Approve { reference, phone } => {
+            let body = ForceApproveRequest {
+                customer: phone.map(Customer::phone),
+                token: None,
+            };
+            ep.force_approve(&reference, body).await.map_err(err)?;
+            print(
+                json,
+                &serde_json::json!({"reference": reference, "approved": true}),
+                |_| format!("payment {reference} approved"),
+            );
+        }
+    }
+    Ok(())
+}

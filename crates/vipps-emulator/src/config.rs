@@ -1,0 +1,189 @@
+//! Emulator configuration: merchants (sales units) and timings.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::Path;
+use vipps_types::Currency;
+
+/// A sales unit known to the emulator, with its API keys.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Merchant {
+    /// Merchant serial number (4–6 digits).
+    pub msn: String,
+    /// The `client_id`.
+    pub client_id: String,
+    /// The `client_secret` (never printed by `Debug`).
+    pub client_secret: String,
+    /// The `Ocp-Apim-Subscription-Key` (never printed by `Debug`).
+    pub subscription_key: String,
+    /// The sales unit name shown on the landing page.
+    #[serde(default = "default_name")]
+    pub name: String,
+    /// The market currency: payments in any other currency are refused (5040).
+    #[serde(default = "default_currency")]
+    pub currency: Currency,
+}
+
+fn default_name() -> String {
+    "Emulator Test Shop".to_owned()
+}
+
+fn default_currency() -> Currency {
+    Currency::Nok
+}
+
+impl Merchant {
+    /// The emulator's default test merchant (MSN 123456, NOK).
+    pub fn default_test() -> Merchant {
+        Merchant {
+            msn: "123456".to_owned(),
+            client_id: "fb492b5e-7907-4d83-bc20-c7fb60ca35de".to_owned(),
+            client_secret: "Y8Kteew6GE3ZmeycEt6egg==".to_owned(),
+            subscription_key: "0f14ebcab0eb4b29ae0cb90d91b4a84a".to_owned(),
+            name: default_name(),
+            currency: Currency::Nok,
+        }
+    }
+}
+
+impl fmt::Debug for Merchant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Merchant")
+            .field("msn", &self.msn)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("subscription_key", &"<redacted>")
+            .field("name", &self.name)
+            .field("currency", &self.currency)
+            .finish()
+    }
+}
+
+/// Everything the emulator can be configured with. Read from JSON with [`EmulatorConfig::from_file`];
+/// every field is optional there.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EmulatorConfig {
+    /// The sales units. The first is the default merchant. Never empty in a running emulator.
+    pub merchants: Vec<Merchant>,
+    /// Access token lifetime in seconds (test environment: 3600).
+    pub token_ttl_secs: i64,
+    /// How long a payment waits for the customer before it expires (10 minutes).
+    pub payment_expiry_secs: i64,
+    /// The base URL used in `redirectUrl` (landing page, QR); default: the listen URL.
+    pub public_url: Option<String>,
+    /// The largest accepted request body in bytes (1 MiB); larger bodies get 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            merchants: vec![Merchant::default_test()],
+            token_ttl_secs: 3600,
+            payment_expiry_secs: 600,
+            public_url: None,
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read the configuration: {0}")]
+    Io(#[from] std::io::Error),
+    /// The file is not valid JSON for [`EmulatorConfig`].
+    #[error("invalid configuration JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The values break a rule.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl EmulatorConfig {
+    /// Reads a JSON configuration file, e.g.
+    /// `{"merchants":[{"msn":"654321","client_id":"…","client_secret":"…","subscription_key":"…"}]}`.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)?;
+        Self::from_json(&text)
+    }
+
+    /// Parses and checks a JSON configuration.
+    pub fn from_json(text: &str) -> Result<Self, ConfigError> {
+        let config: EmulatorConfig = serde_json::from_str(text)?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Checks the rules: at least one merchant, MSNs of 4–6 digits, unique MSNs, client ids and
+    /// subscription keys, known currencies, positive lifetimes.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
+        if self.merchants.is_empty() {
+            return bad("at least one merchant is required".into());
+        }
+        for (i, m) in self.merchants.iter().enumerate() {
+            if !is_msn(&m.msn) {
+                return bad(format!("merchants[{i}].msn must be 4-6 digits"));
+            }
+            if m.client_id.is_empty() || m.client_secret.is_empty() || m.subscription_key.is_empty() {
+                return bad(format!(
+                    "merchants[{i}]: client_id, client_secret and subscription_key must not be empty"
+                ));
+            }
+            if !m.currency.is_known() {
+                return bad(format!("merchants[{i}].currency must be NOK, DKK or EUR"));
+            }
+            for other in &self.merchants[..i] {
+                if other.msn == m.msn || other.client_id == m.client_id || other.subscription_key == m.subscription_key
+                {
+                    return bad(format!(
+                        "merchants[{i}] repeats the msn, client_id or subscription_key of another merchant"
+                    ));
+                }
+            }
+        }
+        if self.token_ttl_secs <= 0 || self.payment_expiry_secs <= 0 {
+            return bad("token_ttl_secs and payment_expiry_secs must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+/// Whether `s` matches `^[0-9]{4,6}$`.
+pub(crate) fn is_msn(s: &str) -> bool {
+    (4..=6).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_secrets() {
+        let m = Merchant::default_test();
+        let s = format!("{m:?} {:?}", EmulatorConfig::default());
+        assert!(!s.contains(&m.client_secret));
+        assert!(!s.contains(&m.subscription_key));
+        assert!(s.contains("123456"));
+    }
+
+    #[test]
+    fn parses_partial_json() {
+        let c = EmulatorConfig::from_json(
+            r#"{"merchants":[{"msn":"654321","client_id":"a","client_secret":"b","subscription_key":"c","currency":"DKK"}],"token_ttl_secs":60}"#,
+        )
+        .unwrap();
+        assert_eq!(c.merchants[0].currency, Currency::Dkk);
+        assert_eq!(c.merchants[0].name, "Emulator Test Shop");
+        assert_eq!(c.token_ttl_secs, 60);
+        assert_eq!(c.payment_expiry_secs, 600);
+        assert!(EmulatorConfig::from_json(r#"{"merchants":[]}"#).is_err());
+        assert!(EmulatorConfig::from_json(
+            r#"{"merchants":[{"msn":"12","client_id":"a","client_secret":"b","subscription_key":"c"}]}"#
+        )
+        .is_err());
+    }
+}

@@ -1,0 +1,158 @@
+//! The control plane under `/_emulator/` (no authentication): reset, clock, customer actions,
+//! health.
+
+use crate::error::{ApiError, Stored};
+use crate::http::{read_body, respond};
+use crate::state::AppState;
+use crate::store::CustomerOutcome;
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::Uri;
+use axum::response::Response;
+use http::{HeaderMap, StatusCode};
+use serde_json::json;
+use time::format_description::well_known::Rfc3339;
+
+/// The largest single clock advance accepted (10 years).
+const MAX_ADVANCE_SECS: i64 = 10 * 366 * 24 * 3600;
+
+fn now_json(state: &AppState) -> serde_json::Value {
+    let now = state.clock().now();
+    json!({
+        "now": now.format(&Rfc3339).unwrap_or_default(),
+        "offsetSeconds": state.clock().offset().as_secs(),
+    })
+}
+
+/// Parses an optional JSON object body leniently (any content type).
+fn json_object(body: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Ok(Default::default());
+    }
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(m)) => Ok(m),
+        Ok(_) => Err(ApiError::validation("body", "must be a JSON object", None)),
+        Err(e) => Err(ApiError::validation("body", &format!("not valid JSON: {e}"), None)),
+    }
+}
+
+/// `GET /_emulator/health`.
+pub async fn health() -> Response {
+    respond("", Ok(Stored::json(StatusCode::OK, &json!({"status": "ok"}))))
+}
+
+/// `POST /_emulator/reset`: forgets every payment, token link and idempotency key.
+/// Access tokens stay valid.
+pub async fn reset(State(state): State<AppState>) -> Response {
+    state.store().reset();
+    respond("", Ok(Stored::json(StatusCode::OK, &json!({"reset": true}))))
+}
+
+/// `GET /_emulator/clock`.
+pub async fn clock(State(state): State<AppState>) -> Response {
+    respond("", Ok(Stored::json(StatusCode::OK, &now_json(&state))))
+}
+
+/// `POST /_emulator/clock/advance` with `{"seconds": N}`.
+pub async fn advance(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    let r = async {
+        let body = read_body(body, &headers, state.config().max_body_bytes).await?;
+        let obj = json_object(&body)?;
+        let secs = match obj.get("seconds") {
+            Some(v) => v
+                .as_i64()
+                .ok_or_else(|| ApiError::validation("seconds", "must be an integer", None))?,
+            None => return Err(ApiError::validation("seconds", "is required", None)),
+        };
+        if !(0..=MAX_ADVANCE_SECS).contains(&secs) {
+            return Err(ApiError::validation(
+                "seconds",
+                &format!("must be between 0 and {MAX_ADVANCE_SECS}"),
+                None,
+            ));
+        }
+        state.clock().advance_secs(secs);
+        Ok(Stored::json(StatusCode::OK, &now_json(&state)))
+    }
+    .await;
+    respond(uri.path(), r)
+}
+
+/// `POST /_emulator/payments/{reference}/approve`: the customer approves in the app
+/// (magic test amounts make it fail and abort the payment).
+pub async fn approve(
+    State(state): State<AppState>,
+    reference: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let r = customer(&state, reference, query, &headers, body, true).await;
+    respond(uri.path(), r)
+}
+
+/// `POST /_emulator/payments/{reference}/reject`: the customer rejects in the app.
+pub async fn reject(
+    State(state): State<AppState>,
+    reference: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let r = customer(&state, reference, query, &headers, body, false).await;
+    respond(uri.path(), r)
+}
+
+async fn customer(
+    state: &AppState,
+    reference: Result<Path<String>, PathRejection>,
+    query: Option<String>,
+    headers: &HeaderMap,
+    body: Body,
+    approve: bool,
+) -> Result<Stored, ApiError> {
+    let Path(reference) = reference.map_err(|e| ApiError::validation("reference", &e.body_text(), None))?;
+    let body = read_body(body, headers, state.config().max_body_bytes).await?;
+    let obj = json_object(&body)?;
+    let from_query = query.as_deref().and_then(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "msn")
+            .map(|(_, v)| v.into_owned())
+    });
+    let from_body = obj.get("msn").and_then(|v| v.as_str()).map(str::to_owned);
+    let msn = match from_query.or(from_body) {
+        Some(m) => state
+            .merchant_by_msn(&m)
+            .ok_or_else(|| ApiError::no_route(format!("No merchant with MSN {m} is configured")))?
+            .msn
+            .clone(),
+        None => state.default_merchant().msn.clone(),
+    };
+    let now = state.clock().now();
+    state.store().transaction(|ledger| {
+        let p = ledger.payment(&msn, &reference, now)?;
+        let outcome = if approve {
+            p.customer_approve(now)?
+        } else {
+            p.customer_reject(now)?
+        };
+        let (approved, reason) = match outcome {
+            CustomerOutcome::Approved => (true, None),
+            CustomerOutcome::Rejected => (false, Some("rejected by the customer".to_owned())),
+            CustomerOutcome::Declined(why) => (false, Some(format!("{why} (magic test amount)"))),
+        };
+        Ok(Stored::json(
+            StatusCode::OK,
+            &json!({
+                "reference": p.reference,
+                "msn": p.msn,
+                "state": p.state,
+                "approved": approved,
+                "reason": reason,
+            }),
+        ))
+    })
+}

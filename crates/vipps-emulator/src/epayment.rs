@@ -1,0 +1,345 @@
+//! ePayment API v1 handlers (`/epayment/v1`).
+
+use crate::config::Merchant;
+use crate::error::{ApiError, Stored};
+use crate::http::{
+    authenticate, body_required, check_system_headers, idempotency_key, parse_json, read_body, respond, KeyRule,
+};
+use crate::state::AppState;
+use crate::store::{IdempotencyRecord, IdempotencyScope, Ledger, NewPayment};
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::Uri;
+use axum::response::Response;
+use http::{HeaderMap, StatusCode};
+use serde::Serialize;
+use time::OffsetDateTime;
+use vipps_types::epayment::{
+    CancelModificationRequest, CreatePaymentRequest, ForceApproveRequest, ModificationRequest, PaymentMethodType,
+};
+use vipps_types::{Reference, Validate};
+
+/// An authenticated request with its body read.
+struct Call {
+    merchant: Merchant,
+    body: bytes::Bytes,
+}
+
+/// Body limit, system headers and authentication, in that order.
+async fn begin(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Call, ApiError> {
+    let body = read_body(body, headers, state.config().max_body_bytes).await?;
+    check_system_headers(headers)?;
+    let merchant = authenticate(state, headers)?;
+    Ok(Call { merchant, body })
+}
+
+fn path_reference(p: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    let Path(r) = p.map_err(|e| ApiError::validation("reference", &e.body_text(), None))?;
+    Reference::check(&r).map_err(|e| ApiError::validation("reference", e.reason, None))?;
+    Ok(r)
+}
+
+fn fingerprint<T: Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
+}
+
+/// One idempotent mutation.
+struct Mutation<'a> {
+    state: &'a AppState,
+    msn: &'a str,
+    method: &'static str,
+    path: &'a str,
+    key: Option<String>,
+    fingerprint: serde_json::Value,
+    conflict_code: u32,
+}
+
+impl Mutation<'_> {
+    /// Runs `op` under the store lock: replays a stored answer for an identical retry, answers
+    /// 409 for a reused key with a different body, and otherwise runs `op` and remembers its
+    /// answer (successes and domain errors alike).
+    fn run(self, op: impl FnOnce(&mut Ledger, OffsetDateTime) -> Result<Stored, ApiError>) -> Stored {
+        let state = self.state;
+        state.store().transaction(|ledger| {
+            let scope = self.key.as_ref().map(|k| IdempotencyScope {
+                msn: self.msn.to_owned(),
+                method: self.method.to_owned(),
+                path: self.path.to_owned(),
+                key: k.clone(),
+            });
+            if let Some(scope) = &scope {
+                if let Some(rec) = ledger.idempotency_record(scope) {
+                    if rec.fingerprint == self.fingerprint {
+                        return rec.response.clone();
+                    }
+                    return ApiError::code(
+                        self.conflict_code,
+                        format!(
+                            "Idempotency-Key '{}' was already used with a different request body",
+                            scope.key
+                        ),
+                    )
+                    .with_status(StatusCode::CONFLICT)
+                    .render(self.path);
+                }
+            }
+            let now = state.clock().now();
+            let response = match op(ledger, now) {
+                Ok(s) => s,
+                Err(e) => e.render(self.path),
+            };
+            if let Some(scope) = scope {
+                if response.status < 500 {
+                    ledger.remember(
+                        scope,
+                        IdempotencyRecord {
+                            fingerprint: self.fingerprint,
+                            response: response.clone(),
+                        },
+                    );
+                }
+            }
+            response
+        })
+    }
+}
+
+/// `POST /epayment/v1/payments`.
+pub async fn create(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    let path = uri.path().to_owned();
+    respond(&path, create_inner(&state, &path, &headers, body).await)
+}
+
+async fn create_inner(state: &AppState, path: &str, headers: &HeaderMap, body: Body) -> Result<Stored, ApiError> {
+    let call = begin(state, headers, body).await?;
+    let key = idempotency_key(headers, KeyRule::Required)?;
+    let req: CreatePaymentRequest = parse_json(headers, &call.body)?.ok_or_else(body_required)?;
+    req.validate()?;
+    req.validate_expiry(state.clock().now())?;
+    let m = &call.merchant;
+    if req.amount.currency != m.currency {
+        return Err(ApiError::code(
+            5040,
+            format!(
+                "Invalid currency for merchant: this sales unit takes {} (was {})",
+                m.currency, req.amount.currency
+            ),
+        )
+        .field("amount.currency", format!("must be {}", m.currency)));
+    }
+    if req.payment_method.type_ == PaymentMethodType::Card {
+        return Err(ApiError::code(
+            5070,
+            "Card payments (paymentMethod.type CARD) are not available in the test environment",
+        )
+        .with_status(StatusCode::BAD_REQUEST)
+        .field("paymentMethod.type", "CARD is not available in the test environment"));
+    }
+    let public_url = state.public_url();
+    let expiry_secs = state.config().payment_expiry_secs;
+    let mutation = Mutation {
+        state,
+        msn: &m.msn,
+        method: "POST",
+        path,
+        key: key.clone(),
+        fingerprint: fingerprint(&req),
+        conflict_code: 4020,
+    };
+    Ok(mutation.run(|ledger, now| {
+        let expires_at = req
+            .expires_at
+            .unwrap_or_else(|| now.checked_add(time::Duration::seconds(expiry_secs)).unwrap_or(now));
+        let created = ledger.create_payment(NewPayment {
+            msn: &m.msn,
+            request: &req,
+            idempotency_key: key,
+            now,
+            expires_at,
+            public_url: &public_url,
+        })?;
+        Ok(Stored::json(StatusCode::CREATED, &created))
+    }))
+}
+
+/// `GET /epayment/v1/payments/{reference}`.
+pub async fn get_payment(
+    State(state): State<AppState>,
+    reference: Result<Path<String>, PathRejection>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    respond(uri.path(), read(&state, reference, &headers, body, false).await)
+}
+
+/// `GET /epayment/v1/payments/{reference}/events`.
+pub async fn get_events(
+    State(state): State<AppState>,
+    reference: Result<Path<String>, PathRejection>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    respond(uri.path(), read(&state, reference, &headers, body, true).await)
+}
+
+async fn read(
+    state: &AppState,
+    reference: Result<Path<String>, PathRejection>,
+    headers: &HeaderMap,
+    body: Body,
+    events: bool,
+) -> Result<Stored, ApiError> {
+    let call = begin(state, headers, body).await?;
+    let reference = path_reference(reference)?;
+    let now = state.clock().now();
+    state.store().transaction(|ledger| {
+        let p = ledger.payment(&call.merchant.msn, &reference, now)?;
+        Ok(if events {
+            Stored::json(StatusCode::OK, &p.events)
+        } else {
+            Stored::json(StatusCode::OK, &p.get_response())
+        })
+    })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Capture,
+    Refund,
+}
+
+/// `POST /epayment/v1/payments/{reference}/capture`.
+pub async fn capture(
+    State(state): State<AppState>,
+    reference: Result<Path<String>, PathRejection>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let path = uri.path().to_owned();
+    respond(&path, modify(&state, reference, &path, &headers, body, Op::Capture).await)
+}
+
+/// `POST /epayment/v1/payments/{reference}/refund`.
+pub async fn refund(
+    State(state): State<AppState>,
+    reference: Result<Path<String>, PathRejection>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let path = uri.path().to_owned();
+    respond(&path, modify(&state, reference, &path, &headers, body, Op::Refund).await)
+}
+
+async fn modify(
+    state: &AppState,
+    reference: Result<Path<String>, PathRejection>,
+    path: &str,
+    headers: &HeaderMap,
+    body: Body,
+    op: Op,
+) -> Result<Stored, ApiError> {
+    let call = begin(state, headers, body).await?;
+    let reference = path_reference(reference)?;
+    let key = idempotency_key(headers, KeyRule::Required)?;
+    let req: ModificationRequest = parse_json(headers, &call.body)?.ok_or_else(body_required)?;
+    req.validate()?;
+    let msn = call.merchant.msn.as_str();
+    let mutation = Mutation {
+        state,
+        msn,
+        method: "POST",
+        path,
+        key: key.clone(),
+        fingerprint: fingerprint(&req),
+        conflict_code: if op == Op::Capture { 4010 } else { 4150 },
+    };
+    Ok(mutation.run(|ledger, now| {
+        let p = ledger.payment(msn, &reference, now)?;
+        match op {
+            Op::Capture => p.capture(&req.modification_amount, key, now)?,
+            Op::Refund => p.refund(&req.modification_amount, key, now)?,
+        }
+        Ok(Stored::json(StatusCode::OK, &p.modification_response()))
+    }))
+}
+
+/// `POST /epayment/v1/payments/{reference}/cancel` (optional body `{cancelTransactionOnly}`).
+pub async fn cancel(
+    State(state): State<AppState>,
+    reference: Result<Path<String>, PathRejection>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let path = uri.path().to_owned();
+    respond(&path, cancel_inner(&state, reference, &path, &headers, body).await)
+}
+
+async fn cancel_inner(
+    state: &AppState,
+    reference: Result<Path<String>, PathRejection>,
+    path: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Stored, ApiError> {
+    let call = begin(state, headers, body).await?;
+    let reference = path_reference(reference)?;
+    let key = idempotency_key(headers, KeyRule::Optional)?;
+    let req: CancelModificationRequest = parse_json(headers, &call.body)?.unwrap_or_default();
+    let msn = call.merchant.msn.as_str();
+    let mutation = Mutation {
+        state,
+        msn,
+        method: "POST",
+        path,
+        key: key.clone(),
+        fingerprint: fingerprint(&req),
+        conflict_code: 4020,
+    };
+    Ok(mutation.run(|ledger, now| {
+        let p = ledger.payment(msn, &reference, now)?;
+        p.cancel(req.cancel_transaction_only.unwrap_or(false), key, now)?;
+        Ok(Stored::json(StatusCode::OK, &p.modification_response()))
+    }))
+}
+
+/// `POST /epayment/v1/test/payments/{reference}/approve` (and the alias without `/test`):
+/// the test-only force approve. 200 with an empty body.
+pub async fn force_approve(
+    State(state): State<AppState>,
+    reference: Result<Path<String>, PathRejection>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    respond(uri.path(), approve_inner(&state, reference, &headers, body).await)
+}
+
+async fn approve_inner(
+    state: &AppState,
+    reference: Result<Path<String>, PathRejection>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Stored, ApiError> {
+    let call = begin(state, headers, body).await?;
+    let reference = path_reference(reference)?;
+    let req: ForceApproveRequest = parse_json(headers, &call.body)?.unwrap_or_default();
+    req.validate()?;
+    let now = state.clock().now();
+    state.store().transaction(|ledger| {
+        let p = ledger.payment(&call.merchant.msn, &reference, now)?;
+        if let Some(t) = req.token.as_deref() {
+            if !t.is_empty() && !crate::http::secure_eq(t, &p.token) {
+                return Err(ApiError::code(10020, "The token does not belong to this payment")
+                    .field("token", "does not match the payment's redirectUrl token"));
+            }
+        }
+        p.force_approve(now)?;
+        Ok(Stored::empty(StatusCode::OK))
+    })
+}

@@ -1,0 +1,323 @@
+//! Request plumbing shared by the handlers: body limits, header checks, authentication,
+//! JSON parsing with field paths, and the logging middleware.
+
+use crate::config::{is_msn, Merchant};
+use crate::error::{ApiError, Stored};
+use crate::state::AppState;
+use axum::body::{Body, HttpBody};
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use bytes::{Bytes, BytesMut};
+use http::{header, HeaderMap, StatusCode};
+use serde::de::DeserializeOwned;
+use std::pin::Pin;
+use subtle::ConstantTimeEq;
+
+/// How much of an oversized body is read (and discarded) so the client sees a clean 413.
+const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
+
+/// The `Vipps-System-*` headers, each at most 30 characters.
+const SYSTEM_HEADERS: &[&str] = &[
+    "vipps-system-name",
+    "vipps-system-version",
+    "vipps-system-plugin-name",
+    "vipps-system-plugin-version",
+];
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "Payload Too Large",
+        format!("The request body is larger than {limit} bytes"),
+    )
+}
+
+/// Reads the whole body, refusing more than `limit` bytes with 413.
+pub async fn read_body(mut body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, ApiError> {
+    let declared = header_str(headers, header::CONTENT_LENGTH.as_str()).and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > DRAIN_LIMIT as u64) {
+        return Err(too_large(limit));
+    }
+    let mut buf = BytesMut::new();
+    let mut total = 0usize;
+    loop {
+        let frame = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await;
+        match frame {
+            None => break,
+            Some(Err(e)) => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "Bad Request",
+                    format!("The request body could not be read: {e}"),
+                ))
+            }
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    total = total.saturating_add(data.len());
+                    if total > DRAIN_LIMIT {
+                        break;
+                    }
+                    if total <= limit {
+                        buf.extend_from_slice(&data);
+                    }
+                }
+            }
+        }
+    }
+    if total > limit {
+        return Err(too_large(limit));
+    }
+    Ok(buf.freeze())
+}
+
+/// A header as a string, if present and valid.
+pub fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// `Vipps-System-*` headers must be at most 30 characters.
+pub fn check_system_headers(headers: &HeaderMap) -> Result<(), ApiError> {
+    for name in SYSTEM_HEADERS {
+        if let Some(v) = headers.get(*name) {
+            let len = v.to_str().map(|s| s.chars().count()).unwrap_or(v.len());
+            if len > 30 {
+                let display = display_header(name);
+                return Err(ApiError::validation(
+                    &display,
+                    &format!("must be at most 30 characters (was {len})"),
+                    None,
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn display_header(lower: &str) -> String {
+    lower
+        .split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            match c.next() {
+                Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// Constant-time string equality.
+pub fn secure_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+/// Checks `Authorization: Bearer <jwt>`, the subscription key and the `Merchant-Serial-Number`
+/// of an ePayment call, and returns the merchant the token belongs to.
+pub fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Merchant, ApiError> {
+    let Some(auth) = header_str(headers, header::AUTHORIZATION.as_str()) else {
+        return Err(ApiError::unauthorized(
+            "Missing Authorization header: send 'Authorization: Bearer <access token>'",
+        ));
+    };
+    let Some(token) = auth.strip_prefix("Bearer ") else {
+        return Err(ApiError::unauthorized(
+            "The Authorization header must be 'Bearer <access token>' (the word Bearer is case-sensitive)",
+        ));
+    };
+    let claims = state
+        .signer()
+        .verify(token.trim(), state.clock().now())
+        .map_err(|e| ApiError::unauthorized(format!("Invalid access token: {e}")))?;
+    let merchant = state
+        .merchant_by_client_id(&claims.sub)
+        .filter(|m| m.msn == claims.msn)
+        .ok_or_else(|| ApiError::unauthorized("Invalid access token: unknown client"))?;
+    let Some(key) = header_str(headers, "ocp-apim-subscription-key") else {
+        return Err(ApiError::unauthorized(
+            "Access denied due to missing subscription key. Send the Ocp-Apim-Subscription-Key header.",
+        ));
+    };
+    if !secure_eq(key, &merchant.subscription_key) {
+        return Err(ApiError::unauthorized(
+            "Access denied due to invalid subscription key: it must belong to the same sales unit as the access token.",
+        ));
+    }
+    let Some(msn) = header_str(headers, "merchant-serial-number") else {
+        return Err(ApiError::validation(
+            "Merchant-Serial-Number",
+            "the header is required",
+            Some(4140),
+        ));
+    };
+    if !is_msn(msn) {
+        return Err(ApiError::validation(
+            "Merchant-Serial-Number",
+            "must match ^[0-9]{4,6}$",
+            None,
+        ));
+    }
+    if msn != merchant.msn {
+        return Err(ApiError::forbidden(format!(
+            "The access token is not valid for Merchant-Serial-Number {msn}"
+        )));
+    }
+    Ok(merchant.clone())
+}
+
+/// Whether an `Idempotency-Key` is needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyRule {
+    /// Required (create, capture, refund).
+    Required,
+    /// Optional but honoured (cancel).
+    Optional,
+}
+
+/// Reads and checks the `Idempotency-Key` header (at most 50 characters).
+pub fn idempotency_key(headers: &HeaderMap, rule: KeyRule) -> Result<Option<String>, ApiError> {
+    let raw = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => match v.to_str() {
+            Ok(s) => Some(s.trim()),
+            Err(_) => {
+                return Err(ApiError::validation(
+                    "Idempotency-Key",
+                    "must be visible ASCII characters",
+                    None,
+                ))
+            }
+        },
+    };
+    match raw {
+        None | Some("") if rule == KeyRule::Required => Err(ApiError::validation(
+            "Idempotency-Key",
+            "the header is required",
+            Some(4140),
+        )),
+        None | Some("") => Ok(None),
+        Some(k) if k.chars().count() > 50 => Err(ApiError::validation(
+            "Idempotency-Key",
+            "must be at most 50 characters",
+            None,
+        )),
+        Some(k) => Ok(Some(k.to_owned())),
+    }
+}
+
+/// Whether the body (if any) is declared as JSON.
+fn check_json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let ct = header_str(headers, header::CONTENT_TYPE.as_str()).unwrap_or("");
+    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json")) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported Media Type",
+            format!(
+                "The body must be JSON with Content-Type: application/json (was '{}')",
+                if ct.is_empty() { "none" } else { ct }
+            ),
+        ))
+    }
+}
+
+/// Parses a JSON body into `T`, naming the JSON path of the first problem. An empty body is `None`.
+pub fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<Option<T>, ApiError> {
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Ok(None);
+    }
+    check_json_content_type(headers)?;
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value: T = match serde_path_to_error::deserialize(&mut de) {
+        Ok(v) => v,
+        Err(e) => return Err(json_error(e)),
+    };
+    if let Err(e) = de.end() {
+        return Err(ApiError::validation("body", &format!("not valid JSON: {e}"), None));
+    }
+    Ok(Some(value))
+}
+
+fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let mut path = e.path().to_string();
+    let inner = e.inner();
+    let message = inner.to_string();
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        if let Some(field) = rest.split('`').next() {
+            path = if path == "." { field.to_owned() } else { format!("{path}.{field}") };
+        }
+    }
+    if path == "." || path.is_empty() {
+        path = "body".to_owned();
+    }
+    let message = if inner.is_syntax() || inner.is_eof() {
+        format!("not valid JSON: {message}")
+    } else {
+        message
+    };
+    ApiError::validation(&path, &message, None)
+}
+
+/// A 400 for a missing body.
+pub fn body_required() -> ApiError {
+    ApiError::validation("body", "a JSON request body is required", Some(4140))
+}
+
+/// Turns a handler result into a response, rendering errors as problems for `instance`.
+pub fn respond(instance: &str, r: Result<Stored, ApiError>) -> Response {
+    match r {
+        Ok(s) => s.into_response(),
+        Err(e) => e.render(instance).into_response(),
+    }
+}
+
+/// Logs every request (method, path, status, duration) at info.
+pub async fn observe(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let start = std::time::Instant::now();
+    let resp = next.run(req).await;
+    tracing::info!(
+        target: "vipps_emulator::http",
+        method = %method,
+        path = %path,
+        status = resp.status().as_u16(),
+        elapsed_ms = start.elapsed().as_millis() as u64,
+        "request"
+    );
+    resp
+}
+
+/// The answer when a handler panicked.
+pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = err
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| err.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    tracing::error!(target: "vipps_emulator::http", panic = %what, "handler panicked");
+    ApiError::internal("The emulator hit an internal error while handling the request")
+        .render("")
+        .into_response()
+}
+
+/// 404 problem for unknown routes.
+pub async fn no_route(uri: http::Uri) -> Response {
+    ApiError::no_route(format!("No route for {}", uri.path()))
+        .render(uri.path())
+        .into_response()
+}
+
+/// 405 problem.
+pub async fn method_not_allowed(method: http::Method, uri: http::Uri) -> Response {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Method Not Allowed",
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+    .render(uri.path())
+    .into_response()
+}

@@ -1,0 +1,211 @@
+//! The landing page a `redirectUrl` opens, where a person approves or rejects the payment,
+//! and a stand-in QR image.
+
+use crate::http::read_body;
+use crate::state::AppState;
+use crate::store::{CustomerOutcome, Payment};
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::response::{Html, IntoResponse, Response};
+use http::{header, HeaderMap, StatusCode};
+use vipps_types::epayment::PaymentState;
+
+/// Escapes text for HTML content and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<title>{t} - Vipps MobilePay emulator</title>\
+<style>body{{font-family:system-ui,sans-serif;max-width:32em;margin:2em auto;padding:0 1em;color:#222}}\
+.card{{border:1px solid #ddd;border-radius:8px;padding:1em 1.5em}}dt{{font-weight:bold}}dd{{margin:0 0 .6em 0}}\
+button{{font-size:1.1em;padding:.5em 1.4em;margin:.3em;border-radius:6px;border:0;cursor:pointer}}\
+.approve{{background:#ff5b24;color:#fff}}.reject{{background:#eee}}.note{{color:#666;font-size:.9em}}</style>\
+</head><body><h1>{t}</h1>{body}<p class=\"note\">Vipps MobilePay emulator: no real money is moved.</p></body></html>",
+        t = escape(title),
+    );
+    let mut r = (status, Html(html)).into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
+    r
+}
+
+fn not_found() -> Response {
+    page(
+        StatusCode::NOT_FOUND,
+        "Payment not found",
+        "<p>This link is not valid: the payment does not exist (or the emulator was reset).</p>",
+    )
+}
+
+fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(query?.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Only links with a harmless scheme are rendered as links.
+fn safe_link(url: &str) -> bool {
+    let scheme = url.split(':').next().unwrap_or("").to_ascii_lowercase();
+    !url.is_empty() && !matches!(scheme.as_str(), "javascript" | "data" | "vbscript" | "file")
+}
+
+fn details(p: &Payment, merchant_name: &str) -> String {
+    let mut s = String::from("<div class=\"card\"><dl>");
+    s += &format!("<dt>Merchant</dt><dd>{}</dd>", escape(merchant_name));
+    s += &format!("<dt>Amount</dt><dd>{}</dd>", escape(&p.amount.to_string()));
+    if let Some(d) = &p.description {
+        s += &format!("<dt>Description</dt><dd>{}</dd>", escape(d));
+    }
+    s += &format!("<dt>Reference</dt><dd>{}</dd>", escape(p.reference.as_str()));
+    s += &format!("<dt>State</dt><dd id=\"state\">{}</dd>", escape(p.state.as_str()));
+    s += "</dl></div>";
+    s
+}
+
+fn return_link(p: &Payment) -> String {
+    match &p.return_url {
+        Some(u) if safe_link(u) => format!("<p><a id=\"return\" href=\"{}\">Return to the merchant</a></p>", escape(u)),
+        _ => String::new(),
+    }
+}
+
+/// `GET /landing?token=…`.
+pub async fn landing(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    let Some(token) = query_param(query.as_deref(), "token") else {
+        return not_found();
+    };
+    let now = state.clock().now();
+    let found = state.store().transaction(|ledger| {
+        ledger.payment_by_token(&token, now).map(|p| {
+            let name = state.merchant_by_msn(&p.msn).map(|m| m.name.clone()).unwrap_or_default();
+            (p.clone(), name)
+        })
+    });
+    let Some((p, name)) = found else {
+        return not_found();
+    };
+    let mut body = details(&p, &name);
+    if p.state == PaymentState::Created {
+        let t = escape(&token);
+        body += &format!(
+            "<p>Approve this payment as the test customer?</p>\
+<form method=\"post\" action=\"/landing/approve\" style=\"display:inline\"><input type=\"hidden\" name=\"token\" value=\"{t}\">\
+<button class=\"approve\" type=\"submit\">Approve</button></form>\
+<form method=\"post\" action=\"/landing/reject\" style=\"display:inline\"><input type=\"hidden\" name=\"token\" value=\"{t}\">\
+<button class=\"reject\" type=\"submit\">Reject</button></form>"
+        );
+    } else {
+        body += "<p>This payment is no longer waiting for the customer.</p>";
+        body += &return_link(&p);
+    }
+    page(StatusCode::OK, "Pay with Vipps MobilePay", &body)
+}
+
+/// `POST /landing/approve` (form field `token`).
+pub async fn approve(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    act(&state, &headers, body, true).await
+}
+
+/// `POST /landing/reject` (form field `token`).
+pub async fn reject(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    act(&state, &headers, body, false).await
+}
+
+async fn act(state: &AppState, headers: &HeaderMap, body: Body, approve: bool) -> Response {
+    let body = match read_body(body, headers, state.config().max_body_bytes).await {
+        Ok(b) => b,
+        Err(e) => return page(e.status, "Request refused", &format!("<p>{}</p>", escape(&e.detail))),
+    };
+    let token = url::form_urlencoded::parse(&body)
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned());
+    let Some(token) = token else {
+        return not_found();
+    };
+    let now = state.clock().now();
+    let result = state.store().transaction(|ledger| {
+        let p = ledger.payment_by_token(&token, now)?;
+        let outcome = if approve {
+            p.customer_approve(now)
+        } else {
+            p.customer_reject(now)
+        };
+        let name = state.merchant_by_msn(&p.msn).map(|m| m.name.clone()).unwrap_or_default();
+        Some((outcome, p.clone(), name))
+    });
+    let Some((outcome, p, name)) = result else {
+        return not_found();
+    };
+    let (status, title, message) = match outcome {
+        Ok(CustomerOutcome::Approved) => (StatusCode::OK, "Payment approved", "The payment is approved.".to_owned()),
+        Ok(CustomerOutcome::Rejected) => (StatusCode::OK, "Payment rejected", "The payment was rejected.".to_owned()),
+        Ok(CustomerOutcome::Declined(why)) => (
+            StatusCode::OK,
+            "Payment failed",
+            format!("The payment failed: {why} (test amount)."),
+        ),
+        Err(e) => (StatusCode::CONFLICT, "Payment not possible", e.detail),
+    };
+    let body = format!(
+        "<p id=\"result\">{}</p>{}{}",
+        escape(&message),
+        details(&p, &name),
+        return_link(&p)
+    );
+    page(status, title, &body)
+}
+
+/// `GET /qr?token=…`: an SVG stand-in for the QR code (it shows the landing-page link as text).
+pub async fn qr(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    let Some(token) = query_param(query.as_deref(), "token") else {
+        return not_found();
+    };
+    let now = state.clock().now();
+    let exists = state
+        .store()
+        .transaction(|ledger| ledger.payment_by_token(&token, now).is_some());
+    if !exists {
+        return not_found();
+    }
+    let url = format!("{}/landing?token={}", state.public_url(), token);
+    let svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"640\" height=\"160\" viewBox=\"0 0 640 160\">\
+<rect width=\"640\" height=\"160\" fill=\"#fff\" stroke=\"#ff5b24\" stroke-width=\"4\"/>\
+<text x=\"20\" y=\"50\" font-family=\"sans-serif\" font-size=\"22\">Vipps MobilePay emulator QR stand-in</text>\
+<a href=\"{u}\"><text x=\"20\" y=\"100\" font-family=\"monospace\" font-size=\"12\">{u}</text></a></svg>",
+        u = escape(&url)
+    );
+    let mut r = (StatusCode::OK, svg).into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, http::HeaderValue::from_static("image/svg+xml"));
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_and_links() {
+        assert_eq!(escape("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert!(!safe_link("javascript://%0aalert(1)"));
+        assert!(!safe_link("JavaScript:alert(1)"));
+        assert!(safe_link("https://example.com"));
+        assert!(safe_link("myapp://done"));
+    }
+}

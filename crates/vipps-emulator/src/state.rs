@@ -1,0 +1,148 @@
+//! The shared application state handed to every handler.
+
+use crate::clock::Clock;
+use crate::config::{EmulatorConfig, Merchant};
+use crate::jwt::{Claims, TokenSigner};
+use crate::store::Store;
+use parking_lot::RwLock;
+use std::fmt;
+use std::sync::Arc;
+use vipps_types::access_token::AccessTokenResponse;
+
+/// Configuration, clock, token key and store. Cheap to clone (an `Arc` inside).
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: EmulatorConfig,
+    clock: Clock,
+    signer: TokenSigner,
+    store: Store,
+    public_url: RwLock<String>,
+}
+
+impl fmt::Debug for AppState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.inner.config)
+            .field("clock", &self.inner.clock)
+            .field("public_url", &*self.inner.public_url.read())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The public URL used when none is configured and the server has not started.
+pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1";
+
+impl AppState {
+    /// State for a configuration, with a real-time clock. An empty merchant list gets the default
+    /// test merchant.
+    pub fn new(config: EmulatorConfig) -> Self {
+        Self::with_clock(config, Clock::new())
+    }
+
+    /// State with a given (possibly shared) clock.
+    pub fn with_clock(mut config: EmulatorConfig, clock: Clock) -> Self {
+        if config.merchants.is_empty() {
+            config.merchants.push(Merchant::default_test());
+        }
+        if config.token_ttl_secs <= 0 {
+            config.token_ttl_secs = 3600;
+        }
+        if config.payment_expiry_secs <= 0 {
+            config.payment_expiry_secs = 600;
+        }
+        let public_url = config
+            .public_url
+            .as_deref()
+            .map(|u| u.trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| DEFAULT_PUBLIC_URL.to_owned());
+        AppState {
+            inner: Arc::new(Inner {
+                config,
+                clock,
+                signer: TokenSigner::random(),
+                store: Store::new(),
+                public_url: RwLock::new(public_url),
+            }),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EmulatorConfig {
+        &self.inner.config
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The configured merchants (never empty).
+    pub fn merchants(&self) -> &[Merchant] {
+        &self.inner.config.merchants
+    }
+
+    /// The first merchant.
+    pub fn default_merchant(&self) -> &Merchant {
+        // `with_clock` guarantees at least one merchant.
+        &self.inner.config.merchants[0]
+    }
+
+    /// A merchant by MSN.
+    pub fn merchant_by_msn(&self, msn: &str) -> Option<&Merchant> {
+        self.merchants().iter().find(|m| m.msn == msn)
+    }
+
+    /// A merchant by client id.
+    pub fn merchant_by_client_id(&self, client_id: &str) -> Option<&Merchant> {
+        self.merchants().iter().find(|m| m.client_id == client_id)
+    }
+
+    /// The base URL used in `redirectUrl`, without trailing slash.
+    pub fn public_url(&self) -> String {
+        self.inner.public_url.read().clone()
+    }
+
+    /// Sets the base URL used in `redirectUrl` (done by the server when none is configured).
+    pub fn set_public_url(&self, url: impl Into<String>) {
+        let url = url.into();
+        *self.inner.public_url.write() = url.trim_end_matches('/').to_owned();
+    }
+
+    pub(crate) fn signer(&self) -> &TokenSigner {
+        &self.inner.signer
+    }
+
+    /// Issues an access token for a merchant, valid for `token_ttl_secs` from the clock's now.
+    pub fn issue_token(&self, merchant: &Merchant) -> AccessTokenResponse {
+        let now = self.clock().now().unix_timestamp();
+        let ttl = self.config().token_ttl_secs;
+        let exp = now.saturating_add(ttl);
+        let claims = Claims {
+            sub: merchant.client_id.clone(),
+            msn: merchant.msn.clone(),
+            iat: now,
+            nbf: now,
+            exp,
+            jti: uuid::Uuid::new_v4().to_string(),
+            iss: "vipps-emulator".to_owned(),
+        };
+        AccessTokenResponse {
+            token_type: "Bearer".to_owned(),
+            expires_in: Some(ttl),
+            ext_expires_in: Some(0),
+            expires_on: Some(exp),
+            not_before: Some(now),
+            resource: Some("00000002-0000-0000-c000-000000000000".to_owned()),
+            access_token: self.signer().sign(&claims),
+        }
+    }
+}

@@ -1,0 +1,585 @@
+//! All emulator state behind one [`Store`]: payments with their event logs, landing-page tokens
+//! and idempotency records. The domain rules (state machine, amounts) live on [`Payment`].
+
+use crate::error::{ApiError, Stored};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use parking_lot::Mutex;
+use rand::RngCore;
+use std::collections::{BTreeMap, HashMap};
+use time::OffsetDateTime;
+use vipps_types::epayment::{
+    Aggregate, CreatePaymentRequest, CreatePaymentResponse, GetPaymentResponse, ModificationResponse, PaymentEvent,
+    PaymentEventName, PaymentMethodResponse, PaymentMethodType, PaymentState, ProfileResponse, UserFlow,
+};
+use vipps_types::{Amount, Currency, Reference};
+
+/// Amounts (minor units) that make the simulated customer approval fail (BEHAVIOUR §1.8).
+/// Force approve ignores them.
+pub const MAGIC_DECLINES: &[(i64, &str)] = &[
+    (151, "insufficient funds"),
+    (182, "refused by issuer"),
+    (183, "suspected fraud"),
+    (184, "withdrawal limit exceeded"),
+    (186, "expired card"),
+    (187, "invalid card"),
+    (197, "3-D Secure denied"),
+];
+
+/// Where an idempotency key applies: (MSN, HTTP method, path) plus the key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdempotencyScope {
+    /// Merchant serial number.
+    pub msn: String,
+    /// HTTP method.
+    pub method: String,
+    /// Request path.
+    pub path: String,
+    /// The `Idempotency-Key`.
+    pub key: String,
+}
+
+/// What was answered the first time a key was used.
+#[derive(Debug, Clone)]
+pub struct IdempotencyRecord {
+    /// The parsed request body, normalised.
+    pub fingerprint: serde_json::Value,
+    /// The stored answer (status and body), replayed for identical retries.
+    pub response: Stored,
+}
+
+/// How a simulated customer action ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CustomerOutcome {
+    /// The payment is AUTHORIZED.
+    Approved,
+    /// The approval failed (magic test amount): the payment is ABORTED.
+    Declined(&'static str),
+    /// The customer rejected: the payment is ABORTED.
+    Rejected,
+}
+
+/// One payment and its history.
+#[derive(Debug, Clone)]
+pub struct Payment {
+    /// Merchant serial number.
+    pub msn: String,
+    /// The merchant's reference.
+    pub reference: Reference,
+    /// The payment amount.
+    pub amount: Amount,
+    /// The state.
+    pub state: PaymentState,
+    /// The payment method.
+    pub payment_method: PaymentMethodType,
+    /// The user flow.
+    pub user_flow: UserFlow,
+    /// The CREATED event's PSP reference.
+    pub psp_reference: String,
+    /// The landing-page/QR token.
+    pub token: String,
+    /// `redirectUrl` as returned by create.
+    pub redirect_url: Option<String>,
+    /// Where the customer returns.
+    pub return_url: Option<String>,
+    /// Shown to the customer.
+    pub description: Option<String>,
+    /// Echoed metadata.
+    pub metadata: Option<BTreeMap<String, String>>,
+    /// Requested profile scope.
+    pub scope: Option<String>,
+    /// The customer's phone number, if given at creation.
+    pub customer_phone: Option<String>,
+    /// The create request's idempotency key.
+    pub create_key: Option<String>,
+    /// When the payment expires if nobody acts.
+    pub expires_at: OffsetDateTime,
+    /// Reserved amount (A).
+    pub authorized: i64,
+    /// Released amount (X).
+    pub cancelled: i64,
+    /// Captured amount (C).
+    pub captured: i64,
+    /// Refunded amount (R).
+    pub refunded: i64,
+    /// `profile.sub`, once authorized with a scope.
+    pub sub: Option<String>,
+    /// The event log, oldest first.
+    pub events: Vec<PaymentEvent>,
+}
+
+fn psp() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+impl Payment {
+    fn currency(&self) -> Currency {
+        self.amount.currency.clone()
+    }
+
+    fn push(&mut self, name: PaymentEventName, value: i64, key: Option<String>, at: OffsetDateTime) {
+        let psp_reference = if name == PaymentEventName::Created {
+            self.psp_reference.clone()
+        } else {
+            psp()
+        };
+        self.events.push(PaymentEvent {
+            reference: self.reference.clone(),
+            psp_reference,
+            name,
+            amount: Amount::new(value, self.currency()),
+            timestamp: at,
+            idempotency_key: key,
+            success: true,
+        });
+    }
+
+    /// Applies expiry: a CREATED payment past its deadline becomes EXPIRED, with an EXPIRED event
+    /// at the deadline.
+    pub fn settle(&mut self, now: OffsetDateTime) {
+        if self.state == PaymentState::Created && now >= self.expires_at {
+            self.state = PaymentState::Expired;
+            let at = self.expires_at;
+            self.push(PaymentEventName::Expired, self.amount.value, self.create_key.clone(), at);
+        }
+    }
+
+    /// The running totals.
+    pub fn aggregate(&self) -> Aggregate {
+        let c = self.currency();
+        Aggregate {
+            authorized_amount: Amount::new(self.authorized, c.clone()),
+            cancelled_amount: Amount::new(self.cancelled, c.clone()),
+            captured_amount: Amount::new(self.captured, c.clone()),
+            refunded_amount: Amount::new(self.refunded, c),
+        }
+    }
+
+    /// The get-payment body.
+    pub fn get_response(&self) -> GetPaymentResponse {
+        GetPaymentResponse {
+            aggregate: self.aggregate(),
+            amount: self.amount.clone(),
+            state: self.state.clone(),
+            payment_method: PaymentMethodResponse {
+                type_: self.payment_method.clone(),
+                card_bin: None,
+            },
+            profile: ProfileResponse { sub: self.sub.clone() },
+            psp_reference: self.psp_reference.clone(),
+            redirect_url: self.redirect_url.clone(),
+            reference: self.reference.clone(),
+            metadata: self.metadata.clone(),
+            capture_guaranteed_until: None,
+            user_details: None,
+            shipping_details: None,
+        }
+    }
+
+    /// The capture/refund/cancel body.
+    pub fn modification_response(&self) -> ModificationResponse {
+        ModificationResponse {
+            amount: self.amount.clone(),
+            state: self.state.clone(),
+            aggregate: self.aggregate(),
+            psp_reference: self.psp_reference.clone(),
+            reference: self.reference.clone(),
+        }
+    }
+
+    fn check_currency(&self, m: &Amount) -> Result<(), ApiError> {
+        if m.currency != self.amount.currency {
+            return Err(ApiError::validation(
+                "modificationAmount.currency",
+                &format!(
+                    "must be the payment's currency {} (was {})",
+                    self.amount.currency, m.currency
+                ),
+                Some(4040),
+            ));
+        }
+        if m.value <= 0 {
+            return Err(ApiError::validation(
+                "modificationAmount.value",
+                "must be greater than 0",
+                Some(4040),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Captures `m` (BEHAVIOUR §3.4).
+    pub fn capture(&mut self, m: &Amount, key: Option<String>, now: OffsetDateTime) -> Result<(), ApiError> {
+        match self.state {
+            PaymentState::Authorized => {}
+            PaymentState::Created => {
+                return Err(ApiError::code(
+                    6080,
+                    "The amount you tried to capture is not reserved. The customer must approve the payment first.",
+                ))
+            }
+            _ => {
+                return Err(ApiError::code(
+                    6200,
+                    format!("Payment cannot be captured: invalid state {}", self.state),
+                ))
+            }
+        }
+        self.check_currency(m)?;
+        if self.cancelled > 0 {
+            return Err(ApiError::code(6070, "The payment has been cancelled; nothing can be captured"));
+        }
+        let remaining = self.authorized - self.cancelled - self.captured;
+        if remaining <= 0 {
+            return Err(ApiError::code(6170, "The whole authorized amount is already captured"));
+        }
+        if m.value > remaining {
+            return Err(ApiError::code(
+                6090,
+                format!("Capture amount too high: at most {remaining} can still be captured"),
+            ));
+        }
+        self.captured += m.value;
+        self.push(PaymentEventName::Captured, m.value, key, now);
+        Ok(())
+    }
+
+    /// Refunds `m` (BEHAVIOUR §3.4).
+    pub fn refund(&mut self, m: &Amount, key: Option<String>, now: OffsetDateTime) -> Result<(), ApiError> {
+        match self.state {
+            PaymentState::Authorized => {}
+            PaymentState::Created => {
+                return Err(ApiError::code(
+                    6020,
+                    "The payment is not reserved yet, so nothing can be refunded",
+                ))
+            }
+            _ => {
+                return Err(ApiError::code(
+                    6210,
+                    format!("Payment cannot be refunded: invalid state {}", self.state),
+                ))
+            }
+        }
+        self.check_currency(m)?;
+        if self.captured > 0 && self.refunded >= self.captured {
+            return Err(ApiError::code(6180, "Everything captured is already refunded"));
+        }
+        let refundable = self.captured - self.refunded;
+        if m.value > refundable {
+            return Err(ApiError::code(
+                6150,
+                format!("Not enough refundable: at most {refundable} can be refunded (captured minus refunded)"),
+            ));
+        }
+        self.refunded += m.value;
+        self.push(PaymentEventName::Refunded, m.value, key, now);
+        Ok(())
+    }
+
+    /// Cancels (BEHAVIOUR §3.4): CREATED → TERMINATED; AUTHORIZED releases the remainder.
+    pub fn cancel(&mut self, transaction_only: bool, key: Option<String>, now: OffsetDateTime) -> Result<(), ApiError> {
+        match self.state {
+            PaymentState::Created => {
+                self.state = PaymentState::Terminated;
+                self.cancelled = self.amount.value;
+                self.push(PaymentEventName::Terminated, self.amount.value, key, now);
+                Ok(())
+            }
+            PaymentState::Authorized => {
+                if transaction_only {
+                    return Err(ApiError::code(
+                        6060,
+                        "cancelTransactionOnly is set and the customer has already authorized the payment",
+                    ));
+                }
+                if self.captured >= self.authorized {
+                    return Err(ApiError::code(
+                        6040,
+                        "The payment is fully captured and cannot be cancelled; refund instead",
+                    ));
+                }
+                let remainder = self.authorized - self.cancelled - self.captured;
+                if remainder > 0 {
+                    self.cancelled += remainder;
+                    self.push(PaymentEventName::Cancelled, remainder, key, now);
+                }
+                Ok(())
+            }
+            _ => Err(ApiError::code(
+                6190,
+                format!("Payment cannot be cancelled: invalid state {}", self.state),
+            )),
+        }
+    }
+
+    fn authorize(&mut self, now: OffsetDateTime) {
+        self.state = PaymentState::Authorized;
+        self.authorized = self.amount.value;
+        if self.scope.as_deref().is_some_and(|s| !s.trim().is_empty()) {
+            self.sub = Some(uuid::Uuid::new_v4().to_string());
+        }
+        self.push(PaymentEventName::Authorized, self.amount.value, self.create_key.clone(), now);
+    }
+
+    fn abort(&mut self, now: OffsetDateTime) {
+        self.state = PaymentState::Aborted;
+        self.push(PaymentEventName::Aborted, self.amount.value, self.create_key.clone(), now);
+    }
+
+    fn require_created(&self) -> Result<(), ApiError> {
+        match self.state {
+            PaymentState::Created => Ok(()),
+            PaymentState::Authorized => Err(ApiError::code(6230, "The payment is already authorized")),
+            _ => Err(ApiError::code(
+                10020,
+                format!("The payment cannot be approved: it is {}", self.state),
+            )),
+        }
+    }
+
+    /// The test-only force approve: ignores magic amounts.
+    pub fn force_approve(&mut self, now: OffsetDateTime) -> Result<(), ApiError> {
+        self.require_created()?;
+        self.authorize(now);
+        Ok(())
+    }
+
+    /// The customer approves in the app or on the landing page; magic amounts make it fail.
+    pub fn customer_approve(&mut self, now: OffsetDateTime) -> Result<CustomerOutcome, ApiError> {
+        self.require_created()?;
+        if let Some((_, why)) = MAGIC_DECLINES.iter().find(|(v, _)| *v == self.amount.value) {
+            self.abort(now);
+            return Ok(CustomerOutcome::Declined(why));
+        }
+        self.authorize(now);
+        Ok(CustomerOutcome::Approved)
+    }
+
+    /// The customer rejects in the app or on the landing page.
+    pub fn customer_reject(&mut self, now: OffsetDateTime) -> Result<CustomerOutcome, ApiError> {
+        self.require_created()?;
+        self.abort(now);
+        Ok(CustomerOutcome::Rejected)
+    }
+}
+
+/// The data: payments per (MSN, reference), tokens, idempotency records.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    payments: HashMap<(String, String), Payment>,
+    tokens: HashMap<String, (String, String)>,
+    idempotency: HashMap<IdempotencyScope, IdempotencyRecord>,
+}
+
+/// Everything create needs besides the request.
+#[derive(Debug, Clone)]
+pub struct NewPayment<'a> {
+    /// Merchant serial number.
+    pub msn: &'a str,
+    /// The validated request.
+    pub request: &'a CreatePaymentRequest,
+    /// The request's idempotency key.
+    pub idempotency_key: Option<String>,
+    /// Creation time.
+    pub now: OffsetDateTime,
+    /// When it expires if nobody acts.
+    pub expires_at: OffsetDateTime,
+    /// Base URL for `redirectUrl`, without trailing slash.
+    pub public_url: &'a str,
+}
+
+fn random_token() -> String {
+    let mut b = [0u8; 24];
+    rand::thread_rng().fill_bytes(&mut b);
+    URL_SAFE_NO_PAD.encode(b)
+}
+
+impl Ledger {
+    /// Creates a payment; 409/4150 when the reference is taken for this MSN.
+    pub fn create_payment(&mut self, n: NewPayment<'_>) -> Result<CreatePaymentResponse, ApiError> {
+        let req = n.request;
+        let id = (n.msn.to_owned(), req.reference.as_str().to_owned());
+        if self.payments.contains_key(&id) {
+            return Err(ApiError::code(
+                4150,
+                format!("Reference '{}' already exists for this merchant", req.reference),
+            ));
+        }
+        let mut token = random_token();
+        while self.tokens.contains_key(&token) {
+            token = random_token();
+        }
+        let redirect_url = match req.user_flow {
+            UserFlow::WebRedirect | UserFlow::NativeRedirect => Some(format!("{}/landing?token={token}", n.public_url)),
+            UserFlow::Qr => Some(format!("{}/qr?token={token}", n.public_url)),
+            _ => None,
+        };
+        let mut p = Payment {
+            msn: n.msn.to_owned(),
+            reference: req.reference.clone(),
+            amount: req.amount.clone(),
+            state: PaymentState::Created,
+            payment_method: req.payment_method.type_.clone(),
+            user_flow: req.user_flow.clone(),
+            psp_reference: psp(),
+            token: token.clone(),
+            redirect_url: redirect_url.clone(),
+            return_url: req.return_url.clone(),
+            description: req.payment_description.clone(),
+            metadata: req.metadata.clone(),
+            scope: req.profile.as_ref().and_then(|p| p.scope.clone()),
+            customer_phone: req.customer.as_ref().and_then(|c| c.phone_number.clone()),
+            create_key: n.idempotency_key.clone(),
+            expires_at: n.expires_at,
+            authorized: 0,
+            cancelled: 0,
+            captured: 0,
+            refunded: 0,
+            sub: None,
+            events: Vec::new(),
+        };
+        p.push(PaymentEventName::Created, req.amount.value, n.idempotency_key, n.now);
+        self.tokens.insert(token, id.clone());
+        self.payments.insert(id, p);
+        Ok(CreatePaymentResponse {
+            redirect_url,
+            reference: req.reference.clone(),
+        })
+    }
+
+    /// The payment, with expiry applied; 404/5090 when unknown.
+    pub fn payment(&mut self, msn: &str, reference: &str, now: OffsetDateTime) -> Result<&mut Payment, ApiError> {
+        match self.payments.get_mut(&(msn.to_owned(), reference.to_owned())) {
+            Some(p) => {
+                p.settle(now);
+                Ok(p)
+            }
+            None => Err(ApiError::reference_not_found(reference)),
+        }
+    }
+
+    /// The payment a landing-page token belongs to, with expiry applied.
+    pub fn payment_by_token(&mut self, token: &str, now: OffsetDateTime) -> Option<&mut Payment> {
+        let id = self.tokens.get(token)?.clone();
+        let p = self.payments.get_mut(&id)?;
+        p.settle(now);
+        Some(p)
+    }
+
+    /// The idempotency record for a scope.
+    pub fn idempotency_record(&self, scope: &IdempotencyScope) -> Option<&IdempotencyRecord> {
+        self.idempotency.get(scope)
+    }
+
+    /// Remembers the answer for a key.
+    pub fn remember(&mut self, scope: IdempotencyScope, record: IdempotencyRecord) {
+        self.idempotency.insert(scope, record);
+    }
+
+    /// Number of payments.
+    pub fn payment_count(&self) -> usize {
+        self.payments.len()
+    }
+
+    /// Forgets everything.
+    pub fn clear(&mut self) {
+        self.payments.clear();
+        self.tokens.clear();
+        self.idempotency.clear();
+    }
+}
+
+/// The emulator's state store. Every operation runs as one transaction under a single lock,
+/// which makes idempotency checks and state changes atomic (two identical concurrent requests
+/// have exactly one effect).
+#[derive(Debug, Default)]
+pub struct Store {
+    data: Mutex<Ledger>,
+}
+
+impl Store {
+    /// An empty store.
+    pub fn new() -> Self {
+        Store::default()
+    }
+
+    /// Runs `f` with exclusive access to the data. `f` must not block or await.
+    pub fn transaction<R>(&self, f: impl FnOnce(&mut Ledger) -> R) -> R {
+        let mut guard = self.data.lock();
+        f(&mut guard)
+    }
+
+    /// Forgets all payments, tokens and idempotency keys.
+    pub fn reset(&self) {
+        self.data.lock().clear();
+    }
+
+    /// Number of payments stored.
+    pub fn payment_count(&self) -> usize {
+        self.data.lock().payment_count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payment(value: i64) -> Payment {
+        let req = CreatePaymentRequest::new(
+            Amount::nok(value),
+            Reference::new("unit-test-ref-1").unwrap(),
+            UserFlow::WebRedirect,
+        );
+        let mut l = Ledger::default();
+        let now = OffsetDateTime::now_utc();
+        l.create_payment(NewPayment {
+            msn: "123456",
+            request: &req,
+            idempotency_key: Some("k".into()),
+            now,
+            expires_at: now + time::Duration::minutes(10),
+            public_url: "http://x",
+        })
+        .unwrap();
+        l.payment("123456", "unit-test-ref-1", now).unwrap().clone()
+    }
+
+    #[test]
+    fn amounts_and_states() {
+        let now = OffsetDateTime::now_utc();
+        let mut p = payment(1000);
+        assert_eq!(p.capture(&Amount::nok(1), None, now).unwrap_err().error_code(), Some(6080));
+        p.force_approve(now).unwrap();
+        assert_eq!(p.force_approve(now).unwrap_err().error_code(), Some(6230));
+        p.capture(&Amount::nok(250), None, now).unwrap();
+        assert_eq!(p.refund(&Amount::nok(251), None, now).unwrap_err().error_code(), Some(6150));
+        assert_eq!(p.capture(&Amount::nok(751), None, now).unwrap_err().error_code(), Some(6090));
+        assert_eq!(p.capture(&Amount::nok(0), None, now).unwrap_err().error_code(), Some(4040));
+        assert_eq!(p.capture(&Amount::eur(5), None, now).unwrap_err().status.as_u16(), 400);
+        p.cancel(false, None, now).unwrap();
+        assert_eq!(p.cancelled, 750);
+        assert_eq!(p.capture(&Amount::nok(1), None, now).unwrap_err().error_code(), Some(6070));
+        p.cancel(false, None, now).unwrap(); // no-op
+        assert_eq!(p.events.len(), 4);
+        p.refund(&Amount::nok(250), None, now).unwrap();
+        assert_eq!(p.refund(&Amount::nok(1), None, now).unwrap_err().error_code(), Some(6180));
+    }
+
+    #[test]
+    fn expiry_and_magic() {
+        let mut p = payment(151);
+        let later = p.expires_at + time::Duration::seconds(1);
+        let mut q = p.clone();
+        assert_eq!(
+            p.customer_approve(OffsetDateTime::now_utc()).unwrap(),
+            CustomerOutcome::Declined("insufficient funds")
+        );
+        assert_eq!(p.state, PaymentState::Aborted);
+        q.settle(later);
+        assert_eq!(q.state, PaymentState::Expired);
+        assert_eq!(q.events.last().unwrap().timestamp, q.expires_at);
+        assert_eq!(q.events.last().unwrap().idempotency_key.as_deref(), Some("k"));
+        assert_eq!(q.cancel(false, None, later).unwrap_err().error_code(), Some(6190));
+    }
+}

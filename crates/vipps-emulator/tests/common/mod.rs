@@ -1,0 +1,183 @@
+//! Shared helpers: a running emulator with a token and header helpers.
+#![allow(dead_code)]
+
+use reqwest::{Client, RequestBuilder, Response};
+use serde_json::{json, Value};
+use vipps_emulator::{Emulator, EmulatorConfig, Merchant, RunningEmulator};
+
+pub struct H {
+    pub emu: RunningEmulator,
+    pub http: Client,
+    pub token: String,
+}
+
+pub fn second_merchant() -> Merchant {
+    Merchant {
+        msn: "654321".into(),
+        client_id: "second-client".into(),
+        client_secret: "second-secret".into(),
+        subscription_key: "second-key".into(),
+        name: "Second <Shop>".into(),
+        currency: vipps_types::Currency::Nok,
+    }
+}
+
+impl H {
+    pub async fn start() -> H {
+        Self::with(EmulatorConfig::default()).await
+    }
+
+    pub async fn two_merchants() -> H {
+        let config = EmulatorConfig {
+            merchants: vec![Merchant::default_test(), second_merchant()],
+            ..EmulatorConfig::default()
+        };
+        Self::with(config).await
+    }
+
+    pub async fn with(config: EmulatorConfig) -> H {
+        let emu = Emulator::builder().config(config).start().await.unwrap();
+        let http = Client::new();
+        let m = emu.merchant().clone();
+        let token = fetch_token(&http, &emu.base_url(), &m).await;
+        H { emu, http, token }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.emu.base_url(), path)
+    }
+
+    pub fn m(&self) -> &Merchant {
+        self.emu.merchant()
+    }
+
+    /// A request with the default merchant's token, subscription key and MSN.
+    pub fn req(&self, method: reqwest::Method, path: &str) -> RequestBuilder {
+        self.http
+            .request(method, self.url(path))
+            .bearer_auth(&self.token)
+            .header("Ocp-Apim-Subscription-Key", &self.m().subscription_key)
+            .header("Merchant-Serial-Number", &self.m().msn)
+    }
+
+    pub async fn create(&self, reference: &str, value: i64, key: &str) -> Response {
+        self.req(reqwest::Method::POST, "/epayment/v1/payments")
+            .header("Idempotency-Key", key)
+            .json(&web(reference, value))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn created(&self, reference: &str, value: i64) -> Value {
+        let r = self.create(reference, value, &format!("create-{reference}")).await;
+        assert_eq!(r.status(), 201);
+        r.json().await.unwrap()
+    }
+
+    pub async fn approve(&self, reference: &str) -> Response {
+        self.http
+            .post(self.url(&format!("/_emulator/payments/{reference}/approve")))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn authorized(&self, reference: &str, value: i64) {
+        self.created(reference, value).await;
+        let r = self.approve(reference).await;
+        assert_eq!(r.status(), 200);
+    }
+
+    pub async fn modify(&self, reference: &str, op: &str, value: i64, key: &str) -> Response {
+        self.req(reqwest::Method::POST, &format!("/epayment/v1/payments/{reference}/{op}"))
+            .header("Idempotency-Key", key)
+            .json(&json!({"modificationAmount": {"currency": "NOK", "value": value}}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn cancel(&self, reference: &str, body: Option<Value>) -> Response {
+        let mut r = self.req(reqwest::Method::POST, &format!("/epayment/v1/payments/{reference}/cancel"));
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        r.send().await.unwrap()
+    }
+
+    pub async fn get(&self, reference: &str) -> Value {
+        let r = self
+            .req(reqwest::Method::GET, &format!("/epayment/v1/payments/{reference}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.json().await.unwrap()
+    }
+
+    pub async fn events(&self, reference: &str) -> Vec<Value> {
+        let r = self
+            .req(reqwest::Method::GET, &format!("/epayment/v1/payments/{reference}/events"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.json().await.unwrap()
+    }
+
+    pub async fn advance(&self, seconds: i64) -> Value {
+        let r = self
+            .http
+            .post(self.url("/_emulator/clock/advance"))
+            .json(&json!({ "seconds": seconds }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.json().await.unwrap()
+    }
+}
+
+pub async fn fetch_token(http: &Client, base: &str, m: &Merchant) -> String {
+    let r = http
+        .post(format!("{base}/accesstoken/get"))
+        .header("client_id", &m.client_id)
+        .header("client_secret", &m.client_secret)
+        .header("Ocp-Apim-Subscription-Key", &m.subscription_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    v["access_token"].as_str().unwrap().to_owned()
+}
+
+pub fn web(reference: &str, value: i64) -> Value {
+    json!({
+        "amount": {"currency": "NOK", "value": value},
+        "paymentMethod": {"type": "WALLET"},
+        "reference": reference,
+        "userFlow": "WEB_REDIRECT",
+        "returnUrl": "https://example.com/return?x=1&y=2",
+        "paymentDescription": "Socks <b>&</b> shoes"
+    })
+}
+
+/// Asserts a problem body with status and (optionally) an error code; returns it.
+pub async fn problem(r: Response, status: u16, code: Option<u32>) -> Value {
+    assert_eq!(r.status().as_u16(), status, "status");
+    let ct = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(ct, "application/problem+json", "{body}");
+    assert_eq!(body["status"], status, "{body}");
+    assert_eq!(body["type"], format!("https://httpstatuses.io/{status}"), "{body}");
+    assert!(body["traceId"].as_str().unwrap().starts_with("00-"), "{body}");
+    let p: vipps_types::Problem = serde_json::from_value(body.clone()).unwrap();
+    assert_eq!(p.error_code(), code, "{body}");
+    body
+}
