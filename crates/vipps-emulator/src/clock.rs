@@ -42,11 +42,9 @@ impl Clock {
 
     fn advance_ms(&self, ms: i64) {
         let ms = ms.max(0);
-        let _ = self
-            .offset_ms
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |cur| {
-                Some(cur.saturating_add(ms).min(MAX_OFFSET_MS))
-            });
+        let _ = self.offset_ms.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |cur| {
+            Some(cur.saturating_add(ms).min(MAX_OFFSET_MS))
+        });
     }
 
     /// How far the clock runs ahead of real time.

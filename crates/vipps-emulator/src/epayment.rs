@@ -220,7 +220,10 @@ pub async fn capture(
     body: Body,
 ) -> Response {
     let path = uri.path().to_owned();
-    respond(&path, modify(&state, reference, &path, &headers, body, Op::Capture).await)
+    respond(
+        &path,
+        modify(&state, reference, &path, &headers, body, Op::Capture).await,
+    )
 }
 
 /// `POST /epayment/v1/payments/{reference}/refund`.
@@ -232,7 +235,10 @@ pub async fn refund(
     body: Body,
 ) -> Response {
     let path = uri.path().to_owned();
-    respond(&path, modify(&state, reference, &path, &headers, body, Op::Refund).await)
+    respond(
+        &path,
+        modify(&state, reference, &path, &headers, body, Op::Refund).await,
+    )
 }
 
 async fn modify(

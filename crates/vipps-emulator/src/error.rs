@@ -191,7 +191,11 @@ impl ApiError {
         let detail = format!("{field}: {message}");
         let e = match code {
             Some(c) => ApiError::code(c, detail).with_status(StatusCode::BAD_REQUEST),
-            None => ApiError::new(StatusCode::BAD_REQUEST, "One or more validation errors occurred", detail),
+            None => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "One or more validation errors occurred",
+                detail,
+            ),
         };
         e.field(field, message)
     }

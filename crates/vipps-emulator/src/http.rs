@@ -230,6 +230,10 @@ pub fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Resu
         return Ok(None);
     }
     check_json_content_type(headers)?;
+    // Every request body of these APIs is an object (serde would also accept a struct as an array).
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::validation("body", "must be a JSON object", None));
+    }
     let mut de = serde_json::Deserializer::from_slice(body);
     let value: T = match serde_path_to_error::deserialize(&mut de) {
         Ok(v) => v,
@@ -247,8 +251,16 @@ fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let message = inner.to_string();
     if let Some(rest) = message.strip_prefix("missing field `") {
         if let Some(field) = rest.split('`').next() {
-            path = if path == "." { field.to_owned() } else { format!("{path}.{field}") };
+            path = if path == "." {
+                field.to_owned()
+            } else {
+                format!("{path}.{field}")
+            };
         }
+    }
+    // Unknown segments (a broken key, say) show as `?`: name the part before them.
+    while let Some(stripped) = path.strip_suffix(".?").or_else(|| path.strip_suffix('?')) {
+        path = stripped.to_owned();
     }
     if path == "." || path.is_empty() {
         path = "body".to_owned();

@@ -79,7 +79,10 @@ fn details(p: &Payment, merchant_name: &str) -> String {
 
 fn return_link(p: &Payment) -> String {
     match &p.return_url {
-        Some(u) if safe_link(u) => format!("<p><a id=\"return\" href=\"{}\">Return to the merchant</a></p>", escape(u)),
+        Some(u) if safe_link(u) => format!(
+            "<p><a id=\"return\" href=\"{}\">Return to the merchant</a></p>",
+            escape(u)
+        ),
         _ => String::new(),
     }
 }
@@ -92,7 +95,10 @@ pub async fn landing(State(state): State<AppState>, RawQuery(query): RawQuery) -
     let now = state.clock().now();
     let found = state.store().transaction(|ledger| {
         ledger.payment_by_token(&token, now).map(|p| {
-            let name = state.merchant_by_msn(&p.msn).map(|m| m.name.clone()).unwrap_or_default();
+            let name = state
+                .merchant_by_msn(&p.msn)
+                .map(|m| m.name.clone())
+                .unwrap_or_default();
             (p.clone(), name)
         })
     });
@@ -145,15 +151,26 @@ async fn act(state: &AppState, headers: &HeaderMap, body: Body, approve: bool) -
         } else {
             p.customer_reject(now)
         };
-        let name = state.merchant_by_msn(&p.msn).map(|m| m.name.clone()).unwrap_or_default();
+        let name = state
+            .merchant_by_msn(&p.msn)
+            .map(|m| m.name.clone())
+            .unwrap_or_default();
         Some((outcome, p.clone(), name))
     });
     let Some((outcome, p, name)) = result else {
         return not_found();
     };
     let (status, title, message) = match outcome {
-        Ok(CustomerOutcome::Approved) => (StatusCode::OK, "Payment approved", "The payment is approved.".to_owned()),
-        Ok(CustomerOutcome::Rejected) => (StatusCode::OK, "Payment rejected", "The payment was rejected.".to_owned()),
+        Ok(CustomerOutcome::Approved) => (
+            StatusCode::OK,
+            "Payment approved",
+            "The payment is approved.".to_owned(),
+        ),
+        Ok(CustomerOutcome::Rejected) => (
+            StatusCode::OK,
+            "Payment rejected",
+            "The payment was rejected.".to_owned(),
+        ),
         Ok(CustomerOutcome::Declined(why)) => (
             StatusCode::OK,
             "Payment failed",
@@ -202,7 +219,10 @@ mod tests {
 
     #[test]
     fn escapes_and_links() {
-        assert_eq!(escape("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            escape("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
         assert!(!safe_link("javascript://%0aalert(1)"));
         assert!(!safe_link("JavaScript:alert(1)"));
         assert!(safe_link("https://example.com"));

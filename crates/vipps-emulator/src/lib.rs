@@ -20,9 +20,12 @@
 //!   `POST /_emulator/clock/advance`, `POST /_emulator/payments/{reference}/approve|reject`,
 //!   `GET /_emulator/health`
 
+pub mod checkout;
 pub mod clock;
 pub mod config;
 mod control;
+pub mod deliveries;
+pub mod ecom;
 mod epayment;
 pub mod error;
 mod http;
@@ -32,6 +35,7 @@ pub mod server;
 pub mod state;
 pub mod store;
 mod token;
+pub mod webhooks;
 
 pub use crate::clock::Clock;
 pub use crate::config::{ConfigError, EmulatorConfig, Merchant};
@@ -44,7 +48,7 @@ use axum::Router;
 
 /// The emulator's routes, without a socket (use with `tower::ServiceExt::oneshot` or your own server).
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/accesstoken/get", post(token::get_token))
         .route("/epayment/v1/payments", post(epayment::create))
         .route("/epayment/v1/payments/{reference}", get(epayment::get_payment))
@@ -52,7 +56,10 @@ pub fn router(state: AppState) -> Router {
         .route("/epayment/v1/payments/{reference}/cancel", post(epayment::cancel))
         .route("/epayment/v1/payments/{reference}/capture", post(epayment::capture))
         .route("/epayment/v1/payments/{reference}/refund", post(epayment::refund))
-        .route("/epayment/v1/payments/{reference}/approve", post(epayment::force_approve))
+        .route(
+            "/epayment/v1/payments/{reference}/approve",
+            post(epayment::force_approve),
+        )
         .route(
             "/epayment/v1/test/payments/{reference}/approve",
             post(epayment::force_approve),
@@ -67,9 +74,40 @@ pub fn router(state: AppState) -> Router {
         .route("/_emulator/clock/advance", post(control::advance))
         .route("/_emulator/payments/{reference}/approve", post(control::approve))
         .route("/_emulator/payments/{reference}/reject", post(control::reject))
+        .route("/_emulator/deliveries", get(deliveries::list))
+        .merge(webhooks::routes())
+        .merge(checkout::routes())
+        .merge(ecom::routes())
         .fallback(http::no_route)
-        .method_not_allowed_fallback(http::method_not_allowed)
+        .method_not_allowed_fallback(http::method_not_allowed);
+    with_layers(routes).with_state(state)
+}
+
+/// Panic catching (a 500 problem instead of a dropped connection) inside request logging.
+fn with_layers(routes: Router<AppState>) -> Router<AppState> {
+    routes
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(http::panic_response))
         .layer(axum::middleware::from_fn(http::observe))
-        .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_a_500_problem() {
+        async fn boom() -> &'static str {
+            panic!("deliberate test panic")
+        }
+        let routes: Router<AppState> = Router::new().route("/boom", get(boom));
+        let app = with_layers(routes).with_state(AppState::new(EmulatorConfig::default()));
+        let req = ::http::Request::get("/boom").body(axum::body::Body::empty()).unwrap();
+        let resp = app.oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), 500);
+        assert_eq!(resp.headers()["content-type"], "application/problem+json");
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 16).await.unwrap();
+        let p: vipps_types::Problem = serde_json::from_slice(&body).unwrap();
+        assert_eq!(p.status, Some(500));
+    }
 }

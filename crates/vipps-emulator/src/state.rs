@@ -21,6 +21,10 @@ struct Inner {
     signer: TokenSigner,
     store: Store,
     public_url: RwLock<String>,
+    deliveries: Arc<crate::deliveries::Deliveries>,
+    webhooks: crate::webhooks::WebhooksState,
+    checkout: crate::checkout::CheckoutState,
+    ecom: crate::ecom::EcomState,
 }
 
 impl fmt::Debug for AppState {
@@ -66,11 +70,35 @@ impl AppState {
                 signer: TokenSigner::random(),
                 store: Store::new(),
                 public_url: RwLock::new(public_url),
+                deliveries: Arc::new(crate::deliveries::Deliveries::new()),
+                webhooks: Default::default(),
+                checkout: Default::default(),
+                ecom: Default::default(),
             }),
         }
     }
 
     /// The configuration.
+    /// The outbound delivery engine (webhooks, callbacks).
+    pub fn deliveries(&self) -> &Arc<crate::deliveries::Deliveries> {
+        &self.inner.deliveries
+    }
+
+    /// Webhooks API state (lock order: the store first, then this).
+    pub fn webhooks(&self) -> &crate::webhooks::WebhooksState {
+        &self.inner.webhooks
+    }
+
+    /// Checkout API state (lock order: the store first, then this).
+    pub fn checkout(&self) -> &crate::checkout::CheckoutState {
+        &self.inner.checkout
+    }
+
+    /// eCom API state (lock order: the store first, then this).
+    pub fn ecom(&self) -> &crate::ecom::EcomState {
+        &self.inner.ecom
+    }
+
     pub fn config(&self) -> &EmulatorConfig {
         &self.inner.config
     }

@@ -140,7 +140,12 @@ impl Payment {
         if self.state == PaymentState::Created && now >= self.expires_at {
             self.state = PaymentState::Expired;
             let at = self.expires_at;
-            self.push(PaymentEventName::Expired, self.amount.value, self.create_key.clone(), at);
+            self.push(
+                PaymentEventName::Expired,
+                self.amount.value,
+                self.create_key.clone(),
+                at,
+            );
         }
     }
 
@@ -227,7 +232,10 @@ impl Payment {
         }
         self.check_currency(m)?;
         if self.cancelled > 0 {
-            return Err(ApiError::code(6070, "The payment has been cancelled; nothing can be captured"));
+            return Err(ApiError::code(
+                6070,
+                "The payment has been cancelled; nothing can be captured",
+            ));
         }
         let remaining = self.authorized - self.cancelled - self.captured;
         if remaining <= 0 {
@@ -319,12 +327,22 @@ impl Payment {
         if self.scope.as_deref().is_some_and(|s| !s.trim().is_empty()) {
             self.sub = Some(uuid::Uuid::new_v4().to_string());
         }
-        self.push(PaymentEventName::Authorized, self.amount.value, self.create_key.clone(), now);
+        self.push(
+            PaymentEventName::Authorized,
+            self.amount.value,
+            self.create_key.clone(),
+            now,
+        );
     }
 
     fn abort(&mut self, now: OffsetDateTime) {
         self.state = PaymentState::Aborted;
-        self.push(PaymentEventName::Aborted, self.amount.value, self.create_key.clone(), now);
+        self.push(
+            PaymentEventName::Aborted,
+            self.amount.value,
+            self.create_key.clone(),
+            now,
+        );
     }
 
     fn require_created(&self) -> Result<(), ApiError> {
@@ -549,21 +567,39 @@ mod tests {
     fn amounts_and_states() {
         let now = OffsetDateTime::now_utc();
         let mut p = payment(1000);
-        assert_eq!(p.capture(&Amount::nok(1), None, now).unwrap_err().error_code(), Some(6080));
+        assert_eq!(
+            p.capture(&Amount::nok(1), None, now).unwrap_err().error_code(),
+            Some(6080)
+        );
         p.force_approve(now).unwrap();
         assert_eq!(p.force_approve(now).unwrap_err().error_code(), Some(6230));
         p.capture(&Amount::nok(250), None, now).unwrap();
-        assert_eq!(p.refund(&Amount::nok(251), None, now).unwrap_err().error_code(), Some(6150));
-        assert_eq!(p.capture(&Amount::nok(751), None, now).unwrap_err().error_code(), Some(6090));
-        assert_eq!(p.capture(&Amount::nok(0), None, now).unwrap_err().error_code(), Some(4040));
+        assert_eq!(
+            p.refund(&Amount::nok(251), None, now).unwrap_err().error_code(),
+            Some(6150)
+        );
+        assert_eq!(
+            p.capture(&Amount::nok(751), None, now).unwrap_err().error_code(),
+            Some(6090)
+        );
+        assert_eq!(
+            p.capture(&Amount::nok(0), None, now).unwrap_err().error_code(),
+            Some(4040)
+        );
         assert_eq!(p.capture(&Amount::eur(5), None, now).unwrap_err().status.as_u16(), 400);
         p.cancel(false, None, now).unwrap();
         assert_eq!(p.cancelled, 750);
-        assert_eq!(p.capture(&Amount::nok(1), None, now).unwrap_err().error_code(), Some(6070));
+        assert_eq!(
+            p.capture(&Amount::nok(1), None, now).unwrap_err().error_code(),
+            Some(6070)
+        );
         p.cancel(false, None, now).unwrap(); // no-op
         assert_eq!(p.events.len(), 4);
         p.refund(&Amount::nok(250), None, now).unwrap();
-        assert_eq!(p.refund(&Amount::nok(1), None, now).unwrap_err().error_code(), Some(6180));
+        assert_eq!(
+            p.refund(&Amount::nok(1), None, now).unwrap_err().error_code(),
+            Some(6180)
+        );
     }
 
     #[test]

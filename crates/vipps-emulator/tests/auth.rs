@@ -27,7 +27,15 @@ async fn issues_a_jwt_with_string_fields() {
         .unwrap();
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
-    for f in ["token_type", "expires_in", "ext_expires_in", "expires_on", "not_before", "resource", "access_token"] {
+    for f in [
+        "token_type",
+        "expires_in",
+        "ext_expires_in",
+        "expires_on",
+        "not_before",
+        "resource",
+        "access_token",
+    ] {
         assert!(v[f].is_string(), "{f} in {v}");
     }
     assert_eq!(v["token_type"], "Bearer");
@@ -65,17 +73,28 @@ async fn bad_credentials_get_401_in_apim_shape() {
     let h = H::two_merchants().await;
     let m = h.m().clone();
     let other = second_merchant();
-    let cases: Vec<(Option<&str>, Option<&str>, Option<&str>, Option<&str>)> = vec![
-        (Some(&m.client_id), Some("wrong"), Some(&m.subscription_key), None),
-        (Some(&m.client_id), Some(&m.client_secret), Some("wrong"), None),
-        (Some(&m.client_id), Some(&m.client_secret), Some(&other.subscription_key), None),
-        (Some("nobody"), Some(&m.client_secret), Some(&m.subscription_key), None),
-        (None, Some(&m.client_secret), Some(&m.subscription_key), None),
-        (Some(&m.client_id), None, Some(&m.subscription_key), None),
-        (Some(&m.client_id), Some(&m.client_secret), None, None),
-        (Some(&m.client_id), Some(&m.client_secret), Some(&m.subscription_key), Some("654321")),
+    // (client_id, client_secret, subscription key, MSN)
+    let cases: Vec<[Option<&str>; 4]> = vec![
+        [Some(&m.client_id), Some("wrong"), Some(&m.subscription_key), None],
+        [Some(&m.client_id), Some(&m.client_secret), Some("wrong"), None],
+        [
+            Some(&m.client_id),
+            Some(&m.client_secret),
+            Some(&other.subscription_key),
+            None,
+        ],
+        [Some("nobody"), Some(&m.client_secret), Some(&m.subscription_key), None],
+        [None, Some(&m.client_secret), Some(&m.subscription_key), None],
+        [Some(&m.client_id), None, Some(&m.subscription_key), None],
+        [Some(&m.client_id), Some(&m.client_secret), None, None],
+        [
+            Some(&m.client_id),
+            Some(&m.client_secret),
+            Some(&m.subscription_key),
+            Some("654321"),
+        ],
     ];
-    for (i, (id, secret, key, msn)) in cases.into_iter().enumerate() {
+    for (i, [id, secret, key, msn]) in cases.into_iter().enumerate() {
         let mut r = h.http.post(h.url("/accesstoken/get"));
         if let Some(v) = id {
             r = r.header("client_id", v);
@@ -130,11 +149,22 @@ async fn unauthorized_and_forbidden() {
     let mut tampered = h.token.clone();
     tampered.replace_range(tampered.len() - 4.., "AAAA");
     let tampered = format!("Bearer {tampered}");
-    for auth in [None, Some("Bearer not-a-jwt"), Some(lower.as_str()), Some(bare.as_str()), Some(tampered.as_str())] {
+    for auth in [
+        None,
+        Some("Bearer not-a-jwt"),
+        Some(lower.as_str()),
+        Some(bare.as_str()),
+        Some(tampered.as_str()),
+    ] {
         problem(get_with(&h, auth, key, msn).await, 401, None).await;
     }
     // another merchant's subscription key, or none
-    problem(get_with(&h, Some(&bearer), Some(&other.subscription_key), msn).await, 401, None).await;
+    problem(
+        get_with(&h, Some(&bearer), Some(&other.subscription_key), msn).await,
+        401,
+        None,
+    )
+    .await;
     problem(get_with(&h, Some(&bearer), None, msn).await, 401, None).await;
     // the MSN of another merchant (or an unknown one): 403
     problem(get_with(&h, Some(&bearer), key, Some(&other.msn)).await, 403, None).await;
@@ -146,7 +176,13 @@ async fn unauthorized_and_forbidden() {
 
     // the second merchant's own token works for its own MSN
     let t2 = fetch_token(&h.http, &h.emu.base_url(), &other).await;
-    let r = get_with(&h, Some(&format!("Bearer {t2}")), Some(&other.subscription_key), Some(&other.msn)).await;
+    let r = get_with(
+        &h,
+        Some(&format!("Bearer {t2}")),
+        Some(&other.subscription_key),
+        Some(&other.msn),
+    )
+    .await;
     problem(r, 404, Some(5090)).await;
 }
 
@@ -157,7 +193,11 @@ async fn tokens_expire_with_the_clock() {
     h.emu.clock().advance(std::time::Duration::from_secs(3599));
     h.get("expiring-token-1").await;
     h.advance(2).await;
-    let r = h.req(Method::GET, "/epayment/v1/payments/expiring-token-1").send().await.unwrap();
+    let r = h
+        .req(Method::GET, "/epayment/v1/payments/expiring-token-1")
+        .send()
+        .await
+        .unwrap();
     let b = problem(r, 401, None).await;
     assert!(b["detail"].as_str().unwrap().contains("expired"), "{b}");
     // a fresh token works again

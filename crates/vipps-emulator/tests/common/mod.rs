@@ -90,16 +90,22 @@ impl H {
     }
 
     pub async fn modify(&self, reference: &str, op: &str, value: i64, key: &str) -> Response {
-        self.req(reqwest::Method::POST, &format!("/epayment/v1/payments/{reference}/{op}"))
-            .header("Idempotency-Key", key)
-            .json(&json!({"modificationAmount": {"currency": "NOK", "value": value}}))
-            .send()
-            .await
-            .unwrap()
+        self.req(
+            reqwest::Method::POST,
+            &format!("/epayment/v1/payments/{reference}/{op}"),
+        )
+        .header("Idempotency-Key", key)
+        .json(&json!({"modificationAmount": {"currency": "NOK", "value": value}}))
+        .send()
+        .await
+        .unwrap()
     }
 
     pub async fn cancel(&self, reference: &str, body: Option<Value>) -> Response {
-        let mut r = self.req(reqwest::Method::POST, &format!("/epayment/v1/payments/{reference}/cancel"));
+        let mut r = self.req(
+            reqwest::Method::POST,
+            &format!("/epayment/v1/payments/{reference}/cancel"),
+        );
         if let Some(b) = body {
             r = r.json(&b);
         }
@@ -118,7 +124,10 @@ impl H {
 
     pub async fn events(&self, reference: &str) -> Vec<Value> {
         let r = self
-            .req(reqwest::Method::GET, &format!("/epayment/v1/payments/{reference}/events"))
+            .req(
+                reqwest::Method::GET,
+                &format!("/epayment/v1/payments/{reference}/events"),
+            )
             .send()
             .await
             .unwrap();

@@ -1,0 +1,13 @@
+//! Checkout API emulation (being built; see the issue tracker).
+
+use crate::state::AppState;
+use axum::Router;
+
+/// State of the Checkout emulation, kept in [`AppState`].
+#[derive(Debug, Default)]
+pub struct CheckoutState {}
+
+/// The routes of this API.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}

@@ -1,0 +1,308 @@
+//! Outbound HTTP from the emulator to merchants (webhooks, Checkout and eCom callbacks),
+//! with retries, per-key ordering, and a log served at `GET /_emulator/deliveries`.
+//!
+//! Deliveries run on background tasks: they never slow down or block an API call.
+//! Deliveries that share an ordering key (a webhook and a payment, say) are sent one after
+//! the other, each finished (delivered or given up) before the next starts.
+
+use crate::state::AppState;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use bytes::Bytes;
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// How often and how patiently a delivery is attempted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RetrySchedule {
+    /// Attempts in total, the first included.
+    pub max_attempts: u32,
+    /// Wait before the first retry; doubled for each further one (compressed from the real
+    /// hours so tests stay fast).
+    pub initial_backoff_ms: u64,
+    /// Cap of one wait.
+    pub max_backoff_ms: u64,
+    /// Per-attempt timeout.
+    pub timeout_ms: u64,
+}
+
+impl Default for RetrySchedule {
+    fn default() -> Self {
+        RetrySchedule {
+            max_attempts: 4,
+            initial_backoff_ms: 200,
+            max_backoff_ms: 5_000,
+            timeout_ms: 10_000,
+        }
+    }
+}
+
+impl RetrySchedule {
+    /// One attempt only (eCom callbacks).
+    pub fn once(timeout_ms: u64) -> Self {
+        RetrySchedule {
+            max_attempts: 1,
+            timeout_ms,
+            ..Default::default()
+        }
+    }
+
+    /// The wait before attempt `n + 1` (n ≥ 1).
+    pub fn backoff(&self, n: u32) -> Duration {
+        let exp = n.saturating_sub(1).min(20);
+        Duration::from_millis(
+            self.initial_backoff_ms
+                .saturating_mul(1u64 << exp)
+                .min(self.max_backoff_ms),
+        )
+    }
+}
+
+/// What to send.
+#[derive(Clone)]
+pub struct Outbound {
+    /// `webhook`, `checkout-callback`, `ecom-callback`, …
+    pub kind: &'static str,
+    /// The merchant.
+    pub msn: String,
+    /// What it is about (a reference, an order id).
+    pub reference: String,
+    /// An event name, if any.
+    pub event: Option<String>,
+    /// Target URL.
+    pub url: String,
+    /// HTTP method.
+    pub method: http::Method,
+    /// Headers (besides the signature, which `sign` adds per attempt).
+    pub headers: Vec<(String, String)>,
+    /// Body (JSON).
+    pub body: Bytes,
+    /// Retry schedule.
+    pub schedule: RetrySchedule,
+    /// Computes extra headers for each attempt (webhook signatures carry the send time).
+    pub sign: Option<Arc<dyn Fn(&http::Method, &url::Url, &[u8]) -> Vec<(String, String)> + Send + Sync>>,
+    /// Deliveries with the same key are sent in order, one at a time.
+    pub ordering_key: String,
+}
+
+impl std::fmt::Debug for Outbound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbound")
+            .field("kind", &self.kind)
+            .field("url", &self.url)
+            .field("event", &self.event)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One attempt, as listed by `GET /_emulator/deliveries`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Attempt {
+    /// Sequence number of the delivery (all its attempts share it).
+    pub delivery_id: u64,
+    /// Kind.
+    pub kind: String,
+    /// Merchant.
+    pub msn: String,
+    /// Reference or order id.
+    pub reference: String,
+    /// Event name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// Target URL.
+    pub url: String,
+    /// 1-based attempt number.
+    pub attempt: u32,
+    /// HTTP status, when the receiver answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Transport error or timeout.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Whether this attempt succeeded (2xx).
+    pub success: bool,
+    /// Whether the delivery is finished (succeeded, or no attempts left).
+    pub finished: bool,
+    /// When (real time, RFC 3339).
+    pub at: String,
+    /// The body sent.
+    pub body: serde_json::Value,
+}
+
+/// The delivery engine.
+pub struct Deliveries {
+    client: reqwest::Client,
+    log: Mutex<Vec<Attempt>>,
+    queues: Mutex<HashMap<String, mpsc::UnboundedSender<(u64, Outbound)>>>,
+    next_id: std::sync::atomic::AtomicU64,
+}
+
+impl Default for Deliveries {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Deliveries {
+    /// A new engine.
+    pub fn new() -> Self {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .unwrap_or_default();
+        Deliveries {
+            client,
+            log: Mutex::new(Vec::new()),
+            queues: Mutex::new(HashMap::new()),
+            next_id: std::sync::atomic::AtomicU64::new(1),
+        }
+    }
+
+    /// Queues a delivery; returns its id. Must be called from within a Tokio runtime.
+    pub fn send(self: &Arc<Self>, o: Outbound) -> u64 {
+        let id = self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut queues = self.queues.lock();
+        let key = o.ordering_key.clone();
+        if let Some(tx) = queues.get(&key) {
+            if tx.send((id, o.clone())).is_ok() {
+                return id;
+            }
+        }
+        let (tx, mut rx) = mpsc::unbounded_channel::<(u64, Outbound)>();
+        let _ = tx.send((id, o));
+        queues.insert(key.clone(), tx);
+        drop(queues);
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            loop {
+                let next = tokio::time::timeout(Duration::from_secs(30), rx.recv()).await;
+                match next {
+                    Ok(Some((id, o))) => this.deliver(id, o).await,
+                    _ => {
+                        // Idle or closed: retire the queue unless something arrived meanwhile.
+                        let mut q = this.queues.lock();
+                        if let Ok((id, o)) = rx.try_recv() {
+                            drop(q);
+                            this.deliver(id, o).await;
+                            continue;
+                        }
+                        q.remove(&key);
+                        break;
+                    }
+                }
+            }
+        });
+        id
+    }
+
+    async fn deliver(&self, id: u64, o: Outbound) {
+        let body_json: serde_json::Value = serde_json::from_slice(&o.body).unwrap_or(serde_json::Value::Null);
+        let Ok(url) = url::Url::parse(&o.url) else {
+            self.record(&o, id, 1, None, Some("invalid URL".into()), true, &body_json);
+            return;
+        };
+        let attempts = o.schedule.max_attempts.max(1);
+        for n in 1..=attempts {
+            let mut req = self
+                .client
+                .request(o.method.clone(), url.clone())
+                .timeout(Duration::from_millis(o.schedule.timeout_ms.max(1)))
+                .header("content-type", "application/json")
+                .body(o.body.clone());
+            for (k, v) in &o.headers {
+                req = req.header(k.as_str(), v.as_str());
+            }
+            if let Some(sign) = &o.sign {
+                for (k, v) in sign(&o.method, &url, &o.body) {
+                    req = req.header(k.as_str(), v.as_str());
+                }
+            }
+            let (status, error) = match req.send().await {
+                Ok(r) => (Some(r.status().as_u16()), None),
+                Err(e) if e.is_timeout() => (None, Some("timed out".to_owned())),
+                Err(e) if e.is_connect() => (None, Some("connection failed".to_owned())),
+                Err(_) => (None, Some("request failed".to_owned())),
+            };
+            let success = status.is_some_and(|s| (200..300).contains(&s));
+            let finished = success || n == attempts;
+            self.record(&o, id, n, status, error, finished, &body_json);
+            if finished {
+                return;
+            }
+            tokio::time::sleep(o.schedule.backoff(n)).await;
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &self,
+        o: &Outbound,
+        id: u64,
+        attempt: u32,
+        status: Option<u16>,
+        error: Option<String>,
+        finished: bool,
+        body: &serde_json::Value,
+    ) {
+        let success = status.is_some_and(|s| (200..300).contains(&s));
+        let at = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let mut log = self.log.lock();
+        if log.len() >= 100_000 {
+            log.drain(..10_000);
+        }
+        log.push(Attempt {
+            delivery_id: id,
+            kind: o.kind.to_owned(),
+            msn: o.msn.clone(),
+            reference: o.reference.clone(),
+            event: o.event.clone(),
+            url: o.url.clone(),
+            attempt,
+            status,
+            error,
+            success,
+            finished,
+            at,
+            body: body.clone(),
+        });
+    }
+
+    /// Every attempt so far, oldest first.
+    pub fn attempts(&self) -> Vec<Attempt> {
+        self.log.lock().clone()
+    }
+
+    /// Forgets the log.
+    pub fn clear(&self) {
+        self.log.lock().clear();
+    }
+}
+
+/// Filters of `GET /_emulator/deliveries`.
+#[derive(Debug, Default, Deserialize)]
+pub struct Filter {
+    kind: Option<String>,
+    reference: Option<String>,
+}
+
+/// `GET /_emulator/deliveries`: every delivery attempt, oldest first (`?kind=`, `?reference=`).
+pub async fn list(State(state): State<AppState>, Query(f): Query<Filter>) -> Response {
+    let items: Vec<Attempt> = state
+        .deliveries()
+        .attempts()
+        .into_iter()
+        .filter(|a| f.kind.as_ref().is_none_or(|k| &a.kind == k))
+        .filter(|a| f.reference.as_ref().is_none_or(|r| &a.reference == r))
+        .collect();
+    Json(serde_json::json!({ "deliveries": items })).into_response()
+}

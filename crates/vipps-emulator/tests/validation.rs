@@ -1,0 +1,287 @@
+//! Request validation, malformed bodies, headers, limits; the router without a socket.
+
+mod common;
+
+use axum::body::Body;
+use common::*;
+use http::Request;
+use reqwest::Method;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+use vipps_emulator::{router, AppState, EmulatorConfig};
+
+async fn create_raw(h: &H, body: Value) -> reqwest::Response {
+    h.req(Method::POST, "/epayment/v1/payments")
+        .header("Idempotency-Key", "v-1")
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn field_named(b: &Value, name: &str) -> bool {
+    b["extraDetails"].as_array().unwrap().iter().any(|d| d["name"] == name)
+}
+
+#[tokio::test]
+async fn validation_names_the_field() {
+    let h = H::start().await;
+    let cases: Vec<(Value, &str, Option<u32>)> = vec![
+        (json!({"returnUrl": "http://example.com/x"}), "returnUrl", Some(4090)),
+        (
+            json!({"amount": {"currency": "NOK", "value": 99}}),
+            "amount.value",
+            Some(6010),
+        ),
+        (
+            json!({"amount": {"currency": "SEK", "value": 1000}}),
+            "amount.currency",
+            Some(4040),
+        ),
+        (json!({"paymentDescription": "ab"}), "paymentDescription", None),
+        (json!({"reference": "short"}), "reference", None),
+        (
+            json!({"customer": {"phoneNumber": "+4791234567"}}),
+            "customer.phoneNumber",
+            Some(4070),
+        ),
+        (
+            json!({"profile": {"scope": "name shoeSize"}}),
+            "profile.scope",
+            Some(4080),
+        ),
+        (json!({"userFlow": "TELEPATHY"}), "userFlow", None),
+    ];
+    for (patch, field, code) in cases {
+        let mut body = web("validation-ref-1", 1000);
+        for (k, v) in patch.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let b = problem(create_raw(&h, body).await, 400, code).await;
+        assert!(field_named(&b, field), "{field}: {b}");
+        assert!(b["detail"].as_str().unwrap().contains(field), "{b}");
+    }
+    // merchant rules
+    let mut body = web("validation-ref-2", 1000);
+    body["amount"]["currency"] = json!("EUR");
+    problem(create_raw(&h, body).await, 403, Some(5040)).await;
+    let mut body = web("validation-ref-3", 1000);
+    body["paymentMethod"]["type"] = json!("CARD");
+    problem(create_raw(&h, body).await, 400, Some(5070)).await;
+    // expiresAt too soon
+    let mut body = web("validation-ref-4", 1000);
+    body["userFlow"] = json!("QR");
+    body["expiresAt"] = json!("2020-01-01T00:00:00Z");
+    body["receipt"] = json!({"orderLines": [{"name": "x", "id": "1", "totalAmount": 1000, "totalAmountExcludingTax": 800, "totalTaxAmount": 200, "taxPercentage": 25}], "bottomLine": {"currency": "NOK"}});
+    problem(create_raw(&h, body).await, 400, Some(6120)).await;
+    assert_eq!(h.emu.state().store().payment_count(), 0);
+}
+
+#[tokio::test]
+async fn malformed_bodies_name_the_json_path() {
+    let h = H::start().await;
+    let send = |body: &'static str| {
+        h.req(Method::POST, "/epayment/v1/payments")
+            .header("Idempotency-Key", "m-1")
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+    };
+    // a syntax error names the path where parsing stopped
+    let b = problem(send("{\"amount\": ").await.unwrap(), 400, None).await;
+    assert!(field_named(&b, "amount"), "{b}");
+    assert!(b["detail"].as_str().unwrap().contains("not valid JSON"), "{b}");
+    let b = problem(send("{oops").await.unwrap(), 400, None).await;
+    assert!(field_named(&b, "body"), "{b}");
+    let b = problem(send("[1,2]").await.unwrap(), 400, None).await;
+    assert!(field_named(&b, "body"), "{b}");
+    let b = problem(
+        send(r#"{"amount":{"currency":"NOK","value":"1000"},"paymentMethod":{"type":"WALLET"},"reference":"malformed-ref-1","userFlow":"QR"}"#)
+            .await
+            .unwrap(),
+        400,
+        None,
+    )
+    .await;
+    assert!(field_named(&b, "amount.value"), "{b}");
+    let b = problem(
+        send(r#"{"amount":{"currency":"NOK","value":10.5},"paymentMethod":{"type":"WALLET"},"reference":"malformed-ref-1","userFlow":"QR"}"#)
+            .await
+            .unwrap(),
+        400,
+        None,
+    )
+    .await;
+    assert!(field_named(&b, "amount.value"), "{b}");
+    let b = problem(
+        send(r#"{"amount":{"currency":"NOK","value":1000},"reference":"malformed-ref-1","userFlow":"QR"}"#)
+            .await
+            .unwrap(),
+        400,
+        None,
+    )
+    .await;
+    assert!(field_named(&b, "paymentMethod"), "{b}");
+    let b = problem(send(r#"{"amount":{"value":1000}}"#).await.unwrap(), 400, None).await;
+    assert!(field_named(&b, "amount.currency"), "{b}");
+    // trailing garbage
+    let b = problem(
+        send(r#"{"modificationAmount":{"currency":"NOK","value":1}} x"#)
+            .await
+            .unwrap(),
+        400,
+        None,
+    )
+    .await;
+    assert!(field_named(&b, "body") || field_named(&b, "amount"), "{b}");
+    // empty body on create
+    let b = problem(send("").await.unwrap(), 400, Some(4140)).await;
+    assert!(field_named(&b, "body"), "{b}");
+    // not JSON at all
+    let r = h
+        .req(Method::POST, "/epayment/v1/payments")
+        .header("Idempotency-Key", "m-2")
+        .header("Content-Type", "text/plain")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    problem(r, 415, None).await;
+}
+
+#[tokio::test]
+async fn headers_are_checked() {
+    let h = H::start().await;
+    let body = web("headers-ref-0001", 1000);
+    // no Idempotency-Key
+    let r = h
+        .req(Method::POST, "/epayment/v1/payments")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let b = problem(r, 400, Some(4140)).await;
+    assert!(field_named(&b, "Idempotency-Key"), "{b}");
+    // too long
+    let r = h
+        .req(Method::POST, "/epayment/v1/payments")
+        .header("Idempotency-Key", "k".repeat(51))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    problem(r, 400, None).await;
+    // capture and refund need one too
+    h.authorized("headers-ref-0002", 1000).await;
+    let r = h
+        .req(Method::POST, "/epayment/v1/payments/headers-ref-0002/capture")
+        .json(&json!({"modificationAmount": {"currency": "NOK", "value": 1}}))
+        .send()
+        .await
+        .unwrap();
+    problem(r, 400, Some(4140)).await;
+    // Vipps-System-* at most 30 characters
+    let r = h
+        .req(Method::GET, "/epayment/v1/payments/headers-ref-0002")
+        .header("Vipps-System-Name", "x".repeat(31))
+        .send()
+        .await
+        .unwrap();
+    let b = problem(r, 400, None).await;
+    assert!(field_named(&b, "Vipps-System-Name"), "{b}");
+    let r = h
+        .req(Method::GET, "/epayment/v1/payments/headers-ref-0002")
+        .header("Vipps-System-Name", "x".repeat(30))
+        .header("Idempotency-Key", "ignored-on-get")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // an invalid reference in the path
+    let r = h
+        .req(Method::GET, "/epayment/v1/payments/bad!ref")
+        .send()
+        .await
+        .unwrap();
+    problem(r, 400, None).await;
+    // unknown route and wrong method: problems too
+    let r = h.req(Method::GET, "/epayment/v1/nothing-here").send().await.unwrap();
+    problem(r, 404, None).await;
+    let r = h.req(Method::DELETE, "/epayment/v1/payments").send().await.unwrap();
+    problem(r, 405, None).await;
+}
+
+#[tokio::test]
+async fn bodies_over_one_mib_get_413() {
+    let h = H::start().await;
+    let big = format!("{{\"x\":\"{}\"}}", "a".repeat(1024 * 1024 + 10));
+    let r = h
+        .req(Method::POST, "/epayment/v1/payments")
+        .header("Idempotency-Key", "big-1")
+        .header("Content-Type", "application/json")
+        .body(big.clone())
+        .send()
+        .await
+        .unwrap();
+    problem(r, 413, None).await;
+
+    // and through the router directly
+    let state = AppState::new(EmulatorConfig::default());
+    let req = Request::post("/epayment/v1/payments")
+        .header("content-type", "application/json")
+        .body(Body::from(big))
+        .unwrap();
+    let resp = router(state).oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), 413);
+    assert_eq!(resp.headers()["content-type"], "application/problem+json");
+}
+
+#[tokio::test]
+async fn router_works_without_a_socket() {
+    let state = AppState::new(EmulatorConfig::default());
+    let app = router(state.clone());
+    let m = state.default_merchant().clone();
+    let token = state.issue_token(&m).access_token;
+    let create = Request::post("/epayment/v1/payments")
+        .header("authorization", format!("Bearer {token}"))
+        .header("ocp-apim-subscription-key", &m.subscription_key)
+        .header("merchant-serial-number", &m.msn)
+        .header("idempotency-key", "oneshot-1")
+        .header("content-type", "application/json")
+        .body(Body::from(web("oneshot-ref-1", 1000).to_string()))
+        .unwrap();
+    let resp = app.clone().oneshot(create).await.unwrap();
+    assert_eq!(resp.status(), 201);
+    let body = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert!(v["redirectUrl"]
+        .as_str()
+        .unwrap()
+        .starts_with("http://127.0.0.1/landing?token="));
+    let health = app
+        .oneshot(Request::get("/_emulator/health").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+}
+
+#[test]
+fn config_from_file() {
+    let dir = std::env::temp_dir().join(format!("vipps-emulator-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("config.json");
+    std::fs::write(
+        &path,
+        r#"{"merchants":[{"msn":"222222","client_id":"c","client_secret":"s","subscription_key":"k","name":"Two"}],
+            "payment_expiry_secs":30,"public_url":"https://emu.example/"}"#,
+    )
+    .unwrap();
+    let c = EmulatorConfig::from_file(&path).unwrap();
+    assert_eq!(c.merchants[0].msn, "222222");
+    assert_eq!(c.payment_expiry_secs, 30);
+    assert_eq!(c.token_ttl_secs, 3600);
+    let state = AppState::new(c);
+    assert_eq!(state.public_url(), "https://emu.example");
+    assert!(EmulatorConfig::from_file(dir.join("missing.json")).is_err());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
