@@ -74,6 +74,9 @@ pub struct EmulatorConfig {
     pub public_url: Option<String>,
     /// The largest accepted request body in bytes (1 MiB); larger bodies get 413.
     pub max_body_bytes: usize,
+    /// Fault injection rules and rate limits in force from start-up (see `POST /_emulator/faults`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<crate::faults::FaultConfig>,
 }
 
 impl Default for EmulatorConfig {
@@ -84,6 +87,7 @@ impl Default for EmulatorConfig {
             payment_expiry_secs: 600,
             public_url: None,
             max_body_bytes: 1024 * 1024,
+            faults: None,
         }
     }
 }

@@ -28,6 +28,7 @@ pub mod deliveries;
 pub mod ecom;
 mod epayment;
 pub mod error;
+pub mod faults;
 mod http;
 pub mod jwt;
 mod landing;
@@ -75,11 +76,16 @@ pub fn router(state: AppState) -> Router {
         .route("/_emulator/payments/{reference}/approve", post(control::approve))
         .route("/_emulator/payments/{reference}/reject", post(control::reject))
         .route("/_emulator/deliveries", get(deliveries::list))
+        .route(
+            "/_emulator/faults",
+            get(faults::get).post(faults::set).delete(faults::clear),
+        )
         .merge(webhooks::routes())
         .merge(checkout::routes())
         .merge(ecom::routes())
         .fallback(http::no_route)
-        .method_not_allowed_fallback(http::method_not_allowed);
+        .method_not_allowed_fallback(http::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), faults::layer));
     with_layers(routes).with_state(state)
 }
 

@@ -25,6 +25,7 @@ struct Inner {
     webhooks: crate::webhooks::WebhooksState,
     checkout: crate::checkout::CheckoutState,
     ecom: crate::ecom::EcomState,
+    faults: crate::faults::Faults,
 }
 
 impl fmt::Debug for AppState {
@@ -58,6 +59,7 @@ impl AppState {
         if config.payment_expiry_secs <= 0 {
             config.payment_expiry_secs = 600;
         }
+        let config_faults = config.faults.clone().unwrap_or_default();
         let public_url = config
             .public_url
             .as_deref()
@@ -74,6 +76,7 @@ impl AppState {
                 webhooks: Default::default(),
                 checkout: Default::default(),
                 ecom: Default::default(),
+                faults: crate::faults::Faults::new(config_faults),
             }),
         }
     }
@@ -82,6 +85,11 @@ impl AppState {
     /// The outbound delivery engine (webhooks, callbacks).
     pub fn deliveries(&self) -> &Arc<crate::deliveries::Deliveries> {
         &self.inner.deliveries
+    }
+
+    /// Fault injection and rate limits.
+    pub fn faults(&self) -> &crate::faults::Faults {
+        &self.inner.faults
     }
 
     /// Webhooks API state (lock order: the store first, then this).
