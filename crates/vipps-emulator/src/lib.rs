@@ -32,6 +32,7 @@ pub mod faults;
 mod http;
 pub mod jwt;
 mod landing;
+mod seed;
 pub mod server;
 pub mod state;
 pub mod store;
@@ -76,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         .route("/_emulator/payments/{reference}/approve", post(control::approve))
         .route("/_emulator/payments/{reference}/reject", post(control::reject))
         .route("/_emulator/deliveries", get(deliveries::list))
+        .route("/_emulator/seed", post(seed::seed))
         .route(
             "/_emulator/faults",
             get(faults::get).post(faults::set).delete(faults::clear),

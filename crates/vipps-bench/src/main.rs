@@ -1,0 +1,388 @@
+//! `vipps-bench`: measures what BENCHMARKS.md reports. Run it through `bench/run.sh`.
+//!
+//! It starts the emulator as a separate process (`--emulator-bin`, the release `vipps`
+//! binary), so the load generator and the server do not share a runtime, and measures:
+//! SDK vs raw reqwest (get payment, capture; concurrency 1 and 32), token requests for
+//! 1,000 concurrent cold calls, emulator GET/POST throughput, memory per stored payment,
+//! start-up time, and latency as the store and an event log grow.
+
+use futures::stream::{self, StreamExt};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use vipps::types::epayment::{CreatePaymentRequest, UserFlow};
+use vipps::types::{Amount, Reference};
+use vipps::Client;
+
+const CLIENT_ID: &str = "fb492b5e-7907-4d83-bc20-c7fb60ca35de";
+const CLIENT_SECRET: &str = "Y8Kteew6GE3ZmeycEt6egg==";
+const SUB_KEY: &str = "0f14ebcab0eb4b29ae0cb90d91b4a84a";
+const MSN: &str = "123456";
+
+struct Emu {
+    child: Child,
+    base: String,
+    startup: Duration,
+}
+
+impl Drop for Emu {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_emulator(bin: &str) -> Emu {
+    let t0 = Instant::now();
+    let mut child = Command::new(bin)
+        .args(["emulator", "--port", "0"])
+        .env("VIPPS_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the emulator binary");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let startup = t0.elapsed();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("listening line")
+        .to_owned();
+    Emu { child, base, startup }
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Stats {
+    rps: f64,
+    p50_us: f64,
+    p99_us: f64,
+}
+
+async fn load<F, Fut>(concurrency: usize, n: usize, f: F) -> Stats
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let t0 = Instant::now();
+    let mut lat: Vec<Duration> = stream::iter(0..n)
+        .map(|i| {
+            let fut = f(i);
+            async move {
+                let s = Instant::now();
+                let ok = fut.await;
+                assert!(ok, "a benchmark request failed");
+                s.elapsed()
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let wall = t0.elapsed();
+    lat.sort();
+    let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)].as_secs_f64() * 1e6;
+    Stats {
+        rps: n as f64 / wall.as_secs_f64(),
+        p50_us: pct(0.50),
+        p99_us: pct(0.99),
+    }
+}
+
+fn sdk(base: &str) -> Client {
+    Client::builder()
+        .client_id(CLIENT_ID)
+        .client_secret(CLIENT_SECRET)
+        .subscription_key(SUB_KEY)
+        .merchant_serial_number(MSN)
+        .base_url(base)
+        .build()
+        .unwrap()
+}
+
+async fn seed(http: &reqwest::Client, base: &str, body: serde_json::Value) {
+    let r = http
+        .post(format!("{base}/_emulator/seed"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "seed failed: {}", r.status());
+}
+
+fn row(name: &str, s: Stats) {
+    println!("| {name} | {:.0} | {:.0} | {:.0} |", s.rps, s.p50_us, s.p99_us);
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let bin = args
+        .iter()
+        .position(|a| a == "--emulator-bin")
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+        .unwrap_or_else(|| {
+            let exe = std::env::current_exe().unwrap();
+            exe.parent().unwrap().join("vipps").to_string_lossy().into_owned()
+        });
+    let quick = args.iter().any(|a| a == "--quick");
+    let scale = |n: usize| if quick { (n / 10).max(100) } else { n };
+
+    // Start-up time: median of 5.
+    let mut starts: Vec<Duration> = (0..5).map(|_| start_emulator(&bin).startup).collect();
+    starts.sort();
+    println!(
+        "## Emulator start-up\n\nmedian of 5 starts (spawn → `listening on` line): {:.1} ms\n",
+        starts[2].as_secs_f64() * 1e3
+    );
+
+    let emu = start_emulator(&bin);
+    let base = emu.base.clone();
+    let http = reqwest::Client::new();
+
+    // Token coalescing.
+    let cold = sdk(&base);
+    let futs: Vec<_> = (0..1000)
+        .map(|_| {
+            let c = cold.clone();
+            tokio::spawn(async move { c.access_token().await.is_ok() })
+        })
+        .collect();
+    for f in futs {
+        assert!(f.await.unwrap());
+    }
+    println!(
+        "## Token requests for 1,000 concurrent calls on a cold client\n\nvipps (Rust SDK): {}\n",
+        cold.access_token_fetches()
+    );
+
+    // SDK vs raw client.
+    seed(
+        &http,
+        &base,
+        serde_json::json!({"payments": 2, "prefix": "benchget", "authorized": true}),
+    )
+    .await;
+    seed(
+        &http,
+        &base,
+        serde_json::json!({"payments": 4, "prefix": "benchcap", "authorized": true, "amount": 65_000_000}),
+    )
+    .await;
+    let client = sdk(&base);
+    let token = client.access_token().await.unwrap().expose().to_owned();
+    let token = Arc::new(token);
+    let raw = reqwest::Client::new();
+    let get_ref = "benchget-00000000";
+    println!("## SDK overhead against a raw reqwest client (same requests, loopback)\n");
+    println!("| operation | requests/s | p50 µs | p99 µs |\n|---|---|---|---|");
+    for (c, n) in [(1usize, scale(5_000)), (32, scale(40_000))] {
+        // warm-up
+        let _ = load(c, 500, |_| {
+            let cl = client.clone();
+            async move { cl.epayment().get_payment(get_ref).await.is_ok() }
+        })
+        .await;
+        let s_sdk = load(c, n, |_| {
+            let cl = client.clone();
+            async move { cl.epayment().get_payment(get_ref).await.is_ok() }
+        })
+        .await;
+        let s_raw = load(c, n, |_| {
+            let raw = raw.clone();
+            let token = token.clone();
+            let url = format!("{base}/epayment/v1/payments/{get_ref}");
+            async move {
+                let r = raw
+                    .get(url)
+                    .bearer_auth(token.as_str())
+                    .header("Ocp-Apim-Subscription-Key", SUB_KEY)
+                    .header("Merchant-Serial-Number", MSN)
+                    .send()
+                    .await;
+                match r {
+                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                    Err(_) => false,
+                }
+            }
+        })
+        .await;
+        row(&format!("get payment, SDK, concurrency {c}"), s_sdk);
+        row(&format!("get payment, raw reqwest, concurrency {c}"), s_raw);
+        println!(
+            "| → SDK/raw throughput ratio {:.2}, p50 ratio {:.2} | | | |",
+            s_sdk.rps / s_raw.rps,
+            s_sdk.p50_us / s_raw.p50_us
+        );
+    }
+    for (i, (c, n)) in [(1usize, scale(3_000)), (32, scale(20_000))].into_iter().enumerate() {
+        let sdk_ref = format!("benchcap-{:08}", i * 2);
+        let raw_ref = format!("benchcap-{:08}", i * 2 + 1);
+        let s_sdk = load(c, n, |_| {
+            let cl = client.clone();
+            let r = sdk_ref.clone();
+            async move { cl.epayment().capture(&r, Amount::nok(1)).await.is_ok() }
+        })
+        .await;
+        let s_raw = load(c, n, |_| {
+            let raw = raw.clone();
+            let token = token.clone();
+            let url = format!("{base}/epayment/v1/payments/{raw_ref}/capture");
+            async move {
+                let r = raw
+                    .post(url)
+                    .bearer_auth(token.as_str())
+                    .header("Ocp-Apim-Subscription-Key", SUB_KEY)
+                    .header("Merchant-Serial-Number", MSN)
+                    .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+                    .header("content-type", "application/json")
+                    .body(r#"{"modificationAmount":{"currency":"NOK","value":1}}"#)
+                    .send()
+                    .await;
+                match r {
+                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                    Err(_) => false,
+                }
+            }
+        })
+        .await;
+        row(&format!("capture, SDK, concurrency {c}"), s_sdk);
+        row(&format!("capture, raw reqwest, concurrency {c}"), s_raw);
+        println!(
+            "| → SDK/raw throughput ratio {:.2}, p50 ratio {:.2} | | | |",
+            s_sdk.rps / s_raw.rps,
+            s_sdk.p50_us / s_raw.p50_us
+        );
+    }
+
+    // Emulator throughput at 32 connections (raw client as the load generator).
+    println!("\n## Emulator throughput, 32 concurrent connections\n");
+    println!("| request | requests/s | p50 µs | p99 µs |\n|---|---|---|---|");
+    let g = load(32, scale(50_000), |_| {
+        let raw = raw.clone();
+        let token = token.clone();
+        let url = format!("{base}/epayment/v1/payments/{get_ref}");
+        async move {
+            let r = raw
+                .get(url)
+                .bearer_auth(token.as_str())
+                .header("Ocp-Apim-Subscription-Key", SUB_KEY)
+                .header("Merchant-Serial-Number", MSN)
+                .send()
+                .await;
+            match r {
+                Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                Err(_) => false,
+            }
+        }
+    })
+    .await;
+    row("GET /epayment/v1/payments/{ref}", g);
+    let p = load(32, scale(20_000), |i| {
+        let raw = raw.clone();
+        let token = token.clone();
+        let url = format!("{base}/epayment/v1/payments");
+        let body = serde_json::json!({"amount": {"currency": "NOK", "value": 1000}, "paymentMethod": {"type": "WALLET"},
+            "reference": format!("benchpost-{i:08}-{}", uuid::Uuid::new_v4().simple()), "userFlow": "WEB_REDIRECT", "returnUrl": "https://example.com/r"});
+        async move {
+            let r = raw.post(url).bearer_auth(token.as_str()).header("Ocp-Apim-Subscription-Key", SUB_KEY).header("Merchant-Serial-Number", MSN)
+                .header("Idempotency-Key", uuid::Uuid::new_v4().to_string()).json(&body).send().await;
+            match r { Ok(r) => r.status().as_u16() == 201 && r.bytes().await.is_ok(), Err(_) => false }
+        }
+    }).await;
+    row("POST /epayment/v1/payments", p);
+    drop(emu);
+
+    // Memory per stored payment and cost growth, on a fresh emulator.
+    let emu = start_emulator(&bin);
+    let base = emu.base.clone();
+    let pid = emu.child.id();
+    let client = sdk(&base);
+    let token = Arc::new(client.access_token().await.unwrap().expose().to_owned());
+    seed(&http, &base, serde_json::json!({"payments": 1000, "prefix": "grow"})).await;
+    let before = rss_kib(pid);
+    seed(&http, &base, serde_json::json!({"payments": 100_000, "prefix": "mem"})).await;
+    let after = rss_kib(pid);
+    println!(
+        "\n## Memory\n\nRSS growth for 100,000 stored payments: {} KiB → {:.0} bytes per payment\n",
+        after.saturating_sub(before),
+        (after.saturating_sub(before) as f64 * 1024.0) / 100_000.0
+    );
+
+    println!("## Cost growth: GET payment latency as the store grows (32 connections)\n");
+    println!("| payments stored | requests/s | p50 µs | p99 µs |\n|---|---|---|---|");
+    let measure = |stored: usize| {
+        let raw = raw.clone();
+        let token = token.clone();
+        let base = base.clone();
+        async move {
+            let s = load(32, scale(20_000), |i| {
+                let raw = raw.clone();
+                let token = token.clone();
+                let url = format!("{base}/epayment/v1/payments/grow-{:08}", (i * 7919) % 1000);
+                async move {
+                    let r = raw
+                        .get(url)
+                        .bearer_auth(token.as_str())
+                        .header("Ocp-Apim-Subscription-Key", SUB_KEY)
+                        .header("Merchant-Serial-Number", MSN)
+                        .send()
+                        .await;
+                    match r {
+                        Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                        Err(_) => false,
+                    }
+                }
+            })
+            .await;
+            row(&format!("{stored}"), s);
+        }
+    };
+    measure(101_000).await;
+    if !quick {
+        seed(&http, &base, serde_json::json!({"payments": 900_000, "prefix": "big"})).await;
+        measure(1_001_000).await;
+    }
+
+    println!("\n## Event-log reads as a payment's log grows (concurrency 1)\n");
+    println!("| events in the log | requests/s | p50 µs | p99 µs |\n|---|---|---|---|");
+    let r = Reference::new(format!("evlog-{}", uuid::Uuid::new_v4().simple())).unwrap();
+    client
+        .epayment()
+        .create_payment(CreatePaymentRequest {
+            return_url: Some("https://example.com/r".into()),
+            ..CreatePaymentRequest::new(Amount::nok(65_000_000), r.clone(), UserFlow::WebRedirect)
+        })
+        .await
+        .unwrap();
+    http.post(format!("{base}/_emulator/payments/{r}/approve"))
+        .send()
+        .await
+        .unwrap();
+    let mut events = 2;
+    for target in [10usize, 100, 1000] {
+        while events < target {
+            client.epayment().capture(&r, Amount::nok(1)).await.unwrap();
+            events += 1;
+        }
+        let s = load(1, scale(2_000), |_| {
+            let cl = client.clone();
+            let r = r.clone();
+            async move { cl.epayment().get_event_log(&r).await.is_ok() }
+        })
+        .await;
+        row(&format!("{target}"), s);
+    }
+}
