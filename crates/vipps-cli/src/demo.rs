@@ -1,6 +1,14 @@
-//! `vipps demo`: a whole ePayment flow through the SDK against an embedded emulator.
+//! `vipps demo`: a whole ePayment flow, then a Checkout flow (session, customer, polling,
+//! capture, callback), through the SDK against an embedded emulator.
 
 use crate::payment::{describe_events, describe_modification, describe_payment};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use vipps::checkout::{parse_callback, verify_callback_authorization, PollCadence, SessionState};
+use vipps::types::checkout::{
+    CarrierLogisticsOption, InitiateSessionRequest, Logistics, LogisticsOption, MerchantInfo, PaymentTransaction,
+    PostenLogisticsType,
+};
 use vipps::types::epayment::{CreatePaymentRequest, PaymentState, UserFlow};
 use vipps::types::{Amount, Reference};
 use vipps::Client;
@@ -107,12 +115,177 @@ pub async fn run() -> Result<(), String> {
         events.len(),
         client.access_token_fetches()
     );
-    emulator.shutdown().await;
-    if ok {
-        Ok(())
-    } else {
-        Err("the final aggregate or event log is not what the flow intended".into())
+    if !ok {
+        emulator.shutdown().await;
+        return Err("the final aggregate or event log is not what the flow intended".into());
     }
+    let checkout = checkout_part(&client, &base).await;
+    emulator.shutdown().await;
+    checkout
+}
+
+/// (Authorization, body) of each callback received.
+type Received = Arc<Mutex<Vec<(Option<String>, Vec<u8>)>>>;
+
+/// The Checkout part: a session with fixed shipping options, paid by the customer through the
+/// emulator's control plane, polled, captured through ePayment; the callback is received by a
+/// small server on 127.0.0.1.
+async fn checkout_part(client: &Client, base: &str) -> Result<(), String> {
+    let e = |e: vipps::Error| e.to_string();
+    let received: Received = Default::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("callback receiver: {e}"))?;
+    let receiver = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+    let sink = received.clone();
+    let app = axum::Router::new().route(
+        "/vipps/checkout-callback",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let sink = sink.clone();
+            async move {
+                let auth = headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                sink.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((auth, body.to_vec()));
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+
+    let reference = Reference::new(format!("demo-co-{}", &uuid::Uuid::new_v4().simple().to_string()[..16]))
+        .map_err(|e| e.to_string())?;
+    let callback_token = format!("demo-callback-{}", uuid::Uuid::new_v4().simple());
+    step(
+        8,
+        "Checkout: create a session of 299.00 NOK with two fixed shipping options",
+    );
+    let mut req = InitiateSessionRequest::payment(
+        MerchantInfo::new(
+            format!("{receiver}/vipps/checkout-callback"),
+            "https://example.com/thank-you",
+            callback_token.clone(),
+        ),
+        PaymentTransaction::new(Amount::nok(29900), reference.clone(), "A woollen hat"),
+    );
+    req.logistics = Some(Logistics {
+        fixed_options: Some(vec![
+            LogisticsOption::Posten(CarrierLogisticsOption {
+                type_: Some(PostenLogisticsType::PickupPoint),
+                is_default: true,
+                ..CarrierLogisticsOption::new("posten-pickup", Amount::nok(4900))
+            }),
+            LogisticsOption::Posten(CarrierLogisticsOption {
+                type_: Some(PostenLogisticsType::HomeDelivery),
+                priority: 1,
+                ..CarrierLogisticsOption::new("posten-home", Amount::nok(9900))
+            }),
+        ]),
+        ..Default::default()
+    });
+    let session = client.checkout().create_session(req).await.map_err(e)?;
+    println!("    reference:       {reference}");
+    println!(
+        "    checkout page:   {}?token={}",
+        session.checkout_frontend_url, session.token
+    );
+    println!("    polling URL:     {}", session.polling_url);
+
+    step(
+        9,
+        "The customer fills in the page and pays (emulator control plane: default address, default option)",
+    );
+    let resp = reqwest::Client::new()
+        .post(format!("{base}/_emulator/checkout/{reference}/complete"))
+        .send()
+        .await
+        .map_err(|e| format!("complete: {e}"))?;
+    if !resp.status().is_success() {
+        return Err(format!(
+            "complete failed: HTTP {}: {}",
+            resp.status(),
+            resp.text().await.unwrap_or_default()
+        ));
+    }
+
+    step(10, "Poll the session until it is final");
+    let done = client
+        .checkout()
+        .with_poll_cadence(PollCadence::new(Duration::from_millis(100), Duration::from_millis(200)))
+        .wait_for_final_state(&reference, Duration::from_secs(30))
+        .await
+        .map_err(e)?;
+    let amount = done
+        .payment_details
+        .as_ref()
+        .map(|p| p.amount.clone())
+        .ok_or("the session has no payment details")?;
+    println!("    session state:   {}", done.session_state);
+    println!(
+        "    payment:         {} {}",
+        done.payment_details
+            .as_ref()
+            .and_then(|p| p.state.as_ref())
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
+        amount
+    );
+    if let Some(s) = &done.shipping_details {
+        println!(
+            "    shipping:        {} ({}) to {}, {} {}",
+            s.shipping_method_id.as_deref().unwrap_or("-"),
+            s.amount.as_ref().map(|a| a.to_string()).unwrap_or_default(),
+            s.street_address.as_deref().unwrap_or("-"),
+            s.postal_code.as_deref().unwrap_or(""),
+            s.city.as_deref().unwrap_or("")
+        );
+    }
+    if done.session_state != SessionState::PaymentSuccessful {
+        return Err(format!("expected PaymentSuccessful, got {}", done.session_state));
+    }
+
+    step(11, "Capture the whole amount through ePayment (same reference)");
+    let m = client.epayment().capture(&reference, amount.clone()).await.map_err(e)?;
+    println!("    {}", describe_modification(&m));
+
+    step(12, "The callback the emulator delivered to the receiver");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let (auth, body) = loop {
+        if let Some(first) = received.lock().unwrap_or_else(|p| p.into_inner()).first().cloned() {
+            break first;
+        }
+        if std::time::Instant::now() > deadline {
+            server.abort();
+            return Err("no Checkout callback arrived within 10 s".into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    server.abort();
+    let verified = verify_callback_authorization(auth.as_deref(), &callback_token);
+    let cb = parse_callback(&body).map_err(|e| format!("callback body: {e}"))?;
+    println!("    POST {receiver}/vipps/checkout-callback");
+    println!(
+        "    Authorization matches callbackAuthorizationToken: {}",
+        if verified { "yes" } else { "NO" }
+    );
+    println!(
+        "    body: sessionState {}, payment {}",
+        cb.session_state,
+        cb.payment_state().map(|s| s.to_string()).unwrap_or_default()
+    );
+    println!(
+        "\nCheckout done: {} paid {} and captured {}.",
+        reference, amount, m.aggregate.captured_amount
+    );
+    if !verified || cb.session_state != SessionState::PaymentSuccessful {
+        return Err("the Checkout callback was not what the flow intended".into());
+    }
+    Ok(())
 }
 
 fn indent(s: &str) -> String {

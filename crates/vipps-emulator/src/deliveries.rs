@@ -64,6 +64,9 @@ impl RetrySchedule {
     }
 }
 
+/// Computes per-attempt headers from the method, URL and body.
+pub type Signer = Arc<dyn Fn(&http::Method, &url::Url, &[u8]) -> Vec<(String, String)> + Send + Sync>;
+
 /// What to send.
 #[derive(Clone)]
 pub struct Outbound {
@@ -86,7 +89,7 @@ pub struct Outbound {
     /// Retry schedule.
     pub schedule: RetrySchedule,
     /// Computes extra headers for each attempt (webhook signatures carry the send time).
-    pub sign: Option<Arc<dyn Fn(&http::Method, &url::Url, &[u8]) -> Vec<(String, String)> + Send + Sync>>,
+    pub sign: Option<Signer>,
     /// Deliveries with the same key are sent in order, one at a time.
     pub ordering_key: String,
 }

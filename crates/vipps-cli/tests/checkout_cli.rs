@@ -1,0 +1,129 @@
+//! `vipps checkout …` against a running emulator, the customer completing through the control
+//! plane, and the Checkout part of `vipps demo`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_vipps");
+
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_emulator() -> (Server, String) {
+    let mut child = Command::new(BIN)
+        .args(["emulator", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first line was {line:?}"))
+        .to_owned();
+    (Server(child), url)
+}
+
+fn vipps(base: &str, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .env_remove("VIPPS_CLIENT_ID")
+        .env("VIPPS_BASE_URL", base)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+fn control(base: &str, reference: &str, action: &str) -> serde_json::Value {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let r = reqwest::Client::new()
+            .post(format!("{base}/_emulator/checkout/{reference}/{action}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{action}: {}", r.status());
+        r.json().await.unwrap()
+    })
+}
+
+#[test]
+fn checkout_commands_against_a_running_emulator() {
+    let (_server, base) = start_emulator();
+    let (ok, out, err) = vipps(
+        &base,
+        &["checkout", "create", "--amount", "10000", "--reference", "cli-co-0001"],
+    );
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("/checkout/v3/frontend?token="), "{out}");
+    assert!(out.contains("/checkout/v3/session/cli-co-0001"), "{out}");
+
+    let (ok, out, err) = vipps(&base, &["checkout", "update", "cli-co-0001", "--amount", "15000"]);
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = vipps(&base, &["--json", "checkout", "get", "cli-co-0001"]);
+    assert!(ok, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["sessionState"], "SessionCreated");
+    assert_eq!(v["paymentDetails"]["amount"]["value"], 15000);
+
+    let s = control(&base, "cli-co-0001", "complete");
+    assert_eq!(s["sessionState"], "PaymentSuccessful");
+    let (ok, out, _) = vipps(&base, &["checkout", "get", "cli-co-0001"]);
+    assert!(ok && out.contains("PaymentSuccessful"), "{out}");
+    let (ok, out, err) = vipps(&base, &["payment", "capture", "cli-co-0001", "--amount", "15000"]);
+    assert!(ok, "{out}{err}");
+    let (ok, _, err) = vipps(&base, &["checkout", "update", "cli-co-0001", "--amount", "1000"]);
+    assert!(!ok && err.contains("409"), "{err}");
+
+    let (ok, out, err) = vipps(
+        &base,
+        &["checkout", "create", "--amount", "10000", "--reference", "cli-co-0002"],
+    );
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = vipps(&base, &["checkout", "expire", "cli-co-0002"]);
+    assert!(ok && out.contains("expired"), "{out}{err}");
+    let (ok, out, _) = vipps(&base, &["checkout", "get", "cli-co-0002"]);
+    assert!(ok && out.contains("SessionExpired"), "{out}");
+    let (ok, _, err) = vipps(&base, &["checkout", "get", "cli-co-9999"]);
+    assert!(!ok && err.contains("404"), "{err}");
+}
+
+#[test]
+fn demo_includes_the_checkout_flow() {
+    let out = Command::new(BIN)
+        .arg("demo")
+        .env_remove("VIPPS_CLIENT_ID")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for needle in [
+        "checkout page:",
+        "session state:   PaymentSuccessful",
+        "Authorization matches callbackAuthorizationToken: yes",
+        "body: sessionState PaymentSuccessful, payment AUTHORIZED",
+        "captured 348.00 NOK",
+    ] {
+        assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");
+    }
+}

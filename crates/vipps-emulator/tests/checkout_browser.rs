@@ -1,0 +1,496 @@
+//! A real browser run: headless Chromium loads a merchant page (served here on 127.0.0.1:0)
+//! that loads `{emulator}/vippsCheckoutSDK.js` and embeds the Checkout page in an iframe; the
+//! test clicks Pay inside the iframe over the DevTools protocol and observes the SDK's
+//! `session_status_changed` events, the session state and the callback.
+//!
+//! Needs `chromium` (`apt-get install -y chromium`; `.ci/run` installs it). Without it the test
+//! fails when `CI=true` and is skipped with a message otherwise.
+
+use axum::extract::State;
+use axum::response::Html;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use parking_lot::Mutex;
+use rand::RngCore;
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use vipps_emulator::{Emulator, Merchant};
+
+// ------------------------------------------------------------------------------------------
+// A minimal WebSocket + CDP client
+// ------------------------------------------------------------------------------------------
+
+struct Ws {
+    s: TcpStream,
+}
+
+impl Ws {
+    async fn connect(url: &str) -> Ws {
+        let rest = url.strip_prefix("ws://").expect("ws:// URL");
+        let (host, path) = rest.split_at(rest.find('/').unwrap());
+        let mut s = TcpStream::connect(host).await.unwrap();
+        let mut key = [0u8; 16];
+        rand::thread_rng().fill_bytes(&mut key);
+        let key = base64::engine::general_purpose::STANDARD.encode(key);
+        let req = format!(
+            "GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut head = Vec::new();
+        let mut b = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            s.read_exact(&mut b).await.unwrap();
+            head.push(b[0]);
+        }
+        let head = String::from_utf8_lossy(&head);
+        assert!(head.starts_with("HTTP/1.1 101"), "WebSocket handshake failed: {head}");
+        Ws { s }
+    }
+
+    async fn send(&mut self, text: &str) {
+        let p = text.as_bytes();
+        let mut f = vec![0x81u8];
+        match p.len() {
+            n if n < 126 => f.push(0x80 | n as u8),
+            n if n < 65536 => {
+                f.push(0x80 | 126);
+                f.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                f.push(0x80 | 127);
+                f.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        let mut mask = [0u8; 4];
+        rand::thread_rng().fill_bytes(&mut mask);
+        f.extend_from_slice(&mask);
+        f.extend(p.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        self.s.write_all(&f).await.unwrap();
+    }
+
+    async fn recv(&mut self) -> String {
+        let mut msg = Vec::new();
+        loop {
+            let mut h = [0u8; 2];
+            self.s.read_exact(&mut h).await.unwrap();
+            let fin = h[0] & 0x80 != 0;
+            let op = h[0] & 0x0f;
+            let mut len = (h[1] & 0x7f) as u64;
+            if len == 126 {
+                let mut b = [0u8; 2];
+                self.s.read_exact(&mut b).await.unwrap();
+                len = u16::from_be_bytes(b) as u64;
+            } else if len == 127 {
+                let mut b = [0u8; 8];
+                self.s.read_exact(&mut b).await.unwrap();
+                len = u64::from_be_bytes(b);
+            }
+            let mask = if h[1] & 0x80 != 0 {
+                let mut m = [0u8; 4];
+                self.s.read_exact(&mut m).await.unwrap();
+                Some(m)
+            } else {
+                None
+            };
+            let mut p = vec![0u8; len as usize];
+            self.s.read_exact(&mut p).await.unwrap();
+            if let Some(m) = mask {
+                p.iter_mut().enumerate().for_each(|(i, b)| *b ^= m[i % 4]);
+            }
+            match op {
+                0..=2 => {
+                    msg.extend_from_slice(&p);
+                    if fin {
+                        return String::from_utf8_lossy(&msg).into_owned();
+                    }
+                }
+                8 => panic!("the browser closed the DevTools connection"),
+                _ => {} // ping/pong
+            }
+        }
+    }
+}
+
+struct Cdp {
+    ws: Ws,
+    next: u64,
+}
+
+impl Cdp {
+    async fn call(&mut self, session: Option<&str>, method: &str, params: Value) -> Value {
+        self.next += 1;
+        let id = self.next;
+        let mut m = json!({"id": id, "method": method, "params": params});
+        if let Some(s) = session {
+            m["sessionId"] = json!(s);
+        }
+        self.ws.send(&m.to_string()).await;
+        loop {
+            let v: Value = serde_json::from_str(&self.ws.recv().await).unwrap();
+            if v["id"] == json!(id) {
+                if let Some(e) = v.get("error") {
+                    panic!("{method} failed: {e}");
+                }
+                return v["result"].clone();
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Chromium
+// ------------------------------------------------------------------------------------------
+
+struct Browser {
+    child: Child,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn chromium_path() -> Option<String> {
+    for c in ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"] {
+        for dir in std::env::var("PATH").unwrap_or_default().split(':') {
+            let p = std::path::Path::new(dir).join(c);
+            if p.is_file() {
+                return Some(p.to_string_lossy().into_owned());
+            }
+        }
+    }
+    None
+}
+
+/// Starts headless Chromium; returns it and the browser's DevTools WebSocket URL.
+fn launch(bin: &str) -> (Browser, String) {
+    let dir = std::env::temp_dir().join(format!("ck-chromium-{}-{}", std::process::id(), rand::random::<u32>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut child = Command::new(bin)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-extensions",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--disable-site-isolation-trials",
+            "--disable-features=IsolateOrigins,site-per-process,OriginKeyedProcessesByDefault",
+            "--remote-debugging-port=0",
+            "--remote-allow-origins=*",
+        ])
+        .arg(format!("--user-data-dir={}", dir.display()))
+        .arg("about:blank")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("could not start {bin}: {e}"));
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(i) = line.find("ws://") {
+                let _ = tx.send(line[i..].trim().to_owned());
+            }
+        }
+    });
+    let browser = Browser { child, dir };
+    let url = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("Chromium did not print its DevTools URL within 30 s");
+    (browser, url)
+}
+
+// ------------------------------------------------------------------------------------------
+// The merchant site
+// ------------------------------------------------------------------------------------------
+
+/// (Authorization, body) of each callback received.
+type Callbacks = Arc<Mutex<Vec<(Option<String>, Value)>>>;
+
+#[derive(Clone)]
+struct Shop {
+    emulator: String,
+    me: String,
+    merchant: Merchant,
+    events: Arc<Mutex<Vec<Value>>>,
+    callbacks: Callbacks,
+    reference: String,
+}
+
+async fn index(State(s): State<Shop>) -> Html<String> {
+    Html(format!(
+        r#"<!doctype html><html><head><title>Merchant</title>
+<script src="{emu}/vippsCheckoutSDK.js"></script></head>
+<body><h1>Sock shop</h1><section id="vipps-checkout-frame-container"></section><ul id="events"></ul>
+<script>
+function record(name, data) {{
+  var li = document.createElement("li");
+  li.textContent = name + " " + JSON.stringify(data);
+  document.getElementById("events").appendChild(li);
+  fetch("/event", {{method: "POST", keepalive: true, headers: {{"Content-Type": "application/json"}}, body: JSON.stringify({{name: name, data: data === undefined ? null : data}})}});
+}}
+fetch("/create", {{method: "POST"}}).then(function (r) {{ return r.json(); }}).then(function (d) {{
+  window.vippsCheckout = VippsCheckout({{
+    checkoutFrontendUrl: d.checkoutFrontendUrl,
+    iFrameContainerId: "vipps-checkout-frame-container",
+    language: "no",
+    token: d.token,
+    on: {{
+      shipping_option_selected: function (x) {{ record("shipping_option_selected", x); }},
+      total_amount_changed: function (x) {{ record("total_amount_changed", x); }},
+      session_status_changed: function (x) {{ record("session_status_changed", x); }},
+      shipping_address_changed: function (x) {{ record("shipping_address_changed", x); }},
+      customer_information_changed: function (x) {{ record("customer_information_changed", x); }}
+    }}
+  }});
+}}).catch(function (e) {{ record("error", String(e)); }});
+</script></body></html>"#,
+        emu = s.emulator
+    ))
+}
+
+async fn create(State(s): State<Shop>) -> Json<Value> {
+    let m = &s.merchant;
+    let body = json!({
+        "reference": s.reference,
+        "merchantInfo": {
+            "callbackUrl": format!("{}/callback", s.me),
+            "returnUrl": format!("{}/thanks", s.me),
+            "callbackAuthorizationToken": "browser-cb-token"
+        },
+        "transaction": {"amount": {"value": 29900, "currency": "NOK"}, "reference": s.reference, "paymentDescription": "Socks <b>&</b> more"},
+        "logistics": {"fixedOptions": [
+            {"brand": "POSTEN", "id": "posten", "priority": 0, "isDefault": true, "type": "MAILBOX", "amount": {"value": 3900, "currency": "NOK"}},
+            {"brand": "OTHER", "id": "store", "priority": 1, "isDefault": false, "title": "Store pickup", "amount": {"value": 0, "currency": "NOK"}}
+        ]},
+        "prefillCustomer": {"firstName": "Kari", "lastName": "Nordmann", "email": "kari@example.com", "phoneNumber": "4798765432"},
+        "configuration": {"elements": "Full", "customConsent": {"text": "Yes, send me offers", "required": false}, "showOrderSummary": false}
+    });
+    let r = reqwest::Client::new()
+        .post(format!("{}/checkout/v3/session", s.emulator))
+        .header("client_id", &m.client_id)
+        .header("client_secret", &m.client_secret)
+        .header("Ocp-Apim-Subscription-Key", &m.subscription_key)
+        .header("Merchant-Serial-Number", &m.msn)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    Json(r.json().await.unwrap())
+}
+
+async fn event(State(s): State<Shop>, Json(v): Json<Value>) {
+    s.events.lock().push(v);
+}
+
+async fn callback(State(s): State<Shop>, headers: axum::http::HeaderMap, Json(v): Json<Value>) {
+    let auth = headers
+        .get("authorization")
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned);
+    s.callbacks.lock().push((auth, v));
+}
+
+async fn thanks() -> Html<&'static str> {
+    Html("<html><body><h1 id=\"thanks\">Thank you</h1></body></html>")
+}
+
+fn statuses(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| e["name"] == "session_status_changed")
+        .map(|e| e["data"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_completes_a_purchase_in_the_checkout_iframe() {
+    let Some(bin) = chromium_path() else {
+        if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+            panic!(
+                "Chromium is not installed: run `apt-get update && apt-get install -y chromium` (.ci/run does this)"
+            );
+        }
+        eprintln!("SKIPPED: chromium is not installed (apt-get install -y chromium)");
+        return;
+    };
+    let emu = Emulator::start().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let me = format!("http://{}", listener.local_addr().unwrap());
+    let shop = Shop {
+        emulator: emu.base_url(),
+        me: me.clone(),
+        merchant: emu.merchant().clone(),
+        events: Default::default(),
+        callbacks: Default::default(),
+        reference: "browser-order-0001".into(),
+    };
+    let app = Router::new()
+        .route("/", get(index))
+        .route("/create", post(create))
+        .route("/event", post(event))
+        .route("/callback", post(callback))
+        .route("/thanks", get(thanks))
+        .with_state(shop.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let (_browser, ws_url) = launch(&bin);
+    let mut cdp = Cdp {
+        ws: Ws::connect(&ws_url).await,
+        next: 0,
+    };
+    let target = cdp
+        .call(None, "Target.createTarget", json!({"url": format!("{me}/")}))
+        .await;
+    let target_id = target["targetId"].as_str().unwrap().to_owned();
+    let attached = cdp
+        .call(
+            None,
+            "Target.attachToTarget",
+            json!({"targetId": target_id, "flatten": true}),
+        )
+        .await;
+    let session = attached["sessionId"].as_str().unwrap().to_owned();
+    let sid = Some(session.as_str());
+
+    // Wait for the Checkout iframe to be ready, then click Pay inside it.
+    let deadline = Instant::now() + Duration::from_secs(45);
+    let mut clicked = false;
+    while !clicked {
+        assert!(
+            Instant::now() < deadline,
+            "the Checkout iframe never became ready; events: {:?}",
+            shop.events.lock()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let tree = cdp.call(sid, "Page.getFrameTree", json!({})).await;
+        let frames = tree["frameTree"]["childFrames"].as_array().cloned().unwrap_or_default();
+        let Some(frame) = frames.iter().find(|f| {
+            f["frame"]["url"]
+                .as_str()
+                .is_some_and(|u| u.contains("/checkout/v3/frontend"))
+        }) else {
+            continue;
+        };
+        let frame_id = frame["frame"]["id"].as_str().unwrap().to_owned();
+        let world = cdp
+            .call(
+                sid,
+                "Page.createIsolatedWorld",
+                json!({"frameId": frame_id, "worldName": "checkout-test"}),
+            )
+            .await;
+        let ctx = world["executionContextId"].clone();
+        let r = cdp
+            .call(
+                sid,
+                "Runtime.evaluate",
+                json!({
+                    "contextId": ctx,
+                    "returnByValue": true,
+                    "expression": "(function(){ if (document.body.dataset.ready !== 'true') return 'waiting'; \
+                        var t = document.getElementById('description').textContent; \
+                        document.getElementById('customConsent').click(); \
+                        document.getElementById('option-1').click(); \
+                        document.getElementById('pay').click(); return 'clicked:' + t; })()"
+                }),
+            )
+            .await;
+        let v = r["result"]["value"].as_str().unwrap_or("").to_owned();
+        if let Some(desc) = v.strip_prefix("clicked:") {
+            assert_eq!(desc, "Socks <b>&</b> more", "the description is shown as text");
+            clicked = true;
+        }
+    }
+
+    // The SDK raises session_status_changed for the merchant page.
+    loop {
+        let st = statuses(&shop.events.lock());
+        if st.iter().any(|s| s == "PaymentSuccessful") {
+            assert_eq!(st.first().map(String::as_str), Some("SessionStarted"), "{st:?}");
+            assert!(st.iter().any(|s| s == "PaymentInitiated"), "{st:?}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no session_status_changed PaymentSuccessful; events: {:?}",
+            shop.events.lock()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    {
+        let events = shop.events.lock();
+        let selected: Vec<_> = events
+            .iter()
+            .filter(|e| e["name"] == "shipping_option_selected")
+            .collect();
+        assert_eq!(selected.first().unwrap()["data"]["id"], "posten");
+        assert_eq!(selected.last().unwrap()["data"]["id"], "store");
+        assert_eq!(selected.last().unwrap()["data"]["price"]["fractionalDenomination"], 0);
+        assert!(events.iter().any(|e| e["name"] == "total_amount_changed"
+            && e["data"] == json!({"fractionalDenomination": 33800, "currency": "NOK"})));
+    }
+
+    // The session is paid with the chosen option, and the callback arrives.
+    let m = emu.merchant();
+    let s: Value = reqwest::Client::new()
+        .get(format!("{}/checkout/v3/session/browser-order-0001", emu.base_url()))
+        .header("client_id", &m.client_id)
+        .header("client_secret", &m.client_secret)
+        .header("Ocp-Apim-Subscription-Key", &m.subscription_key)
+        .header("Merchant-Serial-Number", &m.msn)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(s["sessionState"], "PaymentSuccessful", "{s}");
+    assert_eq!(s["paymentDetails"]["amount"]["value"], 29900);
+    assert_eq!(s["shippingDetails"]["shippingMethodId"], "store");
+    assert_eq!(s["billingDetails"]["firstName"], "Kari");
+    assert_eq!(s["customConsentProvided"], true);
+    loop {
+        if let Some((auth, body)) = shop.callbacks.lock().first() {
+            assert_eq!(auth.as_deref(), Some("browser-cb-token"));
+            assert_eq!(body["sessionState"], "PaymentSuccessful");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no callback");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Finally the SDK sends the customer to the returnUrl.
+    loop {
+        let r = cdp
+            .call(
+                sid,
+                "Runtime.evaluate",
+                json!({"expression": "location.pathname", "returnByValue": true}),
+            )
+            .await;
+        if r["result"]["value"] == "/thanks" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not redirected to the returnUrl");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(cdp);
+    emu.shutdown().await;
+}
