@@ -132,6 +132,30 @@ async fn customer(
         None => state.default_merchant().msn.clone(),
     };
     let now = state.clock().now();
+    let known = state
+        .store()
+        .transaction(|ledger| ledger.payment(&msn, &reference, now).is_ok());
+    if !known {
+        // Not an ePayment reference: an eCom order id?
+        let target = crate::ecom::Target::Order {
+            msn: msn.clone(),
+            order_id: reference.clone(),
+        };
+        if let Some(r) = crate::ecom::customer_action(state, target, approve).await {
+            let o = r.map_err(|e| e.to_api())?;
+            return Ok(Stored::json(
+                StatusCode::OK,
+                &json!({
+                    "reference": o.view.order_id,
+                    "orderId": o.view.order_id,
+                    "msn": o.view.msn,
+                    "state": o.view.state,
+                    "approved": o.approved,
+                    "reason": o.reason,
+                }),
+            ));
+        }
+    }
     state.store().transaction(|ledger| {
         let p = ledger.payment(&msn, &reference, now)?;
         let outcome = if approve {

@@ -103,7 +103,10 @@ pub async fn landing(State(state): State<AppState>, RawQuery(query): RawQuery) -
         })
     });
     let Some((p, name)) = found else {
-        return not_found();
+        return match crate::ecom::view_by_token(&state, &token) {
+            Some(v) => ecom_landing(&token, &v),
+            None => not_found(),
+        };
     };
     let mut body = details(&p, &name);
     if p.state == PaymentState::Created {
@@ -158,7 +161,7 @@ async fn act(state: &AppState, headers: &HeaderMap, body: Body, approve: bool) -
         Some((outcome, p.clone(), name))
     });
     let Some((outcome, p, name)) = result else {
-        return not_found();
+        return ecom_act(state, token, approve).await;
     };
     let (status, title, message) = match outcome {
         Ok(CustomerOutcome::Approved) => (
@@ -184,6 +187,93 @@ async fn act(state: &AppState, headers: &HeaderMap, body: Body, approve: bool) -
         details(&p, &name),
         return_link(&p)
     );
+    page(status, title, &body)
+}
+
+/// The amount in øre as `NOK 123.45`.
+fn nok(ore: i64) -> String {
+    format!("NOK {}.{:02}", ore / 100, (ore % 100).abs())
+}
+
+fn ecom_details(v: &crate::ecom::View) -> String {
+    let mut s = String::from("<div class=\"card\"><dl>");
+    s += &format!("<dt>Merchant</dt><dd>{}</dd>", escape(&v.merchant_name));
+    s += &format!("<dt>Amount</dt><dd>{}</dd>", escape(&nok(v.amount)));
+    s += &format!("<dt>Description</dt><dd>{}</dd>", escape(&v.text));
+    s += &format!("<dt>Order id</dt><dd>{}</dd>", escape(&v.order_id));
+    if v.express {
+        s += "<dt>Type</dt><dd>Express (Vipps Hurtigkasse)</dd>";
+    }
+    s += &format!("<dt>State</dt><dd id=\"state\">{}</dd>", escape(v.state));
+    s += "</dl></div>";
+    s
+}
+
+fn ecom_return_link(v: &crate::ecom::View) -> String {
+    if safe_link(&v.fall_back) {
+        format!(
+            "<p><a id=\"return\" href=\"{}\">Return to the merchant</a></p>",
+            escape(&v.fall_back)
+        )
+    } else {
+        String::new()
+    }
+}
+
+/// The landing page of an eCom order.
+fn ecom_landing(token: &str, v: &crate::ecom::View) -> Response {
+    let mut body = ecom_details(v);
+    if v.waiting {
+        let t = escape(token);
+        body += &format!(
+            "<p>Approve this payment as the test customer?</p>\
+<form method=\"post\" action=\"/landing/approve\" style=\"display:inline\"><input type=\"hidden\" name=\"token\" value=\"{t}\">\
+<button class=\"approve\" type=\"submit\">Approve</button></form>\
+<form method=\"post\" action=\"/landing/reject\" style=\"display:inline\"><input type=\"hidden\" name=\"token\" value=\"{t}\">\
+<button class=\"reject\" type=\"submit\">Reject</button></form>"
+        );
+    } else {
+        body += "<p>This payment is no longer waiting for the customer.</p>";
+        body += &ecom_return_link(v);
+    }
+    page(StatusCode::OK, "Pay with Vipps", &body)
+}
+
+/// Approve/reject of an eCom order from its landing page.
+async fn ecom_act(state: &AppState, token: String, approve: bool) -> Response {
+    let Some(result) = crate::ecom::customer_action(state, crate::ecom::Target::Token(token.clone()), approve).await
+    else {
+        return not_found();
+    };
+    let (status, title, message) = match &result {
+        Ok(o) if o.approved => (
+            StatusCode::OK,
+            "Payment approved",
+            "The payment is approved.".to_owned(),
+        ),
+        Ok(o) if !approve => (
+            StatusCode::OK,
+            "Payment rejected",
+            o.reason
+                .clone()
+                .unwrap_or_else(|| "The payment was rejected.".to_owned()),
+        ),
+        Ok(o) => (
+            StatusCode::OK,
+            "Payment failed",
+            format!("The payment failed: {}.", o.reason.clone().unwrap_or_default()),
+        ),
+        Err(e) => (StatusCode::CONFLICT, "Payment not possible", e.message.clone()),
+    };
+    let view = match result {
+        Ok(o) => Some(o.view),
+        Err(_) => crate::ecom::view_by_token(state, &token),
+    };
+    let mut body = format!("<p id=\"result\">{}</p>", escape(&message));
+    if let Some(v) = view {
+        body += &ecom_details(&v);
+        body += &ecom_return_link(&v);
+    }
     page(status, title, &body)
 }
 

@@ -1,0 +1,140 @@
+//! eCom's error answer: a JSON array `[{errorGroup, errorCode, errorMessage, contextId}]`.
+//!
+//! HTTP statuses (BEHAVIOUR §6.4, EMULATOR CHOICE): Merchant 35 ⇒ 404, Merchant 34 ⇒ 400, other
+//! Merchant codes ⇒ 403, Payment ⇒ 400, VippsError 94 ⇒ 423, 98 ⇒ 429, 99 ⇒ 500, other
+//! VippsError ⇒ 400, User ⇒ 400, InvalidRequest (the field name is the code) ⇒ 400,
+//! Authentication ⇒ 401/403.
+
+use crate::error::{ApiError, Stored};
+use http::StatusCode;
+use vipps_types::ecom::EcomError;
+use vipps_types::ValidationError;
+
+/// An eCom error (one entry of the array).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EcomErr {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// `Authentication`, `Payment`, `InvalidRequest`, `VippsError`, `User`, `Merchant`.
+    pub group: &'static str,
+    /// The code (a number as a string, or the field name for InvalidRequest).
+    pub code: String,
+    /// Message.
+    pub message: String,
+}
+
+impl EcomErr {
+    fn new(status: StatusCode, group: &'static str, code: impl Into<String>, message: impl Into<String>) -> Self {
+        EcomErr {
+            status,
+            group,
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A `Payment` error (400).
+    pub fn payment(code: u32, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "Payment", code.to_string(), message)
+    }
+
+    /// A `Merchant` error: 35 ⇒ 404, 34 ⇒ 400, others 403.
+    pub fn merchant(code: u32, message: impl Into<String>) -> Self {
+        let status = match code {
+            35 => StatusCode::NOT_FOUND,
+            34 => StatusCode::BAD_REQUEST,
+            _ => StatusCode::FORBIDDEN,
+        };
+        Self::new(status, "Merchant", code.to_string(), message)
+    }
+
+    /// A `VippsError`: 94 ⇒ 423, 98 ⇒ 429, 99 ⇒ 500, others 400.
+    pub fn vipps(code: u32, message: impl Into<String>) -> Self {
+        let status = match code {
+            94 => StatusCode::LOCKED,
+            98 => StatusCode::TOO_MANY_REQUESTS,
+            99 => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        Self::new(status, "VippsError", code.to_string(), message)
+    }
+
+    /// A `User` error (400).
+    pub fn user(code: u32, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "User", code.to_string(), message)
+    }
+
+    /// An `InvalidRequest` error: the field name is the code (400).
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "InvalidRequest", field, message)
+    }
+
+    /// Overrides the status.
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+
+    /// The unknown-order error (Merchant 35, 404).
+    pub fn not_found(order_id: &str) -> Self {
+        Self::merchant(
+            35,
+            format!("Requested order id '{order_id}' not found for this merchant serial number"),
+        )
+    }
+
+    /// The error array as a stored answer.
+    pub fn render(&self) -> Stored {
+        let body = vec![EcomError {
+            error_group: self.group.to_owned(),
+            error_code: self.code.clone(),
+            error_message: self.message.clone(),
+            context_id: uuid::Uuid::new_v4().to_string(),
+        }];
+        let mut s = Stored::json(self.status, &body);
+        s.status = self.status.as_u16();
+        s
+    }
+
+    /// As a problem (for the control plane, which answers problems).
+    pub fn to_api(&self) -> ApiError {
+        ApiError::new(
+            self.status,
+            format!("{} {}", self.group, self.code),
+            self.message.clone(),
+        )
+    }
+}
+
+impl From<ValidationError> for EcomErr {
+    fn from(e: ValidationError) -> Self {
+        EcomErr::invalid(e.field, e.message)
+    }
+}
+
+/// Maps the shared plumbing's problems (authentication, body limits, JSON parsing) to eCom.
+impl From<ApiError> for EcomErr {
+    fn from(e: ApiError) -> Self {
+        match e.status {
+            StatusCode::UNAUTHORIZED => {
+                EcomErr::new(e.status, "Authentication", e.status.as_u16().to_string(), e.detail)
+            }
+            StatusCode::FORBIDDEN => EcomErr::new(e.status, "Authentication", "403", e.detail),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => EcomErr::new(e.status, "InvalidRequest", "Content-Type", e.detail),
+            StatusCode::PAYLOAD_TOO_LARGE => EcomErr::new(e.status, "InvalidRequest", "body", e.detail),
+            s if s.is_client_error() => {
+                let field = e
+                    .extra
+                    .iter()
+                    .rev()
+                    .find(|d| d.name != "ErrorCode")
+                    .map(|d| d.name.clone())
+                    .unwrap_or_else(|| "body".to_owned());
+                // serde paths look like `.transaction.amount`: drop the leading dot.
+                let field = field.trim_start_matches('.').to_owned();
+                EcomErr::new(StatusCode::BAD_REQUEST, "InvalidRequest", field, e.detail)
+            }
+            _ => EcomErr::vipps(99, e.detail),
+        }
+    }
+}

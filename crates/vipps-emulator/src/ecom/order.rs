@@ -1,0 +1,621 @@
+//! One eCom order and its rules: INITIATE → RESERVE → CAPTURE → REFUND, CANCEL, VOID, timeout.
+
+use super::errors::EcomErr;
+use rand::Rng;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use vipps_types::ecom::{
+    Address, CallbackStatus, InitiatePaymentRequest, Operation, OrderStatus, PaymentShippingDetails, PaymentStatus,
+    PaymentType, ShippingDetails, StatusTransactionInfo, TransactionDetails, TransactionInfo, TransactionLogEntry,
+    TransactionStatus, TransactionSummary, TransactionUpdateCallback, UserDetails,
+};
+
+/// Where an order is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Waiting for the customer.
+    Initiated,
+    /// The customer approved an express payment; the emulator is asking the merchant for
+    /// shipping options (no other action is allowed meanwhile).
+    Approving,
+    /// Reserved (maybe partly or fully captured, refunded, or the rest released).
+    Reserved,
+    /// Cancelled before reservation, by the customer or the merchant.
+    Cancelled,
+    /// Timed out (nobody acted).
+    Rejected,
+    /// Cancelled after reservation, before any capture.
+    Voided,
+    /// The reservation failed (magic test amount).
+    Failed,
+}
+
+/// Amounts that make the simulated customer approval fail, with eCom's Payment code.
+pub const MAGIC_DECLINES: &[(i64, u32, &str)] = &[
+    (151, 45, "Reservation failed: insufficient funds"),
+    (182, 42, "Refused by issuer"),
+    (183, 42, "Refused by issuer: suspected fraud"),
+    (184, 42, "Refused by issuer: withdrawal limit exceeded"),
+    (186, 44, "Refused by issuer because of expired card"),
+    (187, 41, "No valid card"),
+    (197, 45, "Reservation failed: 3-D Secure denied"),
+];
+
+/// The test customer approving (default: Ada Lovelace, 91234567).
+pub fn test_user(phone: Option<&str>) -> UserDetails {
+    let phone = phone.unwrap_or("91234567").to_owned();
+    UserDetails {
+        email: "user@example.com".into(),
+        first_name: "Ada".into(),
+        last_name: "Lovelace".into(),
+        user_id: format!("emulator-user-{phone}"),
+        mobile_number: phone,
+    }
+}
+
+/// The test customer's address.
+pub fn test_address() -> Address {
+    Address {
+        address_line1: Some("Robert Levins gate 5".into()),
+        address_line2: Some("Att: Rune Garborg".into()),
+        city: "Oslo".into(),
+        country: "NO".into(),
+        post_code: "0154".into(),
+    }
+}
+
+/// Picks the option marked `isDefault: "Y"`, else the one with the lowest priority, else the first.
+pub fn pick_shipping(options: &[ShippingDetails]) -> Option<&ShippingDetails> {
+    options
+        .iter()
+        .find(|o| o.is_default == "Y")
+        .or_else(|| options.iter().min_by_key(|o| o.priority.unwrap_or(i64::MAX)))
+}
+
+/// ISO 8601 with milliseconds.
+pub fn stamp(t: OffsetDateTime) -> String {
+    let ms = t.millisecond();
+    let t = t.replace_millisecond(ms).unwrap_or(t);
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+/// One order.
+#[derive(Debug, Clone)]
+pub struct Order {
+    /// Merchant serial number.
+    pub msn: String,
+    /// The order id.
+    pub order_id: String,
+    /// The initiate request.
+    pub request: InitiatePaymentRequest,
+    /// The landing-page token.
+    pub token: String,
+    /// The initiate `url`.
+    pub url: String,
+    /// Transaction id (one per order, like the API's examples).
+    pub transaction_id: String,
+    /// Phase.
+    pub phase: Phase,
+    /// When an untouched order times out.
+    pub expires_at: OffsetDateTime,
+    /// Reserved amount (the order amount plus express shipping).
+    pub reserved: i64,
+    /// Captured.
+    pub captured: i64,
+    /// Refunded.
+    pub refunded: i64,
+    /// The rest was released after a partial capture.
+    pub released: bool,
+    /// Whether the customer ever acted (the summary is absent until then).
+    pub customer_acted: bool,
+    /// Express: chosen shipping.
+    pub shipping: Option<PaymentShippingDetails>,
+    /// Express/profile: the customer.
+    pub user: Option<UserDetails>,
+    /// Profile flow `sub`.
+    pub sub: Option<String>,
+    /// History, oldest first.
+    pub log: Vec<TransactionLogEntry>,
+    /// The last callback status (for `/status` of failures and timeouts).
+    pub last_status: Option<OrderStatus>,
+}
+
+/// Random 10-digit transaction id.
+pub fn transaction_id() -> String {
+    rand::thread_rng()
+        .gen_range(5_000_000_000u64..9_999_999_999)
+        .to_string()
+}
+
+impl Order {
+    /// A new order in INITIATE.
+    pub fn new(
+        msn: &str,
+        request: InitiatePaymentRequest,
+        token: String,
+        url: String,
+        request_id: &str,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Order {
+        let mut o = Order {
+            msn: msn.to_owned(),
+            order_id: request.transaction.order_id.clone(),
+            token,
+            url,
+            transaction_id: transaction_id(),
+            phase: Phase::Initiated,
+            expires_at,
+            reserved: 0,
+            captured: 0,
+            refunded: 0,
+            released: false,
+            customer_acted: false,
+            shipping: None,
+            user: None,
+            sub: None,
+            log: Vec::new(),
+            last_status: None,
+            request,
+        };
+        let (amount, text) = (o.request.transaction.amount, o.text());
+        o.push(Operation::Initiate, amount, text, request_id, now);
+        o
+    }
+
+    /// Whether this is an express payment.
+    pub fn express(&self) -> bool {
+        self.request.merchant_info.payment_type == Some(PaymentType::Express)
+    }
+
+    /// Whether a profile scope was asked for.
+    pub fn has_scope(&self) -> bool {
+        self.request
+            .transaction
+            .scope
+            .as_deref()
+            .is_some_and(|s| !s.trim().is_empty())
+    }
+
+    /// The order amount (without shipping).
+    pub fn amount(&self) -> i64 {
+        self.request.transaction.amount
+    }
+
+    fn text(&self) -> String {
+        self.request.transaction.transaction_text.clone()
+    }
+
+    fn push(&mut self, operation: Operation, amount: i64, text: String, request_id: &str, at: OffsetDateTime) {
+        self.log.push(TransactionLogEntry {
+            amount,
+            operation,
+            operation_success: true,
+            request_id: request_id.to_owned(),
+            time_stamp: stamp(at),
+            transaction_id: self.transaction_id.clone(),
+            transaction_text: text,
+        });
+    }
+
+    /// Applies the timeout: an order nobody acted on becomes REJECTED at its deadline, with a
+    /// CANCEL log entry (EMULATOR CHOICE) and a REJECTED callback (returned).
+    pub fn settle(&mut self, now: OffsetDateTime) -> Option<TransactionUpdateCallback> {
+        if self.phase != Phase::Initiated || now < self.expires_at {
+            return None;
+        }
+        self.phase = Phase::Rejected;
+        self.last_status = Some(OrderStatus::Rejected);
+        let at = self.expires_at;
+        let (amount, text) = (self.amount(), self.text());
+        self.push(Operation::Cancel, amount, text, "", at);
+        Some(self.callback(CallbackStatus::Rejected, self.amount(), at, None))
+    }
+
+    /// Still capturable.
+    pub fn remaining_to_capture(&self) -> i64 {
+        if self.phase == Phase::Reserved && !self.released {
+            (self.reserved - self.captured).max(0)
+        } else {
+            0
+        }
+    }
+
+    /// The running totals.
+    pub fn summary(&self, with_bin: bool) -> TransactionSummary {
+        TransactionSummary {
+            captured_amount: self.captured,
+            refunded_amount: self.refunded,
+            remaining_amount_to_capture: self.remaining_to_capture(),
+            remaining_amount_to_refund: self.captured - self.refunded,
+            bank_identification_number: (with_bin && self.reserved > 0).then(|| "123456".to_owned()),
+        }
+    }
+
+    fn info(&self, amount: i64, status: TransactionStatus, text: &str, now: OffsetDateTime) -> TransactionInfo {
+        TransactionInfo {
+            amount,
+            status,
+            time_stamp: stamp(now),
+            transaction_id: Some(self.transaction_id.clone()),
+            transaction_text: text.to_owned(),
+        }
+    }
+
+    fn instrument(&self) -> Option<String> {
+        (self.reserved > 0).then(|| "Mastercard".to_owned())
+    }
+
+    fn response(&self, amount: i64, status: TransactionStatus, text: &str, now: OffsetDateTime) -> serde_json::Value {
+        let r = vipps_types::ecom::TransactionResponse {
+            order_id: self.order_id.clone(),
+            payment_instrument: self.instrument(),
+            transaction_info: Some(self.info(amount, status, text, now)),
+            transaction_summary: Some(self.summary(false)),
+        };
+        serde_json::to_value(r).unwrap_or_default()
+    }
+
+    /// Capture: `amount` absent or 0 captures everything remaining.
+    pub fn capture(
+        &mut self,
+        amount: Option<i64>,
+        text: &str,
+        request_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<serde_json::Value, EcomErr> {
+        match self.phase {
+            Phase::Initiated | Phase::Approving => {
+                return Err(EcomErr::payment(
+                    62,
+                    "The amount you tried to capture is not reserved: the customer has not approved the payment",
+                ))
+            }
+            Phase::Cancelled | Phase::Rejected | Phase::Voided | Phase::Failed => {
+                return Err(EcomErr::vipps(
+                    91,
+                    "Transaction is not allowed: the order is cancelled or failed",
+                ))
+            }
+            Phase::Reserved => {}
+        }
+        if self.released {
+            return Err(EcomErr::vipps(
+                91,
+                "Transaction is not allowed: the remaining funds were released by a cancel",
+            ));
+        }
+        let remaining = self.remaining_to_capture();
+        let value = match amount {
+            None | Some(0) => remaining,
+            Some(v) if v < 0 => return Err(EcomErr::invalid("amount", "must not be negative")),
+            Some(v) => v,
+        };
+        if value == 0 || value > remaining {
+            return Err(EcomErr::payment(
+                61,
+                format!("Captured amount exceeds the reserved amount: at most {remaining} can be captured"),
+            ));
+        }
+        self.captured += value;
+        self.push(Operation::Capture, value, text.to_owned(), request_id, now);
+        Ok(self.response(value, TransactionStatus::Captured, text, now))
+    }
+
+    /// Refund up to what was captured and not yet refunded.
+    pub fn refund(
+        &mut self,
+        amount: Option<i64>,
+        text: &str,
+        request_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<serde_json::Value, EcomErr> {
+        if self.captured == 0 {
+            return Err(match self.phase {
+                Phase::Cancelled | Phase::Rejected | Phase::Voided | Phase::Failed => {
+                    EcomErr::payment(73, "Can't refund a cancelled order")
+                }
+                _ => EcomErr::payment(
+                    72,
+                    "Can't refund a reserved order (nothing is captured): cancel it instead",
+                ),
+            });
+        }
+        let value = match amount {
+            Some(v) if v > 0 => v,
+            _ => return Err(EcomErr::invalid("amount", "must be greater than 0")),
+        };
+        let refundable = self.captured - self.refunded;
+        if value > refundable {
+            return Err(EcomErr::payment(
+                71,
+                format!("Refunded amount is larger than the captured amount: at most {refundable} can be refunded"),
+            ));
+        }
+        self.refunded += value;
+        self.push(Operation::Refund, value, text.to_owned(), request_id, now);
+        let r = vipps_types::ecom::RefundTransactionResponse {
+            order_id: self.order_id.clone(),
+            transaction: Some(self.info(value, TransactionStatus::Refund, text, now)),
+            transaction_summary: Some(self.summary(false)),
+        };
+        Ok(serde_json::to_value(r).unwrap_or_default())
+    }
+
+    /// Merchant cancel: INITIATE ⇒ CANCEL; RESERVE ⇒ VOID; after a partial capture only with
+    /// `shouldReleaseRemainingFunds` (releases the rest); never after a full capture (51).
+    pub fn cancel(
+        &mut self,
+        release: bool,
+        text: &str,
+        request_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<serde_json::Value, EcomErr> {
+        match self.phase {
+            Phase::Initiated => {
+                self.phase = Phase::Cancelled;
+                let amount = self.amount();
+                self.push(Operation::Cancel, amount, text.to_owned(), request_id, now);
+                Ok(self.response(amount, TransactionStatus::Cancelled, text, now))
+            }
+            Phase::Approving => Err(EcomErr::vipps(
+                94,
+                "The order is being processed (the customer is approving): retry with the same X-Request-Id",
+            )),
+            Phase::Reserved => {
+                if self.captured > 0 && (self.released || self.captured >= self.reserved) {
+                    return Err(EcomErr::payment(
+                        51,
+                        "Can't cancel an already captured order: refund instead",
+                    ));
+                }
+                if self.captured > 0 && !release {
+                    return Err(EcomErr::payment(
+                        51,
+                        "Can't cancel a partially captured order unless shouldReleaseRemainingFunds is true",
+                    ));
+                }
+                let rest = self.reserved - self.captured;
+                if self.captured == 0 {
+                    self.phase = Phase::Voided;
+                } else {
+                    self.released = true;
+                }
+                self.push(Operation::Void, rest, text.to_owned(), request_id, now);
+                Ok(self.response(rest, TransactionStatus::Cancelled, text, now))
+            }
+            Phase::Cancelled | Phase::Rejected | Phase::Voided | Phase::Failed => Err(EcomErr::vipps(
+                91,
+                "Transaction is not allowed: the order is already cancelled or failed",
+            )),
+        }
+    }
+
+    /// Checks that the customer can still act.
+    pub fn require_initiated(&self) -> Result<(), EcomErr> {
+        match self.phase {
+            Phase::Initiated => Ok(()),
+            Phase::Approving => Err(EcomErr::vipps(94, "The order is being processed")),
+            Phase::Reserved => Err(EcomErr::vipps(92, "The order is already reserved")),
+            _ => Err(EcomErr::vipps(
+                91,
+                "Transaction is not allowed: the order is no longer waiting for the customer",
+            )),
+        }
+    }
+
+    /// Reserves (the customer approved); returns the callback.
+    pub fn reserve(
+        &mut self,
+        phone: Option<&str>,
+        shipping: Option<PaymentShippingDetails>,
+        request_id: &str,
+        now: OffsetDateTime,
+    ) -> TransactionUpdateCallback {
+        self.phase = Phase::Reserved;
+        self.customer_acted = true;
+        self.last_status = None;
+        let extra = shipping.as_ref().map(|s| s.shipping_cost.ore()).unwrap_or(0);
+        self.reserved = self.amount() + extra;
+        let phone = phone.or(self.request.customer_info.mobile_number.as_deref());
+        if self.express() || self.has_scope() {
+            self.user = Some(test_user(phone));
+        }
+        if self.has_scope() {
+            self.sub = Some(uuid::Uuid::new_v4().to_string());
+        }
+        self.shipping = shipping;
+        let (reserved, text) = (self.reserved, self.text());
+        self.push(Operation::Reserve, reserved, text, request_id, now);
+        let status = if self.express() {
+            CallbackStatus::Reserve
+        } else {
+            CallbackStatus::Reserved
+        };
+        self.callback(status, reserved, now, None)
+    }
+
+    /// The customer rejected: CANCEL, `CANCELLED` callback.
+    pub fn customer_reject(&mut self, now: OffsetDateTime) -> TransactionUpdateCallback {
+        self.phase = Phase::Cancelled;
+        self.customer_acted = true;
+        self.last_status = Some(OrderStatus::Cancel);
+        let (amount, text) = (self.amount(), self.text());
+        self.push(Operation::Cancel, amount, text, "", now);
+        self.callback(CallbackStatus::Cancelled, amount, now, None)
+    }
+
+    /// The reservation failed (magic amount): a failed RESERVE entry, `RESERVE_FAILED` callback.
+    pub fn fail(&mut self, code: u32, why: &str, now: OffsetDateTime) -> TransactionUpdateCallback {
+        self.phase = Phase::Failed;
+        self.customer_acted = true;
+        self.last_status = Some(OrderStatus::Failed);
+        let (amount, text) = (self.amount(), self.text());
+        self.push(Operation::Reserve, amount, text, "", now);
+        if let Some(last) = self.log.last_mut() {
+            last.operation_success = false;
+        }
+        let info = serde_json::json!({
+            "errorGroup": "Payment",
+            "errorCode": code.to_string(),
+            "errorMessage": why,
+            "contextId": uuid::Uuid::new_v4().to_string(),
+        });
+        self.callback(CallbackStatus::ReserveFailed, amount, now, Some(info))
+    }
+
+    /// A transaction update callback body.
+    pub fn callback(
+        &self,
+        status: CallbackStatus,
+        amount: i64,
+        at: OffsetDateTime,
+        error: Option<serde_json::Value>,
+    ) -> TransactionUpdateCallback {
+        TransactionUpdateCallback {
+            merchant_serial_number: self.msn.clone(),
+            order_id: self.order_id.clone(),
+            transaction_info: vipps_types::ecom::CallbackTransactionInfo {
+                amount,
+                status,
+                time_stamp: stamp(at),
+                transaction_id: Some(self.transaction_id.clone()),
+            },
+            shipping_details: self.shipping.clone(),
+            user_details: self.user.clone(),
+            error_info: error,
+        }
+    }
+
+    /// `GET …/details`.
+    pub fn details(&self) -> TransactionDetails {
+        TransactionDetails {
+            order_id: self.order_id.clone(),
+            transaction_summary: self.customer_acted.then(|| self.summary(true)),
+            transaction_log_history: self.log.iter().rev().cloned().collect(),
+            shipping_details: self.shipping.clone(),
+            user_details: self.user.clone(),
+            sub: self.sub.clone(),
+        }
+    }
+
+    /// `GET …/status` (deprecated): the last operation.
+    pub fn status(&self) -> PaymentStatus {
+        let last = self.log.last();
+        let status = match (&self.last_status, last.map(|l| &l.operation)) {
+            (Some(s), _) => s.clone(),
+            (None, Some(op)) => match op {
+                Operation::Initiate => OrderStatus::Initiate,
+                Operation::Reserve => OrderStatus::Reserve,
+                Operation::Sale => OrderStatus::Sale,
+                Operation::Capture => OrderStatus::Capture,
+                Operation::Refund => OrderStatus::Refund,
+                Operation::Cancel => OrderStatus::Cancel,
+                Operation::Void => OrderStatus::Void,
+                _ => OrderStatus::Initiate,
+            },
+            (None, None) => OrderStatus::Initiate,
+        };
+        PaymentStatus {
+            order_id: self.order_id.clone(),
+            transaction_info: StatusTransactionInfo {
+                amount: last.map(|l| l.amount).unwrap_or(self.amount()),
+                status,
+                time_stamp: last.map(|l| l.time_stamp.clone()).unwrap_or_default(),
+                transaction_id: Some(self.transaction_id.clone()),
+            },
+        }
+    }
+
+    /// A short state name for the landing page and the control plane.
+    pub fn state_name(&self) -> &'static str {
+        match self.phase {
+            Phase::Initiated => "INITIATE",
+            Phase::Approving => "PROCESSING",
+            Phase::Reserved if self.refunded > 0 => "REFUND",
+            Phase::Reserved if self.captured > 0 => "CAPTURE",
+            Phase::Reserved => "RESERVE",
+            Phase::Cancelled => "CANCEL",
+            Phase::Rejected => "REJECTED",
+            Phase::Voided => "VOID",
+            Phase::Failed => "FAILED",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vipps_types::ecom::{InitiateTransaction, MerchantInfo};
+
+    fn order(amount: i64) -> Order {
+        let req = InitiatePaymentRequest {
+            merchant_info: MerchantInfo {
+                merchant_serial_number: "123456".into(),
+                callback_prefix: "https://example.com/cb".into(),
+                fall_back: "https://example.com/fb".into(),
+                ..Default::default()
+            },
+            transaction: InitiateTransaction {
+                amount,
+                order_id: "o-1".into(),
+                transaction_text: "Socks".into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let now = OffsetDateTime::now_utc();
+        Order::new(
+            "123456",
+            req,
+            "t".into(),
+            "u".into(),
+            "",
+            now,
+            now + time::Duration::minutes(10),
+        )
+    }
+
+    fn code(r: Result<serde_json::Value, EcomErr>) -> String {
+        r.unwrap_err().code
+    }
+
+    #[test]
+    fn state_machine() {
+        let now = OffsetDateTime::now_utc();
+        let mut o = order(1000);
+        assert_eq!(code(o.capture(None, "x", "", now)), "62");
+        assert_eq!(code(o.refund(Some(1), "x", "", now)), "72");
+        o.reserve(None, None, "", now);
+        assert_eq!(code(o.capture(Some(1001), "x", "", now)), "61");
+        o.capture(Some(400), "x", "a", now).unwrap();
+        assert_eq!(code(o.cancel(false, "x", "", now)), "51");
+        assert_eq!(code(o.refund(Some(401), "x", "", now)), "71");
+        o.refund(Some(100), "x", "", now).unwrap();
+        o.cancel(true, "x", "", now).unwrap();
+        assert_eq!(o.summary(false).remaining_amount_to_capture, 0);
+        assert_eq!(code(o.capture(None, "x", "", now)), "91");
+        assert_eq!(code(o.cancel(true, "x", "", now)), "51");
+        let d = o.details();
+        assert_eq!(d.transaction_log_history[0].operation, Operation::Void);
+        assert_eq!(d.transaction_log_history[0].amount, 600);
+        assert_eq!(d.transaction_log_history.last().unwrap().operation, Operation::Initiate);
+    }
+
+    #[test]
+    fn void_cancel_timeout() {
+        let now = OffsetDateTime::now_utc();
+        let mut o = order(1000);
+        o.reserve(None, None, "", now);
+        o.cancel(false, "x", "", now).unwrap();
+        assert_eq!(o.phase, Phase::Voided);
+        assert_eq!(code(o.capture(None, "x", "", now)), "91");
+        assert_eq!(code(o.refund(Some(1), "x", "", now)), "73");
+        let mut t = order(1000);
+        assert!(t.settle(now).is_none());
+        let cb = t.settle(t.expires_at).unwrap();
+        assert_eq!(cb.transaction_info.status, CallbackStatus::Rejected);
+        assert_eq!(t.status().transaction_info.status, OrderStatus::Rejected);
+        assert!(t.details().transaction_summary.is_none());
+    }
+}

@@ -1,0 +1,350 @@
+//! eCom v2 on the wire: the error array, authentication and headers, X-Request-Id rules,
+//! the landing page and the control plane for eCom orders, failed approvals.
+
+mod common;
+
+use common::H;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+fn initiate_body(h: &H, order_id: &str, amount: i64) -> Value {
+    json!({
+        "customerInfo": {},
+        "merchantInfo": {
+            "merchantSerialNumber": h.m().msn,
+            "callbackPrefix": "https://example.com/vipps",
+            "fallBack": "https://example.com/fallback",
+        },
+        "transaction": {"amount": amount, "orderId": order_id, "transactionText": "Socks"},
+    })
+}
+
+/// A request with token and subscription key but no `Merchant-Serial-Number` (optional in eCom).
+fn ecom(h: &H, method: Method, path: &str) -> reqwest::RequestBuilder {
+    h.http
+        .request(method, h.url(path))
+        .bearer_auth(&h.token)
+        .header("Ocp-Apim-Subscription-Key", &h.m().subscription_key)
+}
+
+async fn initiate(h: &H, order_id: &str, amount: i64) -> Value {
+    let r = ecom(h, Method::POST, "/ecomm/v2/payments")
+        .json(&initiate_body(h, order_id, amount))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+/// Checks an eCom error array and returns its first entry.
+async fn ecom_error(r: reqwest::Response, status: u16, group: &str, code: &str) -> Value {
+    assert_eq!(r.status(), status);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
+    let v: Value = r.json().await.unwrap();
+    let e = v.as_array().unwrap_or_else(|| panic!("not an array: {v}"))[0].clone();
+    assert_eq!(e["errorGroup"], group, "{e}");
+    assert_eq!(e["errorCode"], code, "{e}");
+    assert!(!e["errorMessage"].as_str().unwrap().is_empty());
+    assert!(!e["contextId"].as_str().unwrap().is_empty());
+    e
+}
+
+fn capture_body(h: &H, amount: Option<i64>) -> Value {
+    json!({"merchantInfo": {"merchantSerialNumber": h.m().msn}, "transaction": {"amount": amount, "transactionText": "x"}})
+}
+
+#[tokio::test]
+async fn authentication_headers_and_validation() {
+    let h = H::two_merchants().await;
+    // no token
+    let r = h
+        .http
+        .get(h.url("/ecomm/v2/payments/abc/details"))
+        .send()
+        .await
+        .unwrap();
+    ecom_error(r, 401, "Authentication", "401").await;
+    // wrong MSN header for the token
+    let r = ecom(&h, Method::GET, "/ecomm/v2/payments/abc/details")
+        .header("Merchant-Serial-Number", "654321")
+        .send()
+        .await
+        .unwrap();
+    ecom_error(r, 403, "Authentication", "403").await;
+    // body MSN of another merchant
+    let mut b = initiate_body(&h, "order-msn", 1000);
+    b["merchantInfo"]["merchantSerialNumber"] = json!("654321");
+    let r = ecom(&h, Method::POST, "/ecomm/v2/payments")
+        .json(&b)
+        .send()
+        .await
+        .unwrap();
+    ecom_error(r, 403, "InvalidRequest", "merchantSerialNumber").await;
+    // InvalidRequest: the field name is the code
+    let r = ecom(&h, Method::POST, "/ecomm/v2/payments")
+        .json(&initiate_body(&h, "order-amount", 99))
+        .send()
+        .await
+        .unwrap();
+    ecom_error(r, 400, "InvalidRequest", "amount").await;
+    let mut b = initiate_body(&h, "order-cb", 1000);
+    b["merchantInfo"]["callbackPrefix"] = json!("http://example.com/cb");
+    let r = ecom(&h, Method::POST, "/ecomm/v2/payments")
+        .json(&b)
+        .send()
+        .await
+        .unwrap();
+    ecom_error(r, 400, "InvalidRequest", "callbackPrefix").await;
+    let r = ecom(&h, Method::POST, "/ecomm/v2/payments")
+        .json(&json!({"merchantInfo": {}, "transaction": {}}))
+        .send()
+        .await
+        .unwrap();
+    let e = ecom_error(r, 400, "InvalidRequest", "merchantInfo.merchantSerialNumber").await;
+    assert!(e["errorMessage"].as_str().unwrap().contains("missing"));
+    let r = ecom(&h, Method::GET, "/ecomm/v2/payments/bad%20id/details")
+        .send()
+        .await
+        .unwrap();
+    ecom_error(r, 400, "InvalidRequest", "orderId").await;
+    // skipLandingPage needs a phone number
+    let mut b = initiate_body(&h, "order-skip", 1000);
+    b["transaction"]["skipLandingPage"] = json!(true);
+    let r = ecom(&h, Method::POST, "/ecomm/v2/payments")
+        .json(&b)
+        .send()
+        .await
+        .unwrap();
+    ecom_error(r, 403, "Merchant", "38").await;
+    b["customerInfo"]["mobileNumber"] = json!("91234567");
+    let r = ecom(&h, Method::POST, "/ecomm/v2/payments")
+        .json(&b)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = ecom(
+        &h,
+        Method::POST,
+        "/ecomm/v2/integration-test/payments/order-skip/approve",
+    )
+    .send()
+    .await
+    .unwrap();
+    ecom_error(r, 400, "VippsError", "91").await;
+
+    // initiate works without the MSN header and with it; the answer is {orderId, url}
+    let v = initiate(&h, "order-ok", 1000).await;
+    assert_eq!(v["orderId"], "order-ok");
+    let r = h
+        .req(Method::GET, "/ecomm/v2/payments/order-ok/details")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // the other merchant does not see it
+    let r = ecom(&h, Method::GET, "/ecomm/v2/payments/nope/status")
+        .send()
+        .await
+        .unwrap();
+    ecom_error(r, 404, "Merchant", "35").await;
+}
+
+#[tokio::test]
+async fn x_request_id_rules() {
+    let h = H::start().await;
+    initiate(&h, "order-rid", 5000).await;
+    let r = ecom(
+        &h,
+        Method::POST,
+        "/ecomm/v2/integration-test/payments/order-rid/approve",
+    )
+    .json(&json!({"customerPhoneNumber": "91234567"}))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.bytes().await.unwrap().is_empty());
+    // required on capture and refund
+    let r = ecom(&h, Method::POST, "/ecomm/v2/payments/order-rid/capture")
+        .json(&capture_body(&h, Some(100)))
+        .send()
+        .await
+        .unwrap();
+    ecom_error(r, 400, "InvalidRequest", "X-Request-Id").await;
+    let r = ecom(&h, Method::POST, "/ecomm/v2/payments/order-rid/capture")
+        .header("X-Request-Id", "x".repeat(41))
+        .json(&capture_body(&h, Some(100)))
+        .send()
+        .await
+        .unwrap();
+    ecom_error(r, 400, "InvalidRequest", "X-Request-Id").await;
+    let send = |amount: Option<i64>, text: &str| {
+        let mut b = capture_body(&h, amount);
+        b["transaction"]["transactionText"] = json!(text);
+        ecom(&h, Method::POST, "/ecomm/v2/payments/order-rid/capture")
+            .header("X-Request-Id", "rid-1")
+            .json(&b)
+            .send()
+    };
+    let a: Value = send(Some(1000), "x").await.unwrap().json().await.unwrap();
+    let b: Value = send(Some(1000), "x").await.unwrap().json().await.unwrap();
+    assert_eq!(a, b);
+    ecom_error(send(Some(1500), "x").await.unwrap(), 400, "Payment", "93").await;
+    ecom_error(send(Some(1000), "other text").await.unwrap(), 400, "VippsError", "93").await;
+    let d: Value = ecom(&h, Method::GET, "/ecomm/v2/payments/order-rid/details")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(d["transactionSummary"]["capturedAmount"], 1000);
+    assert_eq!(d["transactionLogHistory"][0]["operation"], "CAPTURE");
+    assert_eq!(d["transactionLogHistory"][0]["requestId"], "rid-1");
+    assert_eq!(d["transactionLogHistory"][1]["operation"], "RESERVE");
+    assert_eq!(d["transactionLogHistory"].as_array().unwrap().len(), 3);
+    // cancel takes no X-Request-Id: requestId is ""
+    let r = ecom(&h, Method::PUT, "/ecomm/v2/payments/order-rid/cancel")
+        .json(&json!({"merchantInfo": {"merchantSerialNumber": h.m().msn}, "transaction": {"transactionText": "x"}, "shouldReleaseRemainingFunds": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["transactionInfo"]["status"], "Cancelled");
+    assert_eq!(v["transactionInfo"]["amount"], 4000);
+}
+
+#[tokio::test]
+async fn landing_page_approves_and_rejects_ecom_orders() {
+    let h = H::start().await;
+    let v = initiate(&h, "order-landing", 12345).await;
+    let url = v["url"].as_str().unwrap();
+    assert!(url.starts_with(&format!("{}/landing?token=", h.emu.base_url())));
+    let token = url.split("token=").nth(1).unwrap();
+    let page = h.http.get(url).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("order-landing") && page.contains("NOK 123.45"), "{page}");
+    assert!(page.contains("/landing/approve") && page.contains("INITIATE"));
+    let r = h
+        .http
+        .post(h.url("/landing/approve"))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Payment approved") && page.contains("RESERVE"), "{page}");
+    let st: Value = ecom(&h, Method::GET, "/ecomm/v2/payments/order-landing/status")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(st["transactionInfo"]["status"], "RESERVE");
+    // a second approval is refused; the page no longer offers buttons
+    let r = h
+        .http
+        .post(h.url("/landing/approve"))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    let page = h.http.get(url).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains("/landing/approve") && page.contains("example.com/fallback"));
+
+    let v = initiate(&h, "order-landing-2", 1000).await;
+    let token = v["url"].as_str().unwrap().split("token=").nth(1).unwrap().to_owned();
+    let r = h
+        .http
+        .post(h.url("/landing/reject"))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.text().await.unwrap().contains("Payment rejected"));
+    let st: Value = ecom(&h, Method::GET, "/ecomm/v2/payments/order-landing-2/status")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(st["transactionInfo"]["status"], "CANCEL");
+}
+
+#[tokio::test]
+async fn control_plane_magic_amounts_and_unknown_orders() {
+    let h = H::start().await;
+    initiate(&h, "order-magic", 151).await;
+    let v: Value = h
+        .http
+        .post(h.url("/_emulator/payments/order-magic/approve"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["approved"], false);
+    assert_eq!(v["state"], "FAILED");
+    let d: Value = ecom(&h, Method::GET, "/ecomm/v2/payments/order-magic/details")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(d["transactionLogHistory"][0]["operation"], "RESERVE");
+    assert_eq!(d["transactionLogHistory"][0]["operationSuccess"], false);
+    let st: Value = ecom(&h, Method::GET, "/ecomm/v2/payments/order-magic/status")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(st["transactionInfo"]["status"], "FAILED");
+    // an unknown id is still the ePayment 404 problem
+    let r = h
+        .http
+        .post(h.url("/_emulator/payments/nothing-here/approve"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+
+    // express whose shipping endpoint is unreachable: the approval fails, the order waits on
+    let mut b = initiate_body(&h, "order-noship", 1000);
+    b["merchantInfo"]["paymentType"] = json!("eComm Express Payment");
+    b["merchantInfo"]["consentRemovalPrefix"] = json!("https://example.com/consent");
+    b["merchantInfo"]["shippingDetailsPrefix"] = json!("http://127.0.0.1:9/ship");
+    let r = ecom(&h, Method::POST, "/ecomm/v2/payments")
+        .json(&b)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = h
+        .http
+        .post(h.url("/_emulator/payments/order-noship/approve"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let st: Value = ecom(&h, Method::GET, "/ecomm/v2/payments/order-noship/status")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(st["transactionInfo"]["status"], "INITIATE");
+}
