@@ -46,6 +46,10 @@ pub async fn health() -> Response {
 /// Access tokens stay valid.
 pub async fn reset(State(state): State<AppState>) -> Response {
     state.store().reset();
+    state.checkout().clear();
+    state.ecom().reset();
+    state.webhooks().clear();
+    state.deliveries().clear();
     respond("", Ok(Stored::json(StatusCode::OK, &json!({"reset": true}))))
 }
 

@@ -7,6 +7,7 @@ use base64::Engine;
 use parking_lot::Mutex;
 use rand::RngCore;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use time::OffsetDateTime;
 use vipps_types::epayment::{
     Aggregate, CreatePaymentRequest, CreatePaymentResponse, GetPaymentResponse, ModificationResponse, PaymentEvent,
@@ -382,12 +383,41 @@ impl Payment {
     }
 }
 
+/// A payment event handed to the event sink (webhooks) after the transaction that recorded it.
+#[derive(Debug, Clone)]
+pub struct PublishedEvent {
+    /// The merchant.
+    pub msn: String,
+    /// The event, as in the payment's event log.
+    pub event: PaymentEvent,
+}
+
+/// Receives, after every store transaction and still under the store lock, the payment events
+/// that transaction recorded, oldest first. Must be quick and must not block (queue, don't
+/// send), and must not use the store.
+pub type EventSink = Arc<dyn Fn(&[PublishedEvent]) + Send + Sync>;
+
+/// The named event sinks of a store.
+#[derive(Default)]
+struct Sinks(parking_lot::RwLock<Vec<(&'static str, EventSink)>>);
+
+impl std::fmt::Debug for Sinks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.0.read().iter().map(|(n, _)| *n).collect();
+        f.debug_tuple("Sinks").field(&names).finish()
+    }
+}
+
 /// The data: payments per (MSN, reference), tokens, idempotency records.
 #[derive(Debug, Default)]
 pub struct Ledger {
     payments: HashMap<(String, String), Payment>,
     tokens: HashMap<String, (String, String)>,
     idempotency: HashMap<IdempotencyScope, IdempotencyRecord>,
+    /// Payments handed out during the current transaction (their new events get published).
+    touched: Vec<(String, String)>,
+    /// Per payment, how many of its events have been published.
+    published: HashMap<(String, String), usize>,
 }
 
 /// Everything create needs besides the request.
@@ -459,6 +489,7 @@ impl Ledger {
         };
         p.push(PaymentEventName::Created, req.amount.value, n.idempotency_key, n.now);
         self.tokens.insert(token, id.clone());
+        self.touched.push(id.clone());
         self.payments.insert(id, p);
         Ok(CreatePaymentResponse {
             redirect_url,
@@ -468,9 +499,11 @@ impl Ledger {
 
     /// The payment, with expiry applied; 404/5090 when unknown.
     pub fn payment(&mut self, msn: &str, reference: &str, now: OffsetDateTime) -> Result<&mut Payment, ApiError> {
-        match self.payments.get_mut(&(msn.to_owned(), reference.to_owned())) {
+        let id = (msn.to_owned(), reference.to_owned());
+        match self.payments.get_mut(&id) {
             Some(p) => {
                 p.settle(now);
+                self.touched.push(id);
                 Ok(p)
             }
             None => Err(ApiError::reference_not_found(reference)),
@@ -482,6 +515,7 @@ impl Ledger {
         let id = self.tokens.get(token)?.clone();
         let p = self.payments.get_mut(&id)?;
         p.settle(now);
+        self.touched.push(id);
         Some(p)
     }
 
@@ -505,15 +539,48 @@ impl Ledger {
         self.payments.clear();
         self.tokens.clear();
         self.idempotency.clear();
+        self.touched.clear();
+        self.published.clear();
+    }
+
+    /// Counts every event recorded so far as published.
+    fn mark_all_published(&mut self) {
+        self.touched.clear();
+        for (id, p) in &self.payments {
+            self.published.insert(id.clone(), p.events.len());
+        }
+    }
+
+    /// The events recorded since the last call on the payments handed out meanwhile, in order
+    /// per payment.
+    pub fn take_new_events(&mut self) -> Vec<PublishedEvent> {
+        let mut out = Vec::new();
+        for id in std::mem::take(&mut self.touched) {
+            let Some(p) = self.payments.get(&id) else { continue };
+            let done = self.published.entry(id).or_insert(0);
+            if p.events.len() > *done {
+                out.extend(p.events[*done..].iter().map(|e| PublishedEvent {
+                    msn: p.msn.clone(),
+                    event: e.clone(),
+                }));
+                *done = p.events.len();
+            }
+        }
+        out
     }
 }
 
 /// The emulator's state store. Every operation runs as one transaction under a single lock,
 /// which makes idempotency checks and state changes atomic (two identical concurrent requests
 /// have exactly one effect).
+///
+/// The payment events a transaction records are handed to the [`EventSink`]s at its end, in
+/// order, which is how webhooks see every event whatever produced it (API call, landing page,
+/// control plane, lazy expiry).
 #[derive(Debug, Default)]
 pub struct Store {
     data: Mutex<Ledger>,
+    sinks: Sinks,
 }
 
 impl Store {
@@ -522,10 +589,47 @@ impl Store {
         Store::default()
     }
 
-    /// Runs `f` with exclusive access to the data. `f` must not block or await.
+    /// Runs `f` with exclusive access to the data. `f` must not block or await. The payment
+    /// events `f` recorded then go to the event sink, still under the lock (so in order).
     pub fn transaction<R>(&self, f: impl FnOnce(&mut Ledger) -> R) -> R {
         let mut guard = self.data.lock();
-        f(&mut guard)
+        let r = f(&mut guard);
+        if !guard.touched.is_empty() {
+            let sinks = self.sinks.0.read();
+            if sinks.is_empty() {
+                // Nobody listens (no sink yet): no bookkeeping; `add_event_sink` takes a baseline.
+                guard.touched.clear();
+            } else {
+                let events = guard.take_new_events();
+                if !events.is_empty() {
+                    for (_, sink) in sinks.iter() {
+                        sink(&events);
+                    }
+                }
+            }
+        }
+        r
+    }
+
+    /// Adds a receiver of payment events under `name`; false (and nothing changes) when one
+    /// with that name exists already. Events recorded before are not replayed.
+    pub fn add_event_sink(&self, name: &'static str, sink: EventSink) -> bool {
+        let mut data = self.data.lock();
+        let mut sinks = self.sinks.0.write();
+        if sinks.iter().any(|(n, _)| *n == name) {
+            return false;
+        }
+        if sinks.is_empty() {
+            // Events recorded while nobody listened are never published.
+            data.mark_all_published();
+        }
+        sinks.push((name, sink));
+        true
+    }
+
+    /// Whether an event sink named `name` is set.
+    pub fn has_event_sink(&self, name: &str) -> bool {
+        self.sinks.0.read().iter().any(|(n, _)| *n == name)
     }
 
     /// Forgets all payments, tokens and idempotency keys.
@@ -600,6 +704,105 @@ mod tests {
             p.refund(&Amount::nok(1), None, now).unwrap_err().error_code(),
             Some(6180)
         );
+    }
+
+    #[test]
+    fn transactions_publish_new_events_in_order() {
+        let store = Store::new();
+        let now = OffsetDateTime::now_utc();
+        // a payment created before anybody listens: its CREATED is never published
+        let early = CreatePaymentRequest::new(
+            Amount::nok(1000),
+            Reference::new("sink-test-ref-0").unwrap(),
+            UserFlow::WebRedirect,
+        );
+        store.transaction(|l| {
+            l.create_payment(NewPayment {
+                msn: "123456",
+                request: &early,
+                idempotency_key: None,
+                now,
+                expires_at: now + time::Duration::minutes(10),
+                public_url: "http://x",
+            })
+            .unwrap();
+        });
+        let seen: Arc<Mutex<Vec<(String, PaymentEventName)>>> = Arc::default();
+        let s2 = Arc::clone(&seen);
+        assert!(store.add_event_sink(
+            "test",
+            Arc::new(move |evs: &[PublishedEvent]| {
+                s2.lock()
+                    .extend(evs.iter().map(|e| (e.msn.clone(), e.event.name.clone())));
+            })
+        ));
+        assert!(!store.add_event_sink("test", Arc::new(|_| {})));
+        assert!(store.has_event_sink("test") && !store.has_event_sink("other"));
+        let req = CreatePaymentRequest::new(
+            Amount::nok(1000),
+            Reference::new("sink-test-ref-1").unwrap(),
+            UserFlow::WebRedirect,
+        );
+        store.transaction(|l| {
+            l.create_payment(NewPayment {
+                msn: "123456",
+                request: &req,
+                idempotency_key: None,
+                now,
+                expires_at: now + time::Duration::minutes(10),
+                public_url: "http://x",
+            })
+            .unwrap();
+        });
+        store.transaction(|l| {
+            let p = l.payment("123456", "sink-test-ref-1", now).unwrap();
+            p.force_approve(now).unwrap();
+            p.capture(&Amount::nok(100), None, now).unwrap();
+        });
+        // a read publishes nothing new
+        store.transaction(|l| l.payment("123456", "sink-test-ref-1", now).map(|_| ()).unwrap());
+        // the early payment's later events are published, not its old CREATED
+        store.transaction(|l| {
+            l.payment("123456", "sink-test-ref-0", now)
+                .unwrap()
+                .force_approve(now)
+                .unwrap()
+        });
+        let names: Vec<_> = seen.lock().iter().map(|(_, n)| n.clone()).collect();
+        assert_eq!(
+            names,
+            vec![
+                PaymentEventName::Created,
+                PaymentEventName::Authorized,
+                PaymentEventName::Captured,
+                PaymentEventName::Authorized
+            ]
+        );
+        assert!(seen.lock().iter().all(|(m, _)| m == "123456"));
+        // lazy expiry on a read is published too
+        let req = CreatePaymentRequest::new(
+            Amount::nok(1000),
+            Reference::new("sink-test-ref-2").unwrap(),
+            UserFlow::WebRedirect,
+        );
+        store.transaction(|l| {
+            l.create_payment(NewPayment {
+                msn: "123456",
+                request: &req,
+                idempotency_key: None,
+                now,
+                expires_at: now + time::Duration::minutes(10),
+                public_url: "http://x",
+            })
+            .unwrap();
+        });
+        store.transaction(|l| {
+            l.payment("123456", "sink-test-ref-2", now + time::Duration::minutes(11))
+                .map(|_| ())
+                .unwrap()
+        });
+        assert_eq!(seen.lock().last().unwrap().1, PaymentEventName::Expired);
+        assert_eq!(seen.lock().len(), 6);
     }
 
     #[test]

@@ -1,13 +1,496 @@
-//! Webhooks API emulation (being built; see the issue tracker).
+//! Webhooks API v1 emulation (`/webhooks/v1/webhooks`) and the delivery of ePayment events to
+//! the registered webhooks.
+//!
+//! - `POST /webhooks/v1/webhooks` → **201** `{id, secret}` (the secret is shown only then;
+//!   an `Idempotency-Key` with the same body replays the same answer, with another body 409).
+//! - `GET /webhooks/v1/webhooks` → **200** `{webhooks: [{id, url, events}]}`: the caller's
+//!   merchant only, never the secret.
+//! - `DELETE /webhooks/v1/webhooks/{id}` → **204**; an id that is not the merchant's → 404.
+//!
+//! Authentication: bearer token and subscription key as for ePayment; `Merchant-Serial-Number`
+//! is optional (without it, the token's merchant). Validation errors are 400 problems whose
+//! `extraDetails` name the field: `url` (absolute `https://`; `http://` only to a loopback
+//! host), `events` (non-empty), `events[i]` (known types only, at most
+//! [`MAX_PER_EVENT`] registrations per event type and merchant, [`MAX_PER_EVENT_QR`] for
+//! `user.checked-in.v1`). Duplicate registrations of the same URL are allowed; duplicate event
+//! types inside one registration are merged.
+//!
+//! Delivery: the store hands every payment event to this module right after the transaction
+//! that recorded it ([`crate::store::Store::add_event_sink`]), whatever produced it (ePayment
+//! API, landing page, control plane, lazy expiry). Each event goes to every webhook of that
+//! merchant registered for its type *at that moment* (a deleted webhook gets nothing more;
+//! already queued deliveries still finish), as a `POST` of the ePayment `WebhookEvent` signed
+//! per the documented HMAC-SHA256 scheme with the real current time at each attempt. The
+//! [`Deliveries`] engine queues it (never blocking the API call), keeps the order per webhook
+//! and payment, retries on a non-2xx answer or a timeout with the compressed
+//! [`RetrySchedule`] (see [`WebhooksState::set_retry_schedule`]) and logs every attempt at
+//! `GET /_emulator/deliveries` (kind `webhook`).
 
+use crate::config::Merchant;
+use crate::deliveries::{Deliveries, Outbound, RetrySchedule};
+use crate::error::{ApiError, Stored};
+use crate::http::{
+    authenticate, body_required, check_system_headers, header_str, idempotency_key, parse_json, read_body, respond,
+    KeyRule,
+};
 use crate::state::AppState;
+use crate::store::PublishedEvent;
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::Uri;
+use axum::response::Response;
+use axum::routing::{delete, get};
 use axum::Router;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use http::{HeaderMap, HeaderValue, StatusCode};
+use parking_lot::Mutex;
+use rand::RngCore;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use time::OffsetDateTime;
+use vipps_types::epayment::WebhookEvent;
+use vipps_types::webhooks::{
+    signature, QueryWebhooksResponse, RegisterWebhookRequest, RegisterWebhookResponse, Webhook, WebhookEventType,
+};
+use vipps_types::Validate;
 
-/// State of the Webhooks emulation, kept in [`AppState`].
+/// At most this many registrations per event type and merchant (2026 overview).
+pub const MAX_PER_EVENT: usize = 25;
+
+/// At most this many registrations for the QR `user.checked-in.v1` event per merchant.
+pub const MAX_PER_EVENT_QR: usize = 1;
+
+/// The name of this module's event sink in the store.
+const SINK: &str = "webhooks";
+
+/// State of the Webhooks emulation, kept in [`AppState`]: the registrations and the retry
+/// schedule of deliveries.
 #[derive(Debug, Default)]
-pub struct WebhooksState {}
+pub struct WebhooksState {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    registry: Mutex<Registry>,
+    /// `None`: the default schedule.
+    schedule: Mutex<Option<RetrySchedule>>,
+}
+
+#[derive(Debug, Default)]
+struct Registry {
+    /// Oldest first.
+    hooks: Vec<Registration>,
+    /// (MSN, Idempotency-Key) → what was answered.
+    idempotency: HashMap<(String, String), Replay>,
+}
+
+#[derive(Debug, Clone)]
+struct Replay {
+    fingerprint: serde_json::Value,
+    response: Stored,
+    id: String,
+}
+
+#[derive(Clone)]
+struct Registration {
+    id: String,
+    msn: String,
+    url: String,
+    events: Vec<WebhookEventType>,
+    secret: Arc<str>,
+}
+
+impl fmt::Debug for Registration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registration")
+            .field("id", &self.id)
+            .field("msn", &self.msn)
+            .field("url", &self.url)
+            .field("events", &self.events)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+impl Registration {
+    fn public(&self) -> Webhook {
+        Webhook {
+            id: self.id.clone(),
+            url: self.url.clone(),
+            events: self.events.clone(),
+        }
+    }
+}
+
+impl WebhooksState {
+    /// The retry schedule of webhook deliveries (default: 4 attempts, 200 ms doubling backoff,
+    /// 10 s timeout per attempt).
+    pub fn retry_schedule(&self) -> RetrySchedule {
+        self.shared.schedule.lock().clone().unwrap_or_default()
+    }
+
+    /// Sets the retry schedule of deliveries queued from now on.
+    pub fn set_retry_schedule(&self, schedule: RetrySchedule) {
+        *self.shared.schedule.lock() = Some(schedule);
+    }
+
+    /// The webhooks registered for a merchant, oldest first (without secrets).
+    pub fn registrations(&self, msn: &str) -> Vec<Webhook> {
+        let reg = self.shared.registry.lock();
+        reg.hooks
+            .iter()
+            .filter(|h| h.msn == msn)
+            .map(Registration::public)
+            .collect()
+    }
+
+    /// Forgets every registration and idempotency record.
+    pub fn clear(&self) {
+        let mut reg = self.shared.registry.lock();
+        reg.hooks.clear();
+        reg.idempotency.clear();
+    }
+}
 
 /// The routes of this API.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/webhooks/v1/webhooks", get(list).post(register))
+        .route("/webhooks/v1/webhooks/{id}", delete(remove))
+}
+
+/// Body limit, system headers and authentication (MSN optional), in that order.
+async fn begin(state: &AppState, headers: &HeaderMap, body: Body) -> Result<(Merchant, bytes::Bytes), ApiError> {
+    let body = read_body(body, headers, state.config().max_body_bytes).await?;
+    check_system_headers(headers)?;
+    let merchant = if headers.contains_key("merchant-serial-number") {
+        authenticate(state, headers)?
+    } else {
+        // Without Merchant-Serial-Number the registration is for the token's merchant (a
+        // partner registration covers the partner's merchants; the emulator's tokens are per
+        // merchant).
+        let mut with_msn = headers.clone();
+        if let Some(msn) = token_msn(state, headers) {
+            if let Ok(v) = HeaderValue::from_str(&msn) {
+                with_msn.insert("merchant-serial-number", v);
+            }
+        }
+        authenticate(state, &with_msn)?
+    };
+    Ok((merchant, body))
+}
+
+fn token_msn(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    let token = header_str(headers, "authorization")?.strip_prefix("Bearer ")?;
+    state
+        .signer()
+        .verify(token.trim(), state.clock().now())
+        .ok()
+        .map(|c| c.msn)
+}
+
+/// `POST /webhooks/v1/webhooks`.
+async fn register(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    respond(uri.path(), register_inner(&state, &headers, body).await)
+}
+
+async fn register_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Stored, ApiError> {
+    let (merchant, body) = begin(state, headers, body).await?;
+    let key = idempotency_key(headers, KeyRule::Optional)?;
+    let mut req: RegisterWebhookRequest = parse_json(headers, &body)?.ok_or_else(body_required)?;
+    req.validate()?;
+    if url::Url::parse(&req.url).is_err() {
+        return Err(ApiError::validation("url", "must be a valid absolute URL", None));
+    }
+    let mut events: Vec<WebhookEventType> = Vec::with_capacity(req.events.len());
+    for e in req.events.drain(..) {
+        if !events.contains(&e) {
+            events.push(e);
+        }
+    }
+    req.events = events;
+    let fingerprint = serde_json::to_value(&req).unwrap_or(serde_json::Value::Null);
+    ensure_sink(state);
+
+    let mut reg = state.webhooks().shared.registry.lock();
+    let scope = key.map(|k| (merchant.msn.clone(), k));
+    if let Some(scope) = &scope {
+        if let Some(replay) = reg.idempotency.get(scope) {
+            if replay.fingerprint == fingerprint {
+                return Ok(replay.response.clone());
+            }
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "Idempotency error",
+                format!(
+                    "Idempotency-Key '{}' was already used with a different request body",
+                    scope.1
+                ),
+            ));
+        }
+    }
+    for (i, e) in req.events.iter().enumerate() {
+        let limit = if *e == WebhookEventType::UserCheckedIn {
+            MAX_PER_EVENT_QR
+        } else {
+            MAX_PER_EVENT
+        };
+        let count = reg
+            .hooks
+            .iter()
+            .filter(|h| h.msn == merchant.msn && h.events.contains(e))
+            .count();
+        if count >= limit {
+            return Err(ApiError::validation(
+                &format!("events[{i}]"),
+                &format!("at most {limit} webhooks can be registered for {e} (this merchant has {count})"),
+                None,
+            ));
+        }
+    }
+    let registration = Registration {
+        id: uuid::Uuid::new_v4().to_string(),
+        msn: merchant.msn.clone(),
+        url: req.url,
+        events: req.events,
+        secret: new_secret().into(),
+    };
+    let response = Stored::json(
+        StatusCode::CREATED,
+        &RegisterWebhookResponse {
+            id: registration.id.clone(),
+            secret: registration.secret.to_string(),
+        },
+    );
+    if let Some(scope) = scope {
+        reg.idempotency.insert(
+            scope,
+            Replay {
+                fingerprint,
+                response: response.clone(),
+                id: registration.id.clone(),
+            },
+        );
+    }
+    tracing::info!(
+        target: "vipps_emulator::webhooks",
+        id = %registration.id,
+        msn = %registration.msn,
+        url = %registration.url,
+        "webhook registered"
+    );
+    reg.hooks.push(registration);
+    Ok(response)
+}
+
+/// A secret like the real ones: base64 of 64 random bytes (88 characters).
+fn new_secret() -> String {
+    let mut b = [0u8; 64];
+    rand::thread_rng().fill_bytes(&mut b);
+    B64.encode(b)
+}
+
+/// `GET /webhooks/v1/webhooks`.
+async fn list(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    let r = async {
+        let (merchant, _) = begin(&state, &headers, body).await?;
+        let webhooks = state.webhooks().registrations(&merchant.msn);
+        Ok(Stored::json(StatusCode::OK, &QueryWebhooksResponse { webhooks }))
+    }
+    .await;
+    respond(uri.path(), r)
+}
+
+/// `DELETE /webhooks/v1/webhooks/{id}`.
+async fn remove(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let r = async {
+        let (merchant, _) = begin(&state, &headers, body).await?;
+        let Path(id) = id.map_err(|e| ApiError::validation("id", &e.body_text(), None))?;
+        if uuid::Uuid::parse_str(&id).is_err() {
+            return Err(ApiError::validation("id", "must be a webhook id (a UUID)", None));
+        }
+        let mut reg = state.webhooks().shared.registry.lock();
+        let Some(pos) = reg.hooks.iter().position(|h| h.id == id && h.msn == merchant.msn) else {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "Not Found",
+                format!("No webhook with id '{id}' is registered for this merchant"),
+            ));
+        };
+        reg.hooks.remove(pos);
+        reg.idempotency.retain(|_, r| r.id != id);
+        tracing::info!(target: "vipps_emulator::webhooks", id = %id, "webhook deleted");
+        Ok(Stored::empty(StatusCode::NO_CONTENT))
+    }
+    .await;
+    respond(uri.path(), r)
+}
+
+/// Connects the store's payment events to the webhooks (once per emulator; before the first
+/// registration there is nobody to deliver to).
+fn ensure_sink(state: &AppState) {
+    if state.store().has_event_sink(SINK) {
+        return;
+    }
+    let shared = Arc::clone(&state.webhooks().shared);
+    let deliveries = Arc::clone(state.deliveries());
+    state.store().add_event_sink(
+        SINK,
+        Arc::new(move |events: &[PublishedEvent]| dispatch(&shared, &deliveries, events)),
+    );
+}
+
+/// Queues one delivery per (event, matching webhook). Runs under the store lock: only
+/// lookups and queueing, no I/O.
+fn dispatch(shared: &Shared, deliveries: &Arc<Deliveries>, events: &[PublishedEvent]) {
+    if tokio::runtime::Handle::try_current().is_err() {
+        tracing::warn!(
+            target: "vipps_emulator::webhooks",
+            "payment events outside a Tokio runtime are not delivered"
+        );
+        return;
+    }
+    let schedule = shared.schedule.lock().clone().unwrap_or_default();
+    let reg = shared.registry.lock();
+    for pe in events {
+        let ty = WebhookEventType::for_payment_event(&pe.event.name);
+        let mut targets = reg
+            .hooks
+            .iter()
+            .filter(|h| h.msn == pe.msn && h.events.contains(&ty))
+            .peekable();
+        if targets.peek().is_none() {
+            continue;
+        }
+        let e = &pe.event;
+        let payload = WebhookEvent {
+            msn: pe.msn.clone(),
+            reference: e.reference.clone(),
+            psp_reference: e.psp_reference.clone(),
+            name: e.name.clone(),
+            amount: e.amount.clone(),
+            timestamp: e.timestamp,
+            idempotency_key: e.idempotency_key.clone(),
+            success: e.success,
+        };
+        let body: bytes::Bytes = match serde_json::to_vec(&payload) {
+            Ok(b) => b.into(),
+            Err(err) => {
+                tracing::error!(target: "vipps_emulator::webhooks", error = %err, "cannot render a webhook event");
+                continue;
+            }
+        };
+        for h in targets {
+            let secret = Arc::clone(&h.secret);
+            deliveries.send(Outbound {
+                kind: "webhook",
+                msn: pe.msn.clone(),
+                reference: e.reference.to_string(),
+                event: Some(ty.to_string()),
+                url: h.url.clone(),
+                method: http::Method::POST,
+                headers: Vec::new(),
+                body: body.clone(),
+                schedule: schedule.clone(),
+                sign: Some(Arc::new(move |method: &http::Method, url: &url::Url, body: &[u8]| {
+                    signed_headers(&secret, method, url, body, OffsetDateTime::now_utc())
+                })),
+                ordering_key: format!("webhook:{}:{}:{}", h.id, pe.msn, e.reference),
+            });
+        }
+    }
+}
+
+/// The host the receiver sees in its `Host` header: the URL's host, plus `:port` when it is
+/// not the scheme's default.
+fn authority(url: &url::Url) -> String {
+    match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_owned(),
+        (None, _) => String::new(),
+    }
+}
+
+/// `x-ms-date`, `x-ms-content-sha256` and `Authorization` for one attempt.
+fn signed_headers(
+    secret: &str,
+    method: &http::Method,
+    url: &url::Url,
+    body: &[u8],
+    now: OffsetDateTime,
+) -> Vec<(String, String)> {
+    let mut path_and_query = url.path().to_owned();
+    if let Some(q) = url.query() {
+        path_and_query.push('?');
+        path_and_query.push_str(q);
+    }
+    let s = signature::sign(secret, method.as_str(), &path_and_query, &authority(url), now, body);
+    s.pairs()
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signs_like_the_official_vector() {
+        let secret = "A0+AeKBRG2KRGvnNwJpQlb6IJFk48CKXCIcrLoHncVJKDILsQSxS6NWCccwWm6r6FhGKhiHTBsG2wo/xU6FY/A==";
+        let url = url::Url::parse("https://webhook.site/e2cee29b-012e-4f1d-8ef4-e95fd74a7a63").unwrap();
+        let body = br#"{"some-unique-content":"ee6e441b-cc4a-46f8-895d-a5af79bcc233/hello-world"}"#;
+        let date = signature::parse_http_date("Thu, 30 Mar 2023 08:38:32 GMT").unwrap();
+        let h = signed_headers(secret, &http::Method::POST, &url, body, date);
+        let get = |n: &str| h.iter().find(|(k, _)| k == n).unwrap().1.clone();
+        assert_eq!(get("x-ms-date"), "Thu, 30 Mar 2023 08:38:32 GMT");
+        assert_eq!(
+            get("x-ms-content-sha256"),
+            "lNlsp1XA03N34HrQsVzPgJKtC+r7l/RBF4V3JQUWMj4="
+        );
+        assert_eq!(
+            get("authorization"),
+            "HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature=agAiSyogQbDHpeucoNwYz+yAr5nJ+v+zasdkSbqzv+U="
+        );
+    }
+
+    #[test]
+    fn authority_is_what_the_host_header_carries() {
+        let a = |s: &str| authority(&url::Url::parse(s).unwrap());
+        assert_eq!(a("https://example.com/x"), "example.com");
+        assert_eq!(a("https://example.com:443/x"), "example.com");
+        assert_eq!(a("https://example.com:8443/x?y=1"), "example.com:8443");
+        assert_eq!(a("http://127.0.0.1:3000/hook"), "127.0.0.1:3000");
+        assert_eq!(a("http://[::1]:3000/hook"), "[::1]:3000");
+    }
+
+    #[test]
+    fn secrets_look_real_and_differ() {
+        let (a, b) = (new_secret(), new_secret());
+        assert_eq!(a.len(), 88);
+        assert_ne!(a, b);
+        assert_eq!(B64.decode(&a).unwrap().len(), 64);
+    }
+
+    #[test]
+    fn registration_debug_hides_the_secret() {
+        let r = Registration {
+            id: "i".into(),
+            msn: "123456".into(),
+            url: "https://example.com".into(),
+            events: vec![WebhookEventType::EpaymentCreated],
+            secret: "top-secret".into(),
+        };
+        assert!(!format!("{r:?}").contains("top-secret"));
+    }
 }

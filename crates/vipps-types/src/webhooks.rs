@@ -161,6 +161,121 @@ pub struct QueryWebhooksResponse {
     pub webhooks: Vec<Webhook>,
 }
 
+/// The signing scheme of webhook deliveries (HMAC-SHA256), as pure functions shared by the
+/// SDK's verifier and the emulator's sender.
+///
+/// 1. `x-ms-content-sha256` = base64(SHA-256(raw body)).
+/// 2. string to sign = `{METHOD}\n{pathAndQuery}\n{x-ms-date};{host};{x-ms-content-sha256}`.
+/// 3. signature = base64(HMAC-SHA256(key = the secret string's UTF-8 bytes, as given at
+///    registration — not base64-decoded, message = string to sign)).
+/// 4. `Authorization: HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature={signature}`.
+pub mod signature {
+    use base64::engine::general_purpose::STANDARD as B64;
+    use base64::Engine as _;
+    use hmac::{Hmac, Mac};
+    use sha2::{Digest, Sha256};
+    use time::OffsetDateTime;
+
+    /// The signed headers named in the `Authorization` header.
+    pub const SIGNED_HEADERS: &str = "x-ms-date;host;x-ms-content-sha256";
+
+    /// What every valid `Authorization` header starts with; the base64 signature follows.
+    pub const AUTHORIZATION_PREFIX: &str = "HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature=";
+
+    /// base64(SHA-256(body)): the value of `x-ms-content-sha256`.
+    pub fn content_hash(body: &[u8]) -> String {
+        B64.encode(Sha256::digest(body))
+    }
+
+    /// The string the signature covers:
+    /// `{method}\n{path_and_query}\n{x_ms_date};{host};{x_ms_content_sha256}`.
+    pub fn string_to_sign(
+        method: &str,
+        path_and_query: &str,
+        x_ms_date: &str,
+        host: &str,
+        content_hash: &str,
+    ) -> String {
+        format!("{method}\n{path_and_query}\n{x_ms_date};{host};{content_hash}")
+    }
+
+    /// base64(HMAC-SHA256(key = `secret`'s UTF-8 bytes, `message`)): the `Signature` part.
+    pub fn signature(secret: &str, message: &str) -> String {
+        // HMAC accepts keys of any length, so this never fails.
+        let mut mac = match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
+            Ok(m) => m,
+            Err(_) => unreachable!("HMAC accepts any key length"),
+        };
+        mac.update(message.as_bytes());
+        B64.encode(mac.finalize().into_bytes())
+    }
+
+    const HTTP_DATE: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+
+    /// Formats an HTTP date (RFC 1123, always GMT): `Thu, 30 Mar 2023 08:38:32 GMT`.
+    pub fn format_http_date(t: OffsetDateTime) -> String {
+        t.to_offset(time::UtcOffset::UTC)
+            .format(HTTP_DATE)
+            .unwrap_or_else(|_| unreachable!("an HTTP date can always be formatted"))
+    }
+
+    /// Parses an HTTP date (RFC 1123 `Thu, 30 Mar 2023 08:38:32 GMT`; RFC 2822 with a numeric
+    /// offset is accepted too).
+    pub fn parse_http_date(s: &str) -> Option<OffsetDateTime> {
+        let s = s.trim();
+        time::PrimitiveDateTime::parse(s, HTTP_DATE)
+            .map(|t| t.assume_utc())
+            .or_else(|_| OffsetDateTime::parse(s, &time::format_description::well_known::Rfc2822))
+            .ok()
+    }
+
+    /// The headers of a signed delivery, from [`sign`].
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct SignedHeaders {
+        /// `x-ms-date`.
+        pub x_ms_date: String,
+        /// `x-ms-content-sha256`.
+        pub x_ms_content_sha256: String,
+        /// `Authorization`.
+        pub authorization: String,
+    }
+
+    impl SignedHeaders {
+        /// The headers as `(name, value)` pairs (lowercase names).
+        pub fn pairs(&self) -> [(&'static str, &str); 3] {
+            [
+                ("x-ms-date", &self.x_ms_date),
+                ("x-ms-content-sha256", &self.x_ms_content_sha256),
+                ("authorization", &self.authorization),
+            ]
+        }
+    }
+
+    /// Signs a delivery as the Webhooks API does. `host` is the target URL's authority (host,
+    /// plus `:port` when not the scheme's default) — what the receiver sees in `Host`;
+    /// `date` is sent as an HTTP date.
+    pub fn sign(
+        secret: &str,
+        method: &str,
+        path_and_query: &str,
+        host: &str,
+        date: OffsetDateTime,
+        body: &[u8],
+    ) -> SignedHeaders {
+        let x_ms_date = format_http_date(date);
+        let x_ms_content_sha256 = content_hash(body);
+        let message = string_to_sign(method, path_and_query, &x_ms_date, host, &x_ms_content_sha256);
+        let authorization = format!("{AUTHORIZATION_PREFIX}{}", signature(secret, &message));
+        SignedHeaders {
+            x_ms_date,
+            x_ms_content_sha256,
+            authorization,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,5 +352,30 @@ mod tests {
         .unwrap();
         assert_eq!(q.webhooks[0].events[1], WebhookEventType::EpaymentCreated);
         assert!(!q.webhooks[0].events[0].is_known());
+    }
+
+    #[test]
+    fn official_signature_vector() {
+        use super::signature::*;
+        let secret = "A0+AeKBRG2KRGvnNwJpQlb6IJFk48CKXCIcrLoHncVJKDILsQSxS6NWCccwWm6r6FhGKhiHTBsG2wo/xU6FY/A==";
+        let body = br#"{"some-unique-content":"ee6e441b-cc4a-46f8-895d-a5af79bcc233/hello-world"}"#;
+        let date = parse_http_date("Thu, 30 Mar 2023 08:38:32 GMT").unwrap();
+        assert_eq!(date.unix_timestamp(), 1680165512);
+        let s = sign(
+            secret,
+            "POST",
+            "/e2cee29b-012e-4f1d-8ef4-e95fd74a7a63",
+            "webhook.site",
+            date,
+            body,
+        );
+        assert_eq!(s.x_ms_date, "Thu, 30 Mar 2023 08:38:32 GMT");
+        assert_eq!(s.x_ms_content_sha256, "lNlsp1XA03N34HrQsVzPgJKtC+r7l/RBF4V3JQUWMj4=");
+        assert_eq!(
+            s.authorization,
+            "HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature=agAiSyogQbDHpeucoNwYz+yAr5nJ+v+zasdkSbqzv+U="
+        );
+        assert_eq!(s.pairs()[2].1, s.authorization);
+        assert!(parse_http_date("2023-03-30T08:38:32Z").is_none());
     }
 }

@@ -7,23 +7,21 @@
 //! 3. signature = base64(HMAC-SHA256(key = the secret string's UTF-8 bytes, as given at
 //!    registration — not base64-decoded, message = string to sign)).
 //! 4. `Authorization: HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature={signature}`.
+//!
+//! The primitives (content hash, string to sign, HTTP dates, signing) live in
+//! [`vipps_types::webhooks::signature`], shared with the emulator that sends deliveries.
 
 use crate::secret::Secret;
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine as _;
-use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
 use std::fmt;
 use std::time::Duration;
 use subtle::{Choice, ConstantTimeEq};
 use time::OffsetDateTime;
 use vipps_types::epayment::WebhookEvent;
+use vipps_types::webhooks::signature as prim;
 
-/// The signed headers named in the `Authorization` header.
-pub const SIGNED_HEADERS: &str = "x-ms-date;host;x-ms-content-sha256";
-
-/// What every valid `Authorization` header starts with; the base64 signature follows.
-pub const AUTHORIZATION_PREFIX: &str = "HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature=";
+pub use vipps_types::webhooks::signature::{
+    content_hash, format_http_date, parse_http_date, string_to_sign, AUTHORIZATION_PREFIX, SIGNED_HEADERS,
+};
 
 /// How far `x-ms-date` may be from the receiver's clock by default: 5 minutes.
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(5 * 60);
@@ -286,43 +284,9 @@ fn parse_authorization(auth: &str) -> Result<&str, WebhookError> {
     }
 }
 
-/// base64(SHA-256(body)): the value of `x-ms-content-sha256`.
-pub fn content_hash(body: &[u8]) -> String {
-    B64.encode(Sha256::digest(body))
-}
-
-/// The string the signature covers:
-/// `{method}\n{path_and_query}\n{x_ms_date};{host};{x_ms_content_sha256}`.
-pub fn string_to_sign(method: &str, path_and_query: &str, x_ms_date: &str, host: &str, content_hash: &str) -> String {
-    format!("{method}\n{path_and_query}\n{x_ms_date};{host};{content_hash}")
-}
-
 fn signature(secret: &Secret, message: &str) -> String {
     // The key is the secret's UTF-8 bytes, exactly as returned at registration.
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).expect("HMAC accepts any key length");
-    mac.update(message.as_bytes());
-    B64.encode(mac.finalize().into_bytes())
-}
-
-const HTTP_DATE: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
-    "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-);
-
-/// Formats an HTTP date (RFC 1123, always GMT): `Thu, 30 Mar 2023 08:38:32 GMT`.
-pub fn format_http_date(t: OffsetDateTime) -> String {
-    t.to_offset(time::UtcOffset::UTC)
-        .format(HTTP_DATE)
-        .expect("an HTTP date can always be formatted")
-}
-
-/// Parses an HTTP date (RFC 1123 `Thu, 30 Mar 2023 08:38:32 GMT`; RFC 2822 with a numeric
-/// offset is accepted too).
-pub fn parse_http_date(s: &str) -> Option<OffsetDateTime> {
-    let s = s.trim();
-    time::PrimitiveDateTime::parse(s, HTTP_DATE)
-        .map(|t| t.assume_utc())
-        .or_else(|_| OffsetDateTime::parse(s, &time::format_description::well_known::Rfc2822))
-        .ok()
+    prim::signature(secret.expose(), message)
 }
 
 /// The headers of a signed delivery, from [`sign`].
@@ -365,14 +329,16 @@ pub fn sign(
     date: OffsetDateTime,
     body: &[u8],
 ) -> SignedHeaders {
-    let x_ms_date = format_http_date(date);
-    let x_ms_content_sha256 = content_hash(body);
-    let message = string_to_sign(method, path_and_query, &x_ms_date, host, &x_ms_content_sha256);
-    let authorization = format!("{AUTHORIZATION_PREFIX}{}", signature(secret, &message));
-    SignedHeaders {
-        x_ms_date,
-        x_ms_content_sha256,
-        authorization,
+    prim::sign(secret.expose(), method, path_and_query, host, date, body).into()
+}
+
+impl From<prim::SignedHeaders> for SignedHeaders {
+    fn from(s: prim::SignedHeaders) -> Self {
+        SignedHeaders {
+            x_ms_date: s.x_ms_date,
+            x_ms_content_sha256: s.x_ms_content_sha256,
+            authorization: s.authorization,
+        }
     }
 }
 
