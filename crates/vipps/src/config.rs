@@ -307,3 +307,68 @@ impl ClientBuilder {
         crate::Client::from_config(self.build_config()?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let m: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| m.get(k).cloned()
+    }
+
+    const BASE: &[(&str, &str)] = &[
+        ("VIPPS_CLIENT_ID", "id"),
+        ("VIPPS_CLIENT_SECRET", "secret-value"),
+        ("VIPPS_SUBSCRIPTION_KEY", "sub-value"),
+        ("VIPPS_MERCHANT_SERIAL_NUMBER", "123456"),
+    ];
+
+    #[test]
+    fn environment_from_variables() {
+        let c = ClientBuilder::default()
+            .from_lookup(lookup(BASE))
+            .unwrap()
+            .build_config()
+            .unwrap();
+        assert_eq!(c.environment(), &Environment::Test);
+        let mut v = BASE.to_vec();
+        v.push(("VIPPS_ENVIRONMENT", "production"));
+        let c = ClientBuilder::default()
+            .from_lookup(lookup(&v))
+            .unwrap()
+            .build_config()
+            .unwrap();
+        assert_eq!(c.environment().base_url(), "https://api.vipps.no");
+        v.push(("VIPPS_BASE_URL", "http://127.0.0.1:8080/"));
+        v.push(("VIPPS_SYSTEM_NAME", "acme"));
+        let c = ClientBuilder::default()
+            .from_lookup(lookup(&v))
+            .unwrap()
+            .build_config()
+            .unwrap();
+        assert_eq!(c.environment().base_url(), "http://127.0.0.1:8080");
+        assert_eq!(c.system.name.as_deref(), Some("acme"));
+        let mut bad = BASE.to_vec();
+        bad.push(("VIPPS_ENVIRONMENT", "staging"));
+        assert!(ClientBuilder::default().from_lookup(lookup(&bad)).is_err());
+    }
+
+    #[test]
+    fn configuration_is_checked() {
+        let ok = || ClientBuilder::default().from_lookup(lookup(BASE)).unwrap();
+        assert!(ok().system("x".repeat(31), "1").build_config().is_err());
+        assert!(ok().system("x".repeat(30), "1").build_config().is_ok());
+        assert!(ok().merchant_serial_number("12").build_config().is_err());
+        assert!(ok().merchant_serial_number("12345a").build_config().is_err());
+        assert!(ok().base_url("ftp://example.com").build_config().is_err());
+        let e = ClientBuilder::default().client_id("id").build_config().unwrap_err();
+        assert!(e.to_string().contains("client_secret"));
+        let debug = format!("{:?}", ok().build_config().unwrap());
+        assert!(
+            !debug.contains("secret-value") && !debug.contains("sub-value"),
+            "{debug}"
+        );
+    }
+}
