@@ -76,6 +76,8 @@ struct Inner {
     config: Config,
     http: reqwest::Client,
     tokens: token::TokenCache,
+    fixed_headers: transport::FixedHeaders,
+    bearer_header: parking_lot::RwLock<Option<(Secret, http::HeaderValue)>>,
 }
 
 /// The client. Cheap to clone: clones share one connection pool and one token cache.
@@ -108,11 +110,14 @@ impl Client {
             .pool_idle_timeout(std::time::Duration::from_secs(60))
             .build()
             .map_err(|e| Error::config(format!("HTTP client could not be built: {e}")))?;
+        let fixed_headers = transport::FixedHeaders::new(&config)?;
         Ok(Client {
             inner: Arc::new(Inner {
                 config,
                 http,
                 tokens: transport::new_token_cache(),
+                fixed_headers,
+                bearer_header: parking_lot::RwLock::new(None),
             }),
         })
     }

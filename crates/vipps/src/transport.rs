@@ -56,7 +56,7 @@ pub(crate) struct Op {
     pub name: &'static str,
     pub method: Method,
     pub path: String,
-    pub body: Option<Vec<u8>>,
+    pub body: Option<bytes::Bytes>,
     pub auth: Auth,
     pub idempotency: Idempotency,
     /// Send `Merchant-Serial-Number` (all APIs here take it).
@@ -83,7 +83,7 @@ impl Op {
     pub(crate) fn json<B: serde::Serialize>(mut self, body: &B) -> Result<Self> {
         let bytes = serde_json::to_vec(body)
             .map_err(|e| Error::config(format!("request body could not be serialized: {e}")))?;
-        self.body = Some(bytes);
+        self.body = Some(bytes::Bytes::from(bytes));
         Ok(self)
     }
 
@@ -423,37 +423,21 @@ impl Client {
     ) -> Result<std::result::Result<(u16, bytes::Bytes), AttemptError>> {
         let cfg = &self.inner.config;
         let url = format!("{}{}", cfg.environment.base_url(), op.path);
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            "Ocp-Apim-Subscription-Key",
-            header_value(cfg.subscription_key.expose(), true)?,
-        );
-        if op.msn {
-            headers.insert(
-                "Merchant-Serial-Number",
-                header_value(&cfg.merchant_serial_number, false)?,
-            );
-        }
+        let fixed = &self.inner.fixed_headers;
+        let mut headers = if op.msn {
+            fixed.with_msn.clone()
+        } else {
+            fixed.without_msn.clone()
+        };
         match (op.auth, token) {
             (Auth::Bearer, Some(t)) => {
-                headers.insert(
-                    http::header::AUTHORIZATION,
-                    header_value(&format!("Bearer {}", t.expose()), true)?,
-                );
+                headers.insert(http::header::AUTHORIZATION, self.bearer_header(t)?);
             }
-            _ => {
-                headers.insert("client_id", header_value(&cfg.client_id, false)?);
-                headers.insert("client_secret", header_value(cfg.client_secret.expose(), true)?);
-            }
-        }
-        for (k, v) in cfg.system.headers() {
-            headers.insert(k, header_value(v, false)?);
+            _ => headers.extend(fixed.client_credentials.clone()),
         }
         if let (Some((name, _)), Some(k)) = (op.idempotency.header(), key) {
             headers.insert(name, header_value(k, false)?);
         }
-        headers.insert(http::header::USER_AGENT, header_value(&cfg.user_agent, false)?);
-        headers.insert(http::header::ACCEPT, HeaderValue::from_static("application/json"));
         let mut req = self
             .inner
             .http
@@ -481,12 +465,17 @@ impl Client {
             Err(e) => return Ok(Err(classify(e))),
         };
         let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
+        let success = (200..300).contains(&status);
+        let headers = if success {
+            HeaderMap::new()
+        } else {
+            resp.headers().clone()
+        };
         let body = match resp.bytes().await {
             Ok(b) => b,
             Err(e) => return Ok(Err(classify(e))),
         };
-        if (200..300).contains(&status) {
+        if success {
             Ok(Ok((status, body)))
         } else {
             Ok(Err(AttemptError::Answer { status, headers, body }))
@@ -518,12 +507,65 @@ pub(crate) fn new_token_cache() -> TokenCache {
     TokenCache::new()
 }
 
+/// Headers that are the same on every request, built once per client.
+pub(crate) struct FixedHeaders {
+    with_msn: HeaderMap,
+    without_msn: HeaderMap,
+    client_credentials: HeaderMap,
+}
+
+impl FixedHeaders {
+    pub(crate) fn new(cfg: &Config) -> Result<Self> {
+        let mut without_msn = HeaderMap::new();
+        without_msn.insert(
+            "Ocp-Apim-Subscription-Key",
+            header_value(cfg.subscription_key.expose(), true)?,
+        );
+        for (k, v) in cfg.system.headers() {
+            without_msn.insert(k, header_value(v, false)?);
+        }
+        without_msn.insert(http::header::USER_AGENT, header_value(&cfg.user_agent, false)?);
+        without_msn.insert(http::header::ACCEPT, HeaderValue::from_static("application/json"));
+        let mut with_msn = without_msn.clone();
+        with_msn.insert(
+            "Merchant-Serial-Number",
+            header_value(&cfg.merchant_serial_number, false)?,
+        );
+        let mut client_credentials = HeaderMap::new();
+        client_credentials.insert("client_id", header_value(&cfg.client_id, false)?);
+        client_credentials.insert("client_secret", header_value(cfg.client_secret.expose(), true)?);
+        Ok(FixedHeaders {
+            with_msn,
+            without_msn,
+            client_credentials,
+        })
+    }
+}
+
+impl Client {
+    /// `Authorization: Bearer …` for a token, built once per token.
+    fn bearer_header(&self, token: &Secret) -> Result<HeaderValue> {
+        if let Some((t, h)) = &*self.inner.bearer_header.read() {
+            if t == token {
+                return Ok(h.clone());
+            }
+        }
+        let h = header_value(&format!("Bearer {}", token.expose()), true)?;
+        *self.inner.bearer_header.write() = Some((token.clone(), h.clone()));
+        Ok(h)
+    }
+}
+
 fn decode<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T> {
     let body: &[u8] = if body.iter().all(|b| b.is_ascii_whitespace()) {
         b"null"
     } else {
         body
     };
+    // Fast path; on failure, parse again to name the JSON path that failed.
+    if let Ok(v) = serde_json::from_slice(body) {
+        return Ok(v);
+    }
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
