@@ -3,7 +3,8 @@
 #   bash bench/run.sh            # full run
 #   bash bench/run.sh --quick    # a tenth of the requests, no 1M-payment step
 # The Node part installs the official SDKs from npm into bench/node (needs node and npm);
-# the Prism part runs @stoplight/prism-cli with npx.
+# the Prism part runs @stoplight/prism-cli@5 with npx against the official ePayment spec, taken from
+# $PRISM_SPEC or else ../shared/specs/epayment-v1.yaml (relative to the repository root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -p vipps-cli -p vipps-bench
@@ -22,4 +23,95 @@ if command -v node >/dev/null && command -v npm >/dev/null; then
   kill $EMU_PID 2>/dev/null || true
 else
   echo "(node/npm not found: the official Node SDKs were not measured)"
+fi
+
+# Prism serving the official ePayment spec, against a fresh emulator, with the same load generator.
+PRISM_SPEC=${PRISM_SPEC:-../shared/specs/epayment-v1.yaml}
+QUICK=0
+for a in "$@"; do [ "$a" = --quick ] && QUICK=1; done
+EMU_GET=50000 EMU_POST=20000 PRISM_GET=10000 PRISM_POST=5000
+if [ $QUICK = 1 ]; then EMU_GET=5000 EMU_POST=2000 PRISM_GET=1000 PRISM_POST=500; fi
+kill_tree() { # $1 and its descendants (npx → sh → node), children first
+  local c
+  for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do kill_tree "$c"; done
+  kill "$1" 2>/dev/null || true
+}
+accepting() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+if ! command -v npx >/dev/null; then
+  echo; echo "(npx not found: Prism was not measured)"
+elif [ ! -f "$PRISM_SPEC" ]; then
+  echo; echo "(spec not found at $PRISM_SPEC, set PRISM_SPEC: Prism was not measured)"
+else
+  WORK=$(mktemp -d)
+  PRISM_PID= CMP_EMU_PID=
+  trap 'kill ${EMU_PID:-} 2>/dev/null || true; [ -n "$PRISM_PID" ] && kill_tree $PRISM_PID; [ -n "$CMP_EMU_PID" ] && kill $CMP_EMU_PID 2>/dev/null; rm -rf "$WORK"' EXIT
+  # The spec's Receipt schema is a $ref to the order-management spec on raw.githubusercontent.com;
+  # point it at the local copy next to the spec when there is one, so Prism starts offline.
+  SPEC_DIR=$(cd "$(dirname "$PRISM_SPEC")" && pwd)
+  OM_URL=https://raw.githubusercontent.com/vippsas/vipps-order-management-api/2.3.24/docs/swagger.yaml
+  if [ -f "$SPEC_DIR/order-management-2.3.24.yaml" ]; then
+    sed "s#$OM_URL#$SPEC_DIR/order-management-2.3.24.yaml#" "$PRISM_SPEC" > "$WORK/epayment-v1.yaml"
+  else
+    cp "$PRISM_SPEC" "$WORK/epayment-v1.yaml"
+  fi
+  # Fetch the package first, so that the start-up time below does not include the download.
+  PRISM_VERSION=$(npx -y @stoplight/prism-cli@5 --version 2>/dev/null | tail -1)
+  prism_START_MS= quiet_START_MS=
+  # Two Prism runs: as started by default (logs every request at info level) and with
+  # `-v error` (no per-request logging, like the emulator below under VIPPS_LOG=error).
+  run_prism() { # $1 result name, $2 label, further args: extra prism options
+    local name=$1 label=$2 port= p t0 ms up=0; shift 2
+    for _ in $(seq 100); do
+      p=$((20000 + RANDOM % 40000))
+      if ! accepting $p; then port=$p; break; fi
+    done
+    t0=$(date +%s%N)
+    npx -y @stoplight/prism-cli@5 mock -p "$port" -h 127.0.0.1 "$@" "$WORK/epayment-v1.yaml" > "$WORK/$name.log" 2>&1 &
+    PRISM_PID=$!
+    for _ in $(seq 3000); do # up to 60 s
+      if accepting "$port"; then up=1; break; fi
+      kill -0 $PRISM_PID 2>/dev/null || break
+      sleep 0.02
+    done
+    ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    eval "${name}_START_MS=$ms"
+    echo
+    if [ $up = 0 ]; then
+      echo "($label did not start; its log:)"; tail -20 "$WORK/$name.log"
+      kill_tree $PRISM_PID; PRISM_PID=
+      return 1
+    fi
+    echo "$label start-up (spawn → port accepting connections): $ms ms"
+    echo
+    ./target/release/vipps-bench target --label "$label" --base-url "http://127.0.0.1:$port" \
+      --get-ref prismcmp-00000000 --requests $PRISM_GET --post-requests $PRISM_POST \
+      --pid $PRISM_PID --result-file "$WORK/$name.env"
+    kill_tree $PRISM_PID; PRISM_PID=
+  }
+  UP=0
+  if run_prism prism "Prism $PRISM_VERSION" && run_prism quiet "Prism $PRISM_VERSION -v error" -v error; then UP=1; fi
+  if [ $UP = 1 ]; then
+    VIPPS_LOG=error ./target/release/vipps emulator --port 0 > "$WORK/emu.out" 2>/dev/null &
+    CMP_EMU_PID=$!
+    for _ in $(seq 50); do grep -q listening "$WORK/emu.out" 2>/dev/null && break; sleep 0.1; done
+    CMP_URL=$(sed -n 's/^listening on //p' "$WORK/emu.out")
+    ./target/release/vipps-bench target --label "Emulator" --base-url "$CMP_URL" --fetch-token \
+      --seed '{"payments":1,"prefix":"prismcmp","authorized":true}' \
+      --get-ref prismcmp-00000000 --requests $EMU_GET --post-requests $EMU_POST \
+      --pid $CMP_EMU_PID --result-file "$WORK/emu.env"
+    kill $CMP_EMU_PID 2>/dev/null || true; CMP_EMU_PID=
+    P() { sed -n "s/^$2=//p" "$WORK/$1.env"; }
+    ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f×", a / b; else print "n/a" }'; }
+    echo "## Emulator vs Prism ($PRISM_VERSION), 32 concurrent connections"
+    echo
+    echo "| measure | emulator | Prism (default) | Prism \`-v error\` | emulator ÷ Prism (default / \`-v error\`) |"
+    echo "|---|---|---|---|---|"
+    echo "| GET payment req/s | $(P emu GET_RPS) | $(P prism GET_RPS) | $(P quiet GET_RPS) | **$(ratio "$(P emu GET_RPS)" "$(P prism GET_RPS)") / $(ratio "$(P emu GET_RPS)" "$(P quiet GET_RPS)")** |"
+    echo "| GET payment p50 / p99 µs | $(P emu GET_P50_US) / $(P emu GET_P99_US) | $(P prism GET_P50_US) / $(P prism GET_P99_US) | $(P quiet GET_P50_US) / $(P quiet GET_P99_US) | |"
+    echo "| POST create req/s | $(P emu POST_RPS) | $(P prism POST_RPS) | $(P quiet POST_RPS) | $(ratio "$(P emu POST_RPS)" "$(P prism POST_RPS)") / $(ratio "$(P emu POST_RPS)" "$(P quiet POST_RPS)") |"
+    echo "| POST create p50 / p99 µs | $(P emu POST_P50_US) / $(P emu POST_P99_US) | $(P prism POST_P50_US) / $(P prism POST_P99_US) | $(P quiet POST_P50_US) / $(P quiet POST_P99_US) | |"
+    echo "| non-2xx or failed (GET + POST) | $(( $(P emu GET_FAILED) + $(P emu POST_FAILED) )) | $(( $(P prism GET_FAILED) + $(P prism POST_FAILED) )) | $(( $(P quiet GET_FAILED) + $(P quiet POST_FAILED) )) | |"
+    echo "| RSS after the load, KiB (process tree; largest process) | $(P emu RSS_TREE_KIB) | $(P prism RSS_TREE_KIB); $(P prism RSS_MAX_KIB) | $(P quiet RSS_TREE_KIB); $(P quiet RSS_MAX_KIB) | |"
+    echo "| start-up, spawn → accepting connections | see \"Emulator start-up\" above | $prism_START_MS ms | $quiet_START_MS ms | |"
+  fi
 fi

@@ -5,6 +5,10 @@
 //! SDK vs raw reqwest (get payment, capture; concurrency 1 and 32), token requests for
 //! 1,000 concurrent cold calls, emulator GET/POST throughput, memory per stored payment,
 //! start-up time, and latency as the store and an event log grow.
+//!
+//! `vipps-bench target --base-url URL …` measures GET payment and POST create against any
+//! server that speaks the ePayment API (the emulator, or Prism serving the official spec),
+//! with the same load generator; `bench/run.sh` uses it for the Prism comparison.
 
 use futures::stream::{self, StreamExt};
 use std::io::{BufRead, BufReader};
@@ -64,39 +68,87 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// RSS of `pid` and all its descendants (e.g. `npx` → `sh` → `node prism`), in KiB:
+/// (sum over the tree, largest single process).
+fn tree_rss_kib(pid: u32) -> (u64, u64) {
+    let mut parent_of: Vec<(u32, u32)> = Vec::new();
+    if let Ok(dir) = std::fs::read_dir("/proc") {
+        for e in dir.flatten() {
+            let Some(p) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+                continue;
+            };
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+            // The field after the `(comm)` is the state, then the parent pid.
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok());
+            if let Some(ppid) = ppid {
+                parent_of.push((p, ppid));
+            }
+        }
+    }
+    let mut tree = vec![pid];
+    let mut i = 0;
+    while i < tree.len() {
+        let p = tree[i];
+        tree.extend(parent_of.iter().filter(|(_, pp)| *pp == p).map(|(c, _)| *c));
+        i += 1;
+    }
+    let rss: Vec<u64> = tree.iter().map(|&p| rss_kib(p)).collect();
+    (rss.iter().sum(), rss.iter().copied().max().unwrap_or(0))
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Stats {
     rps: f64,
     p50_us: f64,
     p99_us: f64,
+    /// Requests whose future returned `false` (non-2xx or transport error).
+    failed: usize,
 }
 
+/// The load generator: `n` requests, `concurrency` in flight. Asserts that none failed.
 async fn load<F, Fut>(concurrency: usize, n: usize, f: F) -> Stats
 where
     F: Fn(usize) -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
+    let s = load_counting(concurrency, n, f).await;
+    assert_eq!(s.failed, 0, "a benchmark request failed");
+    s
+}
+
+/// Same load generator, counting failed requests instead of asserting (for servers we do
+/// not control, such as Prism). Failed requests are included in the latencies.
+async fn load_counting<F, Fut>(concurrency: usize, n: usize, f: F) -> Stats
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
     let t0 = Instant::now();
-    let mut lat: Vec<Duration> = stream::iter(0..n)
+    let results: Vec<(Duration, bool)> = stream::iter(0..n)
         .map(|i| {
             let fut = f(i);
             async move {
                 let s = Instant::now();
                 let ok = fut.await;
-                assert!(ok, "a benchmark request failed");
-                s.elapsed()
+                (s.elapsed(), ok)
             }
         })
         .buffer_unordered(concurrency)
         .collect()
         .await;
     let wall = t0.elapsed();
+    let failed = results.iter().filter(|(_, ok)| !ok).count();
+    let mut lat: Vec<Duration> = results.into_iter().map(|(d, _)| d).collect();
     lat.sort();
     let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)].as_secs_f64() * 1e6;
     Stats {
         rps: n as f64 / wall.as_secs_f64(),
         p50_us: pct(0.50),
         p99_us: pct(0.99),
+        failed,
     }
 }
 
@@ -125,9 +177,139 @@ fn row(name: &str, s: Stats) {
     println!("| {name} | {:.0} | {:.0} | {:.0} |", s.rps, s.p50_us, s.p99_us);
 }
 
+fn flag(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
+fn flag_num(args: &[String], name: &str, default: usize) -> usize {
+    flag(args, name).map_or(default, |v| {
+        v.parse().unwrap_or_else(|_| panic!("{name}: not a number: {v}"))
+    })
+}
+
+/// `vipps-bench target --base-url URL [--label NAME] [--get-ref REF] [--concurrency 32]
+/// [--requests N] [--post-requests N] [--warmup N] [--token T | --fetch-token]
+/// [--seed JSON] [--pid PID] [--result-file PATH]`
+///
+/// GET `/epayment/v1/payments/{REF}` and POST `/epayment/v1/payments` against any base URL,
+/// with the headers the official spec requires (Prism validates them) and a valid
+/// `CreatePaymentRequest`. Non-2xx answers are counted as failures. `--fetch-token` gets a
+/// real token from the server (the emulator); otherwise any bearer token is sent. `--seed`
+/// posts the JSON to `{base}/_emulator/seed` first. `--pid` reports the RSS of that process
+/// and its descendants after the load. `--result-file` writes `KEY=VALUE` lines for scripts.
+async fn target(args: &[String]) {
+    let base = flag(args, "--base-url").expect("target: --base-url URL is required");
+    let base = base.trim_end_matches('/').to_owned();
+    let label = flag(args, "--label").unwrap_or_else(|| base.clone());
+    let get_ref = flag(args, "--get-ref").unwrap_or_else(|| "prismcmp-00000000".into());
+    let c = flag_num(args, "--concurrency", 32);
+    let n_get = flag_num(args, "--requests", 20_000);
+    let n_post = flag_num(args, "--post-requests", n_get / 2);
+    let warmup = flag_num(args, "--warmup", 500);
+    let http = reqwest::Client::new();
+    if let Some(body) = flag(args, "--seed") {
+        let body: serde_json::Value = serde_json::from_str(&body).expect("--seed: not JSON");
+        seed(&http, &base, body).await;
+    }
+    let token = if let Some(t) = flag(args, "--token") {
+        t
+    } else if args.iter().any(|a| a == "--fetch-token") {
+        sdk(&base)
+            .access_token()
+            .await
+            .expect("fetch a token")
+            .expose()
+            .to_owned()
+    } else {
+        "vipps-bench-any-token".to_owned()
+    };
+    let token = Arc::new(token);
+    let get_url = Arc::new(format!("{base}/epayment/v1/payments/{get_ref}"));
+    let post_url = Arc::new(format!("{base}/epayment/v1/payments"));
+    let get = |_: usize| {
+        let http = http.clone();
+        let token = token.clone();
+        let url = get_url.clone();
+        async move {
+            let r = http
+                .get(url.as_str())
+                .bearer_auth(token.as_str())
+                .header("Ocp-Apim-Subscription-Key", SUB_KEY)
+                .header("Merchant-Serial-Number", MSN)
+                .send()
+                .await;
+            match r {
+                Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                Err(_) => false,
+            }
+        }
+    };
+    let post = |_: usize| {
+        let http = http.clone();
+        let token = token.clone();
+        let url = post_url.clone();
+        // The spec's Reference pattern: ^[a-zA-Z0-9-]{8,50}$.
+        let body = serde_json::json!({"amount": {"currency": "NOK", "value": 1000}, "paymentMethod": {"type": "WALLET"},
+            "reference": format!("benchpost-{}", uuid::Uuid::new_v4().simple()), "userFlow": "WEB_REDIRECT",
+            "returnUrl": "https://example.com/r"});
+        async move {
+            let r = http
+                .post(url.as_str())
+                .bearer_auth(token.as_str())
+                .header("Ocp-Apim-Subscription-Key", SUB_KEY)
+                .header("Merchant-Serial-Number", MSN)
+                .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+                .json(&body)
+                .send()
+                .await;
+            match r {
+                Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                Err(_) => false,
+            }
+        }
+    };
+    let _ = load_counting(c, warmup, get).await;
+    let g = load_counting(c, n_get, get).await;
+    let _ = load_counting(c, warmup.min(n_post), post).await;
+    let p = load_counting(c, n_post, post).await;
+    println!("## {label}: throughput at {c} concurrent connections\n");
+    println!("| request | requests | requests/s | p50 µs | p99 µs | non-2xx or failed |\n|---|---|---|---|---|---|");
+    for (name, n, s) in [
+        (format!("GET /epayment/v1/payments/{get_ref}"), n_get, g),
+        ("POST /epayment/v1/payments".to_owned(), n_post, p),
+    ] {
+        println!(
+            "| {name} | {n} | {:.0} | {:.0} | {:.0} | {} |",
+            s.rps, s.p50_us, s.p99_us, s.failed
+        );
+    }
+    let rss = flag(args, "--pid")
+        .and_then(|p| p.parse::<u32>().ok())
+        .map(tree_rss_kib);
+    if let Some((sum, max)) = rss {
+        println!("\nRSS after the load: {sum} KiB for the process tree, {max} KiB for its largest process");
+    }
+    println!();
+    if let Some(path) = flag(args, "--result-file") {
+        let (rss_sum, rss_max) = rss.unwrap_or((0, 0));
+        let out = format!(
+            "GET_RPS={:.0}\nGET_P50_US={:.0}\nGET_P99_US={:.0}\nGET_FAILED={}\nPOST_RPS={:.0}\nPOST_P50_US={:.0}\nPOST_P99_US={:.0}\nPOST_FAILED={}\nRSS_TREE_KIB={rss_sum}\nRSS_MAX_KIB={rss_max}\n",
+            g.rps, g.p50_us, g.p99_us, g.failed, p.rps, p.p50_us, p.p99_us, p.failed
+        );
+        std::fs::write(&path, out).expect("write --result-file");
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("target") {
+        target(&args[2..]).await;
+        return;
+    }
     let bin = args
         .iter()
         .position(|a| a == "--emulator-bin")
