@@ -18,7 +18,7 @@ pub struct RetryPolicy {
     pub max_backoff: Duration,
     /// Give up when the next attempt would start after this much time since the first.
     pub overall_deadline: Option<Duration>,
-    /// Honour `Retry-After` on 429/503 (capped by `max_backoff` × 4 and the deadline).
+    /// Honour `Retry-After` (wait at least that long; give up if it passes the overall deadline).
     pub honour_retry_after: bool,
 }
 
@@ -117,7 +117,8 @@ pub fn decide(
     };
     let mut wait = ceiling.mul_f64(jitter);
     if let Some(ra) = retry_after {
-        wait = wait.max(ra.min(policy.max_backoff.saturating_mul(4)));
+        // The server knows best: wait as long as it asks, unless that passes the deadline.
+        wait = wait.max(ra);
     }
     if let Some(deadline) = policy.overall_deadline {
         if elapsed.saturating_add(wait) >= deadline {
@@ -244,6 +245,15 @@ mod tests {
             Decision::RetryAfter(Duration::from_secs(3))
         );
         assert_eq!(decide(&p(), 1, &o, true, Duration::from_secs(8), 0.1), Decision::Stop);
+        // longer than max_backoff: still honoured, within the deadline
+        let long = AttemptOutcome::Status {
+            status: 503,
+            retry_after: Some(Duration::from_secs(5)),
+        };
+        assert_eq!(
+            decide(&p(), 1, &long, true, Duration::ZERO, 0.1),
+            Decision::RetryAfter(Duration::from_secs(5))
+        );
         let no = RetryPolicy {
             honour_retry_after: false,
             ..p()

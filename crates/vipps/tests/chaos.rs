@@ -88,7 +88,8 @@ async fn chaos_run_has_exactly_once_effects() {
         .build()
         .unwrap();
 
-    let results: Vec<Result<(Reference, [i64; 4]), String>> = stream::iter(0..PAYMENTS)
+    type Flow = (Reference, [i64; 3], Vec<String>);
+    let results: Vec<Result<Flow, String>> = stream::iter(0..PAYMENTS)
         .map(|i| {
             let client = client.clone();
             let http = http.clone();
@@ -123,8 +124,9 @@ async fn chaos_run_has_exactly_once_effects() {
                 }
                 let (c1, c2) = (amount / 4, amount / 2);
                 let mut captured = 0;
+                let mut keys = Vec::new();
                 for part in [c1, c2, amount - c1 - c2] {
-                    exactly_once(|k| {
+                    let done = exactly_once(|k| {
                         let b = ep.capture(&reference, Amount::nok(part));
                         async move {
                             if let Some(k) = k {
@@ -136,11 +138,12 @@ async fn chaos_run_has_exactly_once_effects() {
                     })
                     .await
                     .map_err(|e| format!("capture {reference}: {e}"))?;
+                    keys.push(done.idempotency_key().unwrap_or_default().to_owned());
                     captured += part;
                 }
                 let mut refunded = 0;
                 for part in [amount / 10, amount / 5] {
-                    exactly_once(|k| {
+                    let done = exactly_once(|k| {
                         let b = ep.refund(&reference, Amount::nok(part));
                         async move {
                             if let Some(k) = k {
@@ -152,9 +155,10 @@ async fn chaos_run_has_exactly_once_effects() {
                     })
                     .await
                     .map_err(|e| format!("refund {reference}: {e}"))?;
+                    keys.push(done.idempotency_key().unwrap_or_default().to_owned());
                     refunded += part;
                 }
-                Ok((reference, [amount, captured, refunded, 0]))
+                Ok((reference, [amount, captured, refunded], keys))
             }
         })
         .buffer_unordered(32)
@@ -186,7 +190,7 @@ async fn chaos_run_has_exactly_once_effects() {
     let mut failures = Vec::new();
     let mut checked = 0;
     for r in results {
-        let (reference, [amount, captured, refunded, _]) = match r {
+        let (reference, [amount, captured, refunded], keys) = match r {
             Ok(v) => v,
             Err(e) => {
                 failures.push(e);
@@ -209,6 +213,14 @@ async fn chaos_run_has_exactly_once_effects() {
         assert_eq!(count(PaymentEventName::Authorized), 1, "{reference}");
         assert_eq!(count(PaymentEventName::Captured), 3, "{reference}: {events:?}");
         assert_eq!(count(PaymentEventName::Refunded), 2, "{reference}: {events:?}");
+        // What the emulator received: each capture and refund carried the key the SDK reported
+        // for it, the same on every attempt.
+        let received: Vec<String> = events
+            .iter()
+            .filter(|e| matches!(e.name, PaymentEventName::Captured | PaymentEventName::Refunded))
+            .map(|e| e.idempotency_key.clone().unwrap_or_default())
+            .collect();
+        assert_eq!(received, keys, "{reference}");
         checked += 1;
     }
     assert!(
