@@ -149,6 +149,9 @@ struct Active {
 
 /// Fault injection and rate-limit state.
 pub struct Faults {
+    /// Fast checks on the hot path: whether any rule is set, whether rate limits are on.
+    has_rules: std::sync::atomic::AtomicBool,
+    rate_limits: std::sync::atomic::AtomicBool,
     seen: std::sync::atomic::AtomicU64,
     injected: std::sync::atomic::AtomicU64,
     active: Mutex<Active>,
@@ -202,6 +205,8 @@ impl Faults {
     pub fn new(config: FaultConfig) -> Self {
         let rng = rng_for(&config);
         Faults {
+            has_rules: (!config.rules.is_empty()).into(),
+            rate_limits: config.rate_limits.into(),
             seen: Default::default(),
             injected: Default::default(),
             active: Mutex::new(Active { config, rng }),
@@ -212,6 +217,9 @@ impl Faults {
     /// Replaces the configuration (and reseeds).
     pub fn set(&self, config: FaultConfig) {
         let rng = rng_for(&config);
+        use std::sync::atomic::Ordering::Relaxed;
+        self.has_rules.store(!config.rules.is_empty(), Relaxed);
+        self.rate_limits.store(config.rate_limits, Relaxed);
         *self.active.lock() = Active { config, rng };
         self.windows.lock().clear();
         self.seen.store(0, std::sync::atomic::Ordering::Relaxed);
@@ -232,6 +240,9 @@ impl Faults {
     fn pick(&self, method: &str, path: &str) -> Option<FaultRule> {
         use std::sync::atomic::Ordering::Relaxed;
         self.seen.fetch_add(1, Relaxed);
+        if !self.has_rules.load(Relaxed) {
+            return None;
+        }
         let picked = self.pick_rule(method, path);
         if picked.is_some() {
             self.injected.fetch_add(1, Relaxed);
@@ -256,7 +267,7 @@ impl Faults {
     }
 
     fn rate_limits_on(&self) -> bool {
-        self.active.lock().config.rate_limits
+        self.rate_limits.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Counts a request against a limit of `limit` per minute; `Err(retry_after_secs)` when over.

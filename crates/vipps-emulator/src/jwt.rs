@@ -59,7 +59,13 @@ impl fmt::Display for TokenError {
 #[derive(Clone)]
 pub struct TokenSigner {
     key: [u8; 32],
+    /// Tokens whose signature was already checked, with their claims: a token string is only
+    /// ever verified once (the validity window is still checked on every use).
+    verified: std::sync::Arc<parking_lot::RwLock<std::collections::HashMap<String, Claims>>>,
 }
+
+/// How many verified tokens are remembered before the memo starts afresh.
+const VERIFIED_MEMO: usize = 10_000;
 
 impl fmt::Debug for TokenSigner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -82,7 +88,10 @@ impl TokenSigner {
     pub fn random() -> Self {
         let mut key = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut key);
-        TokenSigner { key }
+        TokenSigner {
+            key,
+            verified: Default::default(),
+        }
     }
 
     fn mac(&self) -> HmacSha256 {
@@ -105,6 +114,31 @@ impl TokenSigner {
 
     /// Verifies the signature and the validity window against `now`.
     pub fn verify(&self, token: &str, now: OffsetDateTime) -> Result<Claims, TokenError> {
+        let known = self.verified.read().get(token).cloned();
+        let claims = match known {
+            Some(c) => c,
+            None => {
+                let c = self.verify_signature(token)?;
+                let mut memo = self.verified.write();
+                if memo.len() >= VERIFIED_MEMO {
+                    memo.clear();
+                }
+                memo.insert(token.to_owned(), c.clone());
+                c
+            }
+        };
+        let now = now.unix_timestamp();
+        if now >= claims.exp {
+            return Err(TokenError::Expired);
+        }
+        if now.saturating_add(SKEW_SECS) < claims.nbf {
+            return Err(TokenError::NotYetValid);
+        }
+        Ok(claims)
+    }
+
+    /// Checks the header, signature and payload of a token.
+    fn verify_signature(&self, token: &str) -> Result<Claims, TokenError> {
         let mut parts = token.split('.');
         let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
             return Err(TokenError::Malformed);
@@ -121,15 +155,7 @@ impl TokenSigner {
         mac.update(p.as_bytes());
         mac.verify_slice(&sig).map_err(|_| TokenError::BadSignature)?;
         let payload = URL_SAFE_NO_PAD.decode(p).map_err(|_| TokenError::Malformed)?;
-        let claims: Claims = serde_json::from_slice(&payload).map_err(|_| TokenError::Malformed)?;
-        let now = now.unix_timestamp();
-        if now >= claims.exp {
-            return Err(TokenError::Expired);
-        }
-        if now.saturating_add(SKEW_SECS) < claims.nbf {
-            return Err(TokenError::NotYetValid);
-        }
-        Ok(claims)
+        serde_json::from_slice(&payload).map_err(|_| TokenError::Malformed)
     }
 }
 
