@@ -41,7 +41,23 @@ impl fmt::Debug for AppState {
 /// The public URL used when none is configured and the server has not started.
 pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1";
 
+/// A weak handle to the state, for background tasks that must not keep an emulator alive.
+#[derive(Clone)]
+pub struct WeakAppState(std::sync::Weak<Inner>);
+
+impl WeakAppState {
+    /// The state, while the emulator still exists.
+    pub fn upgrade(&self) -> Option<AppState> {
+        self.0.upgrade().map(|inner| AppState { inner })
+    }
+}
+
 impl AppState {
+    /// A weak handle (see [`WeakAppState`]).
+    pub fn downgrade(&self) -> WeakAppState {
+        WeakAppState(Arc::downgrade(&self.inner))
+    }
+
     /// State for a configuration, with a real-time clock. An empty merchant list gets the default
     /// test merchant.
     pub fn new(config: EmulatorConfig) -> Self {

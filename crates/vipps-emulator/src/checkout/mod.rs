@@ -601,10 +601,12 @@ fn ensure_sweeper(state: &AppState) {
     if state.checkout().sweeper.swap(true, Ordering::SeqCst) {
         return;
     }
-    let st = state.clone();
+    // A weak handle: the sweep ends once the emulator it serves is gone.
+    let weak = state.downgrade();
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(Duration::from_secs(1)).await;
+            let Some(st) = weak.upgrade() else { break };
             sweep(&st);
         }
     });
