@@ -152,6 +152,40 @@ where
     }
 }
 
+/// A raw `GET` with the ePayment headers: true on a 2xx whose body was read.
+async fn raw_get(http: reqwest::Client, token: Arc<String>, url: String) -> bool {
+    let r = http
+        .get(url)
+        .bearer_auth(token.as_str())
+        .header("Ocp-Apim-Subscription-Key", SUB_KEY)
+        .header("Merchant-Serial-Number", MSN)
+        .send()
+        .await;
+    match r {
+        Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A raw JSON `POST` with the ePayment headers and a fresh `Idempotency-Key`: true on a 2xx
+/// whose body was read.
+async fn raw_post(http: reqwest::Client, token: Arc<String>, url: String, body: String) -> bool {
+    let r = http
+        .post(url)
+        .bearer_auth(token.as_str())
+        .header("Ocp-Apim-Subscription-Key", SUB_KEY)
+        .header("Merchant-Serial-Number", MSN)
+        .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await;
+    match r {
+        Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+        Err(_) => false,
+    }
+}
+
 fn sdk(base: &str) -> Client {
     Client::builder()
         .client_id(CLIENT_ID)
@@ -233,19 +267,7 @@ async fn target(args: &[String]) {
         let http = http.clone();
         let token = token.clone();
         let url = get_url.clone();
-        async move {
-            let r = http
-                .get(url.as_str())
-                .bearer_auth(token.as_str())
-                .header("Ocp-Apim-Subscription-Key", SUB_KEY)
-                .header("Merchant-Serial-Number", MSN)
-                .send()
-                .await;
-            match r {
-                Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
-                Err(_) => false,
-            }
-        }
+        raw_get(http, token, url.as_str().to_owned())
     };
     let post = |_: usize| {
         let http = http.clone();
@@ -255,21 +277,7 @@ async fn target(args: &[String]) {
         let body = serde_json::json!({"amount": {"currency": "NOK", "value": 1000}, "paymentMethod": {"type": "WALLET"},
             "reference": format!("benchpost-{}", uuid::Uuid::new_v4().simple()), "userFlow": "WEB_REDIRECT",
             "returnUrl": "https://example.com/r"});
-        async move {
-            let r = http
-                .post(url.as_str())
-                .bearer_auth(token.as_str())
-                .header("Ocp-Apim-Subscription-Key", SUB_KEY)
-                .header("Merchant-Serial-Number", MSN)
-                .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
-                .json(&body)
-                .send()
-                .await;
-            match r {
-                Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
-                Err(_) => false,
-            }
-        }
+        raw_post(http, token, url.as_str().to_owned(), body.to_string())
     };
     let _ = load_counting(c, warmup, get).await;
     let g = load_counting(c, n_get, get).await;
@@ -386,19 +394,7 @@ async fn main() {
             let raw = raw.clone();
             let token = token.clone();
             let url = format!("{base}/epayment/v1/payments/{get_ref}");
-            async move {
-                let r = raw
-                    .get(url)
-                    .bearer_auth(token.as_str())
-                    .header("Ocp-Apim-Subscription-Key", SUB_KEY)
-                    .header("Merchant-Serial-Number", MSN)
-                    .send()
-                    .await;
-                match r {
-                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
-                    Err(_) => false,
-                }
-            }
+            raw_get(raw, token, url)
         })
         .await;
         row(&format!("get payment, SDK, concurrency {c}"), s_sdk);
@@ -422,22 +418,12 @@ async fn main() {
             let raw = raw.clone();
             let token = token.clone();
             let url = format!("{base}/epayment/v1/payments/{raw_ref}/capture");
-            async move {
-                let r = raw
-                    .post(url)
-                    .bearer_auth(token.as_str())
-                    .header("Ocp-Apim-Subscription-Key", SUB_KEY)
-                    .header("Merchant-Serial-Number", MSN)
-                    .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
-                    .header("content-type", "application/json")
-                    .body(r#"{"modificationAmount":{"currency":"NOK","value":1}}"#)
-                    .send()
-                    .await;
-                match r {
-                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
-                    Err(_) => false,
-                }
-            }
+            raw_post(
+                raw,
+                token,
+                url,
+                r#"{"modificationAmount":{"currency":"NOK","value":1}}"#.to_owned(),
+            )
         })
         .await;
         row(&format!("capture, SDK, concurrency {c}"), s_sdk);
@@ -456,19 +442,7 @@ async fn main() {
         let raw = raw.clone();
         let token = token.clone();
         let url = format!("{base}/epayment/v1/payments/{get_ref}");
-        async move {
-            let r = raw
-                .get(url)
-                .bearer_auth(token.as_str())
-                .header("Ocp-Apim-Subscription-Key", SUB_KEY)
-                .header("Merchant-Serial-Number", MSN)
-                .send()
-                .await;
-            match r {
-                Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
-                Err(_) => false,
-            }
-        }
+        raw_get(raw, token, url)
     })
     .await;
     row("GET /epayment/v1/payments/{ref}", g);
@@ -478,12 +452,9 @@ async fn main() {
         let url = format!("{base}/epayment/v1/payments");
         let body = serde_json::json!({"amount": {"currency": "NOK", "value": 1000}, "paymentMethod": {"type": "WALLET"},
             "reference": format!("benchpost-{i:08}-{}", uuid::Uuid::new_v4().simple()), "userFlow": "WEB_REDIRECT", "returnUrl": "https://example.com/r"});
-        async move {
-            let r = raw.post(url).bearer_auth(token.as_str()).header("Ocp-Apim-Subscription-Key", SUB_KEY).header("Merchant-Serial-Number", MSN)
-                .header("Idempotency-Key", uuid::Uuid::new_v4().to_string()).json(&body).send().await;
-            match r { Ok(r) => r.status().as_u16() == 201 && r.bytes().await.is_ok(), Err(_) => false }
-        }
-    }).await;
+        raw_post(raw, token, url, body.to_string())
+    })
+    .await;
     row("POST /epayment/v1/payments", p);
     drop(emu);
 
@@ -514,19 +485,7 @@ async fn main() {
                 let raw = raw.clone();
                 let token = token.clone();
                 let url = format!("{base}/epayment/v1/payments/grow-{:08}", (i * 7919) % 1000);
-                async move {
-                    let r = raw
-                        .get(url)
-                        .bearer_auth(token.as_str())
-                        .header("Ocp-Apim-Subscription-Key", SUB_KEY)
-                        .header("Merchant-Serial-Number", MSN)
-                        .send()
-                        .await;
-                    match r {
-                        Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
-                        Err(_) => false,
-                    }
-                }
+                raw_get(raw, token, url)
             })
             .await;
             row(&format!("{stored}"), s);

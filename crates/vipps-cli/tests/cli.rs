@@ -1,9 +1,10 @@
 //! The `vipps` binary end to end: demo, emulator, payment commands.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_vipps");
+mod common;
+
+use common::{start_emulator, vipps, BIN};
 
 #[test]
 fn demo_runs_a_whole_flow_and_exits_zero() {
@@ -28,48 +29,6 @@ fn demo_runs_a_whole_flow_and_exits_zero() {
         assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");
     }
     assert!(!stdout.contains("Y8Kteew6GE3ZmeycEt6egg=="), "the client secret leaked");
-}
-
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_emulator() -> (Server, String) {
-    let mut child = Command::new(BIN)
-        .args(["emulator", "--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("first line was {line:?}"))
-        .to_owned();
-    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-    (Server(child), url)
-}
-
-fn vipps(base: &str, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .env_remove("VIPPS_CLIENT_ID")
-        .env("VIPPS_BASE_URL", base)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
 }
 
 #[test]
