@@ -105,6 +105,8 @@ pub struct Payment {
     pub refunded: i64,
     /// `profile.sub`, once authorized with a scope.
     pub sub: Option<String>,
+    /// When the customer approved (the capture, cancel and refund deadlines count from here).
+    pub authorized_at: Option<OffsetDateTime>,
     /// The event log, oldest first.
     pub events: Vec<PaymentEvent>,
 }
@@ -176,7 +178,7 @@ impl Payment {
             redirect_url: self.redirect_url.clone(),
             reference: self.reference.clone(),
             metadata: self.metadata.clone(),
-            capture_guaranteed_until: None,
+            capture_guaranteed_until: self.capture_deadline(),
             user_details: None,
             shipping_details: None,
         }
@@ -191,6 +193,18 @@ impl Payment {
             psp_reference: self.psp_reference.clone(),
             reference: self.reference.clone(),
         }
+    }
+
+    /// Until when a capture (or a cancel) is possible: 180 days after the reservation in
+    /// Norway (NOK), 14 days in Denmark and Finland (DKK, EUR) without "late capture".
+    pub fn capture_deadline(&self) -> Option<OffsetDateTime> {
+        let days = if self.amount.currency == Currency::Nok { 180 } else { 14 };
+        self.authorized_at.map(|t| t + time::Duration::days(days))
+    }
+
+    /// Until when a refund is possible: 365 days after the reservation.
+    pub fn refund_deadline(&self) -> Option<OffsetDateTime> {
+        self.authorized_at.map(|t| t + time::Duration::days(365))
     }
 
     fn check_currency(&self, m: &Amount) -> Result<(), ApiError> {
@@ -232,6 +246,12 @@ impl Payment {
             }
         }
         self.check_currency(m)?;
+        if self.capture_deadline().is_some_and(|d| now > d) {
+            return Err(ApiError::code(
+                6100,
+                "Capture period expired: the reservation is no longer valid",
+            ));
+        }
         if self.cancelled > 0 {
             return Err(ApiError::code(
                 6070,
@@ -271,6 +291,12 @@ impl Payment {
             }
         }
         self.check_currency(m)?;
+        if self.refund_deadline().is_some_and(|d| now > d) {
+            return Err(ApiError::code(
+                6220,
+                "Refund period expired: refunds are possible for 365 days",
+            ));
+        }
         if self.captured > 0 && self.refunded >= self.captured {
             return Err(ApiError::code(6180, "Everything captured is already refunded"));
         }
@@ -302,6 +328,12 @@ impl Payment {
                         "cancelTransactionOnly is set and the customer has already authorized the payment",
                     ));
                 }
+                if self.capture_deadline().is_some_and(|d| now > d) {
+                    return Err(ApiError::code(
+                        6030,
+                        "Cancel period expired: the reservation is no longer valid",
+                    ));
+                }
                 if self.captured >= self.authorized {
                     return Err(ApiError::code(
                         6040,
@@ -324,6 +356,7 @@ impl Payment {
 
     fn authorize(&mut self, now: OffsetDateTime) {
         self.state = PaymentState::Authorized;
+        self.authorized_at = Some(now);
         self.authorized = self.amount.value;
         if self.scope.as_deref().is_some_and(|s| !s.trim().is_empty()) {
             self.sub = Some(uuid::Uuid::new_v4().to_string());
@@ -485,6 +518,7 @@ impl Ledger {
             captured: 0,
             refunded: 0,
             sub: None,
+            authorized_at: None,
             events: Vec::new(),
         };
         p.push(PaymentEventName::Created, req.amount.value, n.idempotency_key, n.now);

@@ -428,3 +428,30 @@ async fn validation_is_checked_by_both_sides() {
     assert!(body.to_string().contains("returnUrl"), "{body}");
     assert!(body["traceId"].is_string(), "{body}");
 }
+
+#[tokio::test]
+async fn capture_cancel_and_refund_deadlines_follow_the_clock() {
+    let emu = Emulator::start().await.unwrap();
+    let c = client_for(&emu);
+    let ep = c.epayment();
+    let a = authorized(&emu, &c, 1000).await;
+    let b = authorized(&emu, &c, 1000).await;
+    let p = ep.get_payment(&a).await.unwrap();
+    let guaranteed = p
+        .capture_guaranteed_until
+        .expect("captureGuaranteedUntil once authorized");
+    ep.capture(&a, Amount::nok(500)).await.unwrap();
+    ep.capture(&b, Amount::nok(1000)).await.unwrap();
+    // 181 days later: no capture or cancel (NOK: 180 days); refunds are still possible
+    emu.clock().advance(Duration::from_secs(181 * 86400));
+    assert!(emu.clock().now() > guaranteed);
+    let e = ep.capture(&a, Amount::nok(100)).await.unwrap_err();
+    assert_eq!(e.error_code(), Some(6100), "{e}");
+    let e = ep.cancel(&a).await.unwrap_err();
+    assert_eq!(e.error_code(), Some(6030), "{e}");
+    ep.refund(&b, Amount::nok(100)).await.unwrap();
+    // 366 days after the reservation: no refund either
+    emu.clock().advance(Duration::from_secs(185 * 86400));
+    let e = ep.refund(&b, Amount::nok(100)).await.unwrap_err();
+    assert_eq!(e.error_code(), Some(6220), "{e}");
+}
