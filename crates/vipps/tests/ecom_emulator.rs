@@ -571,3 +571,19 @@ async fn express_with_static_shipping_makes_no_shipping_call() {
     assert_eq!(cbs[0].body["shippingDetails"]["shippingCost"], 49.9);
     assert!(rx.seen.lock().iter().all(|s| !s.path.starts_with("/ship")));
 }
+
+#[tokio::test]
+async fn capture_and_refund_deadlines_follow_the_clock() {
+    let emu = vipps_emulator::Emulator::start().await.unwrap();
+    let c = client_for(&emu);
+    let a = reserved(&emu, &c, 1000).await;
+    let b = reserved(&emu, &c, 1000).await;
+    c.ecom().capture(&b, Some(500), "part").await.unwrap();
+    emu.clock().advance(std::time::Duration::from_secs(181 * 86400));
+    let e = c.ecom().capture(&a, Some(100), "late").await.unwrap_err();
+    assert_eq!(ecom_code(&e), (400, "Payment".to_owned(), "98".to_owned()), "{e}");
+    c.ecom().refund(&b, 100, "still in time").await.unwrap();
+    emu.clock().advance(std::time::Duration::from_secs(185 * 86400));
+    let e = c.ecom().refund(&b, 100, "too late").await.unwrap_err();
+    assert_eq!(ecom_code(&e), (400, "Payment".to_owned(), "95".to_owned()), "{e}");
+}

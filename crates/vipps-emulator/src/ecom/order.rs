@@ -118,6 +118,8 @@ pub struct Order {
     pub log: Vec<TransactionLogEntry>,
     /// The last callback status (for `/status` of failures and timeouts).
     pub last_status: Option<OrderStatus>,
+    /// When the customer approved: captures are possible for 180 days, refunds for 365.
+    pub reserved_at: Option<OffsetDateTime>,
 }
 
 /// Random 10-digit transaction id.
@@ -156,6 +158,7 @@ impl Order {
             sub: None,
             log: Vec::new(),
             last_status: None,
+            reserved_at: None,
             request,
         };
         let (amount, text) = (o.request.transaction.amount, o.text());
@@ -279,6 +282,12 @@ impl Order {
             }
             Phase::Reserved => {}
         }
+        if self.reserved_at.is_some_and(|t| now > t + time::Duration::days(180)) {
+            return Err(EcomErr::payment(
+                98,
+                "Too late to capture: captures are possible for 180 days after the reservation",
+            ));
+        }
         if self.released {
             return Err(EcomErr::vipps(
                 91,
@@ -325,6 +334,12 @@ impl Order {
             Some(v) if v > 0 => v,
             _ => return Err(EcomErr::invalid("amount", "must be greater than 0")),
         };
+        if self.reserved_at.is_some_and(|t| now > t + time::Duration::days(365)) {
+            return Err(EcomErr::payment(
+                95,
+                "Too late to refund: refunds are possible for 365 days after the reservation",
+            ));
+        }
         let refundable = self.captured - self.refunded;
         if value > refundable {
             return Err(EcomErr::payment(
@@ -413,6 +428,7 @@ impl Order {
         now: OffsetDateTime,
     ) -> TransactionUpdateCallback {
         self.phase = Phase::Reserved;
+        self.reserved_at = Some(now);
         self.customer_acted = true;
         self.last_status = None;
         let extra = shipping.as_ref().map(|s| s.shipping_cost.ore()).unwrap_or(0);
