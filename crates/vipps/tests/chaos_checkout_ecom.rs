@@ -8,6 +8,7 @@
 //!   exists) → approve (control plane) → capture in two parts → refund one part, with
 //!   `X-Request-Id` as the idempotency key.
 
+mod common;
 use futures::stream::{self, StreamExt};
 use serde::de::DeserializeOwned;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,13 +24,7 @@ const FLOWS: usize = 200;
 const CONCURRENCY: usize = 16;
 
 fn client_for(emu: &RunningEmulator) -> Client {
-    let m = emu.merchant().clone();
-    Client::builder()
-        .client_id(m.client_id.clone())
-        .client_secret(m.client_secret.clone())
-        .subscription_key(m.subscription_key.clone())
-        .merchant_serial_number(m.msn.clone())
-        .base_url(emu.base_url())
+    common::builder_for(emu)
         .retry_policy(RetryPolicy {
             max_attempts: 8,
             initial_backoff: Duration::from_millis(1),

@@ -1,6 +1,8 @@
 //! The Checkout SDK against the in-process emulator: create/get/update/expire, the customer
 //! completing through the control plane, polling, TTL expiry, and capture through ePayment.
 
+mod common;
+use common::client_for;
 use std::time::Duration;
 use vipps::checkout::PollCadence;
 use vipps::types::checkout::{
@@ -9,25 +11,7 @@ use vipps::types::checkout::{
 };
 use vipps::types::epayment::{PaymentEventName, PaymentState as EpState};
 use vipps::types::{Amount, Reference};
-use vipps::{Client, RetryPolicy};
 use vipps_emulator::{Emulator, RunningEmulator};
-
-fn client_for(emu: &RunningEmulator) -> Client {
-    let m = emu.merchant();
-    Client::builder()
-        .client_id(m.client_id.clone())
-        .client_secret(m.client_secret.clone())
-        .subscription_key(m.subscription_key.clone())
-        .merchant_serial_number(m.msn.clone())
-        .base_url(emu.base_url())
-        .system("sdk-tests", "1")
-        .retry_policy(RetryPolicy {
-            initial_backoff: Duration::from_millis(5),
-            ..RetryPolicy::default()
-        })
-        .build()
-        .unwrap()
-}
 
 fn request(reference: &Reference, value: i64) -> InitiateSessionRequest {
     let mut req = InitiateSessionRequest::payment(

@@ -2,10 +2,12 @@
 //! illegal transition, X-Request-Id replay, callbacks (regular, reject, timeout) and the
 //! express flow with a merchant-side receiver.
 
+mod common;
 use axum::extract::Path;
 use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Json, Router};
+use common::client_for;
 use parking_lot::Mutex;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,25 +16,8 @@ use vipps::types::ecom::{
     OrderStatus, PaymentType, ShippingCostRequest, ShippingCostResponse, ShippingDetails, TransactionStatus,
     TransactionUpdateCallback,
 };
-use vipps::{Client, RetryPolicy};
+use vipps::Client;
 use vipps_emulator::{Emulator, RunningEmulator};
-
-fn client_for(emu: &RunningEmulator) -> Client {
-    let m = emu.merchant();
-    Client::builder()
-        .client_id(m.client_id.clone())
-        .client_secret(m.client_secret.clone())
-        .subscription_key(m.subscription_key.clone())
-        .merchant_serial_number(m.msn.clone())
-        .base_url(emu.base_url())
-        .system("sdk-tests", "1")
-        .retry_policy(RetryPolicy {
-            initial_backoff: Duration::from_millis(5),
-            ..RetryPolicy::default()
-        })
-        .build()
-        .unwrap()
-}
 
 fn order_id() -> String {
     format!("ecom-{}", uuid::Uuid::new_v4().simple())

@@ -1,6 +1,8 @@
 //! The SDK against the in-process emulator: every ePayment operation, every illegal
 //! transition, authentication failures, idempotency replay and conflict, expiry.
 
+mod common;
+use common::client_for;
 use std::time::Duration;
 use vipps::types::epayment::{
     CancelModificationRequest, CreatePaymentRequest, Customer, ForceApproveRequest, PaymentEventName, PaymentState,
@@ -9,23 +11,6 @@ use vipps::types::epayment::{
 use vipps::types::{Amount, Reference};
 use vipps::{Client, RetryPolicy};
 use vipps_emulator::{Emulator, RunningEmulator};
-
-fn client_for(emu: &RunningEmulator) -> Client {
-    let m = emu.merchant();
-    Client::builder()
-        .client_id(m.client_id.clone())
-        .client_secret(m.client_secret.clone())
-        .subscription_key(m.subscription_key.clone())
-        .merchant_serial_number(m.msn.clone())
-        .base_url(emu.base_url())
-        .system("sdk-tests", "1")
-        .retry_policy(RetryPolicy {
-            initial_backoff: Duration::from_millis(5),
-            ..RetryPolicy::default()
-        })
-        .build()
-        .unwrap()
-}
 
 fn web(reference: &Reference, value: i64) -> CreatePaymentRequest {
     CreatePaymentRequest {

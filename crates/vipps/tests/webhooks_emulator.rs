@@ -2,8 +2,10 @@
 //! emulator, receive the signed deliveries on a local axum server and verify them with the
 //! SDK's `WebhookVerifier`.
 
+mod common;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use common::client_for;
 use parking_lot::Mutex;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -13,26 +15,9 @@ use vipps::types::epayment::{CreatePaymentRequest, PaymentEventName, UserFlow, W
 use vipps::types::webhooks::{RegisterWebhookRequest, WebhookEventType};
 use vipps::types::{Amount, Reference};
 use vipps::webhooks::{WebhookError, WebhookRequest, WebhookVerifier};
-use vipps::{Client, RetryPolicy};
+use vipps::Client;
 use vipps_emulator::deliveries::RetrySchedule;
 use vipps_emulator::{Emulator, RunningEmulator};
-
-fn client_for(emu: &RunningEmulator) -> Client {
-    let m = emu.merchant();
-    Client::builder()
-        .client_id(m.client_id.clone())
-        .client_secret(m.client_secret.clone())
-        .subscription_key(m.subscription_key.clone())
-        .merchant_serial_number(m.msn.clone())
-        .base_url(emu.base_url())
-        .system("sdk-webhook-tests", "1")
-        .retry_policy(RetryPolicy {
-            initial_backoff: Duration::from_millis(5),
-            ..RetryPolicy::default()
-        })
-        .build()
-        .unwrap()
-}
 
 fn web(reference: &Reference, value: i64) -> CreatePaymentRequest {
     CreatePaymentRequest {
