@@ -77,7 +77,11 @@ struct Inner {
     http: reqwest::Client,
     tokens: token::TokenCache,
     fixed_headers: transport::FixedHeaders,
-    bearer_header: parking_lot::RwLock<Option<(Secret, http::HeaderValue)>>,
+    /// The base URL, parsed once; each request only sets the path.
+    base_url: url::Url,
+    /// The base URL's own path without its trailing slash ("" for a bare host), put in front of
+    /// every operation's path.
+    base_path: String,
 }
 
 /// The client. Cheap to clone: clones share one connection pool and one token cache.
@@ -111,13 +115,19 @@ impl Client {
             .build()
             .map_err(|e| Error::config(format!("HTTP client could not be built: {e}")))?;
         let fixed_headers = transport::FixedHeaders::new(&config)?;
+        let mut base_url = url::Url::parse(config.environment.base_url())
+            .map_err(|e| Error::config(format!("base URL is not valid: {e}")))?;
+        let base_path = base_url.path().trim_end_matches('/').to_owned();
+        base_url.set_query(None);
+        base_url.set_fragment(None);
         Ok(Client {
             inner: Arc::new(Inner {
                 config,
                 http,
                 tokens: transport::new_token_cache(),
                 fixed_headers,
-                bearer_header: parking_lot::RwLock::new(None),
+                base_url,
+                base_path,
             }),
         })
     }
@@ -151,7 +161,7 @@ impl Client {
 
     /// A valid access token (cached; fetched when needed).
     pub async fn access_token(&self) -> Result<Secret> {
-        self.bearer_token().await
+        Ok(self.bearer_token().await?.token)
     }
 
     /// How many access tokens this client (and its clones) has fetched so far.

@@ -1,17 +1,19 @@
 //! A string that never shows itself in `Debug` or `Display`.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// A secret value (client secret, subscription key, token, webhook secret).
 ///
 /// `Debug` and `Display` print `"<redacted>"`; read the value with [`Secret::expose`].
+/// Cloning is cheap (the value is shared, not copied).
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Secret(Arc<str>);
 
 impl Secret {
     /// Wraps a secret.
     pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
+        Secret(Arc::from(s.into()))
     }
     /// The secret value. Take care where it goes.
     pub fn expose(&self) -> &str {
@@ -37,12 +39,12 @@ impl fmt::Display for Secret {
 
 impl From<String> for Secret {
     fn from(s: String) -> Self {
-        Secret(s)
+        Secret(Arc::from(s))
     }
 }
 
 impl From<&str> for Secret {
     fn from(s: &str) -> Self {
-        Secret(s.to_owned())
+        Secret(Arc::from(s))
     }
 }

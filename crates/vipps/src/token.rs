@@ -1,6 +1,6 @@
 //! The access-token cache: shared by every clone of a client, single-flight, never caches errors.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::secret::Secret;
 use parking_lot::RwLock;
 use std::future::Future;
@@ -9,9 +9,16 @@ use std::time::Duration;
 use tokio::time::Instant;
 use vipps_types::access_token::AccessTokenResponse;
 
+/// A cached access token with its ready-made `Authorization` header (marked sensitive).
+#[derive(Clone)]
+pub(crate) struct Bearer {
+    pub(crate) token: Secret,
+    pub(crate) header: http::HeaderValue,
+}
+
 #[derive(Clone)]
 struct Cached {
-    token: Secret,
+    bearer: Bearer,
     refresh_at: Instant,
 }
 
@@ -31,11 +38,11 @@ impl TokenCache {
         }
     }
 
-    fn fresh(&self) -> Option<Secret> {
+    fn fresh(&self) -> Option<Bearer> {
         let g = self.current.read();
         g.as_ref()
             .filter(|c| Instant::now() < c.refresh_at)
-            .map(|c| c.token.clone())
+            .map(|c| c.bearer.clone())
     }
 
     /// How many token requests this cache has sent.
@@ -45,7 +52,7 @@ impl TokenCache {
 
     /// The cached token, or one fetched with `fetch` when none is fresh. Concurrent callers
     /// wait for a single fetch. A failed fetch is not cached: the next caller tries again.
-    pub(crate) async fn get<F, Fut>(&self, fetch: F) -> Result<Secret>
+    pub(crate) async fn get<F, Fut>(&self, fetch: F) -> Result<Bearer>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<AccessTokenResponse>>,
@@ -62,18 +69,24 @@ impl TokenCache {
         let resp = fetch().await?;
         let lifetime = lifetime_of(&resp);
         let margin = refresh_margin(lifetime);
-        let cached = Cached {
+        let mut header = http::HeaderValue::try_from(format!("Bearer {}", resp.access_token))
+            .map_err(|_| Error::config("the access token has characters HTTP headers do not allow"))?;
+        header.set_sensitive(true);
+        let bearer = Bearer {
             token: Secret::new(resp.access_token),
-            refresh_at: started + lifetime - margin,
+            header,
         };
-        *self.current.write() = Some(cached.clone());
-        Ok(cached.token)
+        *self.current.write() = Some(Cached {
+            bearer: bearer.clone(),
+            refresh_at: started + lifetime - margin,
+        });
+        Ok(bearer)
     }
 
     /// Forgets `used` if it is still the cached token (after a 401).
     pub(crate) fn invalidate(&self, used: &Secret) {
         let mut g = self.current.write();
-        if g.as_ref().is_some_and(|c| &c.token == used) {
+        if g.as_ref().is_some_and(|c| &c.bearer.token == used) {
             *g = None;
         }
     }
@@ -132,7 +145,7 @@ mod tests {
             }));
         }
         for t in tasks {
-            assert_eq!(t.await.unwrap().expose(), "tok-1");
+            assert_eq!(t.await.unwrap().token.expose(), "tok-1");
         }
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         assert_eq!(cache.fetch_count(), 1);
@@ -144,20 +157,47 @@ mod tests {
         let err = cache.get(|| async { Err(crate::Error::config("boom")) }).await;
         assert!(err.is_err());
         let t = cache.get(|| async { Ok(resp("a", 3600)) }).await.unwrap();
-        assert_eq!(t.expose(), "a");
+        assert_eq!(t.token.expose(), "a");
         // still fresh 50 minutes later (margin is 6 minutes for a 1-hour token)
         tokio::time::advance(Duration::from_secs(50 * 60)).await;
         let t = cache.get(|| async { Ok(resp("b", 3600)) }).await.unwrap();
-        assert_eq!(t.expose(), "a");
+        assert_eq!(t.token.expose(), "a");
         // inside the margin: refreshed
         tokio::time::advance(Duration::from_secs(5 * 60)).await;
         let t = cache.get(|| async { Ok(resp("b", 3600)) }).await.unwrap();
-        assert_eq!(t.expose(), "b");
+        assert_eq!(t.token.expose(), "b");
         // invalidation of a token no longer cached does nothing; of the current one drops it
         cache.invalidate(&Secret::new("a"));
-        assert_eq!(cache.get(|| async { Ok(resp("c", 3600)) }).await.unwrap().expose(), "b");
+        assert_eq!(
+            cache
+                .get(|| async { Ok(resp("c", 3600)) })
+                .await
+                .unwrap()
+                .token
+                .expose(),
+            "b"
+        );
         cache.invalidate(&Secret::new("b"));
-        assert_eq!(cache.get(|| async { Ok(resp("c", 3600)) }).await.unwrap().expose(), "c");
+        assert_eq!(
+            cache
+                .get(|| async { Ok(resp("c", 3600)) })
+                .await
+                .unwrap()
+                .token
+                .expose(),
+            "c"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn caches_a_sensitive_authorization_header_and_refuses_a_token_http_cannot_carry() {
+        let cache = TokenCache::new();
+        let bad = cache.get(|| async { Ok(resp("line\nbreak", 3600)) }).await;
+        assert!(bad.is_err(), "a token with a newline cannot be sent in a header");
+        let b = cache.get(|| async { Ok(resp("good", 3600)) }).await.unwrap();
+        assert_eq!(b.header.to_str().unwrap(), "Bearer good");
+        assert!(b.header.is_sensitive());
+        assert_eq!(cache.fetch_count(), 2, "the refused token was not cached");
     }
 
     #[test]

@@ -4,8 +4,7 @@
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::retry::{decide, parse_retry_after, AttemptOutcome, Decision, RetryPolicy};
-use crate::secret::Secret;
-use crate::token::TokenCache;
+use crate::token::{Bearer, TokenCache};
 use crate::Client;
 use http::{HeaderMap, HeaderValue, Method};
 use serde::de::DeserializeOwned;
@@ -369,7 +368,7 @@ impl Client {
                             // The token may have been revoked or expired early: fetch one new token, retry once.
                             refreshed_after_401 = true;
                             if let Some(t) = &token {
-                                self.inner.tokens.invalidate(t);
+                                self.inner.tokens.invalidate(&t.token);
                             }
                             retries_used -= 1;
                             tracing::debug!(parent: &span, "401: refreshing the access token once");
@@ -418,11 +417,15 @@ impl Client {
         &self,
         op: &Op,
         key: Option<&str>,
-        token: Option<&Secret>,
+        token: Option<&Bearer>,
         timeout: Duration,
     ) -> Result<std::result::Result<(u16, bytes::Bytes), AttemptError>> {
-        let cfg = &self.inner.config;
-        let url = format!("{}{}", cfg.environment.base_url(), op.path);
+        let mut url = self.inner.base_url.clone();
+        if self.inner.base_path.is_empty() {
+            url.set_path(&op.path);
+        } else {
+            url.set_path(&format!("{}{}", self.inner.base_path, op.path));
+        }
         let fixed = &self.inner.fixed_headers;
         let mut headers = if op.msn {
             fixed.with_msn.clone()
@@ -431,7 +434,7 @@ impl Client {
         };
         match (op.auth, token) {
             (Auth::Bearer, Some(t)) => {
-                headers.insert(http::header::AUTHORIZATION, self.bearer_header(t)?);
+                headers.insert(http::header::AUTHORIZATION, t.header.clone());
             }
             _ => headers.extend(fixed.client_credentials.clone()),
         }
@@ -441,7 +444,7 @@ impl Client {
         let mut req = self
             .inner
             .http
-            .request(op.method.clone(), &url)
+            .request(op.method.clone(), url)
             .headers(headers)
             .timeout(timeout);
         if let Some(b) = &op.body {
@@ -483,7 +486,7 @@ impl Client {
     }
 
     /// A fresh access token, from the cache or fetched once for all concurrent callers.
-    pub(crate) async fn bearer_token(&self) -> Result<Secret> {
+    pub(crate) async fn bearer_token(&self) -> Result<Bearer> {
         let this = self.clone();
         self.inner
             .tokens
@@ -539,20 +542,6 @@ impl FixedHeaders {
             without_msn,
             client_credentials,
         })
-    }
-}
-
-impl Client {
-    /// `Authorization: Bearer …` for a token, built once per token.
-    fn bearer_header(&self, token: &Secret) -> Result<HeaderValue> {
-        if let Some((t, h)) = &*self.inner.bearer_header.read() {
-            if t == token {
-                return Ok(h.clone());
-            }
-        }
-        let h = header_value(&format!("Bearer {}", token.expose()), true)?;
-        *self.inner.bearer_header.write() = Some((token.clone(), h.clone()));
-        Ok(h)
     }
 }
 

@@ -90,6 +90,7 @@ async fn server(replies: Vec<Reply>) -> (String, Script) {
     script.replies.lock().extend(replies);
     let app = Router::new()
         .route("/accesstoken/get", post(token))
+        .route("/gateway/accesstoken/get", post(token))
         .fallback(any)
         .with_state(script.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -141,6 +142,18 @@ async fn retries_5xx_with_the_same_idempotency_key() {
         serde_json::json!({"modificationAmount": {"currency": "NOK", "value": 500}})
     );
     assert_eq!(r.aggregate.captured_amount.value, 500);
+}
+
+#[tokio::test]
+async fn a_base_url_with_a_path_prefixes_every_operation_and_the_token_request() {
+    let (base, script) = server(vec![Reply::Json(200, MOD_OK)]).await;
+    let c = client(&format!("{base}/gateway/"));
+    c.epayment().capture("reference-123", Amount::nok(500)).await.unwrap();
+    assert_eq!(*script.tokens.lock(), 1, "the token came from /gateway/accesstoken/get");
+    let seen = script.seen.lock().clone();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].path, "/gateway/epayment/v1/payments/reference-123/capture");
+    assert_eq!(seen[0].authorization.as_deref(), Some("Bearer tok-1"));
 }
 
 #[tokio::test]
