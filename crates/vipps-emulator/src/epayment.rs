@@ -6,14 +6,13 @@ use crate::http::{
     authenticate, body_required, check_system_headers, idempotency_key, parse_json, read_body, respond, KeyRule,
 };
 use crate::state::AppState;
-use crate::store::{IdempotencyRecord, IdempotencyScope, Ledger, NewPayment};
+use crate::store::{Fingerprint, IdempotencyRecord, IdempotencyScope, Ledger, NewPayment};
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::Uri;
 use axum::response::Response;
 use http::{HeaderMap, StatusCode};
-use serde::Serialize;
 use time::OffsetDateTime;
 use vipps_types::epayment::{
     CancelModificationRequest, CreatePaymentRequest, ForceApproveRequest, ModificationRequest, PaymentMethodType,
@@ -40,10 +39,6 @@ fn path_reference(p: Result<Path<String>, PathRejection>) -> Result<String, ApiE
     Ok(r)
 }
 
-fn fingerprint<T: Serialize>(v: &T) -> serde_json::Value {
-    serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
-}
-
 /// One idempotent mutation.
 struct Mutation<'a> {
     state: &'a AppState,
@@ -51,7 +46,7 @@ struct Mutation<'a> {
     method: &'static str,
     path: &'a str,
     key: Option<String>,
-    fingerprint: serde_json::Value,
+    fingerprint: Fingerprint,
     conflict_code: u32,
 }
 
@@ -64,7 +59,7 @@ impl Mutation<'_> {
         state.store().transaction(|ledger| {
             let scope = self.key.as_ref().map(|k| IdempotencyScope {
                 msn: self.msn.to_owned(),
-                method: self.method.to_owned(),
+                method: self.method,
                 path: self.path.to_owned(),
                 key: k.clone(),
             });
@@ -144,7 +139,7 @@ async fn create_inner(state: &AppState, path: &str, headers: &HeaderMap, body: B
         method: "POST",
         path,
         key: key.clone(),
-        fingerprint: fingerprint(&req),
+        fingerprint: Fingerprint::of(&req),
         conflict_code: 4020,
     };
     Ok(mutation.run(|ledger, now| {
@@ -261,7 +256,7 @@ async fn modify(
         method: "POST",
         path,
         key: key.clone(),
-        fingerprint: fingerprint(&req),
+        fingerprint: Fingerprint::of(&req),
         conflict_code: if op == Op::Capture { 4010 } else { 4150 },
     };
     Ok(mutation.run(|ledger, now| {
@@ -304,7 +299,7 @@ async fn cancel_inner(
         method: "POST",
         path,
         key: key.clone(),
-        fingerprint: fingerprint(&req),
+        fingerprint: Fingerprint::of(&req),
         conflict_code: 4020,
     };
     Ok(mutation.run(|ledger, now| {

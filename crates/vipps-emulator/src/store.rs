@@ -33,18 +33,33 @@ pub struct IdempotencyScope {
     /// Merchant serial number.
     pub msn: String,
     /// HTTP method.
-    pub method: String,
+    pub method: &'static str,
     /// Request path.
     pub path: String,
     /// The `Idempotency-Key`.
     pub key: String,
 }
 
+/// What identifies a request body for idempotency: the SHA-256 of the parsed request
+/// serialized again as JSON (so formatting and field order do not matter, and maps are
+/// sorted). 32 bytes per remembered key, instead of a copy of the whole body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fingerprint([u8; 32]);
+
+impl Fingerprint {
+    /// The fingerprint of a parsed request.
+    pub fn of<T: serde::Serialize>(request: &T) -> Fingerprint {
+        use sha2::Digest;
+        let json = serde_json::to_vec(request).unwrap_or_default();
+        Fingerprint(sha2::Sha256::digest(&json).into())
+    }
+}
+
 /// What was answered the first time a key was used.
 #[derive(Debug, Clone)]
 pub struct IdempotencyRecord {
-    /// The parsed request body, normalised.
-    pub fingerprint: serde_json::Value,
+    /// The request body's fingerprint.
+    pub fingerprint: Fingerprint,
     /// The stored answer (status and body), replayed for identical retries.
     pub response: Stored,
 }
@@ -444,7 +459,8 @@ impl std::fmt::Debug for Sinks {
 /// The data: payments per (MSN, reference), tokens, idempotency records.
 #[derive(Debug, Default)]
 pub struct Ledger {
-    payments: HashMap<(String, String), Payment>,
+    /// Boxed, so that growing the map moves pointers, not whole payments, while it holds the lock.
+    payments: HashMap<(String, String), Box<Payment>>,
     tokens: HashMap<String, (String, String)>,
     idempotency: HashMap<IdempotencyScope, IdempotencyRecord>,
     /// Payments handed out during the current transaction (their new events get published).
@@ -524,7 +540,7 @@ impl Ledger {
         p.push(PaymentEventName::Created, req.amount.value, n.idempotency_key, n.now);
         self.tokens.insert(token, id.clone());
         self.touched.push(id.clone());
-        self.payments.insert(id, p);
+        self.payments.insert(id, Box::new(p));
         Ok(CreatePaymentResponse {
             redirect_url,
             reference: req.reference.clone(),

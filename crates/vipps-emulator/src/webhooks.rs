@@ -34,7 +34,7 @@ use crate::http::{
     KeyRule,
 };
 use crate::state::AppState;
-use crate::store::PublishedEvent;
+use crate::store::{Fingerprint, PublishedEvent};
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -90,7 +90,7 @@ struct Registry {
 
 #[derive(Debug, Clone)]
 struct Replay {
-    fingerprint: serde_json::Value,
+    fingerprint: Fingerprint,
     response: Stored,
     id: String,
 }
@@ -213,7 +213,7 @@ async fn register_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Re
         }
     }
     req.events = events;
-    let fingerprint = serde_json::to_value(&req).unwrap_or(serde_json::Value::Null);
+    let fingerprint = Fingerprint::of(&req);
     ensure_sink(state);
 
     let mut reg = state.webhooks().shared.registry.lock();

@@ -48,7 +48,7 @@ use crate::deliveries::{Outbound, RetrySchedule};
 use crate::error::{ApiError, Stored};
 use crate::http::{check_system_headers, header_str, idempotency_key, parse_json, read_body, secure_eq, KeyRule};
 use crate::state::AppState;
-use crate::store::{Ledger, NewPayment, Payment};
+use crate::store::{Fingerprint, Ledger, NewPayment, Payment};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::Uri;
@@ -179,7 +179,7 @@ impl Session {
 struct Sessions {
     by_ref: HashMap<(String, String), Session>,
     tokens: HashMap<String, (String, String)>,
-    idempotency: HashMap<(String, String, String, String), (serde_json::Value, Stored)>,
+    idempotency: HashMap<(String, String, String, String), (Fingerprint, Stored)>,
 }
 
 /// State of the Checkout emulation, kept in [`AppState`] (lock order: the store first, then this).
@@ -629,15 +629,11 @@ pub fn sweep(state: &AppState) {
 // API handlers
 // ------------------------------------------------------------------------------------------
 
-fn fingerprint<T: Serialize>(v: &T) -> serde_json::Value {
-    serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
-}
-
 /// Idempotency: replays an identical retry, 409 for a reused key with another body.
 fn replay(
     cs: &Sessions,
     scope: &Option<(String, String, String, String)>,
-    fp: &serde_json::Value,
+    fp: &Fingerprint,
 ) -> Option<Result<Stored, CkError>> {
     let scope = scope.as_ref()?;
     let (old, stored) = cs.idempotency.get(scope)?;
@@ -692,7 +688,7 @@ async fn create_inner(state: &AppState, path: &str, headers: &HeaderMap, body: B
         .ok_or_else(|| CkError::validation("reference", "is required"))?;
     let settings = state.checkout().settings();
     let public = state.public_url();
-    let fp = fingerprint(&req);
+    let fp = Fingerprint::of(&req);
     let sc = scope(&m.msn, "POST", path, &call.key);
     let r = state.store().transaction(|ledger| {
         let mut cs = state.checkout().sessions.lock();
@@ -710,7 +706,7 @@ async fn create_inner(state: &AppState, path: &str, headers: &HeaderMap, body: B
             );
             let stored = e.render(path);
             if let Some(sc) = sc.clone() {
-                cs.idempotency.insert(sc, (fp.clone(), stored));
+                cs.idempotency.insert(sc, (fp, stored));
             }
             return Err(e);
         }
@@ -747,7 +743,7 @@ async fn create_inner(state: &AppState, path: &str, headers: &HeaderMap, body: B
         };
         let stored = Stored::json(StatusCode::OK, &resp);
         if let Some(sc) = sc.clone() {
-            cs.idempotency.insert(sc, (fp.clone(), stored.clone()));
+            cs.idempotency.insert(sc, (fp, stored.clone()));
         }
         Ok(stored)
     });
@@ -802,7 +798,7 @@ async fn update_session(
                 format!("must be {} for this merchant", m.currency),
             ));
         }
-        let fp = fingerprint(&req);
+        let fp = Fingerprint::of(&req);
         let sc = scope(&m.msn, "PATCH", &path, &call.key);
         if let Some(r) = replay(&state.checkout().sessions.lock(), &sc, &fp) {
             return r;

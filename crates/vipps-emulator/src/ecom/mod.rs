@@ -41,6 +41,7 @@ use crate::deliveries::{Outbound, RetrySchedule};
 use crate::error::Stored;
 use crate::http::{check_system_headers, header_str, parse_json, read_body};
 use crate::state::AppState;
+use crate::store::Fingerprint;
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -68,7 +69,7 @@ use vipps_types::Validate;
 /// A remembered answer for an `X-Request-Id`.
 #[derive(Debug, Clone)]
 struct Replay {
-    body: serde_json::Value,
+    body: Fingerprint,
     amount: Option<i64>,
     response: Stored,
 }
@@ -367,7 +368,7 @@ async fn modify(
             check_msn(&req.merchant_info.merchant_serial_number, &msn)?;
             let amount = req.transaction.amount;
             let text = req.transaction.transaction_text.clone();
-            (serde_json::to_value(&req).unwrap_or_default(), amount, false, text)
+            (Fingerprint::of(&req), amount, false, text)
         }
         Action::Cancel => {
             let req: CancelPaymentRequest = body_of(headers, &body)?;
@@ -375,7 +376,7 @@ async fn modify(
             check_msn(&req.merchant_info.merchant_serial_number, &msn)?;
             let release = req.should_release_remaining_funds.unwrap_or(false);
             let text = req.transaction.transaction_text.clone();
-            (serde_json::to_value(&req).unwrap_or_default(), None, release, text)
+            (Fingerprint::of(&req), None, release, text)
         }
     };
     Ok(with_data(state, |d, now, out| {
@@ -494,7 +495,7 @@ async fn force_approve_inner(
             ));
         }
     }
-    let fingerprint = serde_json::to_value(&req).unwrap_or_default();
+    let fingerprint = Fingerprint::of(&req);
     Ok(with_data(state, |d, now, out| {
         let scope = rid
             .as_ref()
