@@ -5,6 +5,9 @@
 # The Node part installs the official SDKs from npm into bench/node (needs node and npm);
 # the Prism part runs @stoplight/prism-cli@5 with npx against the official ePayment spec, taken from
 # $PRISM_SPEC or else ../shared/specs/epayment-v1.yaml (relative to the repository root).
+# Where wrk is installed (Debian: apt-get install wrk), the emulator and Prism are also measured
+# with it (bench/wrk/measure.sh): a C load generator that needs far less CPU than ours, so more of
+# the two shared cores go to the server under test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -p vipps-cli -p vipps-bench
@@ -13,7 +16,8 @@ echo "# vipps-bench on $(nproc) cores, $(uname -sr), $(date -u +%Y-%m-%d)"
 
 if command -v node >/dev/null && command -v npm >/dev/null; then
   (cd bench/node && npm install --no-audit --no-fund --silent >/dev/null)
-  ./target/release/vipps emulator --port 0 > /tmp/vipps-bench-emu.out 2>/dev/null &
+  # VIPPS_LOG=error as everywhere else here: no per-request log line for the Node runs either.
+  VIPPS_LOG=error ./target/release/vipps emulator --port 0 > /tmp/vipps-bench-emu.out 2>/dev/null &
   EMU_PID=$!
   trap 'kill $EMU_PID 2>/dev/null || true' EXIT
   for _ in $(seq 50); do grep -q listening /tmp/vipps-bench-emu.out 2>/dev/null && break; sleep 0.1; done
@@ -29,8 +33,16 @@ fi
 PRISM_SPEC=${PRISM_SPEC:-../shared/specs/epayment-v1.yaml}
 QUICK=0
 for a in "$@"; do [ "$a" = --quick ] && QUICK=1; done
-EMU_GET=50000 EMU_POST=20000 PRISM_GET=10000 PRISM_POST=5000
-if [ $QUICK = 1 ]; then EMU_GET=5000 EMU_POST=2000 PRISM_GET=1000 PRISM_POST=500; fi
+EMU_GET=50000 EMU_POST=20000 PRISM_GET=10000 PRISM_POST=5000 WRK_SECS=10
+if [ $QUICK = 1 ]; then EMU_GET=5000 EMU_POST=2000 PRISM_GET=1000 PRISM_POST=500 WRK_SECS=2; fi
+HAVE_WRK=0
+command -v wrk >/dev/null && HAVE_WRK=1
+wrk_measure() { # $1 result name, $2 base URL: wrk figures into $WORK/$1.wrk (token from $WORK/$1.env)
+  [ $HAVE_WRK = 1 ] || return 0
+  local token
+  token=$(sed -n 's/^TOKEN=//p' "$WORK/$1.env")
+  bash bench/wrk/measure.sh "$2" "$token" prismcmp-00000000 $WRK_SECS "$WORK/$1.wrk"
+}
 kill_tree() { # $1 and its descendants (npx → sh → node), children first
   local c
   for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do kill_tree "$c"; done
@@ -86,6 +98,7 @@ else
     ./target/release/vipps-bench target --label "$label" --base-url "http://127.0.0.1:$port" \
       --get-ref prismcmp-00000000 --requests $PRISM_GET --post-requests $PRISM_POST \
       --pid $PRISM_PID --result-file "$WORK/$name.env"
+    wrk_measure "$name" "http://127.0.0.1:$port"
     kill_tree $PRISM_PID; PRISM_PID=
   }
   UP=0
@@ -99,6 +112,7 @@ else
       --seed '{"payments":1,"prefix":"prismcmp","authorized":true}' \
       --get-ref prismcmp-00000000 --requests $EMU_GET --post-requests $EMU_POST \
       --pid $CMP_EMU_PID --result-file "$WORK/emu.env"
+    wrk_measure emu "$CMP_URL"
     kill $CMP_EMU_PID 2>/dev/null || true; CMP_EMU_PID=
     P() { sed -n "s/^$2=//p" "$WORK/$1.env"; }
     ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f×", a / b; else print "n/a" }'; }
@@ -113,5 +127,23 @@ else
     echo "| non-2xx or failed (GET + POST) | $(( $(P emu GET_FAILED) + $(P emu POST_FAILED) )) | $(( $(P prism GET_FAILED) + $(P prism POST_FAILED) )) | $(( $(P quiet GET_FAILED) + $(P quiet POST_FAILED) )) | |"
     echo "| RSS after the load, KiB (process tree; largest process) | $(P emu RSS_TREE_KIB) | $(P prism RSS_TREE_KIB); $(P prism RSS_MAX_KIB) | $(P quiet RSS_TREE_KIB); $(P quiet RSS_MAX_KIB) | |"
     echo "| start-up, spawn → accepting connections | see \"Emulator start-up\" above | $prism_START_MS ms | $quiet_START_MS ms | |"
+    if [ $HAVE_WRK = 1 ]; then
+      W() { sed -n "s/^$2=//p" "$WORK/$1.wrk"; }
+      echo
+      echo "## The same with wrk ($(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2)) as the load generator: 1 thread, 32 connections, ${WRK_SECS} s each"
+      echo
+      echo "| measure | emulator | Prism (default) | Prism \`-v error\` | emulator ÷ Prism (default / \`-v error\`) |"
+      echo "|---|---|---|---|---|"
+      echo "| GET payment req/s | $(W emu WRK_GET_RPS) | $(W prism WRK_GET_RPS) | $(W quiet WRK_GET_RPS) | **$(ratio "$(W emu WRK_GET_RPS)" "$(W prism WRK_GET_RPS)") / $(ratio "$(W emu WRK_GET_RPS)" "$(W quiet WRK_GET_RPS)")** |"
+      echo "| GET payment p50 / p99 µs | $(W emu WRK_GET_P50_US) / $(W emu WRK_GET_P99_US) | $(W prism WRK_GET_P50_US) / $(W prism WRK_GET_P99_US) | $(W quiet WRK_GET_P50_US) / $(W quiet WRK_GET_P99_US) | |"
+      echo "| POST create req/s | $(W emu WRK_POST_RPS) | $(W prism WRK_POST_RPS) | $(W quiet WRK_POST_RPS) | $(ratio "$(W emu WRK_POST_RPS)" "$(W prism WRK_POST_RPS)") / $(ratio "$(W emu WRK_POST_RPS)" "$(W quiet WRK_POST_RPS)") |"
+      echo "| non-2xx or socket errors (GET + POST) | $(( $(W emu WRK_GET_FAILED) + $(W emu WRK_POST_FAILED) )) | $(( $(W prism WRK_GET_FAILED) + $(W prism WRK_POST_FAILED) )) | $(( $(W quiet WRK_GET_FAILED) + $(W quiet WRK_POST_FAILED) )) | |"
+      echo
+      echo "(POST latencies from wrk are left out: with a Lua request function its latency figures break"
+      echo "Little's law — their mean times the rate exceeds the 32 requests in flight — so the POST"
+      echo "latencies above, from our own load generator, are the ones to read.)"
+    else
+      echo; echo "(wrk not found: the wrk comparison was skipped; apt-get install wrk)"
+    fi
   fi
 fi

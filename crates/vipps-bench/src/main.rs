@@ -23,6 +23,8 @@ const CLIENT_ID: &str = "fb492b5e-7907-4d83-bc20-c7fb60ca35de";
 const CLIENT_SECRET: &str = "Y8Kteew6GE3ZmeycEt6egg==";
 const SUB_KEY: &str = "0f14ebcab0eb4b29ae0cb90d91b4a84a";
 const MSN: &str = "123456";
+/// Rounds of the SDK-vs-raw comparison (see [`interleaved`]).
+const ROUNDS: usize = 5;
 
 struct Emu {
     child: Child,
@@ -104,8 +106,23 @@ struct Stats {
     rps: f64,
     p50_us: f64,
     p99_us: f64,
+    /// CPU time this process (the load generator and the client under test) spent per request.
+    cpu_us: f64,
     /// Requests whose future returned `false` (non-2xx or transport error).
     failed: usize,
+}
+
+/// CPU time of this process so far, summed over its threads (`/proc/self/task/*/schedstat`,
+/// nanosecond resolution), in µs. 0 where procfs is missing.
+fn process_cpu_us() -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return 0.0;
+    };
+    dir.flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()))
+        .sum::<u64>() as f64
+        / 1e3
 }
 
 /// The load generator: `n` requests, `concurrency` in flight. Asserts that none failed.
@@ -126,6 +143,7 @@ where
     F: Fn(usize) -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
+    let cpu0 = process_cpu_us();
     let t0 = Instant::now();
     let results: Vec<(Duration, bool)> = stream::iter(0..n)
         .map(|i| {
@@ -140,6 +158,7 @@ where
         .collect()
         .await;
     let wall = t0.elapsed();
+    let cpu_us = (process_cpu_us() - cpu0) / n as f64;
     let failed = results.iter().filter(|(_, ok)| !ok).count();
     let mut lat: Vec<Duration> = results.into_iter().map(|(d, _)| d).collect();
     lat.sort();
@@ -148,7 +167,49 @@ where
         rps: n as f64 / wall.as_secs_f64(),
         p50_us: pct(0.50),
         p99_us: pct(0.99),
+        cpu_us,
         failed,
+    }
+}
+
+/// Runs `a` and `b` alternately for `rounds` rounds of `n / rounds` requests each (ABBA order,
+/// so drift in the machine's speed hits both alike) and returns the median round of each:
+/// a single back-to-back pair of runs on a shared 2-core machine differs by up to 20 % from
+/// run to run, which is more than the difference being measured.
+async fn interleaved<FA, FutA, FB, FutB>(concurrency: usize, n: usize, rounds: usize, a: FA, b: FB) -> (Stats, Stats)
+where
+    FA: Fn(usize) -> FutA,
+    FutA: std::future::Future<Output = bool>,
+    FB: Fn(usize) -> FutB,
+    FutB: std::future::Future<Output = bool>,
+{
+    let per = (n / rounds).max(1);
+    let (mut sa, mut sb) = (Vec::new(), Vec::new());
+    for r in 0..rounds {
+        if r % 2 == 0 {
+            sa.push(load(concurrency, per, &a).await);
+            sb.push(load(concurrency, per, &b).await);
+        } else {
+            sb.push(load(concurrency, per, &b).await);
+            sa.push(load(concurrency, per, &a).await);
+        }
+    }
+    (median(sa), median(sb))
+}
+
+/// The median of each figure over the rounds (each figure on its own).
+fn median(mut v: Vec<Stats>) -> Stats {
+    let mid = v.len() / 2;
+    let pick = |v: &mut Vec<Stats>, key: fn(&Stats) -> f64| {
+        v.sort_by(|x, y| key(x).total_cmp(&key(y)));
+        key(&v[mid])
+    };
+    Stats {
+        rps: pick(&mut v, |s| s.rps),
+        p50_us: pick(&mut v, |s| s.p50_us),
+        p99_us: pick(&mut v, |s| s.p99_us),
+        cpu_us: pick(&mut v, |s| s.cpu_us),
+        failed: v.iter().map(|s| s.failed).sum(),
     }
 }
 
@@ -211,6 +272,24 @@ fn row(name: &str, s: Stats) {
     println!("| {name} | {:.0} | {:.0} | {:.0} |", s.rps, s.p50_us, s.p99_us);
 }
 
+/// A row of the SDK-vs-raw table, with the client's CPU time per call.
+fn row_cpu(name: &str, s: Stats) {
+    println!(
+        "| {name} | {:.0} | {:.0} | {:.0} | {:.1} |",
+        s.rps, s.p50_us, s.p99_us, s.cpu_us
+    );
+}
+
+/// The ratio line under each SDK/raw pair.
+fn ratio_row(sdk: Stats, raw: Stats) {
+    println!(
+        "| → raw/SDK throughput {:.2}×, SDK/raw p50 {:.2}×, SDK/raw client CPU {:.2}× | | | | |",
+        raw.rps / sdk.rps,
+        sdk.p50_us / raw.p50_us,
+        sdk.cpu_us / raw.cpu_us
+    );
+}
+
 fn flag(args: &[String], name: &str) -> Option<String> {
     args.iter()
         .position(|a| a == name)
@@ -220,8 +299,23 @@ fn flag(args: &[String], name: &str) -> Option<String> {
 
 fn flag_num(args: &[String], name: &str, default: usize) -> usize {
     flag(args, name).map_or(default, |v| {
-        v.parse().unwrap_or_else(|_| panic!("{name}: not a number: {v}"))
+        v.parse()
+            .unwrap_or_else(|_| usage_error(&format!("{name}: not a number: {v}")))
     })
+}
+
+const USAGE: &str = "usage:
+  vipps-bench [--emulator-bin PATH] [--quick] [--sdk-only]
+      every Rust-side benchmark of BENCHMARKS.md (bench/run.sh runs this and the rest);
+      --sdk-only stops after the SDK-vs-raw comparison
+  vipps-bench target --base-url URL [--label NAME] [--get-ref REF] [--concurrency 32]
+      [--requests N] [--post-requests N] [--warmup N] [--token T | --fetch-token]
+      [--seed JSON] [--pid PID] [--result-file PATH]
+      GET payment and POST create against any server speaking the ePayment API";
+
+fn usage_error(msg: &str) -> ! {
+    eprintln!("vipps-bench: {msg}\n{USAGE}");
+    std::process::exit(2)
 }
 
 /// `vipps-bench target --base-url URL [--label NAME] [--get-ref REF] [--concurrency 32]
@@ -233,9 +327,10 @@ fn flag_num(args: &[String], name: &str, default: usize) -> usize {
 /// `CreatePaymentRequest`. Non-2xx answers are counted as failures. `--fetch-token` gets a
 /// real token from the server (the emulator); otherwise any bearer token is sent. `--seed`
 /// posts the JSON to `{base}/_emulator/seed` first. `--pid` reports the RSS of that process
-/// and its descendants after the load. `--result-file` writes `KEY=VALUE` lines for scripts.
+/// and its descendants after the load. `--result-file` writes `KEY=VALUE` lines for scripts
+/// (the figures, and `TOKEN`, the bearer token used, for a second load generator).
 async fn target(args: &[String]) {
-    let base = flag(args, "--base-url").expect("target: --base-url URL is required");
+    let base = flag(args, "--base-url").unwrap_or_else(|| usage_error("target: --base-url URL is required"));
     let base = base.trim_end_matches('/').to_owned();
     let label = flag(args, "--label").unwrap_or_else(|| base.clone());
     let get_ref = flag(args, "--get-ref").unwrap_or_else(|| "prismcmp-00000000".into());
@@ -245,7 +340,8 @@ async fn target(args: &[String]) {
     let warmup = flag_num(args, "--warmup", 500);
     let http = reqwest::Client::new();
     if let Some(body) = flag(args, "--seed") {
-        let body: serde_json::Value = serde_json::from_str(&body).expect("--seed: not JSON");
+        let body: serde_json::Value =
+            serde_json::from_str(&body).unwrap_or_else(|e| usage_error(&format!("--seed: not JSON: {e}")));
         seed(&http, &base, body).await;
     }
     let token = if let Some(t) = flag(args, "--token") {
@@ -304,8 +400,8 @@ async fn target(args: &[String]) {
     if let Some(path) = flag(args, "--result-file") {
         let (rss_sum, rss_max) = rss.unwrap_or((0, 0));
         let out = format!(
-            "GET_RPS={:.0}\nGET_P50_US={:.0}\nGET_P99_US={:.0}\nGET_FAILED={}\nPOST_RPS={:.0}\nPOST_P50_US={:.0}\nPOST_P99_US={:.0}\nPOST_FAILED={}\nRSS_TREE_KIB={rss_sum}\nRSS_MAX_KIB={rss_max}\n",
-            g.rps, g.p50_us, g.p99_us, g.failed, p.rps, p.p50_us, p.p99_us, p.failed
+            "GET_RPS={:.0}\nGET_P50_US={:.0}\nGET_P99_US={:.0}\nGET_FAILED={}\nPOST_RPS={:.0}\nPOST_P50_US={:.0}\nPOST_P99_US={:.0}\nPOST_FAILED={}\nRSS_TREE_KIB={rss_sum}\nRSS_MAX_KIB={rss_max}\nTOKEN={}\n",
+            g.rps, g.p50_us, g.p99_us, g.failed, p.rps, p.p50_us, p.p99_us, p.failed, token
         );
         std::fs::write(&path, out).expect("write --result-file");
     }
@@ -314,6 +410,10 @@ async fn target(args: &[String]) {
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        return;
+    }
     if args.get(1).map(String::as_str) == Some("target") {
         target(&args[2..]).await;
         return;
@@ -368,7 +468,7 @@ async fn main() {
     seed(
         &http,
         &base,
-        serde_json::json!({"payments": 4, "prefix": "benchcap", "authorized": true, "amount": 65_000_000}),
+        serde_json::json!({"payments": 64, "prefix": "benchcap", "authorized": true, "amount": 65_000_000}),
     )
     .await;
     let client = sdk(&base);
@@ -376,63 +476,68 @@ async fn main() {
     let token = Arc::new(token);
     let raw = reqwest::Client::new();
     let get_ref = "benchget-00000000";
-    println!("## SDK overhead against a raw reqwest client (same requests, loopback)\n");
-    println!("| operation | requests/s | p50 µs | p99 µs |\n|---|---|---|---|");
-    for (c, n) in [(1usize, scale(5_000)), (32, scale(40_000))] {
+    println!("## SDK overhead against a raw reqwest client (same requests, loopback; median of {ROUNDS} interleaved rounds)\n");
+    println!("| operation | requests/s | p50 µs | p99 µs | client CPU µs/call |\n|---|---|---|---|---|");
+    for (c, n) in [(1usize, scale(10_000)), (32, scale(100_000))] {
         // warm-up
         let _ = load(c, 500, |_| {
             let cl = client.clone();
             async move { cl.epayment().get_payment(get_ref).await.is_ok() }
         })
         .await;
-        let s_sdk = load(c, n, |_| {
-            let cl = client.clone();
-            async move { cl.epayment().get_payment(get_ref).await.is_ok() }
-        })
+        let (s_sdk, s_raw) = interleaved(
+            c,
+            n,
+            ROUNDS,
+            |_| {
+                let cl = client.clone();
+                async move { cl.epayment().get_payment(get_ref).await.is_ok() }
+            },
+            |_| {
+                let raw = raw.clone();
+                let token = token.clone();
+                let url = format!("{base}/epayment/v1/payments/{get_ref}");
+                raw_get(raw, token, url)
+            },
+        )
         .await;
-        let s_raw = load(c, n, |_| {
-            let raw = raw.clone();
-            let token = token.clone();
-            let url = format!("{base}/epayment/v1/payments/{get_ref}");
-            raw_get(raw, token, url)
-        })
-        .await;
-        row(&format!("get payment, SDK, concurrency {c}"), s_sdk);
-        row(&format!("get payment, raw reqwest, concurrency {c}"), s_raw);
-        println!(
-            "| → SDK/raw throughput ratio {:.2}, p50 ratio {:.2} | | | |",
-            s_sdk.rps / s_raw.rps,
-            s_sdk.p50_us / s_raw.p50_us
-        );
+        row_cpu(&format!("get payment, SDK, concurrency {c}"), s_sdk);
+        row_cpu(&format!("get payment, raw reqwest, concurrency {c}"), s_raw);
+        ratio_row(s_sdk, s_raw);
     }
-    for (i, (c, n)) in [(1usize, scale(3_000)), (32, scale(20_000))].into_iter().enumerate() {
-        let sdk_ref = format!("benchcap-{:08}", i * 2);
-        let raw_ref = format!("benchcap-{:08}", i * 2 + 1);
-        let s_sdk = load(c, n, |_| {
-            let cl = client.clone();
-            let r = sdk_ref.clone();
-            async move { cl.epayment().capture(&r, Amount::nok(1)).await.is_ok() }
-        })
+    for (i, (c, n)) in [(1usize, scale(5_000)), (32, scale(50_000))].into_iter().enumerate() {
+        // 16 payments per side and phase, so no payment's event log grows past a few thousand.
+        let sdk_ref = |k: usize| format!("benchcap-{:08}", i * 32 + k % 16);
+        let raw_ref = |k: usize| format!("benchcap-{:08}", i * 32 + 16 + k % 16);
+        let (s_sdk, s_raw) = interleaved(
+            c,
+            n,
+            ROUNDS,
+            |k| {
+                let cl = client.clone();
+                let r = sdk_ref(k);
+                async move { cl.epayment().capture(&r, Amount::nok(1)).await.is_ok() }
+            },
+            |k| {
+                let raw = raw.clone();
+                let token = token.clone();
+                let url = format!("{base}/epayment/v1/payments/{}/capture", raw_ref(k));
+                raw_post(
+                    raw,
+                    token,
+                    url,
+                    r#"{"modificationAmount":{"currency":"NOK","value":1}}"#.to_owned(),
+                )
+            },
+        )
         .await;
-        let s_raw = load(c, n, |_| {
-            let raw = raw.clone();
-            let token = token.clone();
-            let url = format!("{base}/epayment/v1/payments/{raw_ref}/capture");
-            raw_post(
-                raw,
-                token,
-                url,
-                r#"{"modificationAmount":{"currency":"NOK","value":1}}"#.to_owned(),
-            )
-        })
-        .await;
-        row(&format!("capture, SDK, concurrency {c}"), s_sdk);
-        row(&format!("capture, raw reqwest, concurrency {c}"), s_raw);
-        println!(
-            "| → SDK/raw throughput ratio {:.2}, p50 ratio {:.2} | | | |",
-            s_sdk.rps / s_raw.rps,
-            s_sdk.p50_us / s_raw.p50_us
-        );
+        row_cpu(&format!("capture, SDK, concurrency {c}"), s_sdk);
+        row_cpu(&format!("capture, raw reqwest, concurrency {c}"), s_raw);
+        ratio_row(s_sdk, s_raw);
+    }
+
+    if args.iter().any(|a| a == "--sdk-only") {
+        return;
     }
 
     // Emulator throughput at 32 connections (raw client as the load generator).
