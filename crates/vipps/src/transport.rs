@@ -206,7 +206,9 @@ pub(crate) struct RawResponse {
     body: bytes::Bytes,
     idempotency_key: Option<String>,
     attempts: u32,
-    operation: String,
+    /// The operation's method and path, for the error context if decoding fails.
+    method: Method,
+    path: String,
 }
 
 enum AttemptError {
@@ -288,8 +290,13 @@ fn header_value(v: &str, sensitive: bool) -> Result<HeaderValue> {
 impl Client {
     pub(crate) async fn execute<T: DeserializeOwned>(&self, op: Op, opts: CallOptions) -> Result<Response<T>> {
         let raw = self.execute_raw(op, opts).await?;
-        let data = decode::<T>(raw.status, &raw.body)
-            .map_err(|e| e.with_context(raw.idempotency_key.clone(), raw.operation, raw.attempts))?;
+        let data = decode::<T>(raw.status, &raw.body).map_err(|e| {
+            e.with_context(
+                raw.idempotency_key.clone(),
+                format!("{} {}", raw.method, raw.path),
+                raw.attempts,
+            )
+        })?;
         Ok(Response {
             data,
             status: raw.status,
@@ -353,13 +360,13 @@ impl Client {
                     Ok((status, body)) => {
                         span.record("status", status);
                         tracing::debug!(parent: &span, "vipps request succeeded");
-                        let operation = format!("{} {}", op.method, op.path);
                         return Ok(RawResponse {
                             status,
                             body,
                             idempotency_key: key,
                             attempts,
-                            operation,
+                            method: op.method,
+                            path: op.path,
                         });
                     }
                     Err(AttemptError::Answer { status, headers, body }) => {
@@ -441,18 +448,18 @@ impl Client {
         if let (Some((name, _)), Some(k)) = (op.idempotency.header(), key) {
             headers.insert(name, header_value(k, false)?);
         }
-        let mut req = self
-            .inner
-            .http
-            .request(op.method.clone(), url)
-            .headers(headers)
-            .timeout(timeout);
-        if let Some(b) = &op.body {
-            req = req
-                .header(http::header::CONTENT_TYPE, "application/json")
-                .body(b.clone());
+        if op.body.is_some() {
+            headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         } else if op.method == Method::POST || op.method == Method::PUT || op.method == Method::PATCH {
-            req = req.header(http::header::CONTENT_LENGTH, "0");
+            headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+        }
+        // A `reqwest::Request` built in place: the header map is moved in whole, where
+        // `RequestBuilder::headers` would insert its entries one by one into another map.
+        let mut req = reqwest::Request::new(op.method.clone(), url);
+        *req.headers_mut() = headers;
+        *req.timeout_mut() = Some(timeout);
+        if let Some(b) = &op.body {
+            *req.body_mut() = Some(b.clone().into());
         }
         let classify = |e: reqwest::Error| {
             if e.is_connect() {
@@ -463,7 +470,7 @@ impl Client {
                 AttemptError::Failed(ErrorKind::Transport(e), AttemptOutcome::TimedOutOrBroken)
             }
         };
-        let resp = match req.send().await {
+        let resp = match self.inner.http.execute(req).await {
             Ok(r) => r,
             Err(e) => return Ok(Err(classify(e))),
         };
