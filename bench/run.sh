@@ -17,13 +17,18 @@ echo "# vipps-bench on $(nproc) cores, $(uname -sr), $(date -u +%Y-%m-%d)"
 if command -v node >/dev/null && command -v npm >/dev/null; then
   (cd bench/node && npm install --no-audit --no-fund --silent >/dev/null)
   # VIPPS_LOG=error as everywhere else here: no per-request log line for the Node runs either.
-  VIPPS_LOG=error ./target/release/vipps emulator --port 0 > /tmp/vipps-bench-emu.out 2>/dev/null &
+  # Pinned like the Rust SDK-vs-raw comparison (emulator on CPU 0, the client on CPU 1), where
+  # taskset is there and there are two CPUs.
+  PIN_EMU=() PIN_CLIENT=()
+  if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then PIN_EMU=(taskset -c 0) PIN_CLIENT=(taskset -c 1); fi
+  VIPPS_LOG=error "${PIN_EMU[@]}" ./target/release/vipps emulator --port 0 > /tmp/vipps-bench-emu.out 2>/dev/null &
   EMU_PID=$!
   trap 'kill $EMU_PID 2>/dev/null || true' EXIT
   for _ in $(seq 50); do grep -q listening /tmp/vipps-bench-emu.out 2>/dev/null && break; sleep 0.1; done
   EMU_URL=$(sed -n 's/^listening on //p' /tmp/vipps-bench-emu.out)
   echo
-  (cd bench/node && EMU_URL="$EMU_URL" node --require ./preload.cjs bench.mjs "$@")
+  [ ${#PIN_CLIENT[@]} -gt 0 ] && echo "(pinned with taskset: the emulator on CPU 0, Node on CPU 1)"
+  (cd bench/node && EMU_URL="$EMU_URL" "${PIN_CLIENT[@]}" node --require ./preload.cjs bench.mjs "$@")
   kill $EMU_PID 2>/dev/null || true
 else
   echo "(node/npm not found: the official Node SDKs were not measured)"

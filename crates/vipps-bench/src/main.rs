@@ -61,6 +61,17 @@ fn start_emulator(bin: &str) -> Emu {
     Emu { child, base, startup }
 }
 
+/// Pins process `pid` (all its threads) to `cpus` with `taskset` (util-linux); false when
+/// taskset is missing or refuses.
+fn pin(pid: u32, cpus: &str) -> bool {
+    Command::new("taskset")
+        .args(["-a", "-p", "-c", cpus, &pid.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 fn rss_kib(pid: u32) -> u64 {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     s.lines()
@@ -477,6 +488,18 @@ async fn main() {
     let raw = reqwest::Client::new();
     let get_ref = "benchget-00000000";
     println!("## SDK overhead against a raw reqwest client (same requests, loopback; median of {ROUNDS} interleaved rounds)\n");
+    // Unpinned, which core each thread wakes on changes from run to run and moves the
+    // concurrency-1 figures by ±30 %; pinned (emulator on CPU 0, this process on CPU 1) the
+    // SDK and the raw client run under the same, repeatable conditions.
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let pinned = cpus >= 2 && pin(emu.child.id(), "0") && pin(std::process::id(), "1");
+    if pinned {
+        println!(
+            "(pinned with taskset: the emulator on CPU 0; the SDK, the raw client and the load generator on CPU 1)\n"
+        );
+    } else {
+        println!("(not pinned: taskset missing or fewer than 2 CPUs; expect more noise)\n");
+    }
     println!("| operation | requests/s | p50 µs | p99 µs | client CPU µs/call |\n|---|---|---|---|---|");
     for (c, n) in [(1usize, scale(10_000)), (32, scale(100_000))] {
         // warm-up
@@ -536,6 +559,11 @@ async fn main() {
         ratio_row(s_sdk, s_raw);
     }
 
+    if pinned {
+        let all = format!("0-{}", cpus - 1);
+        pin(emu.child.id(), &all);
+        pin(std::process::id(), &all);
+    }
     if args.iter().any(|a| a == "--sdk-only") {
         return;
     }
