@@ -119,6 +119,16 @@ else
       --pid $CMP_EMU_PID --result-file "$WORK/emu.env"
     wrk_measure emu "$CMP_URL"
     kill $CMP_EMU_PID 2>/dev/null || true; CMP_EMU_PID=
+    # The machine's ceiling: an axum server that does nothing but answer a fixed payment JSON,
+    # under the same load generators.
+    ./target/release/vipps-bench trivial-server > "$WORK/triv.out" 2>/dev/null &
+    CMP_EMU_PID=$!
+    for _ in $(seq 50); do grep -q listening "$WORK/triv.out" 2>/dev/null && break; sleep 0.1; done
+    TRIV_URL=$(sed -n 's/^listening on //p' "$WORK/triv.out")
+    ./target/release/vipps-bench target --label "Do-nothing axum server" --base-url "$TRIV_URL" \
+      --requests $EMU_GET --post-requests $EMU_POST --result-file "$WORK/triv.env" > /dev/null
+    wrk_measure triv "$TRIV_URL"
+    kill $CMP_EMU_PID 2>/dev/null || true; CMP_EMU_PID=
     P() { sed -n "s/^$2=//p" "$WORK/$1.env"; }
     ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f×", a / b; else print "n/a" }'; }
     echo "## Emulator vs Prism ($PRISM_VERSION), 32 concurrent connections"
@@ -132,6 +142,7 @@ else
     echo "| non-2xx or failed (GET + POST) | $(( $(P emu GET_FAILED) + $(P emu POST_FAILED) )) | $(( $(P prism GET_FAILED) + $(P prism POST_FAILED) )) | $(( $(P quiet GET_FAILED) + $(P quiet POST_FAILED) )) | |"
     echo "| RSS after the load, KiB (process tree; largest process) | $(P emu RSS_TREE_KIB) | $(P prism RSS_TREE_KIB); $(P prism RSS_MAX_KIB) | $(P quiet RSS_TREE_KIB); $(P quiet RSS_MAX_KIB) | |"
     echo "| start-up, spawn → accepting connections | see \"Emulator start-up\" above | $prism_START_MS ms | $quiet_START_MS ms | |"
+    echo "| GET req/s of a do-nothing axum server, same load generator (this machine's ceiling) | $(P triv GET_RPS) | | | $(ratio "$(P triv GET_RPS)" "$(P prism GET_RPS)") / $(ratio "$(P triv GET_RPS)" "$(P quiet GET_RPS)") |"
     if [ $HAVE_WRK = 1 ]; then
       W() { sed -n "s/^$2=//p" "$WORK/$1.wrk"; }
       echo
@@ -143,6 +154,7 @@ else
       echo "| GET payment p50 / p99 µs | $(W emu WRK_GET_P50_US) / $(W emu WRK_GET_P99_US) | $(W prism WRK_GET_P50_US) / $(W prism WRK_GET_P99_US) | $(W quiet WRK_GET_P50_US) / $(W quiet WRK_GET_P99_US) | |"
       echo "| POST create req/s | $(W emu WRK_POST_RPS) | $(W prism WRK_POST_RPS) | $(W quiet WRK_POST_RPS) | $(ratio "$(W emu WRK_POST_RPS)" "$(W prism WRK_POST_RPS)") / $(ratio "$(W emu WRK_POST_RPS)" "$(W quiet WRK_POST_RPS)") |"
       echo "| non-2xx or socket errors (GET + POST) | $(( $(W emu WRK_GET_FAILED) + $(W emu WRK_POST_FAILED) )) | $(( $(W prism WRK_GET_FAILED) + $(W prism WRK_POST_FAILED) )) | $(( $(W quiet WRK_GET_FAILED) + $(W quiet WRK_POST_FAILED) )) | |"
+      echo "| GET req/s of a do-nothing axum server, same load generator (this machine's ceiling) | $(W triv WRK_GET_RPS) | | | $(ratio "$(W triv WRK_GET_RPS)" "$(W prism WRK_GET_RPS)") / $(ratio "$(W triv WRK_GET_RPS)" "$(W quiet WRK_GET_RPS)") |"
       echo
       echo "(POST latencies from wrk are left out: with a Lua request function its latency figures break"
       echo "Little's law — their mean times the rate exceeds the 32 requests in flight — so the POST"

@@ -322,7 +322,10 @@ const USAGE: &str = "usage:
   vipps-bench target --base-url URL [--label NAME] [--get-ref REF] [--concurrency 32]
       [--requests N] [--post-requests N] [--warmup N] [--token T | --fetch-token]
       [--seed JSON] [--pid PID] [--result-file PATH]
-      GET payment and POST create against any server speaking the ePayment API";
+      GET payment and POST create against any server speaking the ePayment API
+  vipps-bench trivial-server
+      a do-nothing axum server answering every request with a fixed payment JSON (the
+      machine's ceiling for the comparison tables); prints `listening on URL`";
 
 fn usage_error(msg: &str) -> ! {
     eprintln!("vipps-bench: {msg}\n{USAGE}");
@@ -418,6 +421,26 @@ async fn target(args: &[String]) {
     }
 }
 
+/// `vipps-bench trivial-server`: the ceiling of this machine for an axum server, for the
+/// comparison tables. Every request, whatever its method and path, gets the same fixed JSON
+/// body of a payment (about the size of the emulator's GET payment answer); no routing,
+/// authentication, validation or state. Prints `listening on URL` and serves until killed.
+async fn trivial_server() {
+    let body: &'static str = r#"{"aggregate":{"authorizedAmount":{"currency":"NOK","value":65000000},"cancelledAmount":{"currency":"NOK","value":0},"capturedAmount":{"currency":"NOK","value":0},"refundedAmount":{"currency":"NOK","value":0}},"amount":{"currency":"NOK","value":65000000},"state":"AUTHORIZED","paymentMethod":{"type":"WALLET"},"profile":{},"pspReference":"3bd6d7f2-58a1-4d34-8b38-6a2c7c5f0d7e","redirectUrl":"http://127.0.0.1:40000/landing/payment?token=0123456789abcdefghijklmnopqrstuvwxyzABCD","reference":"prismcmp-00000000"}"#;
+    let app = axum::Router::new().fallback(move || async move { ([("content-type", "application/json")], body) });
+    let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+        Ok(l) => l,
+        Err(e) => usage_error(&format!("trivial-server: cannot bind 127.0.0.1:0: {e}")),
+    };
+    match listener.local_addr() {
+        Ok(a) => println!("listening on http://{a}"),
+        Err(e) => usage_error(&format!("trivial-server: {e}")),
+    }
+    if let Err(e) = axum::serve(listener, app).await {
+        eprintln!("trivial-server: {e}");
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -427,6 +450,10 @@ async fn main() {
     }
     if args.get(1).map(String::as_str) == Some("target") {
         target(&args[2..]).await;
+        return;
+    }
+    if args.get(1).map(String::as_str) == Some("trivial-server") {
+        trivial_server().await;
         return;
     }
     let bin = args
