@@ -287,6 +287,12 @@ impl ClientBuilder {
             if !matches!(parsed.scheme(), "http" | "https") {
                 return Err(Error::config("base URL must be http:// or https://"));
             }
+            // Credentials in a URL would travel in every error's Debug output; refuse them.
+            if !parsed.username().is_empty() || parsed.password().is_some() {
+                return Err(Error::config(
+                    "base URL must not contain a user name or password (use the client credentials)",
+                ));
+            }
         }
         Ok(Config {
             client_id,
@@ -363,6 +369,14 @@ mod tests {
         assert!(ok().merchant_serial_number("12").build_config().is_err());
         assert!(ok().merchant_serial_number("12345a").build_config().is_err());
         assert!(ok().base_url("ftp://example.com").build_config().is_err());
+        let e = ok()
+            .base_url("https://user:hunter2@example.com")
+            .build_config()
+            .unwrap_err();
+        assert!(
+            !format!("{e} {e:?}").contains("hunter2"),
+            "the refusal does not repeat the password"
+        );
         let e = ClientBuilder::default().client_id("id").build_config().unwrap_err();
         assert!(e.to_string().contains("client_secret"));
         let debug = format!("{:?}", ok().build_config().unwrap());
