@@ -718,6 +718,30 @@ mod tests {
     }
 
     #[test]
+    fn fingerprints_ignore_key_order_and_formatting_but_not_values() {
+        let a: CreatePaymentRequest = serde_json::from_str(
+            r#"{"amount":{"currency":"NOK","value":1000},"paymentMethod":{"type":"WALLET"},
+                "reference":"fp-test-ref-1","userFlow":"WEB_REDIRECT","returnUrl":"https://example.com/r",
+                "metadata":{"b":"2","a":"1"}}"#,
+        )
+        .unwrap();
+        let b: CreatePaymentRequest = serde_json::from_str(
+            r#"{"metadata":{"a":"1","b":"2"},"userFlow":"WEB_REDIRECT","reference":"fp-test-ref-1",
+                "returnUrl":"https://example.com/r","paymentMethod":{"type":"WALLET"},
+                "amount":{"value":1000,"currency":"NOK"}}"#,
+        )
+        .unwrap();
+        assert_eq!(Fingerprint::of(&a), Fingerprint::of(&b));
+        let mut c = a.clone();
+        c.amount.value = 1001;
+        assert_ne!(Fingerprint::of(&a), Fingerprint::of(&c));
+        // Free-form JSON inside a request is compared by content, whatever the key order.
+        let x = serde_json::json!({"free": {"k1": 1, "k2": [1, 2]}});
+        let y: serde_json::Value = serde_json::from_str(r#"{"free":{"k2":[1,2],"k1":1}}"#).unwrap();
+        assert_eq!(Fingerprint::of(&x), Fingerprint::of(&y));
+    }
+
+    #[test]
     fn amounts_and_states() {
         let now = OffsetDateTime::now_utc();
         let mut p = payment(1000);
