@@ -129,7 +129,10 @@ else
       --requests $EMU_GET --post-requests $EMU_POST --result-file "$WORK/triv.env" > /dev/null
     wrk_measure triv "$TRIV_URL"
     kill $CMP_EMU_PID 2>/dev/null || true; CMP_EMU_PID=
-    P() { sed -n "s/^$2=//p" "$WORK/$1.env"; }
+    P() { sed -n "s/^$2=//p" "$WORK/$1.env" 2>/dev/null; }
+    # A count for the sums below: 0 when a run left no figure (so the report still prints).
+    PN() { local v; v=$(P "$@"); echo "${v:-0}"; }
+    WN() { local v; v=$(sed -n "s/^$2=//p" "$WORK/$1.wrk" 2>/dev/null); echo "${v:-0}"; }
     ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f×", a / b; else print "n/a" }'; }
     echo "## Emulator vs Prism ($PRISM_VERSION), 32 concurrent connections"
     echo
@@ -139,12 +142,12 @@ else
     echo "| GET payment p50 / p99 µs | $(P emu GET_P50_US) / $(P emu GET_P99_US) | $(P prism GET_P50_US) / $(P prism GET_P99_US) | $(P quiet GET_P50_US) / $(P quiet GET_P99_US) | |"
     echo "| POST create req/s | $(P emu POST_RPS) | $(P prism POST_RPS) | $(P quiet POST_RPS) | $(ratio "$(P emu POST_RPS)" "$(P prism POST_RPS)") / $(ratio "$(P emu POST_RPS)" "$(P quiet POST_RPS)") |"
     echo "| POST create p50 / p99 µs | $(P emu POST_P50_US) / $(P emu POST_P99_US) | $(P prism POST_P50_US) / $(P prism POST_P99_US) | $(P quiet POST_P50_US) / $(P quiet POST_P99_US) | |"
-    echo "| non-2xx or failed (GET + POST) | $(( $(P emu GET_FAILED) + $(P emu POST_FAILED) )) | $(( $(P prism GET_FAILED) + $(P prism POST_FAILED) )) | $(( $(P quiet GET_FAILED) + $(P quiet POST_FAILED) )) | |"
+    echo "| non-2xx or failed (GET + POST) | $(( $(PN emu GET_FAILED) + $(PN emu POST_FAILED) )) | $(( $(PN prism GET_FAILED) + $(PN prism POST_FAILED) )) | $(( $(PN quiet GET_FAILED) + $(PN quiet POST_FAILED) )) | |"
     echo "| RSS after the load, KiB (process tree; largest process) | $(P emu RSS_TREE_KIB) | $(P prism RSS_TREE_KIB); $(P prism RSS_MAX_KIB) | $(P quiet RSS_TREE_KIB); $(P quiet RSS_MAX_KIB) | |"
     echo "| start-up, spawn → accepting connections | see \"Emulator start-up\" above | $prism_START_MS ms | $quiet_START_MS ms | |"
     echo "| GET req/s of a do-nothing axum server, same load generator (this machine's ceiling) | $(P triv GET_RPS) | | | $(ratio "$(P triv GET_RPS)" "$(P prism GET_RPS)") / $(ratio "$(P triv GET_RPS)" "$(P quiet GET_RPS)") |"
     if [ $HAVE_WRK = 1 ]; then
-      W() { sed -n "s/^$2=//p" "$WORK/$1.wrk"; }
+      W() { sed -n "s/^$2=//p" "$WORK/$1.wrk" 2>/dev/null; }
       echo
       echo "## The same with wrk ($(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2)) as the load generator: 1 thread, 32 connections, ${WRK_SECS} s each"
       echo
@@ -153,7 +156,7 @@ else
       echo "| GET payment req/s | $(W emu WRK_GET_RPS) | $(W prism WRK_GET_RPS) | $(W quiet WRK_GET_RPS) | **$(ratio "$(W emu WRK_GET_RPS)" "$(W prism WRK_GET_RPS)") / $(ratio "$(W emu WRK_GET_RPS)" "$(W quiet WRK_GET_RPS)")** |"
       echo "| GET payment p50 / p99 µs | $(W emu WRK_GET_P50_US) / $(W emu WRK_GET_P99_US) | $(W prism WRK_GET_P50_US) / $(W prism WRK_GET_P99_US) | $(W quiet WRK_GET_P50_US) / $(W quiet WRK_GET_P99_US) | |"
       echo "| POST create req/s | $(W emu WRK_POST_RPS) | $(W prism WRK_POST_RPS) | $(W quiet WRK_POST_RPS) | $(ratio "$(W emu WRK_POST_RPS)" "$(W prism WRK_POST_RPS)") / $(ratio "$(W emu WRK_POST_RPS)" "$(W quiet WRK_POST_RPS)") |"
-      echo "| non-2xx or socket errors (GET + POST) | $(( $(W emu WRK_GET_FAILED) + $(W emu WRK_POST_FAILED) )) | $(( $(W prism WRK_GET_FAILED) + $(W prism WRK_POST_FAILED) )) | $(( $(W quiet WRK_GET_FAILED) + $(W quiet WRK_POST_FAILED) )) | |"
+      echo "| non-2xx or socket errors (GET + POST) | $(( $(WN emu WRK_GET_FAILED) + $(WN emu WRK_POST_FAILED) )) | $(( $(WN prism WRK_GET_FAILED) + $(WN prism WRK_POST_FAILED) )) | $(( $(WN quiet WRK_GET_FAILED) + $(WN quiet WRK_POST_FAILED) )) | |"
       echo "| GET req/s of a do-nothing axum server, same load generator (this machine's ceiling) | $(W triv WRK_GET_RPS) | | | $(ratio "$(W triv WRK_GET_RPS)" "$(W prism WRK_GET_RPS)") / $(ratio "$(W triv WRK_GET_RPS)" "$(W quiet WRK_GET_RPS)") |"
       echo
       echo "(POST latencies from wrk are left out: with a Lua request function its latency figures break"

@@ -61,6 +61,19 @@ fn start_emulator(bin: &str) -> Emu {
     Emu { child, base, startup }
 }
 
+/// The CPU list process `pid` may run on now (`taskset -p -c`), to restore after pinning.
+fn affinity(pid: u32) -> Option<String> {
+    let out = Command::new("taskset")
+        .args(["-p", "-c", &pid.to_string()])
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8(out.stdout).ok()?;
+    // "pid 123's current affinity list: 0,1"
+    let list = text.rsplit_once(':')?.1.trim().to_owned();
+    (out.status.success() && !list.is_empty()).then_some(list)
+}
+
 /// Pins process `pid` (all its threads) to `cpus` with `taskset` (util-linux); false when
 /// taskset is missing or refuses.
 fn pin(pid: u32, cpus: &str) -> bool {
@@ -123,8 +136,11 @@ struct Stats {
     failed: usize,
 }
 
-/// CPU time of this process so far, summed over its threads (`/proc/self/task/*/schedstat`,
-/// nanosecond resolution), in µs. 0 where procfs is missing.
+/// CPU time of this process so far, summed over its live threads
+/// (`/proc/self/task/*/schedstat`, nanosecond resolution), in µs; 0 where procfs is missing.
+/// A thread that exits between two readings takes its time with it; the threads here (tokio's
+/// workers and the main thread) live for the whole run, and loopback connections need no
+/// resolver threads.
 fn process_cpu_us() -> f64 {
     let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
         return 0.0;
@@ -293,11 +309,15 @@ fn row_cpu(name: &str, s: Stats) {
 
 /// The ratio line under each SDK/raw pair.
 fn ratio_row(sdk: Stats, raw: Stats) {
+    let cpu = if sdk.cpu_us > 0.0 && raw.cpu_us > 0.0 {
+        format!("{:.2}×", sdk.cpu_us / raw.cpu_us)
+    } else {
+        "n/a".to_owned()
+    };
     println!(
-        "| → raw/SDK throughput {:.2}×, SDK/raw p50 {:.2}×, SDK/raw client CPU {:.2}× | | | | |",
+        "| → raw/SDK throughput {:.2}×, SDK/raw p50 {:.2}×, SDK/raw client CPU {cpu} | | | | |",
         raw.rps / sdk.rps,
         sdk.p50_us / raw.p50_us,
-        sdk.cpu_us / raw.cpu_us
     );
 }
 
@@ -519,7 +539,21 @@ async fn main() {
     // concurrency-1 figures by ±30 %; pinned (emulator on CPU 0, this process on CPU 1) the
     // SDK and the raw client run under the same, repeatable conditions.
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let pinned = cpus >= 2 && pin(emu.child.id(), "0") && pin(std::process::id(), "1");
+    let before = (affinity(emu.child.id()), affinity(std::process::id()));
+    let unpin = || {
+        if let (Some(emu_cpus), Some(own_cpus)) = &before {
+            pin(emu.child.id(), emu_cpus);
+            pin(std::process::id(), own_cpus);
+        }
+    };
+    let pinned = cpus >= 2
+        && before.0.is_some()
+        && before.1.is_some()
+        && pin(emu.child.id(), "0")
+        && (pin(std::process::id(), "1") || {
+            unpin();
+            false
+        });
     if pinned {
         println!(
             "(pinned with taskset: the emulator on CPU 0; the SDK, the raw client and the load generator on CPU 1)\n"
@@ -587,9 +621,7 @@ async fn main() {
     }
 
     if pinned {
-        let all = format!("0-{}", cpus - 1);
-        pin(emu.child.id(), &all);
-        pin(std::process::id(), &all);
+        unpin();
     }
     if args.iter().any(|a| a == "--sdk-only") {
         return;
