@@ -9,8 +9,7 @@ use crate::state::AppState;
 use crate::store::{Fingerprint, IdempotencyRecord, IdempotencyScope, Ledger, NewPayment};
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
-use axum::http::Uri;
+use axum::extract::{Path, Request, State};
 use axum::response::Response;
 use http::{HeaderMap, StatusCode};
 use time::OffsetDateTime;
@@ -20,13 +19,13 @@ use vipps_types::epayment::{
 use vipps_types::{Reference, Validate};
 
 /// An authenticated request with its body read.
-struct Call {
-    merchant: Merchant,
+struct Call<'s> {
+    merchant: &'s Merchant,
     body: bytes::Bytes,
 }
 
 /// Body limit, system headers and authentication, in that order.
-async fn begin(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Call, ApiError> {
+async fn begin<'s>(state: &'s AppState, headers: &HeaderMap, body: Body) -> Result<Call<'s>, ApiError> {
     let body = read_body(body, headers, state.config().max_body_bytes).await?;
     check_system_headers(headers)?;
     let merchant = authenticate(state, headers)?;
@@ -101,7 +100,9 @@ impl Mutation<'_> {
 }
 
 /// `POST /epayment/v1/payments`.
-pub async fn create(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+pub async fn create(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let (uri, headers) = (parts.uri, parts.headers);
     let path = uri.path().to_owned();
     respond(&path, create_inner(&state, &path, &headers, body).await)
 }
@@ -162,10 +163,11 @@ async fn create_inner(state: &AppState, path: &str, headers: &HeaderMap, body: B
 pub async fn get_payment(
     State(state): State<AppState>,
     reference: Result<Path<String>, PathRejection>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    req: Request,
 ) -> Response {
+    // The request taken whole and split: the `Uri` and `HeaderMap` extractors would copy both.
+    let (parts, body) = req.into_parts();
+    let (uri, headers) = (parts.uri, parts.headers);
     respond(uri.path(), read(&state, reference, &headers, body, false).await)
 }
 
@@ -173,10 +175,11 @@ pub async fn get_payment(
 pub async fn get_events(
     State(state): State<AppState>,
     reference: Result<Path<String>, PathRejection>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    req: Request,
 ) -> Response {
+    // The request taken whole and split: the `Uri` and `HeaderMap` extractors would copy both.
+    let (parts, body) = req.into_parts();
+    let (uri, headers) = (parts.uri, parts.headers);
     respond(uri.path(), read(&state, reference, &headers, body, true).await)
 }
 
@@ -210,10 +213,11 @@ enum Op {
 pub async fn capture(
     State(state): State<AppState>,
     reference: Result<Path<String>, PathRejection>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    req: Request,
 ) -> Response {
+    // The request taken whole and split: the `Uri` and `HeaderMap` extractors would copy both.
+    let (parts, body) = req.into_parts();
+    let (uri, headers) = (parts.uri, parts.headers);
     let path = uri.path().to_owned();
     respond(
         &path,
@@ -225,10 +229,11 @@ pub async fn capture(
 pub async fn refund(
     State(state): State<AppState>,
     reference: Result<Path<String>, PathRejection>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    req: Request,
 ) -> Response {
+    // The request taken whole and split: the `Uri` and `HeaderMap` extractors would copy both.
+    let (parts, body) = req.into_parts();
+    let (uri, headers) = (parts.uri, parts.headers);
     let path = uri.path().to_owned();
     respond(
         &path,
@@ -273,10 +278,11 @@ async fn modify(
 pub async fn cancel(
     State(state): State<AppState>,
     reference: Result<Path<String>, PathRejection>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    req: Request,
 ) -> Response {
+    // The request taken whole and split: the `Uri` and `HeaderMap` extractors would copy both.
+    let (parts, body) = req.into_parts();
+    let (uri, headers) = (parts.uri, parts.headers);
     let path = uri.path().to_owned();
     respond(&path, cancel_inner(&state, reference, &path, &headers, body).await)
 }
@@ -314,10 +320,11 @@ async fn cancel_inner(
 pub async fn force_approve(
     State(state): State<AppState>,
     reference: Result<Path<String>, PathRejection>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    req: Request,
 ) -> Response {
+    // The request taken whole and split: the `Uri` and `HeaderMap` extractors would copy both.
+    let (parts, body) = req.into_parts();
+    let (uri, headers) = (parts.uri, parts.headers);
     respond(uri.path(), approve_inner(&state, reference, &headers, body).await)
 }
 

@@ -266,6 +266,14 @@ impl Faults {
         None
     }
 
+    fn has_rules(&self) -> bool {
+        self.has_rules.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn seen_one(&self) {
+        self.seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
     fn rate_limits_on(&self) -> bool {
         self.rate_limits.load(std::sync::atomic::Ordering::Relaxed)
     }
@@ -340,18 +348,24 @@ fn limit_for(method: &str, path: &str, headers: &http::HeaderMap, body_ref: Opti
 
 /// The middleware: rate limits, then fault rules. The control plane and pages are exempt.
 pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_owned();
-    if path.starts_with("/_emulator")
-        || !(path.starts_with("/epayment")
-            || path.starts_with("/ecomm")
-            || path.starts_with("/checkout/v3/session")
-            || path.starts_with("/webhooks")
-            || path.starts_with("/accesstoken"))
+    let p = req.uri().path();
+    if p.starts_with("/_emulator")
+        || !(p.starts_with("/epayment")
+            || p.starts_with("/ecomm")
+            || p.starts_with("/checkout/v3/session")
+            || p.starts_with("/webhooks")
+            || p.starts_with("/accesstoken"))
     {
         return next.run(req).await;
     }
-    let method = req.method().as_str().to_owned();
     let faults = state.faults();
+    if !faults.rate_limits_on() && !faults.has_rules() {
+        // Nothing to inject: count the request and pass it on without copying anything.
+        faults.seen_one();
+        return next.run(req).await;
+    }
+    let path = p.to_owned();
+    let method = req.method().as_str().to_owned();
     let mut req = req;
     if faults.rate_limits_on() {
         let creates = method == "POST" && (path == "/epayment/v1/payments" || path == "/ecomm/v2/payments");

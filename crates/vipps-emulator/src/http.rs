@@ -9,7 +9,7 @@ use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
-use http::{header, HeaderMap, StatusCode};
+use http::{header, HeaderMap, HeaderName, StatusCode};
 use serde::de::DeserializeOwned;
 use std::pin::Pin;
 use subtle::ConstantTimeEq;
@@ -18,12 +18,17 @@ use subtle::ConstantTimeEq;
 const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
 
 /// The `Vipps-System-*` headers, each at most 30 characters.
-const SYSTEM_HEADERS: &[&str] = &[
-    "vipps-system-name",
-    "vipps-system-version",
-    "vipps-system-plugin-name",
-    "vipps-system-plugin-version",
+const SYSTEM_HEADERS: [HeaderName; 4] = [
+    HeaderName::from_static("vipps-system-name"),
+    HeaderName::from_static("vipps-system-version"),
+    HeaderName::from_static("vipps-system-plugin-name"),
+    HeaderName::from_static("vipps-system-plugin-version"),
 ];
+/// `Ocp-Apim-Subscription-Key` (header names built once: looking one up by `&str` parses it
+/// on every call).
+pub const SUBSCRIPTION_KEY: HeaderName = HeaderName::from_static("ocp-apim-subscription-key");
+/// `Merchant-Serial-Number`.
+pub const MERCHANT_SERIAL_NUMBER: HeaderName = HeaderName::from_static("merchant-serial-number");
 
 fn too_large(limit: usize) -> ApiError {
     ApiError::new(
@@ -72,17 +77,17 @@ pub async fn read_body(mut body: Body, headers: &HeaderMap, limit: usize) -> Res
 }
 
 /// A header as a string, if present and valid.
-pub fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub fn header_str(headers: &HeaderMap, name: impl http::header::AsHeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 /// `Vipps-System-*` headers must be at most 30 characters.
 pub fn check_system_headers(headers: &HeaderMap) -> Result<(), ApiError> {
-    for name in SYSTEM_HEADERS {
-        if let Some(v) = headers.get(*name) {
+    for name in &SYSTEM_HEADERS {
+        if let Some(v) = headers.get(name) {
             let len = v.to_str().map(|s| s.chars().count()).unwrap_or(v.len());
             if len > 30 {
-                let display = display_header(name);
+                let display = display_header(name.as_str());
                 return Err(ApiError::validation(
                     &display,
                     &format!("must be at most 30 characters (was {len})"),
@@ -115,7 +120,7 @@ pub fn secure_eq(a: &str, b: &str) -> bool {
 
 /// Checks `Authorization: Bearer <jwt>`, the subscription key and the `Merchant-Serial-Number`
 /// of an ePayment call, and returns the merchant the token belongs to.
-pub fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Merchant, ApiError> {
+pub fn authenticate<'s>(state: &'s AppState, headers: &HeaderMap) -> Result<&'s Merchant, ApiError> {
     let Some(auth) = header_str(headers, header::AUTHORIZATION.as_str()) else {
         return Err(ApiError::unauthorized(
             "Missing Authorization header: send 'Authorization: Bearer <access token>'",
@@ -134,7 +139,7 @@ pub fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Merchant, A
         .merchant_by_client_id(&claims.sub)
         .filter(|m| m.msn == claims.msn)
         .ok_or_else(|| ApiError::unauthorized("Invalid access token: unknown client"))?;
-    let Some(key) = header_str(headers, "ocp-apim-subscription-key") else {
+    let Some(key) = header_str(headers, &SUBSCRIPTION_KEY) else {
         return Err(ApiError::unauthorized(
             "Access denied due to missing subscription key. Send the Ocp-Apim-Subscription-Key header.",
         ));
@@ -144,7 +149,7 @@ pub fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Merchant, A
             "Access denied due to invalid subscription key: it must belong to the same sales unit as the access token.",
         ));
     }
-    let Some(msn) = header_str(headers, "merchant-serial-number") else {
+    let Some(msn) = header_str(headers, &MERCHANT_SERIAL_NUMBER) else {
         return Err(ApiError::validation(
             "Merchant-Serial-Number",
             "the header is required",
@@ -163,7 +168,7 @@ pub fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Merchant, A
             "The access token is not valid for Merchant-Serial-Number {msn}"
         )));
     }
-    Ok(merchant.clone())
+    Ok(merchant)
 }
 
 /// Whether an `Idempotency-Key` is needed.

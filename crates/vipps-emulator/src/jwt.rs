@@ -61,7 +61,7 @@ pub struct TokenSigner {
     key: [u8; 32],
     /// Tokens whose signature was already checked, with their claims: a token string is only
     /// ever verified once (the validity window is still checked on every use).
-    verified: std::sync::Arc<parking_lot::RwLock<std::collections::HashMap<String, Claims>>>,
+    verified: std::sync::Arc<parking_lot::RwLock<std::collections::HashMap<String, std::sync::Arc<Claims>>>>,
 }
 
 /// How many verified tokens are remembered before the memo starts afresh.
@@ -113,12 +113,12 @@ impl TokenSigner {
     }
 
     /// Verifies the signature and the validity window against `now`.
-    pub fn verify(&self, token: &str, now: OffsetDateTime) -> Result<Claims, TokenError> {
+    pub fn verify(&self, token: &str, now: OffsetDateTime) -> Result<std::sync::Arc<Claims>, TokenError> {
         let known = self.verified.read().get(token).cloned();
         let claims = match known {
             Some(c) => c,
             None => {
-                let c = self.verify_signature(token)?;
+                let c = std::sync::Arc::new(self.verify_signature(token)?);
                 let mut memo = self.verified.write();
                 if memo.len() >= VERIFIED_MEMO {
                     memo.clear();

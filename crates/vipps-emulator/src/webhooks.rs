@@ -181,7 +181,7 @@ async fn begin(state: &AppState, headers: &HeaderMap, body: Body) -> Result<(Mer
         }
         authenticate(state, &with_msn)?
     };
-    Ok((merchant, body))
+    Ok((merchant.clone(), body))
 }
 
 fn token_msn(state: &AppState, headers: &HeaderMap) -> Option<String> {
@@ -190,7 +190,7 @@ fn token_msn(state: &AppState, headers: &HeaderMap) -> Option<String> {
         .signer()
         .verify(token.trim(), state.clock().now())
         .ok()
-        .map(|c| c.msn)
+        .map(|c| c.msn.clone())
 }
 
 /// `POST /webhooks/v1/webhooks`.

@@ -212,7 +212,7 @@ async fn begin(state: &AppState, headers: &HeaderMap, body: Body) -> Result<(Str
         }
     }
     let merchant = crate::http::authenticate(state, &headers)?;
-    Ok((merchant.msn, body))
+    Ok((merchant.msn.clone(), body))
 }
 
 fn path_order(p: Result<Path<String>, PathRejection>) -> Result<String, EcomErr> {
