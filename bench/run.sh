@@ -109,16 +109,27 @@ else
   UP=0
   if run_prism prism "Prism $PRISM_VERSION" && run_prism quiet "Prism $PRISM_VERSION -v error" -v error; then UP=1; fi
   if [ $UP = 1 ]; then
-    VIPPS_LOG=error ./target/release/vipps emulator --port 0 > "$WORK/emu.out" 2>/dev/null &
-    CMP_EMU_PID=$!
-    for _ in $(seq 50); do grep -q listening "$WORK/emu.out" 2>/dev/null && break; sleep 0.1; done
-    CMP_URL=$(sed -n 's/^listening on //p' "$WORK/emu.out")
-    ./target/release/vipps-bench target --label "Emulator" --base-url "$CMP_URL" --fetch-token \
-      --seed '{"payments":1,"prefix":"prismcmp","authorized":true}' \
-      --get-ref prismcmp-00000000 --requests $EMU_GET --post-requests $EMU_POST \
-      --pid $CMP_EMU_PID --result-file "$WORK/emu.env"
-    wrk_measure emu "$CMP_URL"
-    kill $CMP_EMU_PID 2>/dev/null || true; CMP_EMU_PID=
+    # The emulator twice, like Prism: as started by default (it logs every request at info,
+    # here to a file as Prism's log is) and with VIPPS_LOG=error (no per-request log line).
+    run_emulator() { # $1 result name, $2 label, $3 VIPPS_LOG value ("" for the default)
+      local name=$1 label=$2 url
+      if [ -n "$3" ]; then
+        VIPPS_LOG=$3 ./target/release/vipps emulator --port 0 > "$WORK/$name.out" 2> "$WORK/$name.log" &
+      else
+        env -u VIPPS_LOG ./target/release/vipps emulator --port 0 > "$WORK/$name.out" 2> "$WORK/$name.log" &
+      fi
+      CMP_EMU_PID=$!
+      for _ in $(seq 50); do grep -q listening "$WORK/$name.out" 2>/dev/null && break; sleep 0.1; done
+      url=$(sed -n 's/^listening on //p' "$WORK/$name.out")
+      ./target/release/vipps-bench target --label "$label" --base-url "$url" --fetch-token \
+        --seed '{"payments":1,"prefix":"prismcmp","authorized":true}' \
+        --get-ref prismcmp-00000000 --requests $EMU_GET --post-requests $EMU_POST \
+        --pid $CMP_EMU_PID --result-file "$WORK/$name.env"
+      wrk_measure "$name" "$url"
+      kill $CMP_EMU_PID 2>/dev/null || true; CMP_EMU_PID=
+    }
+    run_emulator emulog "Emulator (default log level)" ""
+    run_emulator emu "Emulator (VIPPS_LOG=error)" error
     # The machine's ceiling: an axum server that does nothing but answer a fixed payment JSON,
     # under the same load generators.
     ./target/release/vipps-bench trivial-server > "$WORK/triv.out" 2>/dev/null &
@@ -130,34 +141,38 @@ else
     wrk_measure triv "$TRIV_URL"
     kill $CMP_EMU_PID 2>/dev/null || true; CMP_EMU_PID=
     P() { sed -n "s/^$2=//p" "$WORK/$1.env" 2>/dev/null; }
+    W() { sed -n "s/^$2=//p" "$WORK/$1.wrk" 2>/dev/null; }
     # A count for the sums below: 0 when a run left no figure (so the report still prints).
     PN() { local v; v=$(P "$@"); echo "${v:-0}"; }
-    WN() { local v; v=$(sed -n "s/^$2=//p" "$WORK/$1.wrk" 2>/dev/null); echo "${v:-0}"; }
+    WN() { local v; v=$(W "$@"); echo "${v:-0}"; }
     ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f×", a / b; else print "n/a" }'; }
-    echo "## Emulator vs Prism ($PRISM_VERSION), 32 concurrent connections"
+    # One table per load generator: $1 = P or W (figure source), $2 = N-suffixed count source.
+    table() {
+      local F=$1 N=$2
+      echo "| measure | emulator (default log) | emulator (\`VIPPS_LOG=error\`) | Prism (default) | Prism \`-v error\` | emulator ÷ Prism, like for like (default ÷ default / quiet ÷ quiet) |"
+      echo "|---|---|---|---|---|---|"
+      echo "| GET payment req/s | $($F emulog GET_RPS) | $($F emu GET_RPS) | $($F prism GET_RPS) | $($F quiet GET_RPS) | **$(ratio "$($F emulog GET_RPS)" "$($F prism GET_RPS)") / $(ratio "$($F emu GET_RPS)" "$($F quiet GET_RPS)")** |"
+      echo "| GET payment p50 / p99 µs | $($F emulog GET_P50_US) / $($F emulog GET_P99_US) | $($F emu GET_P50_US) / $($F emu GET_P99_US) | $($F prism GET_P50_US) / $($F prism GET_P99_US) | $($F quiet GET_P50_US) / $($F quiet GET_P99_US) | |"
+      echo "| POST create req/s | $($F emulog POST_RPS) | $($F emu POST_RPS) | $($F prism POST_RPS) | $($F quiet POST_RPS) | $(ratio "$($F emulog POST_RPS)" "$($F prism POST_RPS)") / $(ratio "$($F emu POST_RPS)" "$($F quiet POST_RPS)") |"
+      if [ "$F" = P ]; then
+        echo "| POST create p50 / p99 µs | $(P emulog POST_P50_US) / $(P emulog POST_P99_US) | $(P emu POST_P50_US) / $(P emu POST_P99_US) | $(P prism POST_P50_US) / $(P prism POST_P99_US) | $(P quiet POST_P50_US) / $(P quiet POST_P99_US) | |"
+      fi
+      echo "| non-2xx or failed (GET + POST) | $(( $($N emulog GET_FAILED) + $($N emulog POST_FAILED) )) | $(( $($N emu GET_FAILED) + $($N emu POST_FAILED) )) | $(( $($N prism GET_FAILED) + $($N prism POST_FAILED) )) | $(( $($N quiet GET_FAILED) + $($N quiet POST_FAILED) )) | |"
+      echo "| GET req/s of a do-nothing axum server (this machine's ceiling) | | $($F triv GET_RPS) | | | ÷ Prism: $(ratio "$($F triv GET_RPS)" "$($F prism GET_RPS)") / $(ratio "$($F triv GET_RPS)" "$($F quiet GET_RPS)") |"
+    }
+    # Our load generator's keys are GET_RPS …; wrk's are WRK_GET_RPS …: map them.
+    WG() { W "$1" "WRK_$2"; }
+    WGN() { WN "$1" "WRK_$2"; }
+    echo "## Emulator vs Prism ($PRISM_VERSION), 32 concurrent connections, our load generator"
     echo
-    echo "| measure | emulator | Prism (default) | Prism \`-v error\` | emulator ÷ Prism (default / \`-v error\`) |"
-    echo "|---|---|---|---|---|"
-    echo "| GET payment req/s | $(P emu GET_RPS) | $(P prism GET_RPS) | $(P quiet GET_RPS) | **$(ratio "$(P emu GET_RPS)" "$(P prism GET_RPS)") / $(ratio "$(P emu GET_RPS)" "$(P quiet GET_RPS)")** |"
-    echo "| GET payment p50 / p99 µs | $(P emu GET_P50_US) / $(P emu GET_P99_US) | $(P prism GET_P50_US) / $(P prism GET_P99_US) | $(P quiet GET_P50_US) / $(P quiet GET_P99_US) | |"
-    echo "| POST create req/s | $(P emu POST_RPS) | $(P prism POST_RPS) | $(P quiet POST_RPS) | $(ratio "$(P emu POST_RPS)" "$(P prism POST_RPS)") / $(ratio "$(P emu POST_RPS)" "$(P quiet POST_RPS)") |"
-    echo "| POST create p50 / p99 µs | $(P emu POST_P50_US) / $(P emu POST_P99_US) | $(P prism POST_P50_US) / $(P prism POST_P99_US) | $(P quiet POST_P50_US) / $(P quiet POST_P99_US) | |"
-    echo "| non-2xx or failed (GET + POST) | $(( $(PN emu GET_FAILED) + $(PN emu POST_FAILED) )) | $(( $(PN prism GET_FAILED) + $(PN prism POST_FAILED) )) | $(( $(PN quiet GET_FAILED) + $(PN quiet POST_FAILED) )) | |"
-    echo "| RSS after the load, KiB (process tree; largest process) | $(P emu RSS_TREE_KIB) | $(P prism RSS_TREE_KIB); $(P prism RSS_MAX_KIB) | $(P quiet RSS_TREE_KIB); $(P quiet RSS_MAX_KIB) | |"
-    echo "| start-up, spawn → accepting connections | see \"Emulator start-up\" above | $prism_START_MS ms | $quiet_START_MS ms | |"
-    echo "| GET req/s of a do-nothing axum server, same load generator (this machine's ceiling) | $(P triv GET_RPS) | | | $(ratio "$(P triv GET_RPS)" "$(P prism GET_RPS)") / $(ratio "$(P triv GET_RPS)" "$(P quiet GET_RPS)") |"
+    table P PN
+    echo "| RSS after the load, KiB (process tree; largest process) | $(P emulog RSS_TREE_KIB) | $(P emu RSS_TREE_KIB) | $(P prism RSS_TREE_KIB); $(P prism RSS_MAX_KIB) | $(P quiet RSS_TREE_KIB); $(P quiet RSS_MAX_KIB) | |"
+    echo "| start-up, spawn → accepting connections | see \"Emulator start-up\" above | | $prism_START_MS ms | $quiet_START_MS ms | |"
     if [ $HAVE_WRK = 1 ]; then
-      W() { sed -n "s/^$2=//p" "$WORK/$1.wrk" 2>/dev/null; }
       echo
       echo "## The same with wrk ($(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2)) as the load generator: 1 thread, 32 connections, ${WRK_SECS} s each"
       echo
-      echo "| measure | emulator | Prism (default) | Prism \`-v error\` | emulator ÷ Prism (default / \`-v error\`) |"
-      echo "|---|---|---|---|---|"
-      echo "| GET payment req/s | $(W emu WRK_GET_RPS) | $(W prism WRK_GET_RPS) | $(W quiet WRK_GET_RPS) | **$(ratio "$(W emu WRK_GET_RPS)" "$(W prism WRK_GET_RPS)") / $(ratio "$(W emu WRK_GET_RPS)" "$(W quiet WRK_GET_RPS)")** |"
-      echo "| GET payment p50 / p99 µs | $(W emu WRK_GET_P50_US) / $(W emu WRK_GET_P99_US) | $(W prism WRK_GET_P50_US) / $(W prism WRK_GET_P99_US) | $(W quiet WRK_GET_P50_US) / $(W quiet WRK_GET_P99_US) | |"
-      echo "| POST create req/s | $(W emu WRK_POST_RPS) | $(W prism WRK_POST_RPS) | $(W quiet WRK_POST_RPS) | $(ratio "$(W emu WRK_POST_RPS)" "$(W prism WRK_POST_RPS)") / $(ratio "$(W emu WRK_POST_RPS)" "$(W quiet WRK_POST_RPS)") |"
-      echo "| non-2xx or socket errors (GET + POST) | $(( $(WN emu WRK_GET_FAILED) + $(WN emu WRK_POST_FAILED) )) | $(( $(WN prism WRK_GET_FAILED) + $(WN prism WRK_POST_FAILED) )) | $(( $(WN quiet WRK_GET_FAILED) + $(WN quiet WRK_POST_FAILED) )) | |"
-      echo "| GET req/s of a do-nothing axum server, same load generator (this machine's ceiling) | $(W triv WRK_GET_RPS) | | | $(ratio "$(W triv WRK_GET_RPS)" "$(W prism WRK_GET_RPS)") / $(ratio "$(W triv WRK_GET_RPS)" "$(W quiet WRK_GET_RPS)") |"
+      table WG WGN
       echo
       echo "(POST latencies from wrk are left out: with a Lua request function its latency figures break"
       echo "Little's law — their mean times the rate exceeds the 32 requests in flight — so the POST"
