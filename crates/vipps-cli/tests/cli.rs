@@ -71,3 +71,49 @@ fn payment_commands_against_a_running_emulator() {
     let (ok, _, err) = vipps(&base, &["payment", "get", "bad ref"]);
     assert!(!ok && err.contains("reference"), "{err}");
 }
+
+/// Starts `vipps emulator` with stderr captured, sends one raw HTTP request to it, stops it
+/// and returns what it wrote to stderr.
+fn emulator_log_for_one_request(vipps_log: Option<&str>) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut cmd = Command::new(BIN);
+    cmd.args(["emulator", "--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .env_remove("VIPPS_LOG");
+    if let Some(level) = vipps_log {
+        cmd.env("VIPPS_LOG", level);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line.trim().strip_prefix("listening on http://").unwrap().to_owned();
+    let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+    conn.write_all(b"GET /_emulator/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    child.kill().unwrap();
+    let mut log = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+    let _ = child.wait();
+    log
+}
+
+#[test]
+fn the_emulator_logs_requests_as_plain_text_when_stderr_is_not_a_terminal() {
+    let log = emulator_log_for_one_request(None);
+    assert!(
+        log.contains("path=/_emulator/health") && log.contains("status=200"),
+        "the default level logs each request: {log:?}"
+    );
+    assert!(!log.contains('\u{1b}'), "no colour escape codes in a log file: {log:?}");
+    let quiet = emulator_log_for_one_request(Some("error"));
+    assert!(
+        !quiet.contains("/_emulator/health"),
+        "VIPPS_LOG=error logs no request: {quiet:?}"
+    );
+}

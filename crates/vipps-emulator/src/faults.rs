@@ -478,6 +478,60 @@ mod tests {
         assert!(path_matches("/epayment/v1/payments", "/epayment/v1/payments/"));
     }
 
+    #[tokio::test]
+    async fn stats_count_api_requests_with_and_without_rules() {
+        use tower::ServiceExt;
+        let app = crate::router(AppState::new(crate::EmulatorConfig::default()));
+        let send = |method: &str, path: &str, body: &str| {
+            let req = http::Request::builder()
+                .method(method)
+                .uri(path)
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_owned()))
+                .unwrap();
+            app.clone().oneshot(req)
+        };
+        let stats = |v: serde_json::Value| (v["stats"]["requests"].clone(), v["stats"]["injected"].clone());
+        let read = |r: Response| async move {
+            let b = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+            serde_json::from_slice::<serde_json::Value>(&b).unwrap()
+        };
+        // No rule set: API requests are counted (and answered normally); control-plane ones are not.
+        assert_eq!(
+            send("GET", "/epayment/v1/payments/stats-ref-1", "")
+                .await
+                .unwrap()
+                .status(),
+            401
+        );
+        assert_eq!(
+            send("GET", "/epayment/v1/payments/stats-ref-2", "")
+                .await
+                .unwrap()
+                .status(),
+            401
+        );
+        assert_eq!(send("GET", "/_emulator/health", "").await.unwrap().status(), 200);
+        let v = read(send("GET", "/_emulator/faults", "").await.unwrap()).await;
+        assert_eq!(stats(v), (serde_json::json!(2), serde_json::json!(0)));
+        // A rule that always fires (setting faults starts the counts again).
+        let rule = r#"{"rules":[{"path":"/epayment/**","fault":"status","status":503}]}"#;
+        assert!(send("POST", "/_emulator/faults", rule)
+            .await
+            .unwrap()
+            .status()
+            .is_success());
+        assert_eq!(
+            send("GET", "/epayment/v1/payments/stats-ref-3", "")
+                .await
+                .unwrap()
+                .status(),
+            503
+        );
+        let v = read(send("GET", "/_emulator/faults", "").await.unwrap()).await;
+        assert_eq!(stats(v), (serde_json::json!(1), serde_json::json!(1)));
+    }
+
     #[test]
     fn seeded_sequences_repeat() {
         let c = FaultConfig {
