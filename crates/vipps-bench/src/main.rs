@@ -185,13 +185,18 @@ where
         .collect()
         .await;
     let wall = t0.elapsed();
-    let cpu_us = (process_cpu_us() - cpu0) / n as f64;
+    let cpu_us = (process_cpu_us() - cpu0) / n.max(1) as f64;
     let failed = results.iter().filter(|(_, ok)| !ok).count();
     let mut lat: Vec<Duration> = results.into_iter().map(|(d, _)| d).collect();
     lat.sort();
-    let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)].as_secs_f64() * 1e6;
+    let pct = |p: f64| {
+        if lat.is_empty() {
+            return 0.0; // n = 0 (say --warmup 0): nothing was measured
+        }
+        lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)].as_secs_f64() * 1e6
+    };
     Stats {
-        rps: n as f64 / wall.as_secs_f64(),
+        rps: if n == 0 { 0.0 } else { n as f64 / wall.as_secs_f64() },
         p50_us: pct(0.50),
         p99_us: pct(0.99),
         cpu_us,
@@ -661,10 +666,37 @@ async fn main() {
     seed(&http, &base, serde_json::json!({"payments": 100_000, "prefix": "mem"})).await;
     let after = rss_kib(pid);
     println!(
-        "\n## Memory\n\nRSS growth for 100,000 stored payments: {} KiB → {:.0} bytes per payment\n",
+        "\n## Memory\n\nRSS growth for 100,000 stored payments: {} KiB → {:.0} bytes per payment",
         after.saturating_sub(before),
         (after.saturating_sub(before) as f64 * 1024.0) / 100_000.0
     );
+    // The same for payments created through the API, which also leave an idempotency record,
+    // a landing token and a redirectUrl: on another fresh emulator, so nothing else is stored.
+    {
+        let emu = start_emulator(&bin);
+        let base = emu.base.clone();
+        let pid = emu.child.id();
+        let token = Arc::new(sdk(&base).access_token().await.unwrap().expose().to_owned());
+        let n = scale(100_000);
+        let create = |i: usize, tag: &'static str| {
+            let raw = raw.clone();
+            let token = token.clone();
+            let url = format!("{base}/epayment/v1/payments");
+            let body = serde_json::json!({"amount": {"currency": "NOK", "value": 1000}, "paymentMethod": {"type": "WALLET"},
+                "reference": format!("{tag}-{i:08}-{}", uuid::Uuid::new_v4().simple()), "userFlow": "WEB_REDIRECT",
+                "returnUrl": "https://example.com/r"});
+            raw_post(raw, token, url, body.to_string())
+        };
+        let _ = load(32, 1_000, |i| create(i, "memwarm")).await;
+        let before = rss_kib(pid);
+        let _ = load(32, n, |i| create(i, "memapi")).await;
+        let after = rss_kib(pid);
+        println!(
+            "RSS growth for {n} payments created with POST (each with its idempotency record): {} KiB → {:.0} bytes per payment\n",
+            after.saturating_sub(before),
+            (after.saturating_sub(before) as f64 * 1024.0) / n as f64
+        );
+    }
 
     println!("## Cost growth: GET payment latency as the store grows (32 connections)\n");
     println!("| payments stored | requests/s | p50 µs | p99 µs |\n|---|---|---|---|");
