@@ -49,6 +49,9 @@ use axum::routing::{get, post};
 use axum::Router;
 
 /// The emulator's routes, without a socket (use with `tower::ServiceExt::oneshot` or your own server).
+///
+/// Requests are logged (target `vipps_emulator::http`, level `info`) only if that level is
+/// enabled when the router is built: install a `tracing` subscriber first.
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .route("/accesstoken/get", post(token::get_token))

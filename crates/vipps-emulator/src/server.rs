@@ -18,7 +18,8 @@ impl Emulator {
         EmulatorBuilder::default()
     }
 
-    /// Starts on 127.0.0.1 with a free port and the default configuration.
+    /// Starts on 127.0.0.1 with a free port and the default configuration (install a `tracing`
+    /// subscriber first if you want its request log).
     pub async fn start() -> std::io::Result<RunningEmulator> {
         Self::builder().start().await
     }
@@ -61,7 +62,9 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Binds and serves in a background task.
+    /// Binds and serves in a background task. Requests are logged through `tracing` (target
+    /// `vipps_emulator::http`, level `info`) only if that level is enabled now: install your
+    /// subscriber before starting.
     pub async fn start(self) -> std::io::Result<RunningEmulator> {
         let listener = TcpListener::bind((self.host.as_str(), self.port)).await?;
         let addr = listener.local_addr()?;
