@@ -29,6 +29,8 @@ const SYSTEM_HEADERS: [HeaderName; 4] = [
 pub const SUBSCRIPTION_KEY: HeaderName = HeaderName::from_static("ocp-apim-subscription-key");
 /// `Merchant-Serial-Number`.
 pub const MERCHANT_SERIAL_NUMBER: HeaderName = HeaderName::from_static("merchant-serial-number");
+/// `Idempotency-Key`.
+pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 
 fn too_large(limit: usize) -> ApiError {
     ApiError::new(
@@ -40,7 +42,7 @@ fn too_large(limit: usize) -> ApiError {
 
 /// Reads the whole body, refusing more than `limit` bytes with 413.
 pub async fn read_body(mut body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, ApiError> {
-    let declared = header_str(headers, header::CONTENT_LENGTH.as_str()).and_then(|v| v.trim().parse::<u64>().ok());
+    let declared = header_str(headers, header::CONTENT_LENGTH).and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > DRAIN_LIMIT as u64) {
         return Err(too_large(limit));
     }
@@ -121,7 +123,7 @@ pub fn secure_eq(a: &str, b: &str) -> bool {
 /// Checks `Authorization: Bearer <jwt>`, the subscription key and the `Merchant-Serial-Number`
 /// of an ePayment call, and returns the merchant the token belongs to.
 pub fn authenticate<'s>(state: &'s AppState, headers: &HeaderMap) -> Result<&'s Merchant, ApiError> {
-    let Some(auth) = header_str(headers, header::AUTHORIZATION.as_str()) else {
+    let Some(auth) = header_str(headers, header::AUTHORIZATION) else {
         return Err(ApiError::unauthorized(
             "Missing Authorization header: send 'Authorization: Bearer <access token>'",
         ));
@@ -182,7 +184,7 @@ pub enum KeyRule {
 
 /// Reads and checks the `Idempotency-Key` header (at most 50 characters).
 pub fn idempotency_key(headers: &HeaderMap, rule: KeyRule) -> Result<Option<String>, ApiError> {
-    let raw = match headers.get("idempotency-key") {
+    let raw = match headers.get(&IDEMPOTENCY_KEY) {
         None => None,
         Some(v) => match v.to_str() {
             Ok(s) => Some(s.trim()),
@@ -213,7 +215,7 @@ pub fn idempotency_key(headers: &HeaderMap, rule: KeyRule) -> Result<Option<Stri
 
 /// Whether the body (if any) is declared as JSON.
 fn check_json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
-    let ct = header_str(headers, header::CONTENT_TYPE.as_str()).unwrap_or("");
+    let ct = header_str(headers, header::CONTENT_TYPE).unwrap_or("");
     let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     if mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json")) {
         Ok(())
