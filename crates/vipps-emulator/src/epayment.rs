@@ -193,14 +193,20 @@ async fn read(
     let call = begin(state, headers, body).await?;
     let reference = path_reference(reference)?;
     let now = state.clock().now();
-    state.store().transaction(|ledger| {
-        let p = ledger.payment(&call.merchant.msn, &reference, now)?;
-        Ok(if events {
-            Stored::json(StatusCode::OK, &p.events)
-        } else {
-            Stored::json(StatusCode::OK, &p.get_response())
-        })
-    })
+    if events {
+        return state.store().transaction(|ledger| {
+            let p = ledger.payment(&call.merchant.msn, &reference, now)?;
+            Ok(Stored::json(StatusCode::OK, &p.events))
+        });
+    }
+    // The answer is copied out under the store's lock and serialized after it is released, so
+    // the one lock every request takes is held for as short a time as possible.
+    let answer = state.store().transaction(|ledger| {
+        ledger
+            .payment(&call.merchant.msn, &reference, now)
+            .map(|p| p.get_response())
+    })?;
+    Ok(Stored::json(StatusCode::OK, &answer))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
