@@ -34,6 +34,35 @@ else
   echo "(node/npm not found: the official Node SDKs were not measured)"
 fi
 
+# The emulator target's own condition: GET at a fixed 40,000 req/s over 32 connections, with the
+# latency corrected for coordinated omission (oha, from crates.io: cargo install oha --locked).
+if command -v oha >/dev/null; then
+  OHA_SECS=10
+  for a in "$@"; do [ "$a" = --quick ] && OHA_SECS=3; done
+  VIPPS_LOG=error ./target/release/vipps emulator --port 0 > /tmp/vipps-bench-oha.out 2>/dev/null &
+  OHA_EMU=$!
+  for _ in $(seq 50); do grep -q listening /tmp/vipps-bench-oha.out 2>/dev/null && break; sleep 0.1; done
+  OHA_URL=$(sed -n 's/^listening on //p' /tmp/vipps-bench-oha.out)
+  OHA_TOKEN=$(./target/release/vipps-bench target --base-url "$OHA_URL" --fetch-token \
+      --seed '{"payments":1,"prefix":"prismcmp","authorized":true}' --requests 1000 --post-requests 0 \
+      --warmup 100 --result-file /tmp/vipps-bench-oha.env > /dev/null && sed -n 's/^TOKEN=//p' /tmp/vipps-bench-oha.env)
+  echo
+  echo "## Emulator GET at a fixed rate (oha $(oha --version | cut -d' ' -f2), 32 connections, ${OHA_SECS} s each, latency-corrected)"
+  echo
+  echo "| rate asked | rate served | p50 ms | p90 ms | p99 ms | p99.9 ms | success |"
+  echo "|---|---|---|---|---|---|---|"
+  for q in 20000 40000 60000; do
+    oha --no-tui -c 32 -q $q --latency-correction -z ${OHA_SECS}s \
+      -H "Authorization: Bearer $OHA_TOKEN" -H "Ocp-Apim-Subscription-Key: 0f14ebcab0eb4b29ae0cb90d91b4a84a" \
+      -H "Merchant-Serial-Number: 123456" "$OHA_URL/epayment/v1/payments/prismcmp-00000000" |
+      awk -v q=$q '/Success rate:/ {ok=$3} /Requests\/sec:/ {r=$2} $1=="50.00%" {a=$3} $1=="90.00%" {b=$3} $1=="99.00%" {c=$3} $1=="99.90%" {d=$3}
+        END {printf "| %d | %.0f | %.2f | %.2f | %.2f | %.2f | %s |\n", q, r, a, b, c, d, ok}'
+  done
+  kill $OHA_EMU 2>/dev/null || true
+else
+  echo; echo "(oha not found: the fixed-rate latency run was skipped; cargo install oha --locked)"
+fi
+
 # Prism serving the official ePayment spec, against a fresh emulator, with the same load generator.
 PRISM_SPEC=${PRISM_SPEC:-../shared/specs/epayment-v1.yaml}
 QUICK=0
