@@ -125,6 +125,12 @@ mod tests {
         .unwrap()
     }
 
+    /// The token `cache` hands out when a fetch would bring `fetched`.
+    async fn token_after(cache: &TokenCache, fetched: &'static str) -> String {
+        let b = cache.get(|| async move { Ok(resp(fetched, 3600)) }).await.unwrap();
+        b.token.expose().to_owned()
+    }
+
     #[tokio::test(start_paused = true)]
     async fn many_concurrent_callers_cause_one_fetch() {
         let cache = Arc::new(TokenCache::new());
@@ -160,33 +166,15 @@ mod tests {
         assert_eq!(t.token.expose(), "a");
         // still fresh 50 minutes later (margin is 6 minutes for a 1-hour token)
         tokio::time::advance(Duration::from_secs(50 * 60)).await;
-        let t = cache.get(|| async { Ok(resp("b", 3600)) }).await.unwrap();
-        assert_eq!(t.token.expose(), "a");
+        assert_eq!(token_after(&cache, "b").await, "a");
         // inside the margin: refreshed
         tokio::time::advance(Duration::from_secs(5 * 60)).await;
-        let t = cache.get(|| async { Ok(resp("b", 3600)) }).await.unwrap();
-        assert_eq!(t.token.expose(), "b");
+        assert_eq!(token_after(&cache, "b").await, "b");
         // invalidation of a token no longer cached does nothing; of the current one drops it
         cache.invalidate(&Secret::new("a"));
-        assert_eq!(
-            cache
-                .get(|| async { Ok(resp("c", 3600)) })
-                .await
-                .unwrap()
-                .token
-                .expose(),
-            "b"
-        );
+        assert_eq!(token_after(&cache, "c").await, "b");
         cache.invalidate(&Secret::new("b"));
-        assert_eq!(
-            cache
-                .get(|| async { Ok(resp("c", 3600)) })
-                .await
-                .unwrap()
-                .token
-                .expose(),
-            "c"
-        );
+        assert_eq!(token_after(&cache, "c").await, "c");
     }
 
     #[tokio::test(start_paused = true)]
