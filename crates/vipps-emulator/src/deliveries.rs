@@ -67,6 +67,10 @@ impl RetrySchedule {
 /// Computes per-attempt headers from the method, URL and body.
 pub type Signer = Arc<dyn Fn(&http::Method, &url::Url, &[u8]) -> Vec<(String, String)> + Send + Sync>;
 
+/// Told after every attempt whether it was delivered (a 2xx); answers whether to go on
+/// retrying (false: stop, say because the webhook is gone).
+pub type AttemptHook = Arc<dyn Fn(bool) -> bool + Send + Sync>;
+
 /// What to send.
 #[derive(Clone)]
 pub struct Outbound {
@@ -92,6 +96,8 @@ pub struct Outbound {
     pub sign: Option<Signer>,
     /// Deliveries with the same key are sent in order, one at a time.
     pub ordering_key: String,
+    /// Called after each attempt (see [`AttemptHook`]).
+    pub on_attempt: Option<AttemptHook>,
 }
 
 impl std::fmt::Debug for Outbound {
@@ -235,7 +241,8 @@ impl Deliveries {
                 Err(_) => (None, Some("request failed".to_owned())),
             };
             let success = status.is_some_and(|s| (200..300).contains(&s));
-            let finished = success || n == attempts;
+            let go_on = o.on_attempt.as_ref().is_none_or(|hook| hook(success));
+            let finished = success || n == attempts || !go_on;
             self.record(&o, id, n, status, error, finished, &body_json);
             if finished {
                 return;

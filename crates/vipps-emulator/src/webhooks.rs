@@ -26,8 +26,9 @@
 //! [`RetrySchedule`] (see [`WebhooksState::set_retry_schedule`]) and logs every attempt at
 //! `GET /_emulator/deliveries` (kind `webhook`).
 
+use crate::clock::Clock;
 use crate::config::Merchant;
-use crate::deliveries::{Deliveries, Outbound, RetrySchedule};
+use crate::deliveries::{AttemptHook, Deliveries, Outbound, RetrySchedule};
 use crate::error::{ApiError, Stored};
 use crate::http::{
     authenticate, body_required, check_system_headers, header_str, idempotency_key, parse_json, read_body, respond,
@@ -49,7 +50,7 @@ use parking_lot::Mutex;
 use rand::RngCore;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use time::OffsetDateTime;
 use vipps_types::epayment::WebhookEvent;
 use vipps_types::webhooks::{
@@ -62,6 +63,11 @@ pub const MAX_PER_EVENT: usize = 25;
 
 /// At most this many registrations for the QR `user.checked-in.v1` event per merchant.
 pub const MAX_PER_EVENT_QR: usize = 1;
+
+/// A registration whose deliveries have failed for this long, with none delivered since, is
+/// deleted (2026 overview: "unresponsive for 2 weeks"). Counted on the emulator's clock, so a
+/// test can advance it.
+pub const UNRESPONSIVE_DELETION: time::Duration = time::Duration::days(14);
 
 /// The name of this module's event sink in the store.
 const SINK: &str = "webhooks";
@@ -102,6 +108,8 @@ struct Registration {
     url: String,
     events: Vec<WebhookEventType>,
     secret: Arc<str>,
+    /// When the first delivery attempt failed since the last one that succeeded.
+    failing_since: Option<OffsetDateTime>,
 }
 
 impl fmt::Debug for Registration {
@@ -112,6 +120,7 @@ impl fmt::Debug for Registration {
             .field("url", &self.url)
             .field("events", &self.events)
             .field("secret", &"<redacted>")
+            .field("failing_since", &self.failing_since)
             .finish()
     }
 }
@@ -258,6 +267,7 @@ async fn register_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Re
         url: req.url,
         events: req.events,
         secret: new_secret().into(),
+        failing_since: None,
     };
     let response = Stored::json(
         StatusCode::CREATED,
@@ -344,15 +354,16 @@ fn ensure_sink(state: &AppState) {
     }
     let shared = Arc::clone(&state.webhooks().shared);
     let deliveries = Arc::clone(state.deliveries());
+    let clock = state.clock().clone();
     state.store().add_event_sink(
         SINK,
-        Arc::new(move |events: &[PublishedEvent]| dispatch(&shared, &deliveries, events)),
+        Arc::new(move |events: &[PublishedEvent]| dispatch(&shared, &deliveries, &clock, events)),
     );
 }
 
 /// Queues one delivery per (event, matching webhook). Runs under the store lock: only
 /// lookups and queueing, no I/O.
-fn dispatch(shared: &Shared, deliveries: &Arc<Deliveries>, events: &[PublishedEvent]) {
+fn dispatch(shared: &Arc<Shared>, deliveries: &Arc<Deliveries>, clock: &Clock, events: &[PublishedEvent]) {
     if tokio::runtime::Handle::try_current().is_err() {
         tracing::warn!(
             target: "vipps_emulator::webhooks",
@@ -406,9 +417,42 @@ fn dispatch(shared: &Shared, deliveries: &Arc<Deliveries>, events: &[PublishedEv
                     signed_headers(&secret, method, url, body, OffsetDateTime::now_utc())
                 })),
                 ordering_key: format!("webhook:{}:{}:{}", h.id, pe.msn, e.reference),
+                on_attempt: Some(attempt_hook(Arc::downgrade(shared), clock.clone(), h.id.clone())),
             });
         }
     }
+}
+
+/// Keeps a registration's `failing_since` and deletes it once its deliveries have failed for
+/// [`UNRESPONSIVE_DELETION`]. Answers false (stop retrying) when the registration is gone.
+fn attempt_hook(shared: Weak<Shared>, clock: Clock, id: String) -> AttemptHook {
+    Arc::new(move |delivered: bool| {
+        let Some(shared) = shared.upgrade() else {
+            return false;
+        };
+        let now = clock.now();
+        let mut reg = shared.registry.lock();
+        let Some(i) = reg.hooks.iter().position(|h| h.id == id) else {
+            return false; // deleted meanwhile: nobody to deliver to
+        };
+        let h = &mut reg.hooks[i];
+        if delivered {
+            h.failing_since = None;
+            return true;
+        }
+        let since = *h.failing_since.get_or_insert(now);
+        if now - since < UNRESPONSIVE_DELETION {
+            return true;
+        }
+        let gone = reg.hooks.remove(i);
+        tracing::info!(
+            target: "vipps_emulator::webhooks",
+            id = %gone.id,
+            url = %gone.url,
+            "webhook deleted: its deliveries have failed for two weeks"
+        );
+        false
+    })
 }
 
 /// The host the receiver sees in its `Host` header: the URL's host, plus `:port` when it is
@@ -490,6 +534,7 @@ mod tests {
             url: "https://example.com".into(),
             events: vec![WebhookEventType::EpaymentCreated],
             secret: "top-secret".into(),
+            failing_since: None,
         };
         assert!(!format!("{r:?}").contains("top-secret"));
     }

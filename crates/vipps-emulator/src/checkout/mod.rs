@@ -529,6 +529,7 @@ fn callback(state: &AppState, s: &Session, body: &SessionResponse) -> Outbound {
         schedule,
         sign: None,
         ordering_key: format!("checkout:{}:{}", s.msn, s.reference),
+        on_attempt: None,
     }
 }
 

@@ -171,6 +171,7 @@ fn send_callback(state: &AppState, cb: TransactionUpdateCallback) {
         schedule: RetrySchedule::once(3000),
         sign: None,
         ordering_key: format!("ecom:{}:{}", cb.merchant_serial_number, cb.order_id),
+        on_attempt: None,
     });
 }
 
