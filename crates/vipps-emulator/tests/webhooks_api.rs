@@ -431,41 +431,45 @@ async fn a_slow_receiver_does_not_slow_the_api() {
     wait_for(&seen, 3).await;
 }
 
-/// A receiver on 127.0.0.1 that answers every delivery with a 500 and counts them.
-async fn failing_receiver() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+/// A receiver on 127.0.0.1 that answers the `n`-th delivery (0-based) with `answer(n)`, and
+/// counts them.
+async fn scripted_receiver(answer: fn(usize) -> http::StatusCode) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
     use axum::routing::post;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let count = Arc::new(AtomicUsize::new(0));
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let c = Arc::clone(&count);
     let app = axum::Router::new().route(
-        "/down",
+        "/scripted",
         post(move || {
             let c = Arc::clone(&c);
-            async move {
-                c.fetch_add(1, Ordering::SeqCst);
-                (http::StatusCode::INTERNAL_SERVER_ERROR, "down")
-            }
+            async move { answer(c.fetch_add(1, std::sync::atomic::Ordering::SeqCst)) }
         }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}/down"), count)
+    (format!("http://{addr}/scripted"), count)
 }
 
-/// Waits until every delivery attempt so far is logged as finished.
+/// An emulator whose webhook deliveries are tried once each.
+async fn one_attempt_each() -> H {
+    let h = H::start().await;
+    h.emu
+        .state()
+        .webhooks()
+        .set_retry_schedule(vipps_emulator::deliveries::RetrySchedule {
+            max_attempts: 1,
+            initial_backoff_ms: 1,
+            max_backoff_ms: 1,
+            timeout_ms: 5_000,
+        });
+    h
+}
+
+/// Waits until at least `attempts` webhook delivery attempts are logged, all finished.
 async fn deliveries_settled(h: &H, attempts: usize) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let v: Value = h
-            .http
-            .get(h.url("/_emulator/deliveries?kind=webhook"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v = h.deliveries("webhook").await;
         let all = v["deliveries"].as_array().unwrap();
         if all.len() >= attempts && all.iter().all(|d| d["finished"] == true) {
             return;
@@ -475,111 +479,78 @@ async fn deliveries_settled(h: &H, attempts: usize) {
     }
 }
 
+/// Advances the emulator's clock by `days` and fetches a token valid at the new time.
+async fn days_later(h: &mut H, days: i64) {
+    h.advance(days * 86_400).await;
+    h.token = fetch_token(&h.http, &h.emu.base_url(), h.m()).await;
+}
+
+fn ids(list: &Value) -> Vec<String> {
+    list["webhooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 #[tokio::test]
 async fn a_webhook_whose_deliveries_fail_for_two_weeks_is_deleted() {
-    let mut h = H::start().await;
-    h.emu
-        .state()
-        .webhooks()
-        .set_retry_schedule(vipps_emulator::deliveries::RetrySchedule {
-            max_attempts: 1,
-            initial_backoff_ms: 1,
-            max_backoff_ms: 1,
-            timeout_ms: 5_000,
-        });
-    let (down_url, failures) = failing_receiver().await;
+    let mut h = one_attempt_each().await;
+    let (down_url, failures) = scripted_receiver(|_| http::StatusCode::INTERNAL_SERVER_ERROR).await;
     let (down_id, _) = registered(&h, &hook(&down_url, &["epayments.payment.created.v1"])).await;
     let (up_url, seen) = receiver(Duration::ZERO).await;
     let (up_id, _) = registered(&h, &hook(&up_url, &["epayments.payment.created.v1"])).await;
-    let ids = |v: &Value| -> Vec<String> {
-        v["webhooks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|w| w["id"].as_str().unwrap().to_owned())
-            .collect()
-    };
+    let failed = || failures.load(std::sync::atomic::Ordering::SeqCst);
 
     // Day 0: the first failure starts the count.
     h.created("webhook-dead-ref-1", 1000).await;
     deliveries_settled(&h, 2).await;
-    assert_eq!(failures.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(failed(), 1);
 
     // Day 13: still failing, not yet two weeks: kept.
-    h.advance(13 * 86_400).await;
-    h.token = fetch_token(&h.http, &h.emu.base_url(), h.m()).await;
+    days_later(&mut h, 13).await;
     h.created("webhook-dead-ref-2", 1000).await;
     deliveries_settled(&h, 4).await;
-    assert_eq!(failures.load(std::sync::atomic::Ordering::SeqCst), 2);
-    let (v, _) = list(&h).await;
-    assert!(ids(&v).contains(&down_id), "{v}");
+    assert_eq!(failed(), 2);
+    assert!(ids(&list(&h).await.0).contains(&down_id));
 
     // Day 15: failing for more than two weeks: deleted; the healthy webhook stays.
-    h.advance(2 * 86_400).await;
-    h.token = fetch_token(&h.http, &h.emu.base_url(), h.m()).await;
+    days_later(&mut h, 2).await;
     h.created("webhook-dead-ref-3", 1000).await;
     deliveries_settled(&h, 6).await;
-    let (v, _) = list(&h).await;
-    assert_eq!(ids(&v), vec![up_id.clone()], "{v}");
+    assert_eq!(ids(&list(&h).await.0), vec![up_id.clone()]);
     assert_eq!(seen.lock().len(), 3, "the healthy webhook got every event");
 
     // Nothing is sent to the deleted webhook any more.
     h.created("webhook-dead-ref-4", 1000).await;
     wait_for(&seen, 4).await;
     deliveries_settled(&h, 7).await;
-    assert_eq!(failures.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert_eq!(failed(), 3);
 }
 
 #[tokio::test]
-async fn a_delivered_event_resets_the_two_week_count() {
-    let mut h = H::start().await;
-    h.emu
-        .state()
-        .webhooks()
-        .set_retry_schedule(vipps_emulator::deliveries::RetrySchedule {
-            max_attempts: 1,
-            initial_backoff_ms: 1,
-            max_backoff_ms: 1,
-            timeout_ms: 5_000,
-        });
-    // A receiver that is down for the first event, up for the second, down again after.
-    use axum::routing::post;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let calls = Arc::new(AtomicUsize::new(0));
-    let c = Arc::clone(&calls);
-    let app = axum::Router::new().route(
-        "/flaky",
-        post(move || {
-            let c = Arc::clone(&c);
-            async move {
-                if c.fetch_add(1, Ordering::SeqCst) == 1 {
-                    http::StatusCode::OK
-                } else {
-                    http::StatusCode::SERVICE_UNAVAILABLE
-                }
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let (id, _) = registered(
-        &h,
-        &hook(&format!("http://{addr}/flaky"), &["epayments.payment.created.v1"]),
-    )
+async fn a_delivered_event_restarts_the_two_week_count() {
+    let mut h = one_attempt_each().await;
+    // Down for the first event, up for the second, down again after.
+    let (url, calls) = scripted_receiver(|n| {
+        if n == 1 {
+            http::StatusCode::OK
+        } else {
+            http::StatusCode::SERVICE_UNAVAILABLE
+        }
+    })
     .await;
+    let (id, _) = registered(&h, &hook(&url, &["epayments.payment.created.v1"])).await;
 
     h.created("webhook-flaky-ref-1", 1000).await; // day 0: fails
     deliveries_settled(&h, 1).await;
-    h.advance(10 * 86_400).await;
-    h.token = fetch_token(&h.http, &h.emu.base_url(), h.m()).await;
+    days_later(&mut h, 10).await;
     h.created("webhook-flaky-ref-2", 1000).await; // day 10: delivered, the count restarts
     deliveries_settled(&h, 2).await;
-    h.advance(10 * 86_400).await;
-    h.token = fetch_token(&h.http, &h.emu.base_url(), h.m()).await;
-    h.created("webhook-flaky-ref-3", 1000).await; // day 20: fails, but only the first since day 10
+    days_later(&mut h, 10).await;
+    h.created("webhook-flaky-ref-3", 1000).await; // day 20: fails, the first failure since day 10
     deliveries_settled(&h, 3).await;
-    assert_eq!(calls.load(Ordering::SeqCst), 3);
-    let (v, _) = list(&h).await;
-    assert_eq!(v["webhooks"][0]["id"], id.as_str(), "kept: {v}");
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert_eq!(ids(&list(&h).await.0), vec![id]);
 }

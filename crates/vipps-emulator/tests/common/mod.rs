@@ -135,6 +135,18 @@ impl H {
         r.json().await.unwrap()
     }
 
+    /// `GET /_emulator/deliveries?kind=…`, as JSON.
+    pub async fn deliveries(&self, kind: &str) -> Value {
+        let r = self
+            .http
+            .get(self.url(&format!("/_emulator/deliveries?kind={kind}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.json().await.unwrap()
+    }
+
     pub async fn advance(&self, seconds: i64) -> Value {
         let r = self
             .http
