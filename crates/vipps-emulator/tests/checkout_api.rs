@@ -537,3 +537,55 @@ async fn page_and_sdk_are_served_and_escaped() {
     assert_eq!(r.status(), 404);
     emu.shutdown().await;
 }
+
+/// Completes a session through the control plane and returns the session it answers.
+async fn completed(emu: &RunningEmulator, reference: &str, body: Value) -> Value {
+    let r = control(emu, reference, "complete", body).await;
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_pickup_point_option_fills_in_the_pickup_point() {
+    let emu = Emulator::start().await.unwrap();
+    for reference in ["ck-pickup-0001", "ck-pickup-0002", "ck-pickup-0003"] {
+        create(&emu, &session(reference, "https://example.com/cb")).await;
+    }
+    let addr = json!({"streetAddress": "Storgata 1", "postalCode": "0155", "city": "Oslo", "country": "NO"});
+
+    // The POSTEN PICKUP_POINT option without a choice: the emulator picks one near the customer.
+    let s = completed(
+        &emu,
+        "ck-pickup-0001",
+        json!({"address": addr, "shippingOptionId": "posten-1"}),
+    )
+    .await;
+    let pp = &s["shippingDetails"]["pickupPoint"];
+    assert_eq!(s["shippingDetails"]["shippingMethodId"], "posten-1", "{s}");
+    assert_eq!(pp["id"], "emulator-posten-1", "{s}");
+    assert_eq!(pp["postalCode"], "0155");
+    assert_eq!(pp["city"], "Oslo");
+    assert_eq!(pp["country"], "NO");
+    assert!(pp["name"].as_str().unwrap().contains("POSTEN"), "{pp}");
+
+    // The customer's own choice is kept as given.
+    let chosen = json!({"id": "123456", "name": "Kiwi Storgata", "address": "Storgata 2", "postalCode": "0155",
+        "city": "Oslo", "country": "NO", "openingHours": ["Man-Fre: 0700-2300"]});
+    let s = completed(
+        &emu,
+        "ck-pickup-0002",
+        json!({"address": addr, "shippingOptionId": "posten-1", "pickupPoint": chosen}),
+    )
+    .await;
+    assert_eq!(s["shippingDetails"]["pickupPoint"], chosen, "{s}");
+
+    // Another kind of option has no pickup point.
+    let s = completed(
+        &emu,
+        "ck-pickup-0003",
+        json!({"address": addr, "shippingOptionId": "store"}),
+    )
+    .await;
+    assert_eq!(s["shippingDetails"]["shippingMethodId"], "store", "{s}");
+    assert!(s["shippingDetails"].get("pickupPoint").is_none(), "{s}");
+}

@@ -67,8 +67,8 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use vipps_types::checkout::{
     check_reference, BillingDetails, DynamicShippingRequest, DynamicShippingResponse, Elements, InitiateSessionRequest,
-    LogisticsOption, PaymentDetails, PaymentMethod, PaymentState as CkPaymentState, SessionResponse, SessionState,
-    SessionType, ShippingDetails, TransactionAggregate, UpdateSessionRequest, UserInfo,
+    LogisticsOption, PaymentDetails, PaymentMethod, PaymentState as CkPaymentState, PickupPoint, SessionResponse,
+    SessionState, SessionType, ShippingDetails, TransactionAggregate, UpdateSessionRequest, UserInfo,
 };
 use vipps_types::epayment::{CreatePaymentRequest, PaymentState as EpState, UserFlow};
 use vipps_types::{Amount, Problem, Reference, Validate, ValidationError};
@@ -892,7 +892,37 @@ pub(crate) struct CustomerInput {
     customer: Option<CustomerData>,
     address: Option<AddressData>,
     shipping_option_id: Option<String>,
+    /// The pickup point chosen for a `PICKUP_POINT` option (else the emulator makes one up).
+    pickup_point: Option<PickupPoint>,
     consent: Option<bool>,
+}
+
+/// Whether an option delivers to a pickup point (`type: PICKUP_POINT`).
+fn is_pickup_point(o: &LogisticsOption) -> bool {
+    serde_json::to_value(o)
+        .ok()
+        .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(|t| t == "PICKUP_POINT"))
+        .unwrap_or(false)
+}
+
+/// The pickup point of a `PICKUP_POINT` option: the customer's choice, else a made-up one in
+/// the customer's postal code and city.
+fn pickup_point_for(o: &LogisticsOption, chosen: Option<PickupPoint>, addr: &AddressData) -> Option<PickupPoint> {
+    if !is_pickup_point(o) {
+        return None;
+    }
+    chosen.or_else(|| {
+        let brand = o.brand();
+        Some(PickupPoint {
+            id: format!("emulator-{}-1", brand.as_str().to_ascii_lowercase()),
+            name: format!("{} pickup point (emulator)", brand.as_str()),
+            address: "Emulatorveien 1".to_owned(),
+            postal_code: addr.postal_code.clone().unwrap_or_else(|| "0154".to_owned()),
+            city: addr.city.clone().unwrap_or_else(|| "Oslo".to_owned()),
+            country: addr.country.clone().unwrap_or_else(|| "NO".to_owned()),
+            opening_hours: Some(vec!["Man-Søn: 0800-2200".to_owned()]),
+        })
+    })
 }
 
 /// How far the customer goes.
@@ -1220,7 +1250,9 @@ pub(crate) async fn customer_act(
                     country: with_address.then(|| addr.country.clone()).flatten(),
                     shipping_method_id: chosen.as_ref().and_then(|o| o.id().map(str::to_owned)),
                     amount: ship_amount,
-                    pickup_point: None,
+                    pickup_point: chosen
+                        .as_ref()
+                        .and_then(|o| pickup_point_for(o, input.pickup_point.clone(), &addr)),
                 });
             }
             if require_user_info {
