@@ -81,6 +81,7 @@ pub fn router(state: AppState) -> Router {
         .route("/_emulator/payments/{reference}/reject", post(control::reject))
         .route("/_emulator/deliveries", get(deliveries::list))
         .route("/_emulator/seed", post(seed::seed))
+        .route("/_emulator/ecom/{order_id}/remove-consent", post(ecom::remove_consent))
         .route(
             "/_emulator/faults",
             get(faults::get).post(faults::set).delete(faults::clear),

@@ -37,6 +37,16 @@ async fn initiate(h: &H, order_id: &str, amount: i64) -> Value {
     r.json().await.unwrap()
 }
 
+/// Initiates an order with this body; it must be accepted.
+async fn initiated_with(h: &H, body: &Value) {
+    let r = ecom(h, Method::POST, "/ecomm/v2/payments")
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+}
+
 /// Checks an eCom error array and returns its first entry.
 async fn ecom_error(r: reqwest::Response, status: u16, group: &str, code: &str) -> Value {
     assert_eq!(r.status(), status);
@@ -121,12 +131,7 @@ async fn authentication_headers_and_validation() {
         .unwrap();
     ecom_error(r, 403, "Merchant", "38").await;
     b["customerInfo"]["mobileNumber"] = json!("91234567");
-    let r = ecom(&h, Method::POST, "/ecomm/v2/payments")
-        .json(&b)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    initiated_with(&h, &b).await;
     let r = ecom(
         &h,
         Method::POST,
@@ -326,18 +331,8 @@ async fn control_plane_magic_amounts_and_unknown_orders() {
     b["merchantInfo"]["paymentType"] = json!("eComm Express Payment");
     b["merchantInfo"]["consentRemovalPrefix"] = json!("https://example.com/consent");
     b["merchantInfo"]["shippingDetailsPrefix"] = json!("http://127.0.0.1:9/ship");
-    let r = ecom(&h, Method::POST, "/ecomm/v2/payments")
-        .json(&b)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let r = h
-        .http
-        .post(h.url("/_emulator/payments/order-noship/approve"))
-        .send()
-        .await
-        .unwrap();
+    initiated_with(&h, &b).await;
+    let r = h.approve("order-noship").await;
     assert_eq!(r.status(), 400);
     let st: Value = ecom(&h, Method::GET, "/ecomm/v2/payments/order-noship/status")
         .send()
@@ -347,4 +342,67 @@ async fn control_plane_magic_amounts_and_unknown_orders() {
         .await
         .unwrap();
     assert_eq!(st["transactionInfo"]["status"], "INITIATE");
+}
+
+#[tokio::test]
+async fn consent_removal_is_sent_to_the_merchant() {
+    use axum::routing::delete;
+    use std::sync::Arc;
+    type Seen = Arc<parking_lot::Mutex<Vec<(String, Option<String>)>>>;
+    let h = H::start().await;
+    let seen: Seen = Arc::default();
+    let s = Arc::clone(&seen);
+    let app = axum::Router::new().route(
+        "/consent/v2/consents/{user_id}",
+        delete(move |uri: http::Uri, headers: http::HeaderMap| {
+            let s = Arc::clone(&s);
+            async move {
+                let auth = headers.get("authorization").map(|v| v.to_str().unwrap().to_owned());
+                s.lock().push((uri.path().to_owned(), auth));
+                http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    // An order that asked for the customer's name and email, with a consent-removal prefix.
+    let mut b = initiate_body(&h, "order-consent", 1000);
+    b["merchantInfo"]["consentRemovalPrefix"] = json!(format!("http://{addr}/consent"));
+    b["merchantInfo"]["authToken"] = json!("merchant-auth-token");
+    b["transaction"]["scope"] = json!("name email");
+    initiated_with(&h, &b).await;
+    let remove = |order: &str| {
+        h.http
+            .post(h.url(&format!("/_emulator/ecom/{order}/remove-consent")))
+            .send()
+    };
+
+    // Before the customer approved, nothing was shared: nothing to withdraw.
+    let r = remove("order-consent").await.unwrap();
+    assert_eq!(r.status(), 400);
+    let p: Value = r.json().await.unwrap();
+    assert!(p["detail"].as_str().unwrap_or_default().contains("no user data"), "{p}");
+
+    assert_eq!(h.approve("order-consent").await.status(), 200);
+    let r = remove("order-consent").await.unwrap();
+    assert_eq!(r.status(), 202);
+    let v: Value = r.json().await.unwrap();
+    let user_id = v["userId"].as_str().unwrap().to_owned();
+    assert!(!user_id.is_empty());
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while seen.lock().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no consent removal arrived");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (path, auth) = seen.lock()[0].clone();
+    assert_eq!(path, format!("/consent/v2/consents/{user_id}"));
+    assert_eq!(auth.as_deref(), Some("merchant-auth-token"));
+    let d = h.deliveries("ecom-consent-removal").await;
+    assert_eq!(d["deliveries"][0]["reference"], "order-consent", "{d}");
+
+    // An unknown order is a 404.
+    assert_eq!(remove("no-such-order").await.unwrap().status(), 404);
 }
