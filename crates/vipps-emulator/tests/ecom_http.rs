@@ -406,3 +406,31 @@ async fn consent_removal_is_sent_to_the_merchant() {
     // An unknown order is a 404.
     assert_eq!(remove("no-such-order").await.unwrap().status(), 404);
 }
+
+#[tokio::test]
+async fn shared_user_data_reads_expired_seven_days_after_the_reservation() {
+    let mut h = H::start().await;
+    let mut b = initiate_body(&h, "order-expiring", 1000);
+    b["transaction"]["scope"] = json!("name email phoneNumber");
+    initiated_with(&h, &b).await;
+    assert_eq!(h.approve("order-expiring").await.status(), 200);
+    let details = |h: &H| ecom(h, Method::GET, "/ecomm/v2/payments/order-expiring/details").send();
+    let d: Value = details(&h).await.unwrap().json().await.unwrap();
+    assert_eq!(d["userDetails"]["firstName"], "Ada", "{d}");
+
+    // Six days later: still there.
+    h.advance(6 * 86_400).await;
+    h.token = common::fetch_token(&h.http, &h.emu.base_url(), h.m()).await;
+    let d: Value = details(&h).await.unwrap().json().await.unwrap();
+    assert_eq!(d["userDetails"]["email"], "user@example.com", "{d}");
+
+    // Seven days after the reservation every field of it reads "[Expired]"; the rest stays.
+    h.advance(86_400).await;
+    h.token = common::fetch_token(&h.http, &h.emu.base_url(), h.m()).await;
+    let d: Value = details(&h).await.unwrap().json().await.unwrap();
+    for f in ["firstName", "lastName", "email", "mobileNumber", "userId"] {
+        assert_eq!(d["userDetails"][f], "[Expired]", "{f}: {d}");
+    }
+    assert_eq!(d["transactionSummary"]["remainingAmountToCapture"], 1000, "{d}");
+    assert_eq!(d["orderId"], "order-expiring");
+}

@@ -529,7 +529,7 @@ async fn read(
             .order(&msn, &order_id, now, out)
             .ok_or_else(|| EcomErr::not_found(&order_id))?;
         Ok(if details {
-            Stored::json(StatusCode::OK, &o.details())
+            Stored::json(StatusCode::OK, &o.details(now))
         } else {
             Stored::json(StatusCode::OK, &o.status())
         })

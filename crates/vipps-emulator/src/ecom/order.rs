@@ -41,6 +41,13 @@ pub const MAGIC_DECLINES: &[(i64, u32, &str)] = &[
     (197, 45, "Reservation failed: 3-D Secure denied"),
 ];
 
+/// How long the customer's information stays readable in `/details` after the reservation
+/// (eCom API guide, "Consent and GDPR").
+pub const USER_DATA_SHARED_FOR: time::Duration = time::Duration::days(7);
+
+/// What replaces the customer's information after [`USER_DATA_SHARED_FOR`].
+pub const EXPIRED: &str = "[Expired]";
+
 /// The test customer approving (default: Ada Lovelace, 91234567).
 pub fn test_user(phone: Option<&str>) -> UserDetails {
     let phone = phone.unwrap_or("91234567").to_owned();
@@ -503,14 +510,42 @@ impl Order {
         }
     }
 
-    /// `GET …/details`.
-    pub fn details(&self) -> TransactionDetails {
+    /// `GET …/details` at `now`. The customer's information is shared for
+    /// [`USER_DATA_SHARED_FOR`] after the reservation; after that every field of it reads
+    /// `"[Expired]"` (the shipping method and cost stay: they are the merchant's own).
+    pub fn details(&self, now: OffsetDateTime) -> TransactionDetails {
+        let expired = self.reserved_at.is_some_and(|t| now >= t + USER_DATA_SHARED_FOR);
+        let mut user_details = self.user.clone();
+        let mut shipping_details = self.shipping.clone();
+        if expired {
+            if let Some(u) = &mut user_details {
+                for f in [
+                    &mut u.email,
+                    &mut u.first_name,
+                    &mut u.last_name,
+                    &mut u.mobile_number,
+                    &mut u.user_id,
+                ] {
+                    *f = EXPIRED.to_owned();
+                }
+            }
+            if let Some(a) = shipping_details.as_mut().and_then(|s| s.address.as_mut()) {
+                for f in [&mut a.city, &mut a.country, &mut a.post_code] {
+                    *f = EXPIRED.to_owned();
+                }
+                for f in [&mut a.address_line1, &mut a.address_line2] {
+                    if f.is_some() {
+                        *f = Some(EXPIRED.to_owned());
+                    }
+                }
+            }
+        }
         TransactionDetails {
             order_id: self.order_id.clone(),
             transaction_summary: self.customer_acted.then(|| self.summary(true)),
             transaction_log_history: self.log.iter().rev().cloned().collect(),
-            shipping_details: self.shipping.clone(),
-            user_details: self.user.clone(),
+            shipping_details,
+            user_details,
             sub: self.sub.clone(),
         }
     }
@@ -612,10 +647,37 @@ mod tests {
         assert_eq!(o.summary(false).remaining_amount_to_capture, 0);
         assert_eq!(code(o.capture(None, "x", "", now)), "91");
         assert_eq!(code(o.cancel(true, "x", "", now)), "51");
-        let d = o.details();
+        let d = o.details(OffsetDateTime::now_utc());
         assert_eq!(d.transaction_log_history[0].operation, Operation::Void);
         assert_eq!(d.transaction_log_history[0].amount, 600);
         assert_eq!(d.transaction_log_history.last().unwrap().operation, Operation::Initiate);
+    }
+
+    #[test]
+    fn the_shipping_address_expires_with_the_user_data_but_not_the_method() {
+        let now = OffsetDateTime::now_utc();
+        let mut o = order(1000);
+        let shipping = vipps_types::ecom::PaymentShippingDetails {
+            address: Some(test_address()),
+            shipping_cost: vipps_types::ecom::Kroner::from_ore(4900),
+            shipping_method: "Posten".into(),
+            shipping_method_id: "posten-1".into(),
+        };
+        o.reserve(None, Some(shipping), "", now);
+        let fresh = o.details(now + USER_DATA_SHARED_FOR - time::Duration::seconds(1));
+        let a = fresh.shipping_details.unwrap().address.unwrap();
+        assert_eq!(a.city, "Oslo");
+        let old = o.details(now + USER_DATA_SHARED_FOR).shipping_details.unwrap();
+        let a = old.address.unwrap();
+        assert_eq!(
+            (a.city.as_str(), a.post_code.as_str(), a.country.as_str()),
+            (EXPIRED, EXPIRED, EXPIRED)
+        );
+        assert_eq!(a.address_line1.as_deref(), Some(EXPIRED));
+        assert_eq!(
+            (old.shipping_method_id.as_str(), old.shipping_cost.ore()),
+            ("posten-1", 4900)
+        );
     }
 
     #[test]
@@ -632,6 +694,6 @@ mod tests {
         let cb = t.settle(t.expires_at).unwrap();
         assert_eq!(cb.transaction_info.status, CallbackStatus::Rejected);
         assert_eq!(t.status().transaction_info.status, OrderStatus::Rejected);
-        assert!(t.details().transaction_summary.is_none());
+        assert!(t.details(OffsetDateTime::now_utc()).transaction_summary.is_none());
     }
 }
