@@ -11,6 +11,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -p vipps-cli -p vipps-bench
+# Waits (up to 5 s) for a server started in the background to write `listening on URL` to the
+# file $1, and prints the URL.
+listening_url() {
+  for _ in $(seq 50); do grep -q listening "$1" 2>/dev/null && break; sleep 0.1; done
+  sed -n 's/^listening on //p' "$1"
+}
 echo "# vipps-bench on $(nproc) cores, $(uname -sr), $(date -u +%Y-%m-%d)"
 ./target/release/vipps-bench --emulator-bin ./target/release/vipps "$@"
 
@@ -24,8 +30,7 @@ if command -v node >/dev/null && command -v npm >/dev/null; then
   VIPPS_LOG=error "${PIN_EMU[@]}" ./target/release/vipps emulator --port 0 > /tmp/vipps-bench-emu.out 2>/dev/null &
   EMU_PID=$!
   trap 'kill $EMU_PID 2>/dev/null || true' EXIT
-  for _ in $(seq 50); do grep -q listening /tmp/vipps-bench-emu.out 2>/dev/null && break; sleep 0.1; done
-  EMU_URL=$(sed -n 's/^listening on //p' /tmp/vipps-bench-emu.out)
+  EMU_URL=$(listening_url /tmp/vipps-bench-emu.out)
   echo
   [ ${#PIN_CLIENT[@]} -gt 0 ] && echo "(pinned with taskset: the emulator on CPU 0, Node on CPU 1)"
   (cd bench/node && EMU_URL="$EMU_URL" "${PIN_CLIENT[@]}" node --require ./preload.cjs bench.mjs "$@")
@@ -41,8 +46,7 @@ if command -v oha >/dev/null; then
   for a in "$@"; do [ "$a" = --quick ] && OHA_SECS=3; done
   VIPPS_LOG=error ./target/release/vipps emulator --port 0 > /tmp/vipps-bench-oha.out 2>/dev/null &
   OHA_EMU=$!
-  for _ in $(seq 50); do grep -q listening /tmp/vipps-bench-oha.out 2>/dev/null && break; sleep 0.1; done
-  OHA_URL=$(sed -n 's/^listening on //p' /tmp/vipps-bench-oha.out)
+  OHA_URL=$(listening_url /tmp/vipps-bench-oha.out)
   OHA_TOKEN=$(./target/release/vipps-bench target --base-url "$OHA_URL" --fetch-token \
       --seed '{"payments":1,"prefix":"prismcmp","authorized":true}' --requests 1000 --post-requests 0 \
       --warmup 100 --result-file /tmp/vipps-bench-oha.env > /dev/null && sed -n 's/^TOKEN=//p' /tmp/vipps-bench-oha.env)
@@ -148,8 +152,7 @@ else
         env -u VIPPS_LOG ./target/release/vipps emulator --port 0 > "$WORK/$name.out" 2> "$WORK/$name.log" &
       fi
       CMP_EMU_PID=$!
-      for _ in $(seq 50); do grep -q listening "$WORK/$name.out" 2>/dev/null && break; sleep 0.1; done
-      url=$(sed -n 's/^listening on //p' "$WORK/$name.out")
+      url=$(listening_url "$WORK/$name.out")
       ./target/release/vipps-bench target --label "$label" --base-url "$url" --fetch-token \
         --seed '{"payments":1,"prefix":"prismcmp","authorized":true}' \
         --get-ref prismcmp-00000000 --requests $EMU_GET --post-requests $EMU_POST \
@@ -163,8 +166,7 @@ else
     # under the same load generators.
     ./target/release/vipps-bench trivial-server > "$WORK/triv.out" 2>/dev/null &
     CMP_EMU_PID=$!
-    for _ in $(seq 50); do grep -q listening "$WORK/triv.out" 2>/dev/null && break; sleep 0.1; done
-    TRIV_URL=$(sed -n 's/^listening on //p' "$WORK/triv.out")
+    TRIV_URL=$(listening_url "$WORK/triv.out")
     ./target/release/vipps-bench target --label "Do-nothing axum server" --base-url "$TRIV_URL" \
       --requests $EMU_GET --post-requests $EMU_POST --result-file "$WORK/triv.env" > /dev/null
     wrk_measure triv "$TRIV_URL"

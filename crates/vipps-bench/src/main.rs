@@ -245,6 +245,13 @@ fn median(mut v: Vec<Stats>) -> Stats {
     }
 }
 
+/// A valid `CreatePaymentRequest` body (1,000 øre, wallet, web redirect) for `reference`.
+fn create_body(reference: String) -> String {
+    serde_json::json!({"amount": {"currency": "NOK", "value": 1000}, "paymentMethod": {"type": "WALLET"},
+        "reference": reference, "userFlow": "WEB_REDIRECT", "returnUrl": "https://example.com/r"})
+    .to_string()
+}
+
 /// A raw `GET` with the ePayment headers: true on a 2xx whose body was read.
 async fn raw_get(http: reqwest::Client, token: Arc<String>, url: String) -> bool {
     let r = http
@@ -409,10 +416,8 @@ async fn target(args: &[String]) {
         let token = token.clone();
         let url = post_url.clone();
         // The spec's Reference pattern: ^[a-zA-Z0-9-]{8,50}$.
-        let body = serde_json::json!({"amount": {"currency": "NOK", "value": 1000}, "paymentMethod": {"type": "WALLET"},
-            "reference": format!("benchpost-{}", uuid::Uuid::new_v4().simple()), "userFlow": "WEB_REDIRECT",
-            "returnUrl": "https://example.com/r"});
-        raw_post(http, token, url.as_str().to_owned(), body.to_string())
+        let body = create_body(format!("benchpost-{}", uuid::Uuid::new_v4().simple()));
+        raw_post(http, token, url.as_str().to_owned(), body)
     };
     let _ = load_counting(c, warmup, get).await;
     let g = load_counting(c, n_get, get).await;
@@ -647,9 +652,8 @@ async fn main() {
         let raw = raw.clone();
         let token = token.clone();
         let url = format!("{base}/epayment/v1/payments");
-        let body = serde_json::json!({"amount": {"currency": "NOK", "value": 1000}, "paymentMethod": {"type": "WALLET"},
-            "reference": format!("benchpost-{i:08}-{}", uuid::Uuid::new_v4().simple()), "userFlow": "WEB_REDIRECT", "returnUrl": "https://example.com/r"});
-        raw_post(raw, token, url, body.to_string())
+        let body = create_body(format!("benchpost-{i:08}-{}", uuid::Uuid::new_v4().simple()));
+        raw_post(raw, token, url, body)
     })
     .await;
     row("POST /epayment/v1/payments", p);
@@ -682,10 +686,8 @@ async fn main() {
             let raw = raw.clone();
             let token = token.clone();
             let url = format!("{base}/epayment/v1/payments");
-            let body = serde_json::json!({"amount": {"currency": "NOK", "value": 1000}, "paymentMethod": {"type": "WALLET"},
-                "reference": format!("{tag}-{i:08}-{}", uuid::Uuid::new_v4().simple()), "userFlow": "WEB_REDIRECT",
-                "returnUrl": "https://example.com/r"});
-            raw_post(raw, token, url, body.to_string())
+            let body = create_body(format!("{tag}-{i:08}-{}", uuid::Uuid::new_v4().simple()));
+            raw_post(raw, token, url, body)
         };
         let _ = load(32, 1_000, |i| create(i, "memwarm")).await;
         let before = rss_kib(pid);

@@ -110,6 +110,24 @@ pub async fn reject(
     respond(uri.path(), r)
 }
 
+/// The merchant a control-plane call is about: `?msn=`, else an `msn` from the body, else the
+/// default merchant; 404 for an MSN no merchant has.
+pub(crate) fn target_msn(state: &AppState, query: Option<&str>, from_body: Option<String>) -> Result<String, ApiError> {
+    let from_query = query.and_then(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "msn")
+            .map(|(_, v)| v.into_owned())
+    });
+    match from_query.or(from_body) {
+        Some(m) => Ok(state
+            .merchant_by_msn(&m)
+            .ok_or_else(|| ApiError::no_route(format!("No merchant with MSN {m} is configured")))?
+            .msn
+            .clone()),
+        None => Ok(state.default_merchant().msn.clone()),
+    }
+}
+
 async fn customer(
     state: &AppState,
     reference: Result<Path<String>, PathRejection>,
@@ -121,20 +139,8 @@ async fn customer(
     let Path(reference) = reference.map_err(|e| ApiError::validation("reference", &e.body_text(), None))?;
     let body = read_body(body, headers, state.config().max_body_bytes).await?;
     let obj = json_object(&body)?;
-    let from_query = query.as_deref().and_then(|q| {
-        url::form_urlencoded::parse(q.as_bytes())
-            .find(|(k, _)| k == "msn")
-            .map(|(_, v)| v.into_owned())
-    });
     let from_body = obj.get("msn").and_then(|v| v.as_str()).map(str::to_owned);
-    let msn = match from_query.or(from_body) {
-        Some(m) => state
-            .merchant_by_msn(&m)
-            .ok_or_else(|| ApiError::no_route(format!("No merchant with MSN {m} is configured")))?
-            .msn
-            .clone(),
-        None => state.default_merchant().msn.clone(),
-    };
+    let msn = target_msn(state, query.as_deref(), from_body)?;
     let now = state.clock().now();
     let known = state
         .store()

@@ -3,7 +3,7 @@
 use crate::config::Merchant;
 use crate::error::{ApiError, Stored};
 use crate::http::{
-    authenticate, body_required, check_system_headers, idempotency_key, parse_json, read_body, respond, KeyRule,
+    authenticate, body_required, check_system_headers, idempotency_key, parse_json, read_body, respond, split, KeyRule,
 };
 use crate::state::AppState;
 use crate::store::{Fingerprint, IdempotencyRecord, IdempotencyScope, Ledger, NewPayment};
@@ -55,28 +55,30 @@ impl Mutation<'_> {
     /// answer (successes and domain errors alike).
     fn run(self, op: impl FnOnce(&mut Ledger, OffsetDateTime) -> Result<Stored, ApiError>) -> Stored {
         let state = self.state;
-        state.store().transaction(|ledger| {
-            let scope = self.key.as_ref().map(|k| IdempotencyScope {
-                msn: self.msn.to_owned(),
+        // Digested before the store's lock is taken: the lock only sees 32 bytes.
+        let scope = self.key.as_deref().map(|key| {
+            IdempotencyScope {
+                msn: self.msn,
                 method: self.method,
-                path: self.path.to_owned(),
-                key: k.clone(),
-            });
-            if let Some(scope) = &scope {
-                if let Some(rec) = ledger.idempotency_record(scope) {
-                    if rec.fingerprint == self.fingerprint {
-                        return rec.response.clone();
-                    }
-                    return ApiError::code(
-                        self.conflict_code,
-                        format!(
-                            "Idempotency-Key '{}' was already used with a different request body",
-                            scope.key
-                        ),
-                    )
-                    .with_status(StatusCode::CONFLICT)
-                    .render(self.path);
+                path: self.path,
+                key,
+            }
+            .digest()
+        });
+        state.store().transaction(|ledger| {
+            if let Some(rec) = scope.as_ref().and_then(|s| ledger.idempotency_record(s)) {
+                if rec.fingerprint == self.fingerprint {
+                    return rec.response.clone();
                 }
+                return ApiError::code(
+                    self.conflict_code,
+                    format!(
+                        "Idempotency-Key '{}' was already used with a different request body",
+                        self.key.as_deref().unwrap_or_default()
+                    ),
+                )
+                .with_status(StatusCode::CONFLICT)
+                .render(self.path);
             }
             let now = state.clock().now();
             let response = match op(ledger, now) {
@@ -101,8 +103,7 @@ impl Mutation<'_> {
 
 /// `POST /epayment/v1/payments`.
 pub async fn create(State(state): State<AppState>, req: Request) -> Response {
-    let (parts, body) = req.into_parts();
-    let (uri, headers) = (parts.uri, parts.headers);
+    let (uri, headers, body) = split(req);
     let path = uri.path().to_owned();
     respond(&path, create_inner(&state, &path, &headers, body).await)
 }
@@ -165,9 +166,7 @@ pub async fn get_payment(
     reference: Result<Path<String>, PathRejection>,
     req: Request,
 ) -> Response {
-    // The request taken whole and split: the `Uri` and `HeaderMap` extractors would copy both.
-    let (parts, body) = req.into_parts();
-    let (uri, headers) = (parts.uri, parts.headers);
+    let (uri, headers, body) = split(req);
     respond(uri.path(), read(&state, reference, &headers, body, false).await)
 }
 
@@ -177,9 +176,7 @@ pub async fn get_events(
     reference: Result<Path<String>, PathRejection>,
     req: Request,
 ) -> Response {
-    // The request taken whole and split: the `Uri` and `HeaderMap` extractors would copy both.
-    let (parts, body) = req.into_parts();
-    let (uri, headers) = (parts.uri, parts.headers);
+    let (uri, headers, body) = split(req);
     respond(uri.path(), read(&state, reference, &headers, body, true).await)
 }
 
@@ -221,9 +218,7 @@ pub async fn capture(
     reference: Result<Path<String>, PathRejection>,
     req: Request,
 ) -> Response {
-    // The request taken whole and split: the `Uri` and `HeaderMap` extractors would copy both.
-    let (parts, body) = req.into_parts();
-    let (uri, headers) = (parts.uri, parts.headers);
+    let (uri, headers, body) = split(req);
     let path = uri.path().to_owned();
     respond(
         &path,
@@ -237,9 +232,7 @@ pub async fn refund(
     reference: Result<Path<String>, PathRejection>,
     req: Request,
 ) -> Response {
-    // The request taken whole and split: the `Uri` and `HeaderMap` extractors would copy both.
-    let (parts, body) = req.into_parts();
-    let (uri, headers) = (parts.uri, parts.headers);
+    let (uri, headers, body) = split(req);
     let path = uri.path().to_owned();
     respond(
         &path,
@@ -286,9 +279,7 @@ pub async fn cancel(
     reference: Result<Path<String>, PathRejection>,
     req: Request,
 ) -> Response {
-    // The request taken whole and split: the `Uri` and `HeaderMap` extractors would copy both.
-    let (parts, body) = req.into_parts();
-    let (uri, headers) = (parts.uri, parts.headers);
+    let (uri, headers, body) = split(req);
     let path = uri.path().to_owned();
     respond(&path, cancel_inner(&state, reference, &path, &headers, body).await)
 }
@@ -328,9 +319,7 @@ pub async fn force_approve(
     reference: Result<Path<String>, PathRejection>,
     req: Request,
 ) -> Response {
-    // The request taken whole and split: the `Uri` and `HeaderMap` extractors would copy both.
-    let (parts, body) = req.into_parts();
-    let (uri, headers) = (parts.uri, parts.headers);
+    let (uri, headers, body) = split(req);
     respond(uri.path(), approve_inner(&state, reference, &headers, body).await)
 }
 

@@ -266,14 +266,6 @@ impl Faults {
         None
     }
 
-    fn has_rules(&self) -> bool {
-        self.has_rules.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    fn seen_one(&self) {
-        self.seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    }
-
     fn rate_limits_on(&self) -> bool {
         self.rate_limits.load(std::sync::atomic::Ordering::Relaxed)
     }
@@ -346,6 +338,38 @@ fn limit_for(method: &str, path: &str, headers: &http::HeaderMap, body_ref: Opti
     }
 }
 
+/// The documented rate limits: the request back (its body re-attached when it was read for
+/// the reference), or the 429 answer.
+async fn rate_limit(state: &AppState, mut req: Request) -> Result<Request, Response> {
+    let path = req.uri().path().to_owned();
+    let method = req.method().as_str().to_owned();
+    let creates = method == "POST" && (path == "/epayment/v1/payments" || path == "/ecomm/v2/payments");
+    let mut body_ref = None;
+    if creates {
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, state.config().max_body_bytes)
+            .await
+            .unwrap_or_default();
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        body_ref = v
+            .get("reference")
+            .or_else(|| v.pointer("/transaction/orderId"))
+            .and_then(|r| r.as_str())
+            .map(str::to_owned);
+        req = Request::from_parts(parts, Body::from(bytes));
+    }
+    if let Some((key, limit)) = limit_for(&method, &path, req.headers(), body_ref.as_deref()) {
+        if let Err(wait) = state.faults().count(key, limit, state.clock().now()) {
+            return Err(too_many(
+                &path,
+                &format!("Too many requests for this reference: at most {limit} per minute."),
+                wait,
+            ));
+        }
+    }
+    Ok(req)
+}
+
 /// The middleware: rate limits, then fault rules. The control plane and pages are exempt.
 pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let p = req.uri().path();
@@ -359,43 +383,19 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         return next.run(req).await;
     }
     let faults = state.faults();
-    if !faults.rate_limits_on() && !faults.has_rules() {
-        // Nothing to inject: count the request and pass it on without copying anything.
-        faults.seen_one();
-        return next.run(req).await;
-    }
-    let path = p.to_owned();
-    let method = req.method().as_str().to_owned();
-    let mut req = req;
-    if faults.rate_limits_on() {
-        let creates = method == "POST" && (path == "/epayment/v1/payments" || path == "/ecomm/v2/payments");
-        let mut body_ref = None;
-        if creates {
-            let (parts, body) = req.into_parts();
-            let bytes = axum::body::to_bytes(body, state.config().max_body_bytes)
-                .await
-                .unwrap_or_default();
-            let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-            body_ref = v
-                .get("reference")
-                .or_else(|| v.pointer("/transaction/orderId"))
-                .and_then(|r| r.as_str())
-                .map(str::to_owned);
-            req = Request::from_parts(parts, Body::from(bytes));
+    let req = if faults.rate_limits_on() {
+        match rate_limit(&state, req).await {
+            Ok(req) => req,
+            Err(refused) => return refused,
         }
-        if let Some((key, limit)) = limit_for(&method, &path, req.headers(), body_ref.as_deref()) {
-            if let Err(wait) = faults.count(key, limit, state.clock().now()) {
-                return too_many(
-                    &path,
-                    &format!("Too many requests for this reference: at most {limit} per minute."),
-                    wait,
-                );
-            }
-        }
-    }
-    let Some(rule) = faults.pick(&method, &path) else {
+    } else {
+        req
+    };
+    // Borrowed: with no rule set (the usual case) nothing is copied.
+    let Some(rule) = faults.pick(req.method().as_str(), req.uri().path()) else {
         return next.run(req).await;
     };
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
     tracing::debug!(%method, %path, fault = ?rule.fault, "injecting a fault");
     match rule.fault {
         FaultKind::Status => injected(

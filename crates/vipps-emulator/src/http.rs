@@ -78,6 +78,13 @@ pub async fn read_body(mut body: Body, headers: &HeaderMap, limit: usize) -> Res
     Ok(buf.freeze())
 }
 
+/// A request taken apart into its URI, headers and body. Handlers take the request whole and
+/// split it: the `Uri` and `HeaderMap` extractors would copy both.
+pub fn split(req: Request) -> (http::Uri, HeaderMap, Body) {
+    let (parts, body) = req.into_parts();
+    (parts.uri, parts.headers, body)
+}
+
 /// A header as a string, if present and valid.
 pub fn header_str(headers: &HeaderMap, name: impl http::header::AsHeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())

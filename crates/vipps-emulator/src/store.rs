@@ -28,25 +28,25 @@ pub const MAGIC_DECLINES: &[(i64, &str)] = &[
 ];
 
 /// Where an idempotency key applies: (MSN, HTTP method, path) plus the key.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct IdempotencyScope {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IdempotencyScope<'a> {
     /// Merchant serial number.
-    pub msn: String,
+    pub msn: &'a str,
     /// HTTP method.
     pub method: &'static str,
     /// Request path.
-    pub path: String,
+    pub path: &'a str,
     /// The `Idempotency-Key`.
-    pub key: String,
+    pub key: &'a str,
 }
 
-impl IdempotencyScope {
+impl IdempotencyScope<'_> {
     /// How the scope is stored: the SHA-256 of its length-prefixed fields. 32 bytes in the
     /// map instead of three strings (about 200 bytes with their allocations) per remembered key.
-    fn digest(&self) -> ScopeDigest {
+    pub fn digest(&self) -> ScopeDigest {
         use sha2::Digest;
         let mut h = sha2::Sha256::new();
-        for part in [self.msn.as_str(), self.method, self.path.as_str(), self.key.as_str()] {
+        for part in [self.msn, self.method, self.path, self.key] {
             h.update((part.len() as u64).to_le_bytes());
             h.update(part.as_bytes());
         }
@@ -56,7 +56,7 @@ impl IdempotencyScope {
 
 /// A stored [`IdempotencyScope`] (see [`IdempotencyScope::digest`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct ScopeDigest([u8; 32]);
+pub struct ScopeDigest([u8; 32]);
 
 /// What identifies a request body for idempotency: the SHA-256 of the parsed request
 /// serialized again as JSON (so formatting and field order do not matter, and maps are
@@ -600,14 +600,14 @@ impl Ledger {
         Some(p)
     }
 
-    /// The idempotency record for a scope.
-    pub fn idempotency_record(&self, scope: &IdempotencyScope) -> Option<&IdempotencyRecord> {
-        self.idempotency.get(&scope.digest())
+    /// The idempotency record for a scope (see [`IdempotencyScope::digest`]).
+    pub fn idempotency_record(&self, scope: &ScopeDigest) -> Option<&IdempotencyRecord> {
+        self.idempotency.get(scope)
     }
 
     /// Remembers the answer for a key.
-    pub fn remember(&mut self, scope: IdempotencyScope, record: IdempotencyRecord) {
-        self.idempotency.insert(scope.digest(), record);
+    pub fn remember(&mut self, scope: ScopeDigest, record: IdempotencyRecord) {
+        self.idempotency.insert(scope, record);
     }
 
     /// Number of payments.

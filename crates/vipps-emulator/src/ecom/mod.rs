@@ -198,10 +198,7 @@ fn remove_consent_inner(
 ) -> Result<Stored, crate::error::ApiError> {
     use crate::error::ApiError;
     let Path(order_id) = order_id.map_err(|e| ApiError::validation("orderId", &e.body_text(), None))?;
-    let msn = query
-        .and_then(|q| url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "msn"))
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| state.default_merchant().msn.clone());
+    let msn = crate::control::target_msn(state, query, None)?;
     let (prefix, auth, user_id) = {
         let d = state.ecom().data.lock();
         let o = d
