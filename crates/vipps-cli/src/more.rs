@@ -3,7 +3,10 @@
 use crate::payment::client_from_env;
 use clap::Subcommand;
 use serde::Serialize;
-use vipps::types::checkout::{InitiateSessionRequest, MerchantInfo, PaymentTransaction, UpdateSessionRequest};
+use vipps::types::checkout::{
+    InitiateSessionRequest, Interval, IntervalUnit, MerchantInfo, PaymentTransaction, Subscription,
+    UpdateSessionRequest,
+};
 use vipps::types::ecom::{
     ForceApproveRequest as EcomApprove, InitiatePaymentRequest, InitiateTransaction, MerchantInfo as EcomMerchant,
 };
@@ -24,10 +27,26 @@ fn pretty<T: Serialize>(v: &T) -> String {
 
 #[derive(Subcommand)]
 pub enum CheckoutCommand {
-    /// Create a Checkout session.
+    /// Create a Checkout session (a SUBSCRIPTION session with --subscription).
     Create {
-        #[arg(long)]
-        amount: i64,
+        /// The one-time payment in minor units (optional with --subscription: an initial payment).
+        #[arg(long, required_unless_present = "subscription")]
+        amount: Option<i64>,
+        /// Make it a SUBSCRIPTION session: the product name of the recurring agreement.
+        #[arg(long, requires = "price")]
+        subscription: Option<String>,
+        /// The recurring price in minor units (with --subscription).
+        #[arg(long, requires = "subscription")]
+        price: Option<i64>,
+        /// The subscription interval: YEAR, MONTH, WEEK or DAY.
+        #[arg(long, default_value = "MONTH", requires = "subscription")]
+        interval: String,
+        /// How many interval units between charges.
+        #[arg(long, default_value_t = 1, requires = "subscription")]
+        interval_count: i32,
+        /// The merchant's page about the subscription.
+        #[arg(long, default_value = "https://example.com/subscription", requires = "subscription")]
+        agreement_url: String,
         #[arg(long, default_value = "NOK")]
         currency: String,
         #[arg(long)]
@@ -65,6 +84,11 @@ pub async fn checkout(cmd: CheckoutCommand, json: bool) -> Result<(), String> {
     match cmd {
         CheckoutCommand::Create {
             amount,
+            subscription,
+            price,
+            interval,
+            interval_count,
+            agreement_url,
             currency,
             reference,
             description,
@@ -76,11 +100,31 @@ pub async fn checkout(cmd: CheckoutCommand, json: bool) -> Result<(), String> {
                 Some(r) => Reference::new(r).map_err(|e| format!("reference: {e}"))?,
                 None => Reference::new(format!("co-{}", uuid::Uuid::new_v4().simple())).map_err(|e| e.to_string())?,
             };
-            let amount = Amount::new(amount, Currency::from(currency.to_ascii_uppercase().as_str()));
-            let req = InitiateSessionRequest::payment(
-                MerchantInfo::new(callback_url, return_url, callback_token),
-                PaymentTransaction::new(amount, reference.clone(), description),
-            );
+            let currency = Currency::from(currency.to_ascii_uppercase().as_str());
+            let info = MerchantInfo::new(callback_url, return_url, callback_token);
+            let transaction = amount
+                .map(|a| PaymentTransaction::new(Amount::new(a, currency.clone()), reference.clone(), description));
+            let req = match (subscription, transaction) {
+                (Some(product_name), transaction) => {
+                    let sub = Subscription {
+                        product_name,
+                        amount: Amount::new(price.unwrap_or_default(), currency),
+                        interval: Interval {
+                            unit: IntervalUnit::from(interval.to_ascii_uppercase().as_str()),
+                            count: interval_count,
+                        },
+                        merchant_agreement_url: agreement_url,
+                        product_description: None,
+                        campaign: None,
+                    };
+                    InitiateSessionRequest {
+                        transaction,
+                        ..InitiateSessionRequest::subscription(reference.clone(), info, sub)
+                    }
+                }
+                (None, Some(t)) => InitiateSessionRequest::payment(info, t),
+                (None, None) => return Err("--amount is required (or --subscription)".into()),
+            };
             let r = co.create_session(req).await.map_err(e)?;
             out(json, &*r, |r| {
                 format!(

@@ -65,6 +65,79 @@ fn checkout_commands_against_a_running_emulator() {
 }
 
 #[test]
+fn checkout_create_makes_subscription_sessions() {
+    let (_server, base) = start_emulator();
+    let (ok, out, err) = vipps(
+        &base,
+        &[
+            "checkout",
+            "create",
+            "--subscription",
+            "Weekly socks",
+            "--price",
+            "9900",
+            "--interval",
+            "week",
+            "--interval-count",
+            "2",
+            "--reference",
+            "cli-sub-0001",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = vipps(&base, &["--json", "checkout", "get", "cli-sub-0001"]);
+    assert!(ok, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["subscriptionDetails"]["state"], "PENDING", "{v}");
+    assert!(
+        v.get("paymentDetails").is_none(),
+        "no initial payment was asked for: {v}"
+    );
+
+    let s = control(&base, "cli-sub-0001", "complete");
+    assert_eq!(s["subscriptionDetails"]["state"], "ACTIVE", "{s}");
+
+    // With --amount there is an initial payment too.
+    let (ok, out, err) = vipps(
+        &base,
+        &[
+            "--json",
+            "checkout",
+            "create",
+            "--subscription",
+            "Socks",
+            "--price",
+            "9900",
+            "--amount",
+            "4900",
+            "--reference",
+            "cli-sub-0002",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    let s = control(&base, "cli-sub-0002", "complete");
+    assert_eq!(s["paymentDetails"]["state"], "AUTHORIZED", "{s}");
+
+    // Bad input is refused before anything is sent, or by the emulator, with a clear message.
+    let (ok, _, err) = vipps(&base, &["checkout", "create", "--subscription", "Socks"]);
+    assert!(!ok && err.contains("--price"), "{err}");
+    let (ok, _, err) = vipps(
+        &base,
+        &[
+            "checkout",
+            "create",
+            "--subscription",
+            "Socks",
+            "--price",
+            "9900",
+            "--interval",
+            "fortnight",
+        ],
+    );
+    assert!(!ok && err.contains("interval"), "{err}");
+}
+
+#[test]
 fn demo_includes_the_checkout_flow() {
     let out = Command::new(BIN)
         .arg("demo")

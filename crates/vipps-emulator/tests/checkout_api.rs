@@ -589,3 +589,179 @@ async fn a_pickup_point_option_fills_in_the_pickup_point() {
     assert_eq!(s["shippingDetails"]["shippingMethodId"], "store", "{s}");
     assert!(s["shippingDetails"].get("pickupPoint").is_none(), "{s}");
 }
+
+/// A `SUBSCRIPTION` session (seed 002's shape), with or without an initial payment.
+fn subscription_session(reference: &str, callback: &str, initial: Option<i64>) -> Value {
+    let mut body = json!({
+        "type": "SUBSCRIPTION",
+        "reference": reference,
+        "merchantInfo": {
+            "callbackUrl": callback,
+            "returnUrl": "https://example.com/return",
+            "callbackAuthorizationToken": "cb-secret-123"
+        },
+        "subscription": {
+            "productName": "Bi-Weekly Socks",
+            "amount": {"value": 9900, "currency": "NOK"},
+            "interval": {"unit": "WEEK", "count": 2},
+            "merchantAgreementUrl": "https://example.com/vipps/subscription/socks",
+            "productDescription": "One pair of socks every other week",
+            "campaign": {"type": "PERIOD_CAMPAIGN", "price": 100, "period": {"unit": "MONTH", "count": 1}}
+        },
+        "configuration": {"elements": "PaymentOnly"}
+    });
+    if let Some(value) = initial {
+        body["transaction"] = json!({
+            "amount": {"value": value, "currency": "NOK"},
+            "paymentDescription": "First pair of socks"
+        });
+    }
+    body
+}
+
+/// Whether the control plane knows an ePayment payment with this reference.
+async fn has_payment(emu: &RunningEmulator, reference: &str) -> bool {
+    let r = reqwest::Client::new()
+        .post(format!("{}/_emulator/payments/{reference}/approve", emu.base_url()))
+        .send()
+        .await
+        .unwrap();
+    r.status() != 404
+}
+
+#[tokio::test]
+async fn subscription_sessions_carry_an_agreement_that_follows_the_session() {
+    let emu = Emulator::start().await.unwrap();
+    let (url, seen, _) = receiver(0).await;
+    let cb = format!("{url}/cb");
+
+    // Without a transaction: an agreement and no payment.
+    create(&emu, &subscription_session("ck-sub-0001", &cb, None)).await;
+    let s: Value = get(&emu, "ck-sub-0001").await.json().await.unwrap();
+    assert_eq!(s["sessionState"], "SessionCreated", "{s}");
+    assert_eq!(s["subscriptionDetails"]["state"], "PENDING", "{s}");
+    let agreement = s["subscriptionDetails"]["agreementId"].as_str().unwrap().to_owned();
+    assert!(agreement.starts_with("agr_") && agreement.len() == 11, "{agreement}");
+    assert!(s.get("paymentDetails").is_none(), "{s}");
+
+    let s = completed(&emu, "ck-sub-0001", json!({})).await;
+    assert_eq!(s["sessionState"], "PaymentSuccessful", "{s}");
+    assert_eq!(s["subscriptionDetails"]["state"], "ACTIVE");
+    assert_eq!(s["subscriptionDetails"]["agreementId"], agreement.as_str());
+    assert!(s.get("paymentDetails").is_none(), "{s}");
+    assert!(
+        !has_payment(&emu, "ck-sub-0001").await,
+        "no initial payment was asked for"
+    );
+    wait_for(&emu, "ck-sub-0001", |d| d.iter().any(|a| a["success"] == true)).await;
+    let body = seen.lock()[0].1.clone();
+    assert_eq!(body["subscriptionDetails"]["state"], "ACTIVE", "{body}");
+    assert_eq!(body["subscriptionDetails"]["agreementId"], agreement.as_str());
+
+    // With a transaction: the initial payment is an ePayment payment, authorized on accept.
+    create(&emu, &subscription_session("ck-sub-0002", &cb, Some(4900))).await;
+    let s = completed(&emu, "ck-sub-0002", json!({})).await;
+    assert_eq!(s["sessionState"], "PaymentSuccessful", "{s}");
+    assert_eq!(s["subscriptionDetails"]["state"], "ACTIVE");
+    assert_eq!(s["paymentDetails"]["state"], "AUTHORIZED");
+    assert_eq!(s["paymentDetails"]["amount"], json!({"value": 4900, "currency": "NOK"}));
+    assert!(has_payment(&emu, "ck-sub-0002").await);
+
+    // Rejected: STOPPED, and the initial payment is terminated.
+    create(&emu, &subscription_session("ck-sub-0003", &cb, Some(4900))).await;
+    let r = control(&emu, "ck-sub-0003", "abort", json!({})).await;
+    let s: Value = r.json().await.unwrap();
+    assert_eq!(s["sessionState"], "PaymentTerminated", "{s}");
+    assert_eq!(s["subscriptionDetails"]["state"], "STOPPED");
+    assert_eq!(s["paymentDetails"]["state"], "TERMINATED");
+    create(&emu, &subscription_session("ck-sub-0004", &cb, None)).await;
+    let s: Value = control(&emu, "ck-sub-0004", "abort", json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(s["sessionState"], "PaymentTerminated", "{s}");
+    assert_eq!(s["subscriptionDetails"]["state"], "STOPPED");
+
+    // Started but never answered: EXPIRED with the session, on the emulator clock.
+    create(&emu, &subscription_session("ck-sub-0005", &cb, None)).await;
+    let s: Value = control(&emu, "ck-sub-0005", "initiate", json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(s["sessionState"], "PaymentInitiated", "{s}");
+    assert_eq!(s["subscriptionDetails"]["state"], "PENDING");
+    emu.clock().advance(Duration::from_secs(3601));
+    let s: Value = get(&emu, "ck-sub-0005").await.json().await.unwrap();
+    assert_eq!(s["sessionState"], "SessionExpired", "{s}");
+    assert_eq!(s["subscriptionDetails"]["state"], "EXPIRED");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn subscription_sessions_are_validated_and_shown_on_the_page() {
+    let emu = Emulator::start().await.unwrap();
+    let post = |body: Value| {
+        ck(&emu, reqwest::Method::POST, "/checkout/v3/session")
+            .json(&body)
+            .send()
+    };
+
+    // The agreement's amount in another currency than the merchant's.
+    let mut body = subscription_session("ck-sub-0101", "https://example.com/cb", None);
+    body["subscription"]["amount"]["currency"] = json!("EUR");
+    let r = post(body).await.unwrap();
+    assert_eq!(r.status(), 400);
+    let e: Value = r.json().await.unwrap();
+    assert!(e["errors"].get("Subscription.Amount.Currency").is_some(), "{e}");
+
+    // No subscription, a zero interval, a subscription on a PAYMENT session, no reference.
+    type Change = fn(&mut Value);
+    let cases: [(&str, Change); 4] = [
+        ("Subscription", |b| {
+            b.as_object_mut().unwrap().remove("subscription");
+        }),
+        ("Subscription.Interval.Count", |b| {
+            b["subscription"]["interval"]["count"] = json!(0)
+        }),
+        ("Subscription", |b| {
+            b["type"] = json!("PAYMENT");
+            b["transaction"] = json!({"amount": {"value": 100, "currency": "NOK"}, "paymentDescription": "x"});
+        }),
+        ("Reference", |b| {
+            b.as_object_mut().unwrap().remove("reference");
+        }),
+    ];
+    for (field, change) in cases {
+        let mut body = subscription_session("ck-sub-0102", "https://example.com/cb", None);
+        change(&mut body);
+        let r = post(body).await.unwrap();
+        assert_eq!(r.status(), 400, "{field}");
+        let e: Value = r.json().await.unwrap();
+        assert!(e["errors"].get(field).is_some(), "{field}: {e}");
+    }
+
+    // The Checkout page says what the customer agrees to.
+    let created = create(
+        &emu,
+        &subscription_session("ck-sub-0103", "https://example.com/cb", None),
+    )
+    .await;
+    let page = reqwest::get(format!(
+        "{}?token={}",
+        created["checkoutFrontendUrl"].as_str().unwrap(),
+        created["token"].as_str().unwrap()
+    ))
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    assert!(page.contains("<h1 id=\"description\">Bi-Weekly Socks</h1>"), "{page}");
+    assert!(
+        page.contains("1.00 NOK for the first month, then 99.00 NOK every 2 weeks"),
+        "{page}"
+    );
+    emu.shutdown().await;
+}

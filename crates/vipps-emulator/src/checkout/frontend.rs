@@ -20,7 +20,8 @@ use axum::Router;
 use http::{header, HeaderMap, HeaderValue, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use vipps_types::checkout::{LogisticsOption, SessionState};
+use vipps_types::checkout::{Interval, LogisticsOption, SessionState, Subscription};
+use vipps_types::Amount;
 
 const PAGE: &str = include_str!("assets/page.html");
 const SDK: &str = include_str!("assets/vippsCheckoutSDK.js");
@@ -109,8 +110,57 @@ fn view(state: &AppState, msn: &str, reference: &str) -> Result<Value, CkError> 
             "returnUrl": s.request.merchant_info.return_url,
             "termsAndConditionsUrl": s.request.merchant_info.terms_and_conditions_url,
             "shipping": r.shipping_details,
+            "subscription": s.request.subscription.as_ref().map(|sub| json!({
+                "productName": sub.product_name,
+                "productDescription": sub.product_description,
+                "amount": sub.amount,
+                "text": subscription_text(sub),
+                "agreement": r.subscription_details,
+            })),
         }))
     })
+}
+
+fn money_text(a: &Amount) -> String {
+    let sign = if a.value < 0 { "-" } else { "" };
+    let v = a.value.unsigned_abs();
+    format!("{sign}{}.{:02} {}", v / 100, v % 100, a.currency)
+}
+
+/// "99.00 NOK every 2 weeks", with the campaign price first when there is one.
+fn subscription_text(sub: &Subscription) -> String {
+    let every = |i: &Interval| {
+        let unit = match i.unit.as_str() {
+            "YEAR" => "year",
+            "MONTH" => "month",
+            "WEEK" => "week",
+            _ => "day",
+        };
+        if i.count == 1 {
+            format!("every {unit}")
+        } else {
+            format!("every {} {unit}s", i.count)
+        }
+    };
+    let regular = format!("{} {}", money_text(&sub.amount), every(&sub.interval));
+    let Some(c) = &sub.campaign else {
+        return regular;
+    };
+    let price = money_text(&Amount::new(c.price, sub.amount.currency.clone()));
+    let until = if let Some(p) = &c.period {
+        let n = if p.count == 1 {
+            String::new()
+        } else {
+            format!("{} ", p.count)
+        };
+        let unit = every(p).replace("every ", "");
+        format!("for the first {n}{unit}")
+    } else if let Some(end) = &c.end {
+        format!("until {end}")
+    } else {
+        format!("until {}", c.event_text.as_deref().unwrap_or("the event"))
+    };
+    format!("{price} {until}, then {regular}")
 }
 
 fn json_ok(v: &impl serde::Serialize) -> Result<Stored, CkError> {
@@ -126,18 +176,31 @@ fn no_store(mut r: Response) -> Response {
 async fn page(State(state): State<AppState>, Query(q): Query<TokenQuery>) -> Response {
     let summary = match session_of(&state, &q).and_then(|(msn, r)| view(&state, &msn, &r)) {
         Ok(v) => {
-            let amount = v["amount"]
-                .as_object()
-                .map(|a| {
-                    let value = a.get("value").and_then(|x| x.as_i64()).unwrap_or(0);
-                    let cur = a.get("currency").and_then(|x| x.as_str()).unwrap_or("");
-                    format!("{}.{:02} {cur}", value / 100, value % 100)
-                })
+            let amount = serde_json::from_value::<Amount>(v["amount"].clone())
+                .or_else(|_| serde_json::from_value::<Amount>(v["transactionAmount"].clone()))
+                .map(|a| money_text(&a))
                 .unwrap_or_default();
+            let sub = &v["subscription"];
+            let (title, subscription) = if sub.is_object() {
+                (
+                    sub["productName"].as_str().unwrap_or(""),
+                    format!(
+                        "<p id=\"subscription\">Subscription: <strong>{}</strong>{}</p>",
+                        escape(sub["text"].as_str().unwrap_or("")),
+                        sub["productDescription"]
+                            .as_str()
+                            .map(|d| format!("<br><span class=\"small\">{}</span>", escape(d)))
+                            .unwrap_or_default(),
+                    ),
+                )
+            } else {
+                (v["description"].as_str().unwrap_or(""), String::new())
+            };
+            let pay_now = if sub.is_object() { "To pay now" } else { "Total" };
             format!(
-                "<p class=\"merchant\">{}</p><h1 id=\"description\">{}</h1><p>Total: <strong id=\"total\">{}</strong></p><p class=\"small\">Reference {}</p>",
+                "<p class=\"merchant\">{}</p><h1 id=\"description\">{}</h1>{subscription}<p>{pay_now}: <strong id=\"total\">{}</strong></p><p class=\"small\">Reference {}</p>",
                 escape(v["merchantName"].as_str().unwrap_or("")),
-                escape(v["description"].as_str().unwrap_or("")),
+                escape(title),
                 escape(&amount),
                 escape(v["reference"].as_str().unwrap_or("")),
             )

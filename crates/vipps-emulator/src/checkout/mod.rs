@@ -37,7 +37,15 @@
 //!   `callbackAuthorizationToken` as `Authorization`, and falls back to `fixedOptions` on a
 //!   timeout (8 s, [`CheckoutSettings::dynamic_shipping_timeout`]), an error, an invalid or an
 //!   empty/`null` answer.
-//! - `SUBSCRIPTION` sessions are refused with 400 (not emulated).
+//! - `SUBSCRIPTION` sessions (BEHAVIOUR §10.3, the documents say little): the session carries a
+//!   recurring agreement from the start (`subscriptionDetails {state, agreementId}`, id
+//!   `agr_…`). Its state follows the session: `PENDING` until the session ends, then `ACTIVE`
+//!   (`PaymentSuccessful`), `STOPPED` (`PaymentTerminated`) or `EXPIRED` (`SessionExpired`).
+//!   With a `transaction` the initial payment is an ePayment payment as for `PAYMENT`
+//!   sessions; without one there is no payment (`paymentDetails` is left out) and the
+//!   customer's accept or reject ends the session. The agreement's amount must be in the
+//!   merchant's currency. The Recurring API itself is not emulated, so the agreement can be
+//!   read only through the session.
 //! - Error bodies are Checkout problems: `errorCode` (`Validation-00001`, `Session-00100`, …)
 //!   and an `errors` map keyed by field (`Transaction.Reference`).
 
@@ -68,7 +76,8 @@ use time::OffsetDateTime;
 use vipps_types::checkout::{
     check_reference, BillingDetails, DynamicShippingRequest, DynamicShippingResponse, Elements, InitiateSessionRequest,
     LogisticsOption, PaymentDetails, PaymentMethod, PaymentState as CkPaymentState, PickupPoint, SessionResponse,
-    SessionState, SessionType, ShippingDetails, TransactionAggregate, UpdateSessionRequest, UserInfo,
+    SessionState, SessionType, ShippingDetails, SubscriptionDetails, SubscriptionState, TransactionAggregate,
+    UpdateSessionRequest, UserInfo,
 };
 use vipps_types::epayment::{CreatePaymentRequest, PaymentState as EpState, UserFlow};
 use vipps_types::{Amount, Problem, Reference, Validate, ValidationError};
@@ -137,6 +146,8 @@ struct Session {
     offered: Option<(String, Vec<LogisticsOption>, bool)>,
     shipping_lookups: Vec<ShippingLookup>,
     callback_sent: bool,
+    /// The recurring agreement of a `SUBSCRIPTION` session.
+    agreement_id: Option<String>,
 }
 
 impl Session {
@@ -149,11 +160,26 @@ impl Session {
     }
 
     fn transaction_amount(&self) -> Amount {
-        self.request
-            .transaction
-            .as_ref()
-            .map(|t| t.amount.clone())
-            .unwrap_or_else(|| Amount::nok(0))
+        match (&self.request.transaction, &self.request.subscription) {
+            (Some(t), _) => t.amount.clone(),
+            (None, Some(sub)) => Amount::new(0, sub.amount.currency.clone()),
+            (None, None) => Amount::nok(0),
+        }
+    }
+
+    /// The agreement as the session shows it: its state follows the session's.
+    fn subscription_details(&self) -> Option<SubscriptionDetails> {
+        let id = self.agreement_id.clone()?;
+        let state = match self.state {
+            SessionState::PaymentSuccessful => SubscriptionState::Active,
+            SessionState::PaymentTerminated => SubscriptionState::Stopped,
+            SessionState::SessionExpired => SubscriptionState::Expired,
+            _ => SubscriptionState::Pending,
+        };
+        Some(SubscriptionDetails {
+            state: Some(state),
+            agreement_id: Some(id),
+        })
     }
 
     fn fixed_options(&self) -> Vec<LogisticsOption> {
@@ -424,6 +450,12 @@ fn random_b64(n: usize) -> String {
     URL_SAFE_NO_PAD.encode(b)
 }
 
+/// A Recurring-style agreement id (`agr_` and 7 letters or digits).
+fn agreement_id() -> String {
+    use rand::distributions::{Alphanumeric, DistString};
+    format!("agr_{}", Alphanumeric.sample_string(&mut rand::thread_rng(), 7))
+}
+
 fn ck_payment_state(s: &EpState) -> CkPaymentState {
     match s {
         EpState::Created => CkPaymentState::Created,
@@ -484,18 +516,20 @@ fn session_response(s: &Session, ledger: &mut Ledger, now: OffsetDateTime) -> Se
         None
     };
     let payment_details = match &payment {
-        Some(p) => PaymentDetails {
+        Some(p) => Some(PaymentDetails {
             type_: Some("WALLET".into()),
             amount: p.amount.clone(),
             state: Some(ck_payment_state(&p.state)),
             aggregate: Some(aggregate(p)),
-        },
-        None => PaymentDetails {
+        }),
+        // A subscription without an initial payment has no payment to show.
+        None if s.request.transaction.is_none() => None,
+        None => Some(PaymentDetails {
             type_: Some("WALLET".into()),
             amount: s.transaction_amount(),
             state: s.state.is_final().then_some(CkPaymentState::Terminated),
             aggregate: None,
-        },
+        }),
     };
     SessionResponse {
         session_id: s.session_id.clone(),
@@ -503,8 +537,8 @@ fn session_response(s: &Session, ledger: &mut Ledger, now: OffsetDateTime) -> Se
         reference: Reference::new(s.reference.clone()).unwrap_or_else(|_| Reference::random()),
         session_state: s.state.clone(),
         payment_method: payment.as_ref().map(|_| PaymentMethod::Wallet),
-        subscription_details: None,
-        payment_details: Some(payment_details),
+        subscription_details: s.subscription_details(),
+        payment_details,
         user_info: s.user_info.clone(),
         shipping_details: s.shipping.clone(),
         billing_details: s.billing.clone(),
@@ -668,21 +702,28 @@ async fn create_inner(state: &AppState, path: &str, headers: &HeaderMap, body: B
     let req: InitiateSessionRequest = parse_json(headers, &call.body)?
         .ok_or_else(|| CkError::validation("body", "a JSON request body is required"))?;
     req.validate()?;
-    if req.session_type() == SessionType::Subscription {
-        return Err(CkError::validation(
-            "type",
-            "SUBSCRIPTION sessions are not supported by the emulator",
-        ));
-    }
     let m = call.merchant;
-    if let Some(t) = &req.transaction {
-        if t.amount.currency != m.currency {
-            return Err(CkError::validation(
-                "transaction.amount.currency",
-                format!("must be {} for this merchant (was {})", m.currency, t.amount.currency),
-            ));
+    let amounts = [
+        (
+            "transaction.amount.currency",
+            req.transaction.as_ref().map(|t| &t.amount),
+        ),
+        (
+            "subscription.amount.currency",
+            req.subscription.as_ref().map(|s| &s.amount),
+        ),
+    ];
+    for (field, amount) in amounts {
+        if let Some(a) = amount {
+            if a.currency != m.currency {
+                return Err(CkError::validation(
+                    field,
+                    format!("must be {} for this merchant (was {})", m.currency, a.currency),
+                ));
+            }
         }
     }
+    let subscription = req.session_type() == SessionType::Subscription;
     let reference = req
         .effective_reference()
         .map(|r| r.as_str().to_owned())
@@ -734,6 +775,7 @@ async fn create_inner(state: &AppState, path: &str, headers: &HeaderMap, body: B
             offered: None,
             shipping_lookups: Vec::new(),
             callback_sent: false,
+            agreement_id: subscription.then(agreement_id),
         };
         cs.tokens.insert(token.clone(), id.clone());
         cs.by_ref.insert(id, session);
@@ -1198,7 +1240,7 @@ pub(crate) async fn customer_act(
         if s.state.is_final() {
             return Err(CkError::wrong_state(s, "paid"));
         }
-        if !s.payment_created {
+        if s.state == SessionState::SessionCreated {
             let customer = full_customer(s, input.customer.clone());
             let addr = full_address(s, input.address.clone());
             let ship_amount = chosen.as_ref().and_then(|o| o.amount().cloned());
@@ -1207,24 +1249,27 @@ pub(crate) async fn customer_act(
                 tx.value + ship_amount.as_ref().map_or(0, |a| a.value),
                 tx.currency.clone(),
             );
-            let reference =
-                Reference::new(s.reference.clone()).map_err(|e| CkError::validation("reference", e.to_string()))?;
-            let req = CreatePaymentRequest {
-                return_url: Some(s.request.merchant_info.return_url.clone()),
-                payment_description: s.request.transaction.as_ref().map(|t| t.payment_description.clone()),
-                ..CreatePaymentRequest::new(total, reference, UserFlow::WebRedirect)
-            };
-            ledger
-                .create_payment(NewPayment {
-                    msn: &s.msn,
-                    request: &req,
-                    idempotency_key: None,
-                    now,
-                    expires_at: s.expires_at.max(now + time::Duration::seconds(1)),
-                    public_url: &public,
-                })
-                .map_err(CkError::from)?;
-            s.payment_created = true;
+            // A subscription without a transaction has no initial payment.
+            if let Some(t) = &s.request.transaction {
+                let reference =
+                    Reference::new(s.reference.clone()).map_err(|e| CkError::validation("reference", e.to_string()))?;
+                let req = CreatePaymentRequest {
+                    return_url: Some(s.request.merchant_info.return_url.clone()),
+                    payment_description: Some(t.payment_description.clone()),
+                    ..CreatePaymentRequest::new(total, reference, UserFlow::WebRedirect)
+                };
+                ledger
+                    .create_payment(NewPayment {
+                        msn: &s.msn,
+                        request: &req,
+                        idempotency_key: None,
+                        now,
+                        expires_at: s.expires_at.max(now + time::Duration::seconds(1)),
+                        public_url: &public,
+                    })
+                    .map_err(CkError::from)?;
+                s.payment_created = true;
+            }
             let contact = elements != Elements::PaymentOnly;
             if contact {
                 s.billing = Some(BillingDetails {
@@ -1264,16 +1309,29 @@ pub(crate) async fn customer_act(
             s.consent = consent;
             s.state = SessionState::PaymentInitiated;
         }
-        let p = ledger
-            .payment(&s.msn, &s.reference, now)
-            .map_err(|_| CkError::not_found(&s.reference))?;
-        if p.state == EpState::Created {
-            let r = match outcome {
-                Outcome::Approve => p.customer_approve(now).map(|_| ()),
-                Outcome::Reject => p.customer_reject(now).map(|_| ()),
-                Outcome::Initiate => Ok(()),
+        if s.payment_created {
+            let p = ledger
+                .payment(&s.msn, &s.reference, now)
+                .map_err(|_| CkError::not_found(&s.reference))?;
+            if p.state == EpState::Created {
+                let r = match outcome {
+                    Outcome::Approve => p.customer_approve(now).map(|_| ()),
+                    Outcome::Reject => p.customer_reject(now).map(|_| ()),
+                    Outcome::Initiate => Ok(()),
+                };
+                r.map_err(CkError::from)?;
+            }
+        } else {
+            // Only the agreement: the customer's answer ends the session.
+            let ended = match outcome {
+                Outcome::Approve => Some(SessionState::PaymentSuccessful),
+                Outcome::Reject => Some(SessionState::PaymentTerminated),
+                Outcome::Initiate => None,
             };
-            r.map_err(CkError::from)?;
+            if let Some(state) = ended {
+                s.state = state;
+                s.ended_at = Some(now);
+            }
         }
         settle_and_notify(state, s, ledger, now, out);
         out_resp = Some(session_response(s, ledger, now));
