@@ -166,13 +166,17 @@ async fn customer(
             ));
         }
     }
-    state.store().transaction(|ledger| {
-        let p = ledger.payment(&msn, &reference, now)?;
-        let outcome = if approve {
-            p.customer_approve(now)?
-        } else {
-            p.customer_reject(now)?
-        };
+    let (outcome, p) = if approve {
+        let choice: crate::express::CustomerChoice = serde_json::from_value(serde_json::Value::Object(obj))
+            .map_err(|e| ApiError::validation("body", &e.to_string(), None))?;
+        crate::express::approve(state, &msn, &reference, &choice).await?
+    } else {
+        state.store().transaction(|ledger| {
+            let p = ledger.payment(&msn, &reference, now)?;
+            Ok::<_, ApiError>((p.customer_reject(now)?, p.clone()))
+        })?
+    };
+    {
         let (approved, reason) = match outcome {
             CustomerOutcome::Approved => (true, None),
             CustomerOutcome::Rejected => (false, Some("rejected by the customer".to_owned())),
@@ -184,9 +188,10 @@ async fn customer(
                 "reference": p.reference,
                 "msn": p.msn,
                 "state": p.state,
+                "amount": p.amount,
                 "approved": approved,
                 "reason": reason,
             }),
         ))
-    })
+    }
 }

@@ -14,7 +14,7 @@ use axum::response::Response;
 use http::{HeaderMap, StatusCode};
 use time::OffsetDateTime;
 use vipps_types::epayment::{
-    CancelModificationRequest, CreatePaymentRequest, ForceApproveRequest, ModificationRequest, PaymentMethodType,
+    CancelModificationRequest, CreatePaymentRequest, ForceApproveRequest, ModificationRequest,
 };
 use vipps_types::{Reference, Validate};
 
@@ -124,14 +124,6 @@ async fn create_inner(state: &AppState, path: &str, headers: &HeaderMap, body: B
             ),
         )
         .field("amount.currency", format!("must be {}", m.currency)));
-    }
-    if req.payment_method.type_ == PaymentMethodType::Card {
-        return Err(ApiError::code(
-            5070,
-            "Card payments (paymentMethod.type CARD) are not available in the test environment",
-        )
-        .with_status(StatusCode::BAD_REQUEST)
-        .field("paymentMethod.type", "CARD is not available in the test environment"));
     }
     let public_url = state.public_url();
     let expiry_secs = state.config().payment_expiry_secs;

@@ -40,6 +40,35 @@ fn too_large(limit: usize) -> ApiError {
     )
 }
 
+/// POSTs JSON to a merchant's endpoint while the customer waits (dynamic shipping): the
+/// `Authorization` header when given, at most `timeout`. Failures come back as a short reason
+/// (`timed out`, `connection failed`, …), never with the token in it.
+pub async fn call_merchant(
+    client: &reqwest::Client,
+    url: &str,
+    auth: Option<&str>,
+    body: &impl serde::Serialize,
+    timeout: std::time::Duration,
+) -> Result<(StatusCode, Bytes), String> {
+    let mut req = client.post(url).timeout(timeout).json(body);
+    if let Some(a) = auth {
+        req = req.header(header::AUTHORIZATION, a);
+    }
+    let call = async {
+        let r = req.send().await?;
+        let status = r.status();
+        let body = r.bytes().await?;
+        Ok::<_, reqwest::Error>((status, body))
+    };
+    match tokio::time::timeout(timeout, call).await {
+        Err(_) => Err("timed out".into()),
+        Ok(Err(e)) if e.is_timeout() => Err("timed out".into()),
+        Ok(Err(e)) if e.is_connect() => Err("connection failed".into()),
+        Ok(Err(_)) => Err("request failed".into()),
+        Ok(Ok(x)) => Ok(x),
+    }
+}
+
 /// Reads the whole body, refusing more than `limit` bytes with 413.
 pub async fn read_body(mut body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, ApiError> {
     let declared = header_str(headers, header::CONTENT_LENGTH).and_then(|v| v.trim().parse::<u64>().ok());

@@ -1,6 +1,7 @@
 //! The landing page a `redirectUrl` opens, where a person approves or rejects the payment,
 //! and a stand-in QR image.
 
+use crate::express::CustomerChoice;
 use crate::http::read_body;
 use crate::state::AppState;
 use crate::store::{CustomerOutcome, Payment};
@@ -8,7 +9,8 @@ use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::response::{Html, IntoResponse, Response};
 use http::{header, HeaderMap, StatusCode};
-use vipps_types::epayment::PaymentState;
+use vipps_types::epayment::{PaymentMethodType, PaymentState, ShippingGroup};
+use vipps_types::Amount;
 
 /// Escapes text for HTML content and attribute values.
 pub fn escape(s: &str) -> String {
@@ -72,9 +74,69 @@ fn details(p: &Payment, merchant_name: &str) -> String {
         s += &format!("<dt>Description</dt><dd>{}</dd>", escape(d));
     }
     s += &format!("<dt>Reference</dt><dd>{}</dd>", escape(p.reference.as_str()));
+    if p.is_express() {
+        s += "<dt>Type</dt><dd>Express: the customer picks the delivery</dd>";
+    }
+    if let Some(d) = p.extras.as_ref().and_then(|x| x.shipping_details.as_ref()) {
+        s += &format!(
+            "<dt>Shipping</dt><dd id=\"shipping\">{} ({})</dd>",
+            escape(d.shipping_option_name.as_deref().unwrap_or("")),
+            escape(&Amount::new(d.shipping_cost.unwrap_or(0), p.amount.currency.clone()).to_string()),
+        );
+    }
+    if let Some(bin) = p.extras.as_ref().and_then(|x| x.card_bin.as_ref()) {
+        s += &format!("<dt>Card</dt><dd id=\"card\">{}…</dd>", escape(bin));
+    }
     s += &format!("<dt>State</dt><dd id=\"state\">{}</dd>", escape(p.state.as_str()));
     s += "</dl></div>";
     s
+}
+
+/// The approve and reject forms; an Express payment's approve form lists the shipping options,
+/// a card payment's asks for the card.
+fn choice_forms(token: &str, p: &Payment, offered: Result<Vec<ShippingGroup>, String>) -> String {
+    let t = escape(token);
+    let mut fields = String::new();
+    match offered {
+        Ok(groups) if p.is_express() => {
+            let default = crate::express::choose(&groups, None).ok().map(|o| o.id.clone());
+            fields += "<fieldset><legend>Delivery</legend>";
+            for g in &groups {
+                for o in &g.options {
+                    let checked = if default.as_deref() == Some(o.id.as_str()) {
+                        " checked"
+                    } else {
+                        ""
+                    };
+                    fields += &format!(
+                        "<label><input type=\"radio\" name=\"shippingOptionId\" value=\"{id}\"{checked}> {brand} {kind}: {name} ({price}){meta}</label><br>",
+                        id = escape(&o.id),
+                        brand = escape(g.brand.as_str()),
+                        kind = escape(g.type_.as_str()),
+                        name = escape(&o.name),
+                        price = escape(&o.amount.to_string()),
+                        meta = o.meta.as_deref().map(|m| format!(", {}", escape(m))).unwrap_or_default(),
+                    );
+                }
+            }
+            fields += "</fieldset>";
+        }
+        Ok(_) => {}
+        Err(why) => fields += &format!("<p id=\"shipping-error\">{}</p>", escape(&why)),
+    }
+    if p.payment_method == PaymentMethodType::Card {
+        fields += &format!(
+            "<label>Card number <input name=\"cardNumber\" inputmode=\"numeric\" autocomplete=\"off\" value=\"{}\"></label><br>",
+            crate::store::TEST_CARD_NUMBER
+        );
+    }
+    format!(
+        "<p>Approve this payment as the test customer?</p>\
+<form method=\"post\" action=\"/landing/approve\" style=\"display:inline\"><input type=\"hidden\" name=\"token\" value=\"{t}\">{fields}\
+<button class=\"approve\" type=\"submit\">Approve</button></form>\
+<form method=\"post\" action=\"/landing/reject\" style=\"display:inline\"><input type=\"hidden\" name=\"token\" value=\"{t}\">\
+<button class=\"reject\" type=\"submit\">Reject</button></form>"
+    )
 }
 
 fn return_link(p: &Payment) -> String {
@@ -110,14 +172,13 @@ pub async fn landing(State(state): State<AppState>, RawQuery(query): RawQuery) -
     };
     let mut body = details(&p, &name);
     if p.state == PaymentState::Created {
-        let t = escape(&token);
-        body += &format!(
-            "<p>Approve this payment as the test customer?</p>\
-<form method=\"post\" action=\"/landing/approve\" style=\"display:inline\"><input type=\"hidden\" name=\"token\" value=\"{t}\">\
-<button class=\"approve\" type=\"submit\">Approve</button></form>\
-<form method=\"post\" action=\"/landing/reject\" style=\"display:inline\"><input type=\"hidden\" name=\"token\" value=\"{t}\">\
-<button class=\"reject\" type=\"submit\">Reject</button></form>"
-        );
+        let offered = match p.shipping() {
+            Some(shipping) => crate::express::offered(&state, p.reference.as_str(), &p.amount.currency, shipping)
+                .await
+                .map_err(|e| e.detail),
+            None => Ok(Vec::new()),
+        };
+        body += &choice_forms(&token, &p, offered);
     } else {
         body += "<p>This payment is no longer waiting for the customer.</p>";
         body += &return_link(&p);
@@ -146,23 +207,47 @@ async fn act(state: &AppState, headers: &HeaderMap, body: Body, approve: bool) -
     let Some(token) = token else {
         return not_found();
     };
+    let field = |name: &str| {
+        url::form_urlencoded::parse(&body)
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    let choice = CustomerChoice {
+        shipping_option_id: field("shippingOptionId"),
+        card_number: field("cardNumber"),
+    };
     let now = state.clock().now();
-    let result = state.store().transaction(|ledger| {
+    let found = state.store().transaction(|ledger| {
         let p = ledger.payment_by_token(&token, now)?;
-        let outcome = if approve {
-            p.customer_approve(now)
-        } else {
-            p.customer_reject(now)
-        };
-        let name = state
-            .merchant_by_msn(&p.msn)
-            .map(|m| m.name.clone())
-            .unwrap_or_default();
-        Some((outcome, p.clone(), name))
+        Some((p.msn.clone(), p.reference.as_str().to_owned()))
     });
-    let Some((outcome, p, name)) = result else {
+    let Some((msn, reference)) = found else {
         return ecom_act(state, token, approve).await;
     };
+    let result = if approve {
+        crate::express::approve(state, &msn, &reference, &choice).await
+    } else {
+        state.store().transaction(|ledger| {
+            let p = ledger.payment(&msn, &reference, now)?;
+            Ok((p.customer_reject(now)?, p.clone()))
+        })
+    };
+    let (outcome, p) = match result {
+        Ok((o, p)) => (Ok(o), p),
+        Err(e) => {
+            let current = state
+                .store()
+                .transaction(|ledger| ledger.payment(&msn, &reference, now).map(|p| p.clone()));
+            match current {
+                Ok(p) => (Err(e), p),
+                Err(_) => return not_found(),
+            }
+        }
+    };
+    let name = state
+        .merchant_by_msn(&p.msn)
+        .map(|m| m.name.clone())
+        .unwrap_or_default();
     let (status, title, message) = match outcome {
         Ok(CustomerOutcome::Approved) => (
             StatusCode::OK,

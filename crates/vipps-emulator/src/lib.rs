@@ -28,6 +28,7 @@ pub mod deliveries;
 pub mod ecom;
 mod epayment;
 pub mod error;
+mod express;
 pub mod faults;
 mod http;
 pub mod jwt;

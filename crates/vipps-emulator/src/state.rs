@@ -26,6 +26,7 @@ struct Inner {
     checkout: crate::checkout::CheckoutState,
     ecom: crate::ecom::EcomState,
     faults: crate::faults::Faults,
+    merchant_http: reqwest::Client,
 }
 
 impl fmt::Debug for AppState {
@@ -93,6 +94,10 @@ impl AppState {
                 checkout: Default::default(),
                 ecom: Default::default(),
                 faults: crate::faults::Faults::new(config_faults),
+                merchant_http: reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .unwrap_or_default(),
             }),
         }
     }
@@ -116,6 +121,11 @@ impl AppState {
     /// Checkout API state (lock order: the store first, then this).
     pub fn checkout(&self) -> &crate::checkout::CheckoutState {
         &self.inner.checkout
+    }
+
+    /// The client for calls the customer waits on (dynamic shipping): no redirects followed.
+    pub(crate) fn merchant_http(&self) -> &reqwest::Client {
+        &self.inner.merchant_http
     }
 
     /// eCom API state (lock order: the store first, then this).

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use vipps_types::epayment::{
     Aggregate, CreatePaymentRequest, CreatePaymentResponse, GetPaymentResponse, ModificationResponse, PaymentEvent,
-    PaymentEventName, PaymentMethodResponse, PaymentMethodType, PaymentState, ProfileResponse, UserFlow,
+    PaymentEventName, PaymentMethodResponse, PaymentMethodType, PaymentState, ProfileResponse, Shipping,
+    ShippingDetails, UserFlow,
 };
 use vipps_types::{Amount, Currency, Reference};
 
@@ -142,7 +143,23 @@ pub struct Payment {
     pub authorized_at: Option<OffsetDateTime>,
     /// The event log, oldest first.
     pub events: Vec<PaymentEvent>,
+    /// What only Express and card payments have (boxed: most payments have none of it).
+    pub extras: Option<Box<PaymentExtras>>,
 }
+
+/// The parts of a payment only Express and card payments have.
+#[derive(Debug, Clone, Default)]
+pub struct PaymentExtras {
+    /// Express: the shipping of the create request.
+    pub shipping: Option<Shipping>,
+    /// Express: what the customer chose, once approved.
+    pub shipping_details: Option<ShippingDetails>,
+    /// Card payments: the first six digits of the card, once approved.
+    pub card_bin: Option<String>,
+}
+
+/// A test card number the emulator uses when none is given (Visa test range).
+pub const TEST_CARD_NUMBER: &str = "4925000000000004";
 
 fn psp() -> String {
     uuid::Uuid::new_v4().to_string()
@@ -204,7 +221,7 @@ impl Payment {
             state: self.state.clone(),
             payment_method: PaymentMethodResponse {
                 type_: self.payment_method.clone(),
-                card_bin: None,
+                card_bin: self.extras.as_ref().and_then(|x| x.card_bin.clone()),
             },
             profile: ProfileResponse { sub: self.sub.clone() },
             psp_reference: self.psp_reference.clone(),
@@ -212,8 +229,14 @@ impl Payment {
             reference: self.reference.clone(),
             metadata: self.metadata.clone(),
             capture_guaranteed_until: self.capture_deadline(),
-            user_details: None,
-            shipping_details: None,
+            user_details: self.sub.as_ref().and_then(|_| {
+                crate::express::user_details(
+                    self.scope.as_deref().unwrap_or(""),
+                    self.customer_phone.as_deref(),
+                    &self.amount.currency,
+                )
+            }),
+            shipping_details: self.extras.as_ref().and_then(|x| x.shipping_details.clone()),
         }
     }
 
@@ -423,22 +446,78 @@ impl Payment {
         }
     }
 
-    /// The test-only force approve: ignores magic amounts.
+    /// Whether this is an Express payment (the customer chooses shipping when approving).
+    pub fn is_express(&self) -> bool {
+        self.extras.as_ref().is_some_and(|x| x.shipping.is_some())
+    }
+
+    /// The Express shipping of the create request.
+    pub fn shipping(&self) -> Option<&Shipping> {
+        self.extras.as_ref().and_then(|x| x.shipping.as_ref())
+    }
+
+    /// The test-only force approve: ignores magic amounts. Express payments cannot use it.
     pub fn force_approve(&mut self, now: OffsetDateTime) -> Result<(), ApiError> {
         self.require_created()?;
+        if self.is_express() {
+            return Err(ApiError::code(
+                10060,
+                "Express payments cannot be approved with the test force-approve endpoint: approve on the landing page or with POST /_emulator/payments/{reference}/approve",
+            ));
+        }
+        self.record_card(None);
         self.authorize(now);
         Ok(())
     }
 
     /// The customer approves in the app or on the landing page; magic amounts make it fail.
+    /// An Express payment needs the customer's shipping choice (its cost is added to the
+    /// amount); a card payment takes the card number the customer typed (a test card if none).
     pub fn customer_approve(&mut self, now: OffsetDateTime) -> Result<CustomerOutcome, ApiError> {
+        self.customer_approve_with(now, None, None)
+    }
+
+    /// [`Payment::customer_approve`] with the customer's shipping choice and card number.
+    pub fn customer_approve_with(
+        &mut self,
+        now: OffsetDateTime,
+        shipping: Option<ShippingDetails>,
+        card_number: Option<&str>,
+    ) -> Result<CustomerOutcome, ApiError> {
         self.require_created()?;
+        if self.is_express() && shipping.is_none() {
+            return Err(ApiError::code(
+                10010,
+                "An Express payment needs the customer's shipping choice",
+            ));
+        }
         if let Some((_, why)) = MAGIC_DECLINES.iter().find(|(v, _)| *v == self.amount.value) {
             self.abort(now);
             return Ok(CustomerOutcome::Declined(why));
         }
+        if let Some(d) = shipping.filter(|_| self.is_express()) {
+            self.amount.value += d.shipping_cost.unwrap_or(0);
+            if let Some(x) = self.extras.as_mut() {
+                x.shipping_details = Some(d);
+            }
+        }
+        self.record_card(card_number);
         self.authorize(now);
         Ok(CustomerOutcome::Approved)
+    }
+
+    /// Card payments: keeps the card's BIN (digits 1–6).
+    fn record_card(&mut self, number: Option<&str>) {
+        if self.payment_method != PaymentMethodType::Card {
+            return;
+        }
+        let digits: String = number
+            .unwrap_or(TEST_CARD_NUMBER)
+            .chars()
+            .filter(|c| c.is_ascii_digit())
+            .take(6)
+            .collect();
+        self.extras.get_or_insert_with(Box::default).card_bin = Some(digits);
     }
 
     /// The customer rejects in the app or on the landing page.
@@ -566,6 +645,12 @@ impl Ledger {
             // Room for exactly the CREATED event: a first push into an empty Vec reserves four
             // (about 600 bytes), and many payments in a test run never get past CREATED.
             events: Vec::with_capacity(1),
+            extras: req.shipping.as_ref().map(|shipping| {
+                Box::new(PaymentExtras {
+                    shipping: Some(shipping.clone()),
+                    ..PaymentExtras::default()
+                })
+            }),
         };
         p.push(PaymentEventName::Created, req.amount.value, n.idempotency_key, n.now);
         // Keyed by the raw bytes: 24 bytes in the map instead of a 32-character string.

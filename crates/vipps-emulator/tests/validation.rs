@@ -67,7 +67,8 @@ async fn validation_names_the_field() {
     problem(create_raw(&h, body).await, 403, Some(5040)).await;
     let mut body = web("validation-ref-3", 1000);
     body["paymentMethod"]["type"] = json!("CARD");
-    problem(create_raw(&h, body).await, 400, Some(5070)).await;
+    body["userFlow"] = json!("QR");
+    problem(create_raw(&h, body).await, 400, Some(4160)).await;
     // expiresAt too soon
     let mut body = web("validation-ref-4", 1000);
     body["userFlow"] = json!("QR");

@@ -396,9 +396,10 @@ pub struct CreatePaymentRequest {
     /// The customer must be at least this old.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub minimum_user_age: Option<i64>,
-    /// Express shipping (fixed option groups or dynamic options), passed through as JSON.
+    /// Express shipping: fixed option groups or a dynamic options callback (with `WALLET` and
+    /// `profile.scope` exactly `name address email phoneNumber`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shipping: Option<serde_json::Value>,
+    pub shipping: Option<Shipping>,
     /// Payment sources to block (Danish and Finnish sales units).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocked_sources: Option<Vec<String>>,
@@ -427,6 +428,35 @@ impl CreatePaymentRequest {
             shipping: None,
             blocked_sources: None,
         }
+    }
+
+    /// Whether this is an Express payment (it has `shipping`).
+    pub fn is_express(&self) -> bool {
+        self.shipping.is_some()
+    }
+
+    /// The three rules of Express: `WALLET`, the exact profile scope, and valid shipping.
+    fn validate_express(&self, shipping: &Shipping) -> Result<(), ValidationError> {
+        if self.payment_method.type_ != PaymentMethodType::Wallet {
+            return Err(ValidationError::with_code(
+                "paymentMethod.type",
+                "Express payments (with shipping) must use WALLET",
+                4160,
+            ));
+        }
+        let scope = self.profile.as_ref().and_then(|p| p.scope.as_deref()).unwrap_or("");
+        let mut asked: Vec<&str> = scope.split(' ').filter(|s| !s.is_empty()).collect();
+        asked.sort_unstable();
+        let mut needed = EXPRESS_SCOPE.to_vec();
+        needed.sort_unstable();
+        if asked != needed {
+            return Err(ValidationError::with_code(
+                "profile.scope",
+                "Express payments (with shipping) need profile.scope exactly \"name address email phoneNumber\"",
+                4080,
+            ));
+        }
+        shipping.validate_for(&self.amount.currency)
     }
 
     /// Checks `expiresAt` against the clock: more than 10 minutes and at most 60 days ahead.
@@ -564,6 +594,9 @@ impl Validate for CreatePaymentRequest {
                     }
                 }
             }
+        }
+        if let Some(shipping) = &self.shipping {
+            self.validate_express(shipping)?;
         }
         if self.expires_at.is_some() {
             if !matches!(self.user_flow, UserFlow::PushMessage | UserFlow::Qr) {
@@ -705,13 +738,255 @@ impl Aggregate {
     }
 }
 
-/// A postal address (shipping details, user details).
+string_enum! {
+    /// The carrier of an Express shipping group (the app draws its logo from it).
+    pub enum ShippingBrand {
+        /// Bring.
+        Bring = "BRING",
+        /// DHL.
+        Dhl = "DHL",
+        /// FedEx.
+        Fedex = "FEDEX",
+        /// GLS.
+        Gls = "GLS",
+        /// Helthjem.
+        Helthjem = "HELTHJEM",
+        /// Instabox.
+        Instabox = "INSTABOX",
+        /// Matkahuolto.
+        Matkahuolto = "MATKAHUOLTO",
+        /// Porterbuddy.
+        Porterbuddy = "PORTERBUDDY",
+        /// Posten.
+        Posten = "POSTEN",
+        /// Posti.
+        Posti = "POSTI",
+        /// PostNord.
+        Postnord = "POSTNORD",
+        /// Any other carrier.
+        Other = "OTHER",
+    }
+}
+
+string_enum! {
+    /// How an Express shipping group delivers.
+    pub enum ShippingType {
+        /// To the door.
+        HomeDelivery = "HOME_DELIVERY",
+        /// To a pickup point.
+        PickupPoint = "PICKUP_POINT",
+        /// To the mailbox.
+        Mailbox = "MAILBOX",
+        /// Picked up in the shop.
+        InStore = "IN_STORE",
+        /// Anything else.
+        Other = "OTHER",
+    }
+}
+
+/// One delivery choice inside a shipping group (a pickup point, a time slot, …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShippingOption {
+    /// Unique among all options of the payment.
+    pub id: String,
+    /// The shipping cost, added to the payment amount when chosen.
+    pub amount: Amount,
+    /// Shown to the customer (a date for time slots).
+    pub name: String,
+    /// Extra text, e.g. the pickup point's address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<String>,
+    /// E.g. "3-5 business days", or a time window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_delivery: Option<String>,
+    /// The option chosen unless the customer picks another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_default: Option<bool>,
+    /// Order within the group, from 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i32>,
+}
+
+/// One carrier and delivery type with its options.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShippingGroup {
+    /// The carrier.
+    pub brand: ShippingBrand,
+    /// How it delivers.
+    #[serde(rename = "type")]
+    pub type_: ShippingType,
+    /// The group chosen unless the customer picks another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_default: Option<bool>,
+    /// Order among the groups, from 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i32>,
+    /// The choices (at least one).
+    pub options: Vec<ShippingOption>,
+}
+
+/// Options fetched from the merchant once the customer's address is known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DynamicShippingOptions {
+    /// The merchant's endpoint (https).
+    pub callback_url: String,
+    /// Sent as the `Authorization` header of each call; verify it.
+    pub callback_authorization_token: String,
+}
+
+/// Express shipping in a create payment request: `fixedOptions` or `dynamicOptions`, never both.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Shipping {
+    /// Options known up front.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixed_options: Option<Vec<ShippingGroup>>,
+    /// Options the merchant computes from the customer's address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dynamic_options: Option<DynamicShippingOptions>,
+}
+
+/// What the emulator (Vipps MobilePay) posts to `dynamicOptions.callbackUrl` (field names as
+/// the documentation gives them).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DynamicShippingRequest {
+    /// The payment's reference.
+    #[serde(rename = "Reference")]
+    pub reference: String,
+    /// The first address line.
+    #[serde(rename = "AddressLine1")]
+    pub address_line1: String,
+    /// The second address line.
+    #[serde(rename = "AddressLine2", default, skip_serializing_if = "Option::is_none")]
+    pub address_line2: Option<String>,
+    /// City.
+    #[serde(rename = "City")]
+    pub city: String,
+    /// Post code.
+    #[serde(rename = "PostCode")]
+    pub post_code: String,
+    /// ISO 3166 two-letter country code.
+    #[serde(rename = "Country")]
+    pub country: String,
+}
+
+/// The merchant's answer to a dynamic shipping call (HTTP 400 when it cannot ship there).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DynamicShippingResponse {
+    /// The groups to offer.
+    #[serde(default)]
+    pub groups: Vec<ShippingGroup>,
+}
+
+/// The profile scope Express requires, word for word (in any order).
+pub const EXPRESS_SCOPE: &[&str] = &["name", "address", "email", "phoneNumber"];
+
+fn validate_groups(field: &str, groups: &[ShippingGroup], currency: &Currency) -> Result<(), ValidationError> {
+    if groups.is_empty() {
+        return Err(ValidationError::new(field, "must contain at least one shipping group"));
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    for (i, g) in groups.iter().enumerate() {
+        let at = format!("{field}[{i}]");
+        if !g.brand.is_known() {
+            return Err(ValidationError::new(
+                format!("{at}.brand"),
+                "must be BRING, DHL, FEDEX, GLS, HELTHJEM, INSTABOX, MATKAHUOLTO, PORTERBUDDY, POSTEN, POSTI, POSTNORD or OTHER",
+            ));
+        }
+        if !g.type_.is_known() {
+            return Err(ValidationError::new(
+                format!("{at}.type"),
+                "must be HOME_DELIVERY, PICKUP_POINT, MAILBOX, IN_STORE or OTHER",
+            ));
+        }
+        if g.options.is_empty() {
+            return Err(ValidationError::new(
+                format!("{at}.options"),
+                "must contain at least one option",
+            ));
+        }
+        for (j, o) in g.options.iter().enumerate() {
+            let at = format!("{at}.options[{j}]");
+            check_len(&format!("{at}.id"), &o.id, 1, 100)?;
+            if !ids.insert(o.id.as_str()) {
+                return Err(ValidationError::new(
+                    format!("{at}.id"),
+                    "must be unique among all options",
+                ));
+            }
+            check_len(&format!("{at}.name"), &o.name, 1, 100)?;
+            if o.amount.value < 0 {
+                return Err(ValidationError::with_code(
+                    format!("{at}.amount.value"),
+                    "must be 0 or more",
+                    4040,
+                ));
+            }
+            if &o.amount.currency != currency {
+                return Err(ValidationError::new(
+                    format!("{at}.amount.currency"),
+                    "must be the currency of the payment",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Shipping {
+    /// Checks the shipping part of an Express payment in `currency`.
+    pub fn validate_for(&self, currency: &Currency) -> Result<(), ValidationError> {
+        match (&self.fixed_options, &self.dynamic_options) {
+            (Some(_), Some(_)) => Err(ValidationError::new(
+                "shipping",
+                "must have either fixedOptions or dynamicOptions, not both",
+            )),
+            (None, None) => Err(ValidationError::new(
+                "shipping",
+                "must have fixedOptions or dynamicOptions",
+            )),
+            (Some(groups), None) => validate_groups("shipping.fixedOptions", groups, currency),
+            (None, Some(d)) => {
+                check_url(
+                    "shipping.dynamicOptions.callbackUrl",
+                    &d.callback_url,
+                    false,
+                    Some(4090),
+                )?;
+                if d.callback_authorization_token.trim().is_empty() {
+                    return Err(ValidationError::with_code(
+                        "shipping.dynamicOptions.callbackAuthorizationToken",
+                        "is required",
+                        4140,
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl DynamicShippingResponse {
+    /// Checks a merchant's answer (the groups must be as valid as fixed options).
+    pub fn validate_for(&self, currency: &Currency) -> Result<(), ValidationError> {
+        validate_groups("groups", &self.groups, currency)
+    }
+}
+
+/// A postal address (Express shipping details, user details).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Address {
-    /// Address lines.
+    /// The first address line.
     #[serde(default)]
-    pub lines: Vec<String>,
+    pub address_line1: String,
+    /// The second address line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address_line2: Option<String>,
     /// Post code.
     #[serde(default)]
     pub post_code: String,
@@ -739,6 +1014,9 @@ pub struct UserDetails {
     /// MSISDN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mobile_number: Option<String>,
+    /// The customer's addresses (scope `address`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addresses: Option<Vec<Address>>,
 }
 
 /// Shipping details chosen in an Express payment.
@@ -750,8 +1028,11 @@ pub struct ShippingDetails {
     pub address: Option<Address>,
     /// The chosen option's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shipping_method_id: Option<String>,
-    /// The shipping cost in minor units.
+    pub shipping_option_id: Option<String>,
+    /// The chosen option's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_option_name: Option<String>,
+    /// The shipping cost in minor units (included in the payment's amount).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shipping_cost: Option<i64>,
 }
@@ -954,6 +1235,37 @@ mod tests {
             scope: Some("name shoeSize".into()),
         });
         assert_eq!(r.validate().unwrap_err().code, Some(4080));
+    }
+
+    /// The Express example of the 2026 ePayment guide ("Features", fixed options).
+    #[test]
+    fn the_documented_express_request_parses_and_validates() {
+        let shipping: Shipping = serde_json::from_str(
+            r#"{"fixedOptions": [{"brand": "POSTNORD", "type": "HOME_DELIVERY", "isDefault": true, "priority": 0,
+              "options": [{"id": "postnord-home-1", "amount": {"currency": "NOK", "value": 9900},
+                "name": "Posten home standard", "meta": "Henrik Ibsens Gate 1, 0000 Oslo",
+                "estimatedDelivery": "3-5 business days", "isDefault": true, "priority": 0}]}]}"#,
+        )
+        .unwrap();
+        let mut r = req();
+        r.shipping = Some(shipping.clone());
+        assert_eq!(
+            r.validate().unwrap_err().field,
+            "profile.scope",
+            "Express needs the scope"
+        );
+        r.profile = Some(ProfileRequest {
+            scope: Some("name address email phoneNumber".into()),
+        });
+        r.validate().unwrap();
+        assert!(r.is_express());
+        let back: Shipping = serde_json::from_value(serde_json::to_value(&shipping).unwrap()).unwrap();
+        assert_eq!(back, shipping);
+        // A brand this crate does not know parses, and is refused by validation.
+        let mut odd = shipping;
+        odd.fixed_options.as_mut().unwrap()[0].brand = ShippingBrand::from("PIGEON");
+        r.shipping = Some(odd);
+        assert_eq!(r.validate().unwrap_err().field, "shipping.fixedOptions[0].brand");
     }
 
     #[test]

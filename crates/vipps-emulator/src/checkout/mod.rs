@@ -54,7 +54,9 @@ mod frontend;
 use crate::config::Merchant;
 use crate::deliveries::{Outbound, RetrySchedule};
 use crate::error::{ApiError, Stored};
-use crate::http::{check_system_headers, header_str, idempotency_key, parse_json, read_body, secure_eq, KeyRule};
+use crate::http::{
+    call_merchant, check_system_headers, header_str, idempotency_key, parse_json, read_body, secure_eq, KeyRule,
+};
 use crate::state::AppState;
 use crate::store::{Fingerprint, Ledger, NewPayment, Payment};
 use axum::body::Body;
@@ -213,7 +215,6 @@ struct Sessions {
 pub struct CheckoutState {
     sessions: Mutex<Sessions>,
     settings: Mutex<CheckoutSettings>,
-    http: reqwest::Client,
     sweeper: AtomicBool,
 }
 
@@ -222,10 +223,6 @@ impl Default for CheckoutState {
         CheckoutState {
             sessions: Mutex::new(Sessions::default()),
             settings: Mutex::new(CheckoutSettings::default()),
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap_or_default(),
             sweeper: AtomicBool::new(false),
         }
     }
@@ -1020,27 +1017,7 @@ async fn fetch_dynamic(
     currency: &vipps_types::Currency,
 ) -> Result<Vec<LogisticsOption>, String> {
     let timeout = state.checkout().settings().dynamic_shipping_timeout;
-    let call = state
-        .checkout()
-        .http
-        .post(url)
-        .timeout(timeout)
-        .header("Authorization", auth)
-        .json(req)
-        .send();
-    let fut = async {
-        let r = call.await?;
-        let status = r.status();
-        let body = r.bytes().await?;
-        Ok::<_, reqwest::Error>((status, body))
-    };
-    let (status, body) = match tokio::time::timeout(timeout, fut).await {
-        Err(_) => return Err("timed out".into()),
-        Ok(Err(e)) if e.is_timeout() => return Err("timed out".into()),
-        Ok(Err(e)) if e.is_connect() => return Err("connection failed".into()),
-        Ok(Err(_)) => return Err("request failed".into()),
-        Ok(Ok(x)) => x,
-    };
+    let (status, body) = call_merchant(state.merchant_http(), url, Some(auth), req, timeout).await?;
     if !status.is_success() {
         return Err(format!("HTTP {}", status.as_u16()));
     }

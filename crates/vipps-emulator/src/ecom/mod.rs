@@ -39,7 +39,7 @@ pub mod order;
 
 use crate::deliveries::{Outbound, RetrySchedule};
 use crate::error::Stored;
-use crate::http::{check_system_headers, header_str, parse_json, read_body};
+use crate::http::{call_merchant, check_system_headers, header_str, parse_json, read_body};
 use crate::state::AppState;
 use crate::store::Fingerprint;
 use axum::body::Body;
@@ -792,7 +792,7 @@ pub async fn customer_action(state: &AppState, target: Target, approve: bool) ->
         Next::Done(r) => return Some(r),
         Next::FetchShipping(url, auth) => (url, auth),
     };
-    let fetched = fetch_shipping(&url, auth.as_deref(), &id).await;
+    let fetched = fetch_shipping(state, &url, auth.as_deref(), &id).await;
     Some(with_data(state, |d, now, out| {
         let o = d
             .orders
@@ -828,7 +828,12 @@ fn shipping_of(s: &vipps_types::ecom::ShippingDetails) -> PaymentShippingDetails
 }
 
 /// Asks the merchant for shipping options for the test customer's address (10 s timeout).
-async fn fetch_shipping(url: &str, auth: Option<&str>, order_id: &str) -> Result<PaymentShippingDetails, String> {
+async fn fetch_shipping(
+    state: &AppState,
+    url: &str,
+    auth: Option<&str>,
+    order_id: &str,
+) -> Result<PaymentShippingDetails, String> {
     let a = order::test_address();
     let body = ShippingCostRequest {
         address_id: 100,
@@ -839,28 +844,13 @@ async fn fetch_shipping(url: &str, auth: Option<&str>, order_id: &str) -> Result
         post_code: a.post_code.clone(),
         address_type: Some("H".into()),
     };
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| e.to_string())?;
-    let mut req = client.post(url).json(&body);
-    if let Some(a) = auth {
-        req = req.header("Authorization", a);
-    }
-    let resp = req.send().await.map_err(|e| {
-        if e.is_timeout() {
-            "the shipping details request timed out (10 s)".to_owned()
-        } else {
-            "the shipping details request failed".to_owned()
-        }
-    })?;
-    if !resp.status().is_success() {
-        return Err(format!("the merchant answered HTTP {}", resp.status().as_u16()));
-    }
-    let parsed: ShippingCostResponse = resp
-        .json()
+    let (status, answer) = call_merchant(state.merchant_http(), url, auth, &body, Duration::from_secs(10))
         .await
+        .map_err(|why| format!("the shipping details request {why}"))?;
+    if !status.is_success() {
+        return Err(format!("the merchant answered HTTP {}", status.as_u16()));
+    }
+    let parsed: ShippingCostResponse = serde_json::from_slice(&answer)
         .map_err(|e| format!("the merchant's answer is not a ShippingCostResponse: {e}"))?;
     tracing::debug!(target: "vipps_emulator::ecom", order_id, options = parsed.shipping_details.len(), "shipping details");
     order::pick_shipping(&parsed.shipping_details)
