@@ -137,6 +137,12 @@ async fn create_inner(state: &AppState, path: &str, headers: &HeaderMap, body: B
         conflict_code: 4020,
     };
     Ok(mutation.run(|ledger, now| {
+        if state.checkout().holds_reference(&m.msn, req.reference.as_str()) {
+            return Err(ApiError::code(
+                4150,
+                format!("Reference '{}' is already used by a Checkout session", req.reference),
+            ));
+        }
         let expires_at = req
             .expires_at
             .unwrap_or_else(|| now.checked_add(time::Duration::seconds(expiry_secs)).unwrap_or(now));

@@ -619,14 +619,39 @@ fn subscription_session(reference: &str, callback: &str, initial: Option<i64>) -
     body
 }
 
-/// Whether the control plane knows an ePayment payment with this reference.
+/// An ePayment API request with the default merchant's access token.
+async fn epayment(emu: &RunningEmulator, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    let m = emu.merchant();
+    let http = reqwest::Client::new();
+    let token: Value = http
+        .post(format!("{}/accesstoken/get", emu.base_url()))
+        .header("client_id", &m.client_id)
+        .header("client_secret", &m.client_secret)
+        .header("Ocp-Apim-Subscription-Key", &m.subscription_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    http.request(method, format!("{}{path}", emu.base_url()))
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .header("Ocp-Apim-Subscription-Key", &m.subscription_key)
+        .header("Merchant-Serial-Number", &m.msn)
+}
+
+/// Whether the ePayment API knows a payment with this reference.
 async fn has_payment(emu: &RunningEmulator, reference: &str) -> bool {
-    let r = reqwest::Client::new()
-        .post(format!("{}/_emulator/payments/{reference}/approve", emu.base_url()))
+    let r = epayment(emu, reqwest::Method::GET, &format!("/epayment/v1/payments/{reference}"))
+        .await
         .send()
         .await
         .unwrap();
-    r.status() != 404
+    match r.status().as_u16() {
+        200 => true,
+        404 => false,
+        other => panic!("GET payment answered {other}"),
+    }
 }
 
 #[tokio::test]
@@ -718,9 +743,18 @@ async fn subscription_sessions_are_validated_and_shown_on_the_page() {
 
     // No subscription, a zero interval, a subscription on a PAYMENT session, no reference.
     type Change = fn(&mut Value);
-    let cases: [(&str, Change); 4] = [
+    let cases: [(&str, Change); 6] = [
         ("Subscription", |b| {
             b.as_object_mut().unwrap().remove("subscription");
+        }),
+        // Shipping is charged with the initial payment: without one, no logistics.
+        ("Logistics", |b| {
+            b["logistics"] = json!({"fixedOptions": [{"brand": "POSTEN", "id": "p", "priority": 0, "isDefault": true,
+                "amount": {"value": 4900, "currency": "NOK"}, "type": "MAILBOX"}]});
+        }),
+        // An initial payment of 0 without shipping: the total can never be 0.
+        ("Transaction.Amount.Value", |b| {
+            b["transaction"] = json!({"amount": {"value": 0, "currency": "NOK"}, "paymentDescription": "First"});
         }),
         ("Subscription.Interval.Count", |b| {
             b["subscription"]["interval"]["count"] = json!(0)
@@ -742,12 +776,40 @@ async fn subscription_sessions_are_validated_and_shown_on_the_page() {
         assert!(e["errors"].get(field).is_some(), "{field}: {e}");
     }
 
-    // The Checkout page says what the customer agrees to.
-    let created = create(
+    // PATCH cannot add an initial payment to a session without one.
+    create(
         &emu,
-        &subscription_session("ck-sub-0103", "https://example.com/cb", None),
+        &subscription_session("ck-sub-0104", "https://example.com/cb", None),
     )
     .await;
+    let r = ck(&emu, reqwest::Method::PATCH, "/checkout/v3/session/ck-sub-0104")
+        .json(&json!({"transaction": {"amount": {"value": 4900, "currency": "NOK"}, "paymentDescription": "First"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let s: Value = get(&emu, "ck-sub-0104").await.json().await.unwrap();
+    assert!(s.get("paymentDetails").is_none(), "{s}");
+
+    // A session's reference is taken, even before its payment exists.
+    let r = epayment(&emu, reqwest::Method::POST, "/epayment/v1/payments")
+        .await
+        .header("Idempotency-Key", "reuse-1")
+        .json(
+            &json!({"amount": {"value": 1000, "currency": "NOK"}, "paymentMethod": {"type": "WALLET"},
+            "reference": "ck-sub-0104", "userFlow": "WEB_REDIRECT", "returnUrl": "https://example.com/r"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["extraDetails"][0]["reason"], "4150", "{e}");
+
+    // The Checkout page says what the customer agrees to.
+    let mut body = subscription_session("ck-sub-0103", "https://example.com/cb", None);
+    body["subscription"]["campaign"]["period"]["count"] = json!(3);
+    let created = create(&emu, &body).await;
     let page = reqwest::get(format!(
         "{}?token={}",
         created["checkoutFrontendUrl"].as_str().unwrap(),
@@ -760,7 +822,7 @@ async fn subscription_sessions_are_validated_and_shown_on_the_page() {
     .unwrap();
     assert!(page.contains("<h1 id=\"description\">Bi-Weekly Socks</h1>"), "{page}");
     assert!(
-        page.contains("1.00 NOK for the first month, then 99.00 NOK every 2 weeks"),
+        page.contains("1.00 NOK for the first 3 months, then 99.00 NOK every 2 weeks"),
         "{page}"
     );
     emu.shutdown().await;

@@ -1778,8 +1778,16 @@ impl Validate for InitiateSessionRequest {
             }
         }
 
+        // Shipping is paid with the (initial) payment.
+        if kind == SessionType::Subscription && self.transaction.is_none() && self.logistics.is_some() {
+            return Err(ValidationError::new(
+                "logistics",
+                "a SUBSCRIPTION session without a transaction has no payment to charge shipping with",
+            ));
+        }
+
         // The total (transaction + shipping) can never be 0.
-        if let (SessionType::Payment, Some(t)) = (&kind, &self.transaction) {
+        if let Some(t) = &self.transaction {
             let fixed: &[LogisticsOption] = self
                 .logistics
                 .as_ref()

@@ -121,12 +121,6 @@ fn view(state: &AppState, msn: &str, reference: &str) -> Result<Value, CkError> 
     })
 }
 
-fn money_text(a: &Amount) -> String {
-    let sign = if a.value < 0 { "-" } else { "" };
-    let v = a.value.unsigned_abs();
-    format!("{sign}{}.{:02} {}", v / 100, v % 100, a.currency)
-}
-
 /// "99.00 NOK every 2 weeks", with the campaign price first when there is one.
 fn subscription_text(sub: &Subscription) -> String {
     let every = |i: &Interval| {
@@ -142,19 +136,13 @@ fn subscription_text(sub: &Subscription) -> String {
             format!("every {} {unit}s", i.count)
         }
     };
-    let regular = format!("{} {}", money_text(&sub.amount), every(&sub.interval));
+    let regular = format!("{} {}", sub.amount, every(&sub.interval));
     let Some(c) = &sub.campaign else {
         return regular;
     };
-    let price = money_text(&Amount::new(c.price, sub.amount.currency.clone()));
+    let price = Amount::new(c.price, sub.amount.currency.clone());
     let until = if let Some(p) = &c.period {
-        let n = if p.count == 1 {
-            String::new()
-        } else {
-            format!("{} ", p.count)
-        };
-        let unit = every(p).replace("every ", "");
-        format!("for the first {n}{unit}")
+        format!("for the first {}", every(p).trim_start_matches("every "))
     } else if let Some(end) = &c.end {
         format!("until {end}")
     } else {
@@ -178,7 +166,7 @@ async fn page(State(state): State<AppState>, Query(q): Query<TokenQuery>) -> Res
         Ok(v) => {
             let amount = serde_json::from_value::<Amount>(v["amount"].clone())
                 .or_else(|_| serde_json::from_value::<Amount>(v["transactionAmount"].clone()))
-                .map(|a| money_text(&a))
+                .map(|a| a.to_string())
                 .unwrap_or_default();
             let sub = &v["subscription"];
             let (title, subscription) = if sub.is_object() {

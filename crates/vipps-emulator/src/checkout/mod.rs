@@ -37,15 +37,19 @@
 //!   `callbackAuthorizationToken` as `Authorization`, and falls back to `fixedOptions` on a
 //!   timeout (8 s, [`CheckoutSettings::dynamic_shipping_timeout`]), an error, an invalid or an
 //!   empty/`null` answer.
-//! - `SUBSCRIPTION` sessions (BEHAVIOUR §10.3, the documents say little): the session carries a
+//! - `SUBSCRIPTION` sessions (BEHAVIOUR §5.2–5.3; the documents say little about their
+//!   lifecycle): the session carries a
 //!   recurring agreement from the start (`subscriptionDetails {state, agreementId}`, id
 //!   `agr_…`). Its state follows the session: `PENDING` until the session ends, then `ACTIVE`
 //!   (`PaymentSuccessful`), `STOPPED` (`PaymentTerminated`) or `EXPIRED` (`SessionExpired`).
 //!   With a `transaction` the initial payment is an ePayment payment as for `PAYMENT`
 //!   sessions; without one there is no payment (`paymentDetails` is left out) and the
-//!   customer's accept or reject ends the session. The agreement's amount must be in the
-//!   merchant's currency. The Recurring API itself is not emulated, so the agreement can be
-//!   read only through the session.
+//!   customer's accept or reject ends the session; only the Checkout page and
+//!   `/_emulator/checkout/{reference}/complete|abort` drive it (there is no payment for
+//!   `/_emulator/payments/…` to act on). Shipping is charged with the initial payment, so
+//!   `logistics` needs a `transaction`, and PATCH cannot add a transaction to a session that
+//!   has none. The agreement's amount must be in the merchant's currency. The Recurring API
+//!   itself is not emulated, so the agreement can be read only through the session.
 //! - Error bodies are Checkout problems: `errorCode` (`Validation-00001`, `Session-00100`, …)
 //!   and an `errors` map keyed by field (`Transaction.Reference`).
 
@@ -247,6 +251,13 @@ impl CheckoutState {
     /// Number of sessions kept.
     pub fn session_count(&self) -> usize {
         self.sessions.lock().by_ref.len()
+    }
+
+    /// Whether a session of this merchant holds the reference (an ePayment payment may not
+    /// take it). Called under the store lock (lock order: the store first, then this).
+    pub(crate) fn holds_reference(&self, msn: &str, reference: &str) -> bool {
+        let s = self.sessions.lock();
+        !s.by_ref.is_empty() && s.by_ref.contains_key(&(msn.to_owned(), reference.to_owned()))
     }
 
     /// Forgets every session.
@@ -846,6 +857,12 @@ async fn update_session(
         let stored = with_session(&state, &m.msn, &reference, |s, ledger, now, _| {
             if s.state != SessionState::SessionCreated {
                 return Err(CkError::wrong_state(s, "updated"));
+            }
+            if s.request.transaction.is_none() {
+                return Err(CkError::validation(
+                    "transaction",
+                    "this SUBSCRIPTION session has no initial payment, and PATCH cannot add one",
+                ));
             }
             let mut candidate = s.request.clone();
             let mut t = req.transaction.clone();
