@@ -14,6 +14,7 @@
 //!   documented limit for its equivalent); a 400 means "cannot ship there", and any failure
 //!   leaves the payment waiting with the reason in the answer.
 
+use crate::customer::test_customer;
 use crate::error::ApiError;
 use crate::http::call_merchant;
 use crate::state::AppState;
@@ -29,53 +30,6 @@ use vipps_types::Currency;
 
 /// How long the dynamic shipping callback may take.
 pub const DYNAMIC_SHIPPING_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The test customer of one market.
-struct TestCustomer {
-    first_name: &'static str,
-    last_name: &'static str,
-    email: &'static str,
-    mobile: &'static str,
-    street: &'static str,
-    post_code: &'static str,
-    city: &'static str,
-    country: &'static str,
-}
-
-fn test_customer(currency: &Currency) -> TestCustomer {
-    match currency {
-        Currency::Dkk => TestCustomer {
-            first_name: "Mette",
-            last_name: "Jensen",
-            email: "mette.jensen@example.com",
-            mobile: "4512345678",
-            street: "Vesterbrogade 1",
-            post_code: "1620",
-            city: "København V",
-            country: "DK",
-        },
-        Currency::Eur => TestCustomer {
-            first_name: "Matti",
-            last_name: "Virtanen",
-            email: "matti.virtanen@example.com",
-            mobile: "358401234567",
-            street: "Mannerheimintie 1",
-            post_code: "00100",
-            city: "Helsinki",
-            country: "FI",
-        },
-        _ => TestCustomer {
-            first_name: "Ola",
-            last_name: "Nordmann",
-            email: "ola.nordmann@example.com",
-            mobile: "4791234567",
-            street: "Robert Levins gate 5",
-            post_code: "0154",
-            city: "Oslo",
-            country: "NO",
-        },
-    }
-}
 
 /// The test customer's address in the payment's market.
 pub fn test_address(currency: &Currency) -> Address {

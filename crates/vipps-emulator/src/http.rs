@@ -40,6 +40,9 @@ fn too_large(limit: usize) -> ApiError {
     )
 }
 
+/// The most a merchant's answer to a call the customer waits on may hold (1 MiB).
+pub const MERCHANT_ANSWER_LIMIT: usize = 1 << 20;
+
 /// POSTs JSON to a merchant's endpoint while the customer waits (dynamic shipping): the
 /// `Authorization` header when given, at most `timeout`. Failures come back as a short reason
 /// (`timed out`, `connection failed`, …), never with the token in it.
@@ -55,16 +58,23 @@ pub async fn call_merchant(
         req = req.header(header::AUTHORIZATION, a);
     }
     let call = async {
-        let r = req.send().await?;
+        let mut r = req.send().await.map_err(Some)?;
         let status = r.status();
-        let body = r.bytes().await?;
-        Ok::<_, reqwest::Error>((status, body))
+        let mut body = BytesMut::new();
+        while let Some(chunk) = r.chunk().await.map_err(Some)? {
+            if body.len() + chunk.len() > MERCHANT_ANSWER_LIMIT {
+                return Err(None::<reqwest::Error>);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((status, body.freeze()))
     };
     match tokio::time::timeout(timeout, call).await {
         Err(_) => Err("timed out".into()),
-        Ok(Err(e)) if e.is_timeout() => Err("timed out".into()),
-        Ok(Err(e)) if e.is_connect() => Err("connection failed".into()),
-        Ok(Err(_)) => Err("request failed".into()),
+        Ok(Err(None)) => Err(format!("answered with more than {MERCHANT_ANSWER_LIMIT} bytes")),
+        Ok(Err(Some(e))) if e.is_timeout() => Err("timed out".into()),
+        Ok(Err(Some(e))) if e.is_connect() => Err("connection failed".into()),
+        Ok(Err(Some(_))) => Err("request failed".into()),
         Ok(Ok(x)) => Ok(x),
     }
 }

@@ -172,12 +172,7 @@ pub async fn landing(State(state): State<AppState>, RawQuery(query): RawQuery) -
     };
     let mut body = details(&p, &name);
     if p.state == PaymentState::Created {
-        let offered = match p.shipping() {
-            Some(shipping) => crate::express::offered(&state, p.reference.as_str(), &p.amount.currency, shipping)
-                .await
-                .map_err(|e| e.detail),
-            None => Ok(Vec::new()),
-        };
+        let offered = offered_for(&state, &p).await;
         body += &choice_forms(&token, &p, offered);
     } else {
         body += "<p>This payment is no longer waiting for the customer.</p>";
@@ -264,6 +259,18 @@ async fn act(state: &AppState, headers: &HeaderMap, body: Body, approve: bool) -
             "Payment failed",
             format!("The payment failed: {why} (test amount)."),
         ),
+        // A choice that cannot be taken (an unknown option, a bad card number, nothing to
+        // ship with): the payment still waits, so the customer gets the form again.
+        Err(e) if e.status == StatusCode::BAD_REQUEST && p.state == PaymentState::Created => {
+            let offered = offered_for(state, &p).await;
+            let body = format!(
+                "<p id=\"result\">{}</p>{}{}",
+                escape(&e.detail),
+                details(&p, &name),
+                choice_forms(&token, &p, offered)
+            );
+            return page(StatusCode::BAD_REQUEST, "Payment not possible", &body);
+        }
         Err(e) => (StatusCode::CONFLICT, "Payment not possible", e.detail),
     };
     let body = format!(
@@ -273,6 +280,16 @@ async fn act(state: &AppState, headers: &HeaderMap, body: Body, approve: bool) -
         return_link(&p)
     );
     page(status, title, &body)
+}
+
+/// The Express options to show (none for other payments), or why there are none.
+async fn offered_for(state: &AppState, p: &Payment) -> Result<Vec<ShippingGroup>, String> {
+    match p.shipping() {
+        Some(shipping) => crate::express::offered(state, p.reference.as_str(), &p.amount.currency, shipping)
+            .await
+            .map_err(|e| e.detail),
+        None => Ok(Vec::new()),
+    }
 }
 
 /// The amount in øre as `NOK 123.45`.

@@ -24,6 +24,7 @@ pub mod checkout;
 pub mod clock;
 pub mod config;
 mod control;
+mod customer;
 pub mod deliveries;
 pub mod ecom;
 mod epayment;

@@ -158,6 +158,9 @@ pub struct PaymentExtras {
     pub card_bin: Option<String>,
 }
 
+/// The largest amount of a payment, in minor units (the API's limit).
+pub const MAX_AMOUNT: i64 = 65_000_000;
+
 /// A test card number the emulator uses when none is given (Visa test range).
 pub const TEST_CARD_NUMBER: &str = "4925000000000004";
 
@@ -496,7 +499,18 @@ impl Payment {
             return Ok(CustomerOutcome::Declined(why));
         }
         if let Some(d) = shipping.filter(|_| self.is_express()) {
-            self.amount.value += d.shipping_cost.unwrap_or(0);
+            let total = self
+                .amount
+                .value
+                .checked_add(d.shipping_cost.unwrap_or(0))
+                .filter(|t| (0..=MAX_AMOUNT).contains(t))
+                .ok_or_else(|| {
+                    ApiError::code(
+                        10010,
+                        format!("The amount with shipping would be over the limit of {MAX_AMOUNT} minor units"),
+                    )
+                })?;
+            self.amount.value = total;
             if let Some(x) = self.extras.as_mut() {
                 x.shipping_details = Some(d);
             }

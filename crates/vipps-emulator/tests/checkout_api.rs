@@ -11,6 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use vipps_emulator::{Emulator, RunningEmulator};
 
+mod common;
+
 fn ck(emu: &RunningEmulator, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
     let m = emu.merchant();
     reqwest::Client::new()
@@ -623,19 +625,9 @@ fn subscription_session(reference: &str, callback: &str, initial: Option<i64>) -
 async fn epayment(emu: &RunningEmulator, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
     let m = emu.merchant();
     let http = reqwest::Client::new();
-    let token: Value = http
-        .post(format!("{}/accesstoken/get", emu.base_url()))
-        .header("client_id", &m.client_id)
-        .header("client_secret", &m.client_secret)
-        .header("Ocp-Apim-Subscription-Key", &m.subscription_key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = common::fetch_token(&http, &emu.base_url(), m).await;
     http.request(method, format!("{}{path}", emu.base_url()))
-        .bearer_auth(token["access_token"].as_str().unwrap())
+        .bearer_auth(token)
         .header("Ocp-Apim-Subscription-Key", &m.subscription_key)
         .header("Merchant-Serial-Number", &m.msn)
 }

@@ -307,7 +307,13 @@ async fn card_payments_take_a_card_on_the_landing_page() {
             .send()
     };
     let r = form("5555-4444").await.unwrap();
-    assert_eq!(r.status(), 409, "a bad card number is refused");
+    assert_eq!(r.status(), 400, "a bad card number is refused");
+    let page = r.text().await.unwrap();
+    assert!(page.contains("cardNumber: must be 12 to 19 digits"), "{page}");
+    assert!(
+        page.contains("name=\"cardNumber\""),
+        "the customer can try again: {page}"
+    );
     assert_eq!(h.get("card-0001").await["state"], "CREATED");
     let r = form("5555 3412 4444 1115").await.unwrap();
     assert_eq!(r.status(), 200);
@@ -324,4 +330,105 @@ async fn card_payments_take_a_card_on_the_landing_page() {
     // A wallet payment has no card BIN.
     h.authorized("card-0003", 10000).await;
     assert_eq!(h.get("card-0003").await["paymentMethod"], json!({"type": "WALLET"}));
+}
+
+#[tokio::test]
+async fn express_amounts_follow_through_capture_refund_cancel_and_limits() {
+    let h = H::start().await;
+    let fixed = json!({"fixedOptions": fixed_groups()});
+    create(&h, &express("express-amt-1", fixed.clone())).await;
+    assert_eq!(
+        approve_with(&h, "express-amt-1", json!({"shippingOptionId": "pn-home"}))
+            .await
+            .status(),
+        200
+    );
+    // 10000 + 9900 shipping: capture part, refund part, cancel the rest.
+    assert_eq!(h.modify("express-amt-1", "capture", 15000, "c1").await.status(), 200);
+    assert_eq!(h.modify("express-amt-1", "refund", 5000, "r1").await.status(), 200);
+    assert_eq!(h.cancel("express-amt-1", None).await.status(), 200);
+    let a = &h.get("express-amt-1").await["aggregate"];
+    assert_eq!(a["authorizedAmount"]["value"], 19900, "{a}");
+    assert_eq!(a["capturedAmount"]["value"], 15000);
+    assert_eq!(a["refundedAmount"]["value"], 5000);
+    assert_eq!(a["cancelledAmount"]["value"], 4900);
+
+    // A magic test amount still fails the approval, and the amount stays as created.
+    let mut body = express("express-amt-2", fixed.clone());
+    body["amount"]["value"] = json!(151);
+    create(&h, &body).await;
+    let r: Value = approve_with(&h, "express-amt-2", json!({})).await.json().await.unwrap();
+    assert_eq!(r["approved"], false, "{r}");
+    let p = h.get("express-amt-2").await;
+    assert_eq!(p["state"], "ABORTED");
+    assert_eq!(p["amount"]["value"], 151);
+    assert!(p.get("shippingDetails").is_none(), "{p}");
+
+    // Shipping that would take the amount over the API's limit is refused; the payment waits.
+    let mut body = express("express-amt-3", fixed);
+    body["amount"]["value"] = json!(64_999_000);
+    create(&h, &body).await;
+    let b = problem(approve_with(&h, "express-amt-3", json!({})).await, 400, Some(10010)).await;
+    assert!(b["detail"].as_str().unwrap().contains("limit"), "{b}");
+    assert_eq!(h.get("express-amt-3").await["state"], "CREATED");
+
+    // An option whose amount is over the limit is refused at creation.
+    let mut groups = fixed_groups();
+    groups[0]["options"][0]["amount"]["value"] = json!(i64::MAX);
+    let b = problem(
+        create(&h, &express("express-amt-4", json!({"fixedOptions": groups}))).await,
+        400,
+        Some(4040),
+    )
+    .await;
+    assert!(
+        b["detail"]
+            .as_str()
+            .unwrap()
+            .contains("shipping.fixedOptions[0].options[0].amount"),
+        "{b}"
+    );
+}
+
+#[tokio::test]
+async fn the_dynamic_callback_token_stays_out_of_errors_and_bad_input_is_refused() {
+    let h = H::start().await;
+    // Nobody listens on this port: the call fails, and the error does not carry the token.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}/shipping", listener.local_addr().unwrap());
+    drop(listener);
+    let dynamic =
+        json!({"dynamicOptions": {"callbackUrl": dead, "callbackAuthorizationToken": "Bearer never-shown-42"}});
+    create(&h, &express("express-tok-1", dynamic)).await;
+    let b = problem(approve_with(&h, "express-tok-1", json!({})).await, 400, Some(10010)).await;
+    assert!(b["detail"].as_str().unwrap().contains("connection failed"), "{b}");
+    assert!(!b.to_string().contains("never-shown-42"), "{b}");
+
+    // A token that cannot be sent as a header is refused when the payment is created.
+    let dynamic =
+        json!({"dynamicOptions": {"callbackUrl": "https://example.com/s", "callbackAuthorizationToken": "a\nb"}});
+    let b = problem(create(&h, &express("express-tok-2", dynamic)).await, 400, Some(4140)).await;
+    assert!(
+        b["detail"].as_str().unwrap().contains("callbackAuthorizationToken"),
+        "{b}"
+    );
+
+    // A landing-page choice that was not offered: the form again, with a 400.
+    create(&h, &express("express-tok-3", json!({"fixedOptions": fixed_groups()}))).await;
+    let redirect = h.get("express-tok-3").await["redirectUrl"].as_str().unwrap().to_owned();
+    let token = redirect.split("token=").nth(1).unwrap().to_owned();
+    let r = h
+        .http
+        .post(h.url("/landing/approve"))
+        .form(&[("token", token.as_str()), ("shippingOptionId", "<nope>")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("&#39;&lt;nope&gt;&#39; is not an offered option"),
+        "{page}"
+    );
+    assert!(page.contains("value=\"posten-extra\" checked"), "{page}");
 }

@@ -277,7 +277,7 @@ string_enum! {
 // ------------------------------------------------------------------------------------------
 
 /// Merchant URLs and the callback token (`merchantInfo`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MerchantInfo {
     /// The complete URL the "payment completed" callback is posted to (https).
@@ -292,6 +292,11 @@ pub struct MerchantInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub terms_and_conditions_url: Option<String>,
 }
+
+redacted_debug!(MerchantInfo {
+    plain: [callback_url, return_url, terms_and_conditions_url],
+    secret: [callback_authorization_token]
+});
 
 impl MerchantInfo {
     /// The required fields.
@@ -813,7 +818,7 @@ pub struct PorterbuddyOrigin {
 }
 
 /// Porterbuddy credentials.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PorterbuddyIntegration {
     /// Public token from Porterbuddy.
@@ -824,8 +829,13 @@ pub struct PorterbuddyIntegration {
     pub origin: PorterbuddyOrigin,
 }
 
+redacted_debug!(PorterbuddyIntegration {
+    plain: [origin],
+    secret: [public_token, api_key]
+});
+
 /// Helthjem credentials.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HelthjemIntegration {
     /// User name (not empty).
@@ -835,6 +845,11 @@ pub struct HelthjemIntegration {
     /// Shop id.
     pub shop_id: i32,
 }
+
+redacted_debug!(HelthjemIntegration {
+    plain: [username, shop_id],
+    secret: [password]
+});
 
 /// Carrier credentials for enriched features (`logistics.integrations`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

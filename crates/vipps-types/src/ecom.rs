@@ -173,7 +173,7 @@ pub struct ShippingDetails {
 }
 
 /// `merchantInfo` of initiate.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MerchantInfo {
     /// Merchant serial number (string of 5–6 digits).
@@ -201,6 +201,20 @@ pub struct MerchantInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub static_shipping_details: Option<Vec<ShippingDetails>>,
 }
+
+redacted_debug!(MerchantInfo {
+    plain: [
+        merchant_serial_number,
+        callback_prefix,
+        fall_back,
+        consent_removal_prefix,
+        is_app,
+        payment_type,
+        shipping_details_prefix,
+        static_shipping_details
+    ],
+    secret: [auth_token]
+});
 
 /// `customerInfo` of initiate (may be empty).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

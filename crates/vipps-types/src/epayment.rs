@@ -828,7 +828,7 @@ pub struct ShippingGroup {
 }
 
 /// Options fetched from the merchant once the customer's address is known.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DynamicShippingOptions {
     /// The merchant's endpoint (https).
@@ -836,6 +836,11 @@ pub struct DynamicShippingOptions {
     /// Sent as the `Authorization` header of each call; verify it.
     pub callback_authorization_token: String,
 }
+
+redacted_debug!(DynamicShippingOptions {
+    plain: [callback_url],
+    secret: [callback_authorization_token]
+});
 
 /// Express shipping in a create payment request: `fixedOptions` or `dynamicOptions`, never both.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -919,13 +924,7 @@ fn validate_groups(field: &str, groups: &[ShippingGroup], currency: &Currency) -
                 ));
             }
             check_len(&format!("{at}.name"), &o.name, 1, 100)?;
-            if o.amount.value < 0 {
-                return Err(ValidationError::with_code(
-                    format!("{at}.amount.value"),
-                    "must be 0 or more",
-                    4040,
-                ));
-            }
+            validate_amount(&format!("{at}.amount"), &o.amount, false)?;
             if &o.amount.currency != currency {
                 return Err(ValidationError::new(
                     format!("{at}.amount.currency"),
@@ -957,6 +956,18 @@ impl Shipping {
                     false,
                     Some(4090),
                 )?;
+                // Sent as a header: visible ASCII and spaces only.
+                let header_safe = d
+                    .callback_authorization_token
+                    .bytes()
+                    .all(|b| b == b' ' || b.is_ascii_graphic());
+                if !header_safe {
+                    return Err(ValidationError::with_code(
+                        "shipping.dynamicOptions.callbackAuthorizationToken",
+                        "must be printable ASCII (it is sent as the Authorization header)",
+                        4140,
+                    ));
+                }
                 if d.callback_authorization_token.trim().is_empty() {
                     return Err(ValidationError::with_code(
                         "shipping.dynamicOptions.callbackAuthorizationToken",

@@ -71,3 +71,86 @@ macro_rules! string_enum {
         }
     };
 }
+
+/// Implements `Debug` for a struct whose secret fields must never be printed: the `plain`
+/// fields are shown, the `secret` ones as `<redacted>` (or `None` when an `Option` is empty).
+macro_rules! redacted_debug {
+    ($name:ident { plain: [$($plain:ident),* $(,)?], secret: [$($secret:ident),+ $(,)?] }) => {
+        impl ::std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                let mut d = f.debug_struct(stringify!($name));
+                $( d.field(stringify!($plain), &self.$plain); )*
+                $( d.field(stringify!($secret), &$crate::macros::Redacted::of(&self.$secret)); )+
+                d.finish()
+            }
+        }
+    };
+}
+
+/// How a secret field shows in `Debug`.
+pub(crate) struct Redacted(bool);
+
+impl Redacted {
+    /// `<redacted>` for a value, `None` for an empty `Option`.
+    pub(crate) fn of<T: RedactedField + ?Sized>(v: &T) -> Self {
+        Redacted(v.present())
+    }
+}
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0 { "<redacted>" } else { "None" })
+    }
+}
+
+/// A field [`redacted_debug!`] can hide.
+pub(crate) trait RedactedField {
+    /// Whether there is a value to hide.
+    fn present(&self) -> bool;
+}
+
+impl RedactedField for String {
+    fn present(&self) -> bool {
+        true
+    }
+}
+
+impl<T> RedactedField for Option<T> {
+    fn present(&self) -> bool {
+        self.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn secrets_in_requests_stay_out_of_debug_output() {
+        let secret = "s3cret-token-value";
+        let checkout = crate::checkout::MerchantInfo::new("https://example.com/cb", "https://example.com/r", secret);
+        let helthjem = crate::checkout::HelthjemIntegration {
+            username: "shop".into(),
+            password: secret.into(),
+            shop_id: 1,
+        };
+        let ecom = crate::ecom::MerchantInfo {
+            auth_token: Some(secret.into()),
+            ..Default::default()
+        };
+        let dynamic = crate::epayment::DynamicShippingOptions {
+            callback_url: "https://example.com/s".into(),
+            callback_authorization_token: secret.into(),
+        };
+        for shown in [
+            format!("{checkout:?}"),
+            format!("{helthjem:?}"),
+            format!("{ecom:?}"),
+            format!("{dynamic:?}"),
+        ] {
+            assert!(!shown.contains(secret), "{shown}");
+            assert!(shown.contains("<redacted>"), "{shown}");
+        }
+        let none = crate::ecom::MerchantInfo::default();
+        assert!(format!("{none:?}").contains("auth_token: None"));
+        assert!(format!("{checkout:?}").contains("https://example.com/cb"));
+    }
+}

@@ -56,6 +56,7 @@
 mod frontend;
 
 use crate::config::Merchant;
+use crate::customer::NORWAY;
 use crate::deliveries::{Outbound, RetrySchedule};
 use crate::error::{ApiError, Stored};
 use crate::http::{
@@ -1007,10 +1008,10 @@ fn full_address(s: &Session, a: Option<AddressData>) -> AddressData {
     let a = a.unwrap_or_default();
     let p = s.request.prefill_customer.clone().unwrap_or_default();
     AddressData {
-        street_address: Some(pick(a.street_address, p.street_address, "Robert Levins gate 5")),
-        postal_code: Some(pick(a.postal_code, p.postal_code, "0154")),
-        city: Some(pick(a.city, p.city, "Oslo")),
-        country: Some(pick(a.country, p.country, "NO")),
+        street_address: Some(pick(a.street_address, p.street_address, NORWAY.street)),
+        postal_code: Some(pick(a.postal_code, p.postal_code, NORWAY.post_code)),
+        city: Some(pick(a.city, p.city, NORWAY.city)),
+        country: Some(pick(a.country, p.country, NORWAY.country)),
     }
 }
 
@@ -1018,10 +1019,10 @@ fn full_customer(s: &Session, c: Option<CustomerData>) -> CustomerData {
     let c = c.unwrap_or_default();
     let p = s.request.prefill_customer.clone().unwrap_or_default();
     CustomerData {
-        first_name: Some(pick(c.first_name, p.first_name, "Ola")),
-        last_name: Some(pick(c.last_name, p.last_name, "Nordmann")),
-        email: Some(pick(c.email, p.email, "ola.nordmann@example.com")),
-        phone_number: Some(pick(c.phone_number, p.phone_number, "4791234567")),
+        first_name: Some(pick(c.first_name, p.first_name, NORWAY.first_name)),
+        last_name: Some(pick(c.last_name, p.last_name, NORWAY.last_name)),
+        email: Some(pick(c.email, p.email, NORWAY.email)),
+        phone_number: Some(pick(c.phone_number, p.phone_number, NORWAY.mobile)),
     }
 }
 

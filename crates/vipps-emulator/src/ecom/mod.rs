@@ -846,7 +846,7 @@ async fn fetch_shipping(
     };
     let (status, answer) = call_merchant(state.merchant_http(), url, auth, &body, Duration::from_secs(10))
         .await
-        .map_err(|why| format!("the shipping details request {why}"))?;
+        .map_err(|why| format!("the shipping details call failed: {why}"))?;
     if !status.is_success() {
         return Err(format!("the merchant answered HTTP {}", status.as_u16()));
     }

@@ -62,12 +62,13 @@ pub fn test_user(phone: Option<&str>) -> UserDetails {
 
 /// The test customer's address.
 pub fn test_address() -> Address {
+    let c = crate::customer::NORWAY;
     Address {
-        address_line1: Some("Robert Levins gate 5".into()),
-        address_line2: Some("Att: Rune Garborg".into()),
-        city: "Oslo".into(),
-        country: "NO".into(),
-        post_code: "0154".into(),
+        address_line1: Some(c.street.into()),
+        address_line2: Some(format!("Att: {} {}", c.first_name, c.last_name)),
+        city: c.city.into(),
+        country: c.country.into(),
+        post_code: c.post_code.into(),
     }
 }
 
