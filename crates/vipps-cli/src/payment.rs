@@ -4,7 +4,8 @@ use clap::Subcommand;
 use serde::Serialize;
 use vipps::types::epayment::{
     CancelModificationRequest, CreatePaymentRequest, Customer, ForceApproveRequest, GetPaymentResponse,
-    ModificationResponse, PaymentEvent, UserFlow,
+    ModificationResponse, PaymentEvent, PaymentMethod, PaymentMethodType, ProfileRequest, Shipping, UserFlow,
+    EXPRESS_SCOPE,
 };
 use vipps::types::{Amount, Currency, Reference};
 use vipps::Client;
@@ -34,6 +35,16 @@ pub enum PaymentCommand {
         /// Description shown to the customer.
         #[arg(long)]
         description: Option<String>,
+        /// WALLET or CARD (a freestanding card payment, WEB_REDIRECT only).
+        #[arg(long, default_value = "WALLET")]
+        method: String,
+        /// Profile data to share, space separated, e.g. "name email".
+        #[arg(long)]
+        scope: Option<String>,
+        /// Express: the `shipping` object as JSON, e.g. '{"fixedOptions": [...]}' (the
+        /// scope defaults to the one Express needs).
+        #[arg(long)]
+        shipping: Option<String>,
         /// Idempotency key (default: generated).
         #[arg(long)]
         idempotency_key: Option<String>,
@@ -169,8 +180,15 @@ pub async fn run(cmd: PaymentCommand, json: bool) -> Result<(), String> {
             return_url,
             phone,
             description,
+            method,
+            scope,
+            shipping,
             idempotency_key,
         } => {
+            let shipping: Option<Shipping> = shipping
+                .map(|j| serde_json::from_str(&j).map_err(|e| format!("--shipping: not a shipping object: {e}")))
+                .transpose()?;
+            let scope = scope.or_else(|| shipping.as_ref().map(|_| EXPRESS_SCOPE.join(" ")));
             let reference = match reference {
                 Some(r) => Reference::new(r).map_err(|e| format!("reference: {e}"))?,
                 None => Reference::random(),
@@ -180,6 +198,11 @@ pub async fn run(cmd: PaymentCommand, json: bool) -> Result<(), String> {
                 return_url: Some(return_url),
                 customer: phone.map(Customer::phone),
                 payment_description: description,
+                payment_method: PaymentMethod {
+                    type_: PaymentMethodType::from(method.to_ascii_uppercase().as_str()),
+                },
+                profile: scope.map(|s| ProfileRequest { scope: Some(s) }),
+                shipping,
                 ..CreatePaymentRequest::new(amount(value, &currency), reference, user_flow)
             };
             let mut b = ep.create_payment(req);

@@ -72,6 +72,68 @@ fn payment_commands_against_a_running_emulator() {
     assert!(!ok && err.contains("reference"), "{err}");
 }
 
+#[test]
+fn payment_create_makes_card_express_and_profile_payments() {
+    let (_server, base) = start_emulator();
+    let created = |args: &[&str]| {
+        let (ok, out, err) = vipps(&base, args);
+        assert!(ok, "{out}{err}");
+    };
+    let get = |reference: &str| {
+        let (ok, out, err) = vipps(&base, &["--json", "payment", "get", reference]);
+        assert!(ok, "{out}{err}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
+    created(&[
+        "payment",
+        "create",
+        "--amount",
+        "10000",
+        "--reference",
+        "cli-card-0001",
+        "--method",
+        "card",
+    ]);
+    assert_eq!(get("cli-card-0001")["paymentMethod"]["type"], "CARD");
+
+    created(&[
+        "payment",
+        "create",
+        "--amount",
+        "10000",
+        "--reference",
+        "cli-prof-0001",
+        "--scope",
+        "name email",
+    ]);
+    created(&["payment", "approve", "cli-prof-0001"]);
+    assert_eq!(get("cli-prof-0001")["userDetails"]["email"], "ola.nordmann@example.com");
+
+    let shipping = r#"{"fixedOptions": [{"brand": "POSTEN", "type": "MAILBOX", "options": [
+        {"id": "mail", "name": "Mailbox", "amount": {"currency": "NOK", "value": 2900}}]}]}"#;
+    created(&[
+        "payment",
+        "create",
+        "--amount",
+        "10000",
+        "--reference",
+        "cli-expr-0001",
+        "--shipping",
+        shipping,
+    ]);
+    let p = get("cli-expr-0001");
+    assert!(p["redirectUrl"].as_str().unwrap().contains("/landing?token="), "{p}");
+    // Express needs the customer's choice: the test force approve says so.
+    let (ok, _, err) = vipps(&base, &["payment", "approve", "cli-expr-0001"]);
+    assert!(!ok && err.contains("10060"), "{err}");
+
+    // Bad input: a clear message and a non-zero exit.
+    let (ok, _, err) = vipps(&base, &["payment", "create", "--amount", "10000", "--shipping", "{"]);
+    assert!(!ok && err.contains("--shipping"), "{err}");
+    let (ok, _, err) = vipps(&base, &["payment", "create", "--amount", "10000", "--method", "CASH"]);
+    assert!(!ok && err.contains("paymentMethod.type"), "{err}");
+}
+
 /// Starts `vipps emulator` with stderr captured, sends one raw HTTP request to it, stops it
 /// and returns what it wrote to stderr.
 fn emulator_log_for_one_request(vipps_log: Option<&str>) -> String {

@@ -430,6 +430,19 @@ impl CreatePaymentRequest {
         }
     }
 
+    /// An Express payment: `WALLET`, `WEB_REDIRECT`, the profile scope Express needs, and the
+    /// shipping the customer chooses from in the app (its cost is added to the amount).
+    pub fn express(amount: Amount, reference: Reference, return_url: impl Into<String>, shipping: Shipping) -> Self {
+        CreatePaymentRequest {
+            return_url: Some(return_url.into()),
+            profile: Some(ProfileRequest {
+                scope: Some(EXPRESS_SCOPE.join(" ")),
+            }),
+            shipping: Some(shipping),
+            ..CreatePaymentRequest::new(amount, reference, UserFlow::WebRedirect)
+        }
+    }
+
     /// Whether this is an Express payment (it has `shipping`).
     pub fn is_express(&self) -> bool {
         self.shipping.is_some()

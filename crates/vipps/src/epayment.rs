@@ -29,6 +29,28 @@ use vipps_types::{Amount, Reference, Validate, ValidationError};
 /// client.epayment().capture(&reference, Amount::nok(20000)).await?;
 /// # Ok(()) }
 /// ```
+///
+/// An Express payment lets the customer pick the delivery in the app; with dynamic options
+/// your endpoint answers with the choices for the customer's address:
+///
+/// ```no_run
+/// # async fn run(client: vipps::Client) -> Result<(), vipps::Error> {
+/// use vipps::types::{Amount, Reference, epayment::{CreatePaymentRequest, DynamicShippingOptions, Shipping}};
+/// let shipping = Shipping {
+///     dynamic_options: Some(DynamicShippingOptions {
+///         callback_url: "https://example.com/vipps/shipping".into(),
+///         callback_authorization_token: "a-long-random-token".into(),
+///     }),
+///     ..Shipping::default()
+/// };
+/// let reference = Reference::new("acme-shop-123-order123abd").unwrap();
+/// let req = CreatePaymentRequest::express(Amount::nok(49900), reference, "https://example.com/return", shipping);
+/// client.epayment().create_payment(req).await?;
+/// // In the handler of https://example.com/vipps/shipping: check the Authorization header with
+/// // `vipps::epayment::verify_shipping_authorization`, read the body with
+/// // `vipps::epayment::parse_dynamic_shipping_request`, and answer a `DynamicShippingResponse`.
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct EPayment {
     client: Client,
@@ -150,4 +172,18 @@ impl EPayment {
         };
         RequestBuilder::new(&self.client, op)
     }
+}
+
+/// Checks the `Authorization` header of an Express dynamic shipping call against the
+/// `shipping.dynamicOptions.callbackAuthorizationToken` of the payment (compared in constant
+/// time; a missing header or an empty expected token never verifies).
+pub fn verify_shipping_authorization(header_value: Option<&str>, expected_token: &str) -> bool {
+    crate::checkout::verify_callback_authorization(header_value, expected_token)
+}
+
+/// Parses the body of an Express dynamic shipping call (`Reference`, `AddressLine1`, …).
+pub fn parse_dynamic_shipping_request(
+    body: &[u8],
+) -> std::result::Result<vipps_types::epayment::DynamicShippingRequest, serde_json::Error> {
+    serde_json::from_slice(body)
 }

@@ -440,3 +440,98 @@ async fn capture_cancel_and_refund_deadlines_follow_the_clock() {
     let e = ep.refund(&b, Amount::nok(100)).await.unwrap_err();
     assert_eq!(e.error_code(), Some(6220), "{e}");
 }
+
+/// The merchant's Express shipping endpoint, written with the SDK's helpers.
+async fn express_shipping(headers: axum::http::HeaderMap, body: axum::body::Bytes) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use vipps::types::epayment::{DynamicShippingResponse, ShippingBrand, ShippingGroup, ShippingOption, ShippingType};
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
+    if !vipps::epayment::verify_shipping_authorization(auth, "Bearer express-token-7") {
+        return axum::http::StatusCode::UNAUTHORIZED.into_response();
+    }
+    let Ok(req) = vipps::epayment::parse_dynamic_shipping_request(&body) else {
+        return axum::http::StatusCode::BAD_REQUEST.into_response();
+    };
+    // Home delivery costs more outside Oslo.
+    let cost = if req.city == "Oslo" { 4900 } else { 9900 };
+    let option = |id: &str, name: &str, value: i64| ShippingOption {
+        id: id.into(),
+        amount: Amount::nok(value),
+        name: name.into(),
+        meta: None,
+        estimated_delivery: Some("1-2 days".into()),
+        is_default: None,
+        priority: None,
+    };
+    axum::Json(DynamicShippingResponse {
+        groups: vec![ShippingGroup {
+            brand: ShippingBrand::Posten,
+            type_: ShippingType::HomeDelivery,
+            is_default: Some(true),
+            priority: Some(0),
+            options: vec![
+                option("home", "Home delivery", cost),
+                option("home-evening", "Evening", cost + 2000),
+            ],
+        }],
+    })
+    .into_response()
+}
+
+#[tokio::test]
+async fn express_with_dynamic_shipping_through_the_sdk() {
+    use vipps::types::epayment::{DynamicShippingOptions, Shipping};
+    let emu = Emulator::start().await.unwrap();
+    let c = client_for(&emu);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/shipping", listener.local_addr().unwrap());
+    let app = axum::Router::new().route("/shipping", axum::routing::post(express_shipping));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let r = Reference::random();
+    let shipping = Shipping {
+        dynamic_options: Some(DynamicShippingOptions {
+            callback_url: url,
+            callback_authorization_token: "Bearer express-token-7".into(),
+        }),
+        ..Shipping::default()
+    };
+    let req = CreatePaymentRequest::express(Amount::nok(30000), r.clone(), "https://example.com/return", shipping);
+    c.epayment().create_payment(req).await.unwrap();
+    let approved = reqwest::Client::new()
+        .post(format!("{}/_emulator/payments/{r}/approve", emu.base_url()))
+        .json(&serde_json::json!({"shippingOptionId": "home-evening"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approved.status(), 200);
+
+    let p = c.epayment().get_payment(&r).await.unwrap().into_inner();
+    assert_eq!(p.state, PaymentState::Authorized);
+    assert_eq!(
+        p.amount,
+        Amount::nok(30000 + 6900),
+        "the evening delivery in Oslo is added"
+    );
+    let s = p.shipping_details.expect("shippingDetails");
+    assert_eq!(s.shipping_option_id.as_deref(), Some("home-evening"));
+    assert_eq!(s.shipping_cost, Some(6900));
+    assert_eq!(s.address.expect("address").city, "Oslo");
+    let u = p.user_details.expect("userDetails");
+    assert_eq!(u.first_name.as_deref(), Some("Ola"));
+    assert!(u.email.is_some() && u.mobile_number.is_some() && u.addresses.is_some());
+    c.epayment().capture(&r, Amount::nok(36900)).await.unwrap();
+
+    // The SDK checks the Express rules before sending.
+    let mut bad = CreatePaymentRequest::express(
+        Amount::nok(30000),
+        Reference::random(),
+        "https://example.com/r",
+        Shipping::default(),
+    );
+    let err = c.epayment().create_payment(bad.clone()).await.unwrap_err();
+    assert!(err.to_string().contains("fixedOptions or dynamicOptions"), "{err}");
+    bad.shipping = None;
+    bad.profile = None;
+    c.epayment().create_payment(bad).await.unwrap();
+}
