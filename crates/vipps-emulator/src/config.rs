@@ -22,6 +22,11 @@ pub struct Merchant {
     /// The market currency: payments in any other currency are refused (5040).
     #[serde(default = "default_currency")]
     pub currency: Currency,
+    /// eCom "direct capture" (set by Vipps MobilePay per sales unit, never by the merchant):
+    /// an approved order is captured at once (`SALE`). The ePayment and Checkout APIs have no
+    /// direct capture and ignore it. Off by default.
+    #[serde(default)]
+    pub direct_capture: bool,
 }
 
 fn default_name() -> String {
@@ -42,6 +47,7 @@ impl Merchant {
             subscription_key: "0f14ebcab0eb4b29ae0cb90d91b4a84a".to_owned(),
             name: default_name(),
             currency: Currency::Nok,
+            direct_capture: false,
         }
     }
 }
@@ -55,6 +61,7 @@ impl fmt::Debug for Merchant {
             .field("subscription_key", &"<redacted>")
             .field("name", &self.name)
             .field("currency", &self.currency)
+            .field("direct_capture", &self.direct_capture)
             .finish()
     }
 }

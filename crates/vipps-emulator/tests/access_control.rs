@@ -13,6 +13,7 @@ fn other() -> Merchant {
         subscription_key: "other-key".into(),
         name: "Other".into(),
         currency: vipps_types::Currency::Nok,
+        direct_capture: false,
     }
 }
 

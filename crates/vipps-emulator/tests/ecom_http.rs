@@ -434,3 +434,93 @@ async fn shared_user_data_reads_expired_seven_days_after_the_reservation() {
     assert_eq!(d["transactionSummary"]["remainingAmountToCapture"], 1000, "{d}");
     assert_eq!(d["orderId"], "order-expiring");
 }
+
+/// The first callback attempt for an order, once it has been made (the emulator sends it
+/// after answering).
+async fn callback_for(h: &H, order_id: &str) -> Value {
+    for _ in 0..200 {
+        let calls = h.deliveries("ecom-callback").await;
+        let found = calls["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["reference"] == order_id)
+            .cloned();
+        if let Some(a) = found {
+            return a;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("no callback for {order_id}");
+}
+
+#[tokio::test]
+async fn a_direct_capture_sales_unit_captures_on_approval() {
+    let merchant = vipps_emulator::Merchant {
+        direct_capture: true,
+        ..vipps_emulator::Merchant::default_test()
+    };
+    let h_owned = H::with(vipps_emulator::EmulatorConfig {
+        merchants: vec![merchant],
+        ..Default::default()
+    })
+    .await;
+    let h = &h_owned;
+    initiate(h, "order-sale-1", 10000).await;
+    assert_eq!(h.approve("order-sale-1").await.status(), 200);
+    let get = |path: &'static str| async move {
+        ecom(h, Method::GET, &format!("/ecomm/v2/payments/order-sale-1/{path}"))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    let d = get("details").await;
+    assert_eq!(d["transactionLogHistory"][0]["operation"], "SALE", "{d}");
+    assert_eq!(d["transactionLogHistory"][0]["amount"], 10000);
+    assert_eq!(d["transactionSummary"]["capturedAmount"], 10000, "{d}");
+    assert_eq!(d["transactionSummary"]["remainingAmountToCapture"], 0);
+    assert_eq!(get("status").await["transactionInfo"]["status"], "SALE");
+    let first = callback_for(h, "order-sale-1").await;
+    assert_eq!(first["body"]["transactionInfo"]["status"], "SALE", "{first}");
+
+    // Nothing is left to capture, and a captured order cannot be cancelled; refunds work.
+    let r = ecom(h, Method::POST, "/ecomm/v2/payments/order-sale-1/capture")
+        .header("X-Request-Id", "cap-1")
+        .json(&capture_body(h, Some(1000)))
+        .send()
+        .await
+        .unwrap();
+    ecom_error(r, 400, "Payment", "61").await;
+    let r = ecom(h, Method::PUT, "/ecomm/v2/payments/order-sale-1/cancel")
+        .json(&capture_body(h, None))
+        .send()
+        .await
+        .unwrap();
+    ecom_error(r, 400, "Payment", "51").await;
+    let r = ecom(h, Method::POST, "/ecomm/v2/payments/order-sale-1/refund")
+        .header("X-Request-Id", "ref-1")
+        .json(&capture_body(h, Some(2500)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(get("details").await["transactionSummary"]["refundedAmount"], 2500);
+
+    // A failed approval is a failed SALE, with a SALE_FAILED callback.
+    initiate(h, "order-sale-2", 151).await;
+    h.approve("order-sale-2").await;
+    let d: Value = ecom(h, Method::GET, "/ecomm/v2/payments/order-sale-2/details")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(d["transactionLogHistory"][0]["operation"], "SALE", "{d}");
+    assert_eq!(d["transactionLogHistory"][0]["operationSuccess"], false);
+    let failed = callback_for(h, "order-sale-2").await;
+    assert_eq!(failed["body"]["transactionInfo"]["status"], "SALE_FAILED", "{failed}");
+}

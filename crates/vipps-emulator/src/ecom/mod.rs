@@ -337,6 +337,7 @@ async fn initiate_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Re
     let req: InitiatePaymentRequest = body_of(headers, &body)?;
     req.validate()?;
     check_msn(&req.merchant_info.merchant_serial_number, &msn)?;
+    let direct_capture = state.merchant_by_msn(&msn).is_some_and(|m| m.direct_capture);
     if req.transaction.skip_landing_page == Some(true) && req.customer_info.mobile_number.is_none() {
         return Err(EcomErr::merchant(
             38,
@@ -360,7 +361,8 @@ async fn initiate_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Re
         }
         let url = format!("{public_url}/landing?token={token}");
         let expires_at = now.checked_add(time::Duration::seconds(expiry)).unwrap_or(now);
-        let order = Order::new(&msn, req.clone(), token.clone(), url.clone(), &rid, now, expires_at);
+        let mut order = Order::new(&msn, req.clone(), token.clone(), url.clone(), &rid, now, expires_at);
+        order.direct_capture = direct_capture;
         d.tokens.insert(token, id.clone());
         d.orders.insert(id.clone(), order);
         Ok(Stored::json(

@@ -128,6 +128,8 @@ pub struct Order {
     pub last_status: Option<OrderStatus>,
     /// When the customer approved: captures are possible for 180 days, refunds for 365.
     pub reserved_at: Option<OffsetDateTime>,
+    /// The sales unit uses direct capture: the approval captures everything (`SALE`).
+    pub direct_capture: bool,
 }
 
 /// Random 10-digit transaction id.
@@ -167,6 +169,7 @@ impl Order {
             log: Vec::new(),
             last_status: None,
             reserved_at: None,
+            direct_capture: false,
             request,
         };
         let (amount, text) = (o.request.transaction.amount, o.text());
@@ -300,6 +303,12 @@ impl Order {
             return Err(EcomErr::vipps(
                 91,
                 "Transaction is not allowed: the remaining funds were released by a cancel",
+            ));
+        }
+        if self.direct_capture {
+            return Err(EcomErr::payment(
+                61,
+                "Captured amount exceeds the reserved amount: the order was captured when the customer approved (direct capture, SALE)",
             ));
         }
         let remaining = self.remaining_to_capture();
@@ -450,6 +459,12 @@ impl Order {
         }
         self.shipping = shipping;
         let (reserved, text) = (self.reserved, self.text());
+        if self.direct_capture {
+            // Reservation and capture in one operation.
+            self.captured = reserved;
+            self.push(Operation::Sale, reserved, text, request_id, now);
+            return self.callback(CallbackStatus::Sale, reserved, now, None);
+        }
         self.push(Operation::Reserve, reserved, text, request_id, now);
         let status = if self.express() {
             CallbackStatus::Reserve
@@ -475,7 +490,12 @@ impl Order {
         self.customer_acted = true;
         self.last_status = Some(OrderStatus::Failed);
         let (amount, text) = (self.amount(), self.text());
-        self.push(Operation::Reserve, amount, text, "", now);
+        let (operation, status) = if self.direct_capture {
+            (Operation::Sale, CallbackStatus::SaleFailed)
+        } else {
+            (Operation::Reserve, CallbackStatus::ReserveFailed)
+        };
+        self.push(operation, amount, text, "", now);
         if let Some(last) = self.log.last_mut() {
             last.operation_success = false;
         }
@@ -485,7 +505,7 @@ impl Order {
             "errorMessage": why,
             "contextId": uuid::Uuid::new_v4().to_string(),
         });
-        self.callback(CallbackStatus::ReserveFailed, amount, now, Some(info))
+        self.callback(status, amount, now, Some(info))
     }
 
     /// A transaction update callback body.
@@ -585,6 +605,7 @@ impl Order {
             Phase::Initiated => "INITIATE",
             Phase::Approving => "PROCESSING",
             Phase::Reserved if self.refunded > 0 => "REFUND",
+            Phase::Reserved if self.direct_capture => "SALE",
             Phase::Reserved if self.captured > 0 => "CAPTURE",
             Phase::Reserved => "RESERVE",
             Phase::Cancelled => "CANCEL",

@@ -19,6 +19,7 @@ pub fn second_merchant() -> Merchant {
         subscription_key: "second-key".into(),
         name: "Second <Shop>".into(),
         currency: vipps_types::Currency::Nok,
+        direct_capture: false,
     }
 }
 
