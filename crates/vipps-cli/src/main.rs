@@ -39,6 +39,8 @@ enum Command {
     /// eCom API v2 (legacy) orders.
     #[command(subcommand)]
     Ecom(more::EcomCommand),
+    /// Access Token API: print an access token (it is a credential: keep it out of logs).
+    Token(more::TokenArgs),
 }
 
 #[derive(clap::Args)]
@@ -122,6 +124,10 @@ async fn main() -> ExitCode {
         Command::Ecom(cmd) => {
             init_tracing("warn");
             more::ecom(cmd, cli.json).await
+        }
+        Command::Token(args) => {
+            init_tracing("warn");
+            more::token(args, cli.json).await
         }
     };
     match result {

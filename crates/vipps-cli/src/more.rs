@@ -169,6 +169,46 @@ pub async fn checkout(cmd: CheckoutCommand, json: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// `vipps token`.
+#[derive(clap::Args)]
+pub struct TokenArgs {
+    /// Use the specialized endpoint `POST /miami/v1/token` (OAuth client credentials, no
+    /// subscription key, 15 minutes) instead of `POST /accesstoken/get`.
+    #[arg(long)]
+    pub specialized: bool,
+    /// The scope to ask for (with --specialized), e.g. donations:read.
+    #[arg(long, requires = "specialized")]
+    pub scope: Option<String>,
+}
+
+pub async fn token(args: TokenArgs, json: bool) -> Result<(), String> {
+    let client = client_from_env()?;
+    let e = |e: vipps::Error| e.to_string();
+    if args.specialized {
+        let t = client
+            .client_credentials_token(args.scope.as_deref())
+            .await
+            .map_err(e)?;
+        out(json, &t, |t| {
+            format!(
+                "{}\n(Bearer, /miami/v1/token, expires in {} s{})",
+                t.access_token,
+                t.expires_in.unwrap_or_default(),
+                t.scope.as_deref().map(|s| format!(", scope {s}")).unwrap_or_default()
+            )
+        });
+    } else {
+        let t = client.access_token().await.map_err(e)?;
+        let token = t.expose().to_owned();
+        out(
+            json,
+            &serde_json::json!({"access_token": token, "token_type": "Bearer"}),
+            |_| format!("{token}\n(Bearer, /accesstoken/get)"),
+        );
+    }
+    Ok(())
+}
+
 #[derive(Subcommand)]
 pub enum WebhooksCommand {
     /// Register a webhook.

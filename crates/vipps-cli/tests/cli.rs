@@ -134,6 +134,24 @@ fn payment_create_makes_card_express_and_profile_payments() {
     assert!(!ok && err.contains("paymentMethod.type"), "{err}");
 }
 
+#[test]
+fn token_prints_both_kinds_of_access_token() {
+    let (_server, base) = start_emulator();
+    let (ok, out, err) = vipps(&base, &["token"]);
+    assert!(ok, "{out}{err}");
+    assert!(out.starts_with("eyJ") && out.contains("/accesstoken/get"), "{out}");
+    let (ok, out, err) = vipps(
+        &base,
+        &["--json", "token", "--specialized", "--scope", "donations:read"],
+    );
+    assert!(ok, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["expires_in"], 900);
+    assert_eq!(v["scope"], "donations:read");
+    let (ok, _, err) = vipps(&base, &["token", "--scope", "x"]);
+    assert!(!ok && err.contains("--specialized"), "{err}");
+}
+
 /// Starts `vipps emulator` with stderr captured, sends one raw HTTP request to it, stops it
 /// and returns what it wrote to stderr.
 fn emulator_log_for_one_request(vipps_log: Option<&str>) -> String {

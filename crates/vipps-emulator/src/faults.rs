@@ -378,7 +378,8 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
             || p.starts_with("/ecomm")
             || p.starts_with("/checkout/v3/session")
             || p.starts_with("/webhooks")
-            || p.starts_with("/accesstoken"))
+            || p.starts_with("/accesstoken")
+            || p.starts_with("/miami"))
     {
         return next.run(req).await;
     }

@@ -263,7 +263,12 @@ pub fn idempotency_key(headers: &HeaderMap, rule: KeyRule) -> Result<Option<Stri
 fn check_json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     let ct = header_str(headers, header::CONTENT_TYPE).unwrap_or("");
     let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    if mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json")) {
+    // `text/json` and `application/*+json` are listed next to `application/json` in the
+    // Checkout reference.
+    if mime == "application/json"
+        || mime == "text/json"
+        || (mime.starts_with("application/") && mime.ends_with("+json"))
+    {
         Ok(())
     } else {
         Err(ApiError::new(

@@ -11,7 +11,7 @@
 //! ```
 //!
 //! Routes:
-//! - `POST /accesstoken/get`
+//! - `POST /accesstoken/get`, `POST /miami/v1/token` (client credentials, 15-minute tokens)
 //! - `POST /epayment/v1/payments`, `GET /epayment/v1/payments/{reference}`,
 //!   `GET …/{reference}/events`, `POST …/{reference}/cancel|capture|refund`,
 //!   `POST /epayment/v1/test/payments/{reference}/approve` (alias `…/payments/{reference}/approve`)
@@ -57,6 +57,7 @@ use axum::Router;
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .route("/accesstoken/get", post(token::get_token))
+        .route("/miami/v1/token", post(token::client_credentials))
         .route("/epayment/v1/payments", post(epayment::create))
         .route("/epayment/v1/payments/{reference}", get(epayment::get_payment))
         .route("/epayment/v1/payments/{reference}/events", get(epayment::get_events))

@@ -185,8 +185,12 @@ impl AppState {
 
     /// Issues an access token for a merchant, valid for `token_ttl_secs` from the clock's now.
     pub fn issue_token(&self, merchant: &Merchant) -> AccessTokenResponse {
+        self.issue_token_for(merchant, self.config().token_ttl_secs)
+    }
+
+    /// An access token for `merchant` that lives `ttl` seconds.
+    pub fn issue_token_for(&self, merchant: &Merchant, ttl: i64) -> AccessTokenResponse {
         let now = self.clock().now().unix_timestamp();
-        let ttl = self.config().token_ttl_secs;
         let exp = now.saturating_add(ttl);
         let claims = Claims {
             sub: merchant.client_id.clone(),

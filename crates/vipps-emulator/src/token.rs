@@ -1,12 +1,19 @@
-//! `POST /accesstoken/get`.
+//! `POST /accesstoken/get` and `POST /miami/v1/token`.
 
 use crate::config::is_msn;
 use crate::error::{ApiError, Stored};
 use crate::http::{header_str, respond, secure_eq};
 use crate::state::AppState;
+use axum::body::Body;
 use axum::extract::State;
-use axum::response::Response;
-use http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use http::{header, HeaderMap, HeaderValue, StatusCode};
+use vipps_types::access_token::{ClientCredentialsTokenResponse, OAuthError};
+
+/// The lifetime of a `/miami/v1/token` token (15 minutes, as documented).
+pub const SPECIALIZED_TOKEN_SECS: i64 = 900;
 
 /// Issues an access token for `client_id` + `client_secret` + `Ocp-Apim-Subscription-Key`.
 /// Any content type and body are accepted (and ignored).
@@ -66,4 +73,132 @@ fn issue(state: &AppState, headers: &HeaderMap) -> Result<Stored, ApiError> {
     }
     let token = state.issue_token(merchant);
     Ok(Stored::json(StatusCode::OK, &token))
+}
+
+/// `POST /miami/v1/token`: the OAuth 2.0 client credentials flow (access-token API guide,
+/// "Specialized authentication"). Credentials in `Authorization: Basic base64(id:secret)` (or,
+/// as the stored spec has it, `client_id`/`client_secret` headers), the body
+/// `grant_type=client_credentials[&scope=…]` form-encoded, and no subscription key: sending one,
+/// or leaving out `grant_type`, is `invalid_client`, as the guide says. Answers 200 with
+/// `{access_token, token_type, expires_in: 900}` and `Cache-Control: no-store`; errors are
+/// RFC 6749 `{error, error_description}`. The token is an emulator JWT like the other one.
+pub async fn client_credentials(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let limit = state.config().max_body_bytes;
+    let body = match crate::http::read_body(body, &headers, limit).await {
+        Ok(b) => b,
+        Err(e) => return oauth_error(e.status, "invalid_request", &e.detail),
+    };
+    match specialized(&state, &headers, &body) {
+        Ok(r) => no_store((StatusCode::OK, axum::Json(r)).into_response()),
+        Err((status, error, why)) => oauth_error(status, error, &why),
+    }
+}
+
+type OAuthFailure = (StatusCode, &'static str, String);
+
+fn specialized(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<ClientCredentialsTokenResponse, OAuthFailure> {
+    let bad = |error: &'static str, why: &str| (StatusCode::BAD_REQUEST, error, why.to_owned());
+    if headers.contains_key("ocp-apim-subscription-key") {
+        return Err(bad(
+            "invalid_client",
+            "This flow takes no Ocp-Apim-Subscription-Key header: leave it out",
+        ));
+    }
+    let form = header_str(headers, header::CONTENT_TYPE)
+        .map(|ct| {
+            ct.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+        .unwrap_or(false);
+    if !form {
+        return Err(bad(
+            "invalid_request",
+            "The body must be form-encoded (Content-Type: application/x-www-form-urlencoded)",
+        ));
+    }
+    let field = |name: &str| {
+        url::form_urlencoded::parse(body)
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    match field("grant_type").as_deref() {
+        None | Some("") => return Err(bad("invalid_client", "grant_type=client_credentials is required")),
+        Some("client_credentials") => {}
+        Some(_) => {
+            return Err(bad(
+                "unsupported_grant_type",
+                "Only grant_type=client_credentials is supported",
+            ))
+        }
+    }
+    let (id, secret) = basic_credentials(headers)
+        .or_else(|| {
+            Some((
+                header_str(headers, "client_id")?.to_owned(),
+                header_str(headers, "client_secret")?.to_owned(),
+            ))
+        })
+        .ok_or((
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Send the credentials as Authorization: Basic base64(client_id:client_secret)".to_owned(),
+        ))?;
+    let wrong = || {
+        (
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Invalid client_id or client_secret".to_owned(),
+        )
+    };
+    let merchant = state.merchant_by_client_id(&id).ok_or_else(wrong)?;
+    if !secure_eq(&secret, &merchant.client_secret) {
+        return Err(wrong());
+    }
+    let issued = state.issue_token_for(merchant, SPECIALIZED_TOKEN_SECS);
+    Ok(ClientCredentialsTokenResponse {
+        access_token: issued.access_token,
+        token_type: "Bearer".to_owned(),
+        expires_in: Some(SPECIALIZED_TOKEN_SECS),
+        scope: field("scope").filter(|s| !s.is_empty()),
+    })
+}
+
+/// `Authorization: Basic base64(id:secret)`, decoded.
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let v = header_str(headers, header::AUTHORIZATION)?;
+    let (scheme, encoded) = v.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    Some((id.to_owned(), secret.to_owned()))
+}
+
+fn no_store(mut r: Response) -> Response {
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn oauth_error(status: StatusCode, error: &str, why: &str) -> Response {
+    let body = OAuthError {
+        error: error.to_owned(),
+        error_description: Some(why.to_owned()),
+    };
+    let mut r = no_store((status, axum::Json(body)).into_response());
+    if status == StatusCode::UNAUTHORIZED {
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"vipps\""),
+        );
+    }
+    r
 }

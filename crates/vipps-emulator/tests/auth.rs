@@ -229,3 +229,106 @@ async fn tokens_from_another_emulator_are_refused() {
         .unwrap();
     problem(r, 401, None).await;
 }
+
+/// `POST /miami/v1/token` with Basic credentials and a form body.
+async fn miami(h: &H, basic: Option<(&str, &str)>, body: &str, extra: &[(&str, &str)]) -> reqwest::Response {
+    let mut r = h
+        .http
+        .post(h.url("/miami/v1/token"))
+        .header("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+        .body(body.to_owned());
+    if let Some((id, secret)) = basic {
+        r = r.basic_auth(id, Some(secret));
+    }
+    for (k, v) in extra {
+        r = r.header(*k, *v);
+    }
+    r.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_client_credentials_flow_issues_15_minute_tokens() {
+    let h = H::start().await;
+    let m = h.m().clone();
+    let creds = Some((m.client_id.as_str(), m.client_secret.as_str()));
+    let r = miami(
+        &h,
+        creds,
+        "grant_type=client_credentials&scope=donations%3Aread",
+        &[("Merchant-Serial-Number", "123456")],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["token_type"], "Bearer");
+    assert_eq!(v["expires_in"], 900, "a number, as in the guide's example: {v}");
+    assert_eq!(v["scope"], "donations:read");
+    let token = v["access_token"].as_str().unwrap().to_owned();
+    let claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap();
+    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 900);
+    // The stored spec's variant: client_id and client_secret as headers.
+    let r = miami(
+        &h,
+        None,
+        "grant_type=client_credentials",
+        &[("client_id", &m.client_id), ("client_secret", &m.client_secret)],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+
+    // The two documented mistakes give invalid_client; so do wrong credentials (401).
+    let secret = m.client_secret.clone();
+    let secret = secret.as_str();
+    let err = |r: reqwest::Response, status: u16, error: &'static str| async move {
+        assert_eq!(r.status(), status);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"], error, "{v}");
+        assert!(v["error_description"].as_str().is_some_and(|d| !d.is_empty()), "{v}");
+        assert!(!v.to_string().contains(secret), "{v}");
+    };
+    err(miami(&h, creds, "", &[]).await, 400, "invalid_client").await;
+    err(
+        miami(
+            &h,
+            creds,
+            "grant_type=client_credentials",
+            &[("Ocp-Apim-Subscription-Key", &m.subscription_key)],
+        )
+        .await,
+        400,
+        "invalid_client",
+    )
+    .await;
+    let r = miami(
+        &h,
+        Some((m.client_id.as_str(), "wrong")),
+        "grant_type=client_credentials",
+        &[],
+    )
+    .await;
+    assert!(r.headers().contains_key("www-authenticate"));
+    err(r, 401, "invalid_client").await;
+    err(
+        miami(&h, None, "grant_type=client_credentials", &[]).await,
+        401,
+        "invalid_client",
+    )
+    .await;
+    err(
+        miami(&h, creds, "grant_type=password", &[]).await,
+        400,
+        "unsupported_grant_type",
+    )
+    .await;
+    let r = h
+        .http
+        .post(h.url("/miami/v1/token"))
+        .basic_auth(&m.client_id, Some(&m.client_secret))
+        .json(&serde_json::json!({"grant_type": "client_credentials"}))
+        .send()
+        .await
+        .unwrap();
+    err(r, 400, "invalid_request").await;
+}

@@ -205,7 +205,11 @@ async fn create_get_errors_conflicts_and_idempotency() {
         .await
         .unwrap();
     assert_eq!(r.status(), 409);
-    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/json",
+        "as the Checkout reference documents it"
+    );
     let p: Value = r.json().await.unwrap();
     assert_eq!(p["errorCode"], "Session-00200");
 
@@ -296,6 +300,21 @@ async fn create_get_errors_conflicts_and_idempotency() {
     assert_eq!(s["sessionState"], "SessionExpired");
     assert_eq!(s["paymentDetails"]["state"], "TERMINATED");
     let r = ck(&emu, reqwest::Method::POST, "/checkout/v3/session/ck-api-0001/expire")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // A path reference no session can have is not found, like any unknown one.
+    let r = get(&emu, "%7B%7BorderId%7D%7D").await;
+    assert_eq!(r.status(), 404);
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(p["errorCode"], "Session-00100", "{p}");
+
+    // The reference lists text/json next to application/json for the request body.
+    let r = ck(&emu, reqwest::Method::POST, "/checkout/v3/session")
+        .header("Content-Type", "text/json")
+        .body(session("ck-api-0002", "https://example.com/cb").to_string())
         .send()
         .await
         .unwrap();

@@ -1,4 +1,5 @@
-//! Access Token API: `POST /accesstoken/get`.
+//! Access Token API: `POST /accesstoken/get` (sales unit and partner keys) and
+//! `POST /miami/v1/token` (the OAuth 2.0 client credentials flow for specialized keys).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -63,6 +64,45 @@ impl fmt::Debug for AccessTokenResponse {
             .field("access_token", &"<redacted>")
             .finish()
     }
+}
+
+/// The response of `POST /miami/v1/token`: a standard OAuth 2.0 token response
+/// (`expires_in` is a number, 900 seconds; a string is accepted too).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct ClientCredentialsTokenResponse {
+    /// The token to send as `Authorization: Bearer …`. Secret: never printed by `Debug`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    #[serde(default)]
+    pub token_type: String,
+    /// Lifetime in seconds.
+    #[serde(default, deserialize_with = "crate::common::string_or_number::opt_i64")]
+    pub expires_in: Option<i64>,
+    /// The granted scope, when one was asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+impl fmt::Debug for ClientCredentialsTokenResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCredentialsTokenResponse")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .field("access_token", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The error body of `POST /miami/v1/token` (RFC 6749 §5.2): `invalid_client` when the
+/// credentials are wrong, `grant_type` is missing or a subscription key was sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OAuthError {
+    /// `invalid_client`, `invalid_request`, `unsupported_grant_type`, …
+    pub error: String,
+    /// What went wrong, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
 }
 
 #[cfg(test)]

@@ -164,6 +164,19 @@ impl Client {
         Ok(self.bearer_token().await?.token)
     }
 
+    /// A token from `POST /miami/v1/token`, the OAuth 2.0 client credentials flow for
+    /// specialized keys (accounting keys, Donations merchant-level keys; the Management and
+    /// Report APIs take it). It is sent with `Authorization: Basic …` and without the
+    /// subscription key, as that flow requires, and lives 15 minutes. It is **not** cached and not
+    /// used by this client's own calls (ePayment, Checkout, Webhooks and eCom use
+    /// [`Client::access_token`]): keep it while `expires_in` allows.
+    pub async fn client_credentials_token(
+        &self,
+        scope: Option<&str>,
+    ) -> Result<vipps_types::access_token::ClientCredentialsTokenResponse> {
+        self.transport_client_credentials_token(scope).await
+    }
+
     /// How many access tokens this client (and its clones) has fetched so far.
     pub fn access_token_fetches(&self) -> u64 {
         self.token_fetch_count()

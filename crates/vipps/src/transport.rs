@@ -6,6 +6,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::retry::{decide, parse_retry_after, AttemptOutcome, Decision, RetryPolicy};
 use crate::token::{Bearer, TokenCache};
 use crate::Client;
+use base64::Engine as _;
 use http::{HeaderMap, HeaderValue, Method};
 use serde::de::DeserializeOwned;
 use std::future::{Future, IntoFuture};
@@ -15,7 +16,7 @@ use std::pin::Pin;
 use std::time::Duration;
 use tokio::time::Instant;
 use tracing::Instrument;
-use vipps_types::access_token::AccessTokenResponse;
+use vipps_types::access_token::{AccessTokenResponse, ClientCredentialsTokenResponse};
 use vipps_types::Problem;
 
 /// How an operation authenticates.
@@ -25,6 +26,9 @@ pub(crate) enum Auth {
     Bearer,
     /// `client_id` + `client_secret` headers (Access Token API, Checkout).
     ClientCredentials,
+    /// `Authorization: Basic base64(client_id:client_secret)` and no subscription key
+    /// (`/miami/v1/token`, the OAuth client credentials flow).
+    Basic,
 }
 
 /// Which idempotency header an operation carries.
@@ -56,6 +60,8 @@ pub(crate) struct Op {
     pub method: Method,
     pub path: String,
     pub body: Option<bytes::Bytes>,
+    /// The body's content type (JSON unless [`Op::form`] set it).
+    pub content_type: &'static str,
     pub auth: Auth,
     pub idempotency: Idempotency,
     /// Send `Merchant-Serial-Number` (all APIs here take it).
@@ -72,6 +78,7 @@ impl Op {
             method,
             path: path.into(),
             body: None,
+            content_type: "application/json",
             auth: Auth::Bearer,
             idempotency: if safe { Idempotency::None } else { Idempotency::Key },
             msn: true,
@@ -84,6 +91,16 @@ impl Op {
             .map_err(|e| Error::config(format!("request body could not be serialized: {e}")))?;
         self.body = Some(bytes::Bytes::from(bytes));
         Ok(self)
+    }
+
+    /// A form-encoded body (`application/x-www-form-urlencoded`).
+    pub(crate) fn form(mut self, pairs: &[(&str, &str)]) -> Self {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        self.body = Some(bytes::Bytes::from(body));
+        self.content_type = "application/x-www-form-urlencoded";
+        self
     }
 
     pub(crate) fn auth(mut self, a: Auth) -> Self {
@@ -338,7 +355,7 @@ impl Client {
                 retries_used += 1;
                 let token = match op.auth {
                     Auth::Bearer => Some(self.bearer_token().await.map_err(|e| ctx(e, attempts - 1))?),
-                    Auth::ClientCredentials => None,
+                    Auth::ClientCredentials | Auth::Basic => None,
                 };
                 let span = tracing::info_span!(
                     "vipps.request",
@@ -434,22 +451,23 @@ impl Client {
             url.set_path(&format!("{}{}", self.inner.base_path, op.path));
         }
         let fixed = &self.inner.fixed_headers;
-        let mut headers = if op.msn {
-            fixed.with_msn.clone()
-        } else {
-            fixed.without_msn.clone()
+        let mut headers = match (op.auth, op.msn) {
+            (Auth::Basic, _) => fixed.basic.clone(),
+            (_, true) => fixed.with_msn.clone(),
+            (_, false) => fixed.without_msn.clone(),
         };
         match (op.auth, token) {
             (Auth::Bearer, Some(t)) => {
                 headers.insert(http::header::AUTHORIZATION, t.header.clone());
             }
+            (Auth::Basic, _) => {}
             _ => headers.extend(fixed.client_credentials.clone()),
         }
         if let (Some((name, _)), Some(k)) = (op.idempotency.header(), key) {
             headers.insert(name, header_value(k, false)?);
         }
         if op.body.is_some() {
-            headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(op.content_type));
         } else if op.method == Method::POST || op.method == Method::PUT || op.method == Method::PATCH {
             headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("0"));
         }
@@ -508,6 +526,24 @@ impl Client {
             .await
     }
 
+    /// A token from `/miami/v1/token` (not cached: see [`crate::Client::client_credentials_token`]).
+    pub(crate) async fn transport_client_credentials_token(
+        &self,
+        scope: Option<&str>,
+    ) -> Result<ClientCredentialsTokenResponse> {
+        let mut pairs = vec![("grant_type", "client_credentials")];
+        if let Some(s) = scope {
+            pairs.push(("scope", s));
+        }
+        let op = Op::new("miami.token", Method::POST, "/miami/v1/token")
+            .auth(Auth::Basic)
+            .idempotency(Idempotency::None)
+            .form(&pairs);
+        let op = Op { safe: true, ..op };
+        let raw = self.execute_raw(op, CallOptions::default()).await?;
+        decode::<ClientCredentialsTokenResponse>(raw.status, &raw.body)
+    }
+
     pub(crate) fn token_fetch_count(&self) -> u64 {
         self.inner.tokens.fetch_count()
     }
@@ -522,6 +558,9 @@ pub(crate) struct FixedHeaders {
     with_msn: HeaderMap,
     without_msn: HeaderMap,
     client_credentials: HeaderMap,
+    /// For `/miami/v1/token`: `Authorization: Basic …`, the MSN and system headers, and no
+    /// subscription key (the flow refuses one).
+    basic: HeaderMap,
 }
 
 impl FixedHeaders {
@@ -544,10 +583,19 @@ impl FixedHeaders {
         let mut client_credentials = HeaderMap::new();
         client_credentials.insert("client_id", header_value(&cfg.client_id, false)?);
         client_credentials.insert("client_secret", header_value(cfg.client_secret.expose(), true)?);
+        let mut basic = with_msn.clone();
+        basic.remove("Ocp-Apim-Subscription-Key");
+        let pair = format!("{}:{}", cfg.client_id, cfg.client_secret.expose());
+        let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+        basic.insert(
+            http::header::AUTHORIZATION,
+            header_value(&format!("Basic {encoded}"), true)?,
+        );
         Ok(FixedHeaders {
             with_msn,
             without_msn,
             client_credentials,
+            basic,
         })
     }
 }

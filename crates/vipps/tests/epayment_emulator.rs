@@ -535,3 +535,24 @@ async fn express_with_dynamic_shipping_through_the_sdk() {
     bad.profile = None;
     c.epayment().create_payment(bad).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_client_credentials_token_from_the_specialized_endpoint() {
+    let emu = Emulator::start().await.unwrap();
+    let c = client_for(&emu);
+    let t = c.client_credentials_token(Some("donations:read")).await.unwrap();
+    assert_eq!(t.token_type, "Bearer");
+    assert_eq!(t.expires_in, Some(900));
+    assert_eq!(t.scope.as_deref(), Some("donations:read"));
+    assert!(t.access_token.len() > 100);
+    assert!(
+        !format!("{t:?}").contains(&t.access_token),
+        "the token stays out of Debug"
+    );
+    assert_eq!(c.access_token_fetches(), 0, "it is not the client's own cached token");
+
+    let wrong = common::builder_for(&emu).client_secret("wrong").build().unwrap();
+    let err = wrong.client_credentials_token(None).await.unwrap_err();
+    assert_eq!(err.status(), Some(401), "{err}");
+    assert!(!format!("{err:?}{err}").contains(&emu.merchant().client_secret));
+}

@@ -350,9 +350,11 @@ impl CkError {
             error_code: Some(self.code.clone()),
             errors: Some(self.errors.clone()),
         };
+        // The Checkout reference documents its problems as `application/json` (ePayment and
+        // Webhooks use `application/problem+json`).
         Stored {
             status: self.status.as_u16(),
-            content_type: "application/problem+json",
+            content_type: "application/json",
             body: serde_json::to_vec(&p).unwrap_or_default().into(),
         }
     }
@@ -445,8 +447,10 @@ async fn begin(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Call
     Ok(Call { merchant, body, key })
 }
 
+/// A reference in the path that no session can have is simply not found (404): the reference
+/// documents no pattern for the path parameter, only for the session's own reference.
 fn path_reference(r: &str) -> Result<(), CkError> {
-    check_reference("reference", r).map_err(CkError::from)
+    check_reference("reference", r).map_err(|_| CkError::not_found(r))
 }
 
 // ------------------------------------------------------------------------------------------
