@@ -111,10 +111,12 @@ pub struct Payment {
     pub user_flow: UserFlow,
     /// The CREATED event's PSP reference.
     pub psp_reference: String,
-    /// The landing-page/QR token.
-    pub token: String,
-    /// `redirectUrl` as returned by create.
-    pub redirect_url: Option<String>,
+    /// The landing-page/QR token's bytes (see [`Payment::token`]).
+    token: TokenBytes,
+    /// The emulator's public URL when the payment was created, shared by every payment made
+    /// under it (see [`Payment::redirect_url`]). Stored like this, a payment keeps 16 bytes
+    /// instead of its whole `redirectUrl`.
+    link_base: Arc<str>,
     /// Where the customer returns.
     pub return_url: Option<String>,
     /// Shown to the customer.
@@ -228,7 +230,7 @@ impl Payment {
             },
             profile: ProfileResponse { sub: self.sub.clone() },
             psp_reference: self.psp_reference.clone(),
-            redirect_url: self.redirect_url.clone(),
+            redirect_url: self.redirect_url(),
             reference: self.reference.clone(),
             metadata: self.metadata.clone(),
             capture_guaranteed_until: self.capture_deadline(),
@@ -449,6 +451,22 @@ impl Payment {
         }
     }
 
+    /// The landing-page/QR token (URL-safe base64).
+    pub fn token(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.token)
+    }
+
+    /// `redirectUrl` as create returned it: the landing page for the redirect flows, the QR
+    /// stand-in for `QR`, none for `PUSH_MESSAGE`.
+    pub fn redirect_url(&self) -> Option<String> {
+        let page = match self.user_flow {
+            UserFlow::WebRedirect | UserFlow::NativeRedirect => "landing",
+            UserFlow::Qr => "qr",
+            _ => return None,
+        };
+        Some(format!("{}/{page}?token={}", self.link_base, self.token()))
+    }
+
     /// Whether this is an Express payment (the customer chooses shipping when approving).
     pub fn is_express(&self) -> bool {
         self.extras.as_ref().is_some_and(|x| x.shipping.is_some())
@@ -571,13 +589,15 @@ impl std::fmt::Debug for Sinks {
 #[derive(Debug, Default)]
 pub struct Ledger {
     /// Boxed, so that growing the map moves pointers, not whole payments, while it holds the lock.
-    payments: HashMap<(String, String), Box<Payment>>,
-    tokens: HashMap<TokenBytes, (String, String)>,
-    idempotency: HashMap<ScopeDigest, IdempotencyRecord>,
+    payments: Sharded<(String, String), Box<Payment>>,
+    tokens: Sharded<TokenBytes, (String, String)>,
+    idempotency: Sharded<ScopeDigest, IdempotencyRecord>,
     /// Payments handed out during the current transaction (their new events get published).
     touched: Vec<(String, String)>,
     /// Per payment, how many of its events have been published.
-    published: HashMap<(String, String), usize>,
+    published: Sharded<(String, String), usize>,
+    /// The public URL the last payment was created under, shared by the payments made under it.
+    link_base: Option<Arc<str>>,
 }
 
 /// Everything create needs besides the request.
@@ -595,6 +615,73 @@ pub struct NewPayment<'a> {
     pub expires_at: OffsetDateTime,
     /// Base URL for `redirectUrl`, without trailing slash.
     pub public_url: &'a str,
+}
+
+/// How many parts a [`Sharded`] map has.
+const SHARDS: usize = 64;
+
+/// A hash map in [`SHARDS`] parts, chosen by the key's hash. Growing a map rehashes all of it
+/// under the store's lock; in parts, each growth moves a 64th of the entries, so a long run of
+/// creates sees short pauses (about a millisecond at a million payments) instead of one long
+/// one per doubling.
+#[derive(Debug)]
+struct Sharded<K, V> {
+    parts: Box<[HashMap<K, V>]>,
+    pick: std::hash::RandomState,
+}
+
+impl<K, V> Default for Sharded<K, V> {
+    fn default() -> Self {
+        Sharded {
+            parts: (0..SHARDS).map(|_| HashMap::new()).collect(),
+            pick: std::hash::RandomState::new(),
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq, V> Sharded<K, V> {
+    fn part(&self, k: &K) -> usize {
+        use std::hash::BuildHasher;
+        (self.pick.hash_one(k) as usize) % SHARDS
+    }
+
+    fn get(&self, k: &K) -> Option<&V> {
+        self.parts[self.part(k)].get(k)
+    }
+
+    fn get_mut(&mut self, k: &K) -> Option<&mut V> {
+        let i = self.part(k);
+        self.parts[i].get_mut(k)
+    }
+
+    fn contains_key(&self, k: &K) -> bool {
+        self.parts[self.part(k)].contains_key(k)
+    }
+
+    fn insert(&mut self, k: K, v: V) -> Option<V> {
+        let i = self.part(&k);
+        self.parts[i].insert(k, v)
+    }
+
+    fn entry(&mut self, k: K) -> std::collections::hash_map::Entry<'_, K, V> {
+        let i = self.part(&k);
+        self.parts[i].entry(k)
+    }
+
+    fn len(&self) -> usize {
+        self.parts.iter().map(HashMap::len).sum()
+    }
+
+    fn clear(&mut self) {
+        for p in self.parts.iter_mut() {
+            // Give the memory back: a reset emulator should not keep a million payments' worth.
+            *p = HashMap::new();
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.parts.iter().flat_map(|p| p.iter())
+    }
 }
 
 /// A landing-page token: 24 random bytes, as URL-safe base64 (32 characters).
@@ -627,11 +714,13 @@ impl Ledger {
         while self.tokens.contains_key(&token_raw) {
             token_raw = random_token();
         }
-        let token = URL_SAFE_NO_PAD.encode(token_raw);
-        let redirect_url = match req.user_flow {
-            UserFlow::WebRedirect | UserFlow::NativeRedirect => Some(format!("{}/landing?token={token}", n.public_url)),
-            UserFlow::Qr => Some(format!("{}/qr?token={token}", n.public_url)),
-            _ => None,
+        let link_base = match &self.link_base {
+            Some(b) if &**b == n.public_url => Arc::clone(b),
+            _ => {
+                let b: Arc<str> = Arc::from(n.public_url);
+                self.link_base = Some(Arc::clone(&b));
+                b
+            }
         };
         let mut p = Payment {
             msn: n.msn.to_owned(),
@@ -641,8 +730,8 @@ impl Ledger {
             payment_method: req.payment_method.type_.clone(),
             user_flow: req.user_flow.clone(),
             psp_reference: psp(),
-            token: token.clone(),
-            redirect_url: redirect_url.clone(),
+            token: token_raw,
+            link_base,
             return_url: req.return_url.clone(),
             description: req.payment_description.clone(),
             metadata: req.metadata.clone(),
@@ -668,6 +757,7 @@ impl Ledger {
         };
         p.push(PaymentEventName::Created, req.amount.value, n.idempotency_key, n.now);
         // Keyed by the raw bytes: 24 bytes in the map instead of a 32-character string.
+        let redirect_url = p.redirect_url();
         self.tokens.insert(token_raw, id.clone());
         self.touched.push(id.clone());
         self.payments.insert(id, Box::new(p));
@@ -726,7 +816,7 @@ impl Ledger {
     /// Counts every event recorded so far as published.
     fn mark_all_published(&mut self) {
         self.touched.clear();
-        for (id, p) in &self.payments {
+        for (id, p) in self.payments.iter() {
             self.published.insert(id.clone(), p.events.len());
         }
     }

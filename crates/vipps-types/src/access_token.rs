@@ -83,16 +83,10 @@ pub struct ClientCredentialsTokenResponse {
     pub scope: Option<String>,
 }
 
-impl fmt::Debug for ClientCredentialsTokenResponse {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientCredentialsTokenResponse")
-            .field("token_type", &self.token_type)
-            .field("expires_in", &self.expires_in)
-            .field("scope", &self.scope)
-            .field("access_token", &"<redacted>")
-            .finish()
-    }
-}
+redacted_debug!(ClientCredentialsTokenResponse {
+    plain: [token_type, expires_in, scope],
+    secret: [access_token]
+});
 
 /// The error body of `POST /miami/v1/token` (RFC 6749 §5.2): `invalid_client` when the
 /// credentials are wrong, `grant_type` is missing or a subscription key was sent.

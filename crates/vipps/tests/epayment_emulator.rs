@@ -551,8 +551,14 @@ async fn a_client_credentials_token_from_the_specialized_endpoint() {
     );
     assert_eq!(c.access_token_fetches(), 0, "it is not the client's own cached token");
 
-    let wrong = common::builder_for(&emu).client_secret("wrong").build().unwrap();
+    let secret = "wrong-secret-b7f3";
+    let wrong = common::builder_for(&emu).client_secret(secret).build().unwrap();
     let err = wrong.client_credentials_token(None).await.unwrap_err();
     assert_eq!(err.status(), Some(401), "{err}");
-    assert!(!format!("{err:?}{err}").contains(&emu.merchant().client_secret));
+    let basic = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{secret}", emu.merchant().client_id))
+    };
+    let shown = format!("{err:?}{err}{wrong:?}");
+    assert!(!shown.contains(secret) && !shown.contains(&basic), "{shown}");
 }
