@@ -24,7 +24,8 @@ pub struct Merchant {
     pub currency: Currency,
     /// eCom "direct capture" (set by Vipps MobilePay per sales unit, never by the merchant):
     /// an approved order is captured at once (`SALE`). The ePayment and Checkout APIs have no
-    /// direct capture and ignore it. Off by default.
+    /// direct capture: such a sales unit's ePayment creates are refused (5070) and its Checkout
+    /// payments fail. Off by default.
     #[serde(default)]
     pub direct_capture: bool,
 }

@@ -125,6 +125,16 @@ async fn create_inner(state: &AppState, path: &str, headers: &HeaderMap, body: B
         )
         .field("amount.currency", format!("must be {}", m.currency)));
     }
+    if m.direct_capture {
+        // ePayment has reserve capture only (direct capture went in v1.1.3).
+        return Err(ApiError::code(
+            5070,
+            format!(
+                "Reserve capture not allowed: the sales unit with MSN {} is not allowed to use reserve capture (it is set up for direct capture)",
+                m.msn
+            ),
+        ));
+    }
     let public_url = state.public_url();
     let expiry_secs = state.config().payment_expiry_secs;
     let mutation = Mutation {

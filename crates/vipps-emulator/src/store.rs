@@ -552,6 +552,14 @@ impl Payment {
         self.extras.get_or_insert_with(Box::default).card_bin = Some(digits);
     }
 
+    /// The approval fails for a reason outside the customer's hands (a sales unit set up for
+    /// direct capture paying through Checkout): ABORTED, like a declined card.
+    pub fn decline(&mut self, now: OffsetDateTime, why: &'static str) -> Result<CustomerOutcome, ApiError> {
+        self.require_created()?;
+        self.abort(now);
+        Ok(CustomerOutcome::Declined(why))
+    }
+
     /// The customer rejects in the app or on the landing page.
     pub fn customer_reject(&mut self, now: OffsetDateTime) -> Result<CustomerOutcome, ApiError> {
         self.require_created()?;

@@ -523,4 +523,38 @@ async fn a_direct_capture_sales_unit_captures_on_approval() {
     assert_eq!(d["transactionLogHistory"][0]["operationSuccess"], false);
     let failed = callback_for(h, "order-sale-2").await;
     assert_eq!(failed["body"]["transactionInfo"]["status"], "SALE_FAILED", "{failed}");
+
+    // ePayment has reserve capture only: such a sales unit cannot create payments there.
+    common::problem(h.create("sale-unit-epay-1", 1000, "k-1").await, 403, Some(5070)).await;
+    // Checkout does not support direct capture either: the payment fails.
+    let m = h.m();
+    let r = h
+        .http
+        .post(h.url("/checkout/v3/session"))
+        .header("client_id", &m.client_id)
+        .header("client_secret", &m.client_secret)
+        .header("Ocp-Apim-Subscription-Key", &m.subscription_key)
+        .header("Merchant-Serial-Number", &m.msn)
+        .header("Vipps-System-Name", "tests")
+        .json(&json!({
+            "merchantInfo": {"callbackUrl": "https://example.com/cb", "returnUrl": "https://example.com/r",
+                "callbackAuthorizationToken": "t"},
+            "transaction": {"amount": {"value": 1000, "currency": "NOK"}, "reference": "sale-unit-ck-1",
+                "paymentDescription": "Socks"}
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let s: Value = h
+        .http
+        .post(h.url("/_emulator/checkout/sale-unit-ck-1/complete"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(s["sessionState"], "PaymentTerminated", "{s}");
+    assert_eq!(s["paymentDetails"]["state"], "TERMINATED", "{s}");
 }

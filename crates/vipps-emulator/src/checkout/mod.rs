@@ -50,6 +50,9 @@
 //!   `logistics` needs a `transaction`, and PATCH cannot add a transaction to a session that
 //!   has none. The agreement's amount must be in the merchant's currency. The Recurring API
 //!   itself is not emulated, so the agreement can be read only through the session.
+//! - A sales unit set up for direct capture (the emulator merchant's `direct_capture`) cannot
+//!   pay through Checkout: "transactions will fail" (Checkout API guide), so the customer's
+//!   approval ends the session `PaymentTerminated` with the payment ABORTED.
 //! - Error bodies are Checkout problems: `errorCode` (`Validation-00001`, `Session-00100`, …)
 //!   and an `errors` map keyed by field (`Transaction.Reference`).
 
@@ -1234,6 +1237,7 @@ pub(crate) async fn customer_act(
         }
     };
     let public = state.public_url();
+    let direct_capture = state.merchant_by_msn(msn).is_some_and(|m| m.direct_capture);
     let mut out_resp = None;
     with_session(state, msn, reference, |s, ledger, now, out| {
         if s.state.is_final() {
@@ -1314,6 +1318,13 @@ pub(crate) async fn customer_act(
                 .map_err(|_| CkError::not_found(&s.reference))?;
             if p.state == EpState::Created {
                 let r = match outcome {
+                    // "Direct capture is not supported in Checkout, and transactions will fail."
+                    Outcome::Approve if direct_capture => p
+                        .decline(
+                            now,
+                            "the sales unit uses direct capture, which Checkout does not support",
+                        )
+                        .map(|_| ()),
                     Outcome::Approve => p.customer_approve(now).map(|_| ()),
                     Outcome::Reject => p.customer_reject(now).map(|_| ()),
                     Outcome::Initiate => Ok(()),
