@@ -836,5 +836,35 @@ async fn subscription_sessions_are_validated_and_shown_on_the_page() {
         page.contains("1.00 NOK for the first 3 months, then 99.00 NOK every 2 weeks"),
         "{page}"
     );
+    assert!(
+        page.contains("<html lang=\"en\">") && page.contains(">Pay</button>"),
+        "{page}"
+    );
+
+    // The frontend SDK's `language: "no"` arrives as `lang=no`: the page is in Norwegian.
+    let url = format!(
+        "{}?token={}&lang=no",
+        created["checkoutFrontendUrl"].as_str().unwrap(),
+        created["token"].as_str().unwrap()
+    );
+    let page = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    for text in [
+        "<html lang=\"no\">",
+        ">Betal</button>",
+        ">Avbryt</button>",
+        "Abonnement: <strong>1.00 NOK i 3 måneder, deretter 99.00 NOK hver 2. uke</strong>",
+        "Å betale nå",
+        "Referanse ck-sub-0103",
+    ] {
+        assert!(page.contains(text), "{text}: {page}");
+    }
+    // Unknown languages fall back to English.
+    let page = reqwest::get(url.replace("lang=no", "lang=xx"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<html lang=\"en\">"), "{page}");
     emu.shutdown().await;
 }

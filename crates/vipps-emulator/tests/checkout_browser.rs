@@ -408,12 +408,15 @@ async fn chromium_completes_a_purchase_in_the_checkout_iframe() {
                         var t = document.getElementById('description').textContent; \
                         document.getElementById('customConsent').click(); \
                         document.getElementById('option-1').click(); \
-                        document.getElementById('pay').click(); return 'clicked:' + t; })()"
+                        var label = document.getElementById('pay').textContent; \
+                        document.getElementById('pay').click(); return 'clicked:' + label + '|' + t; })()"
                 }),
             )
             .await;
         let v = r["result"]["value"].as_str().unwrap_or("").to_owned();
-        if let Some(desc) = v.strip_prefix("clicked:") {
+        if let Some(clicked_on) = v.strip_prefix("clicked:") {
+            let (label, desc) = clicked_on.split_once('|').unwrap();
+            assert_eq!(label, "Betal", "the merchant page asked for language \"no\"");
             assert_eq!(desc, "Socks <b>&</b> more", "the description is shown as text");
             clicked = true;
         }

@@ -29,6 +29,40 @@ const SDK: &str = include_str!("assets/vippsCheckoutSDK.js");
 #[derive(Debug, Default, Deserialize)]
 struct TokenQuery {
     token: Option<String>,
+    /// The frontend SDK's `language` (`no` or `en`).
+    lang: Option<String>,
+}
+
+/// The page's language: the frontend SDK documents `no` (Norwegian) and `en` (the default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lang {
+    En,
+    No,
+}
+
+impl Lang {
+    fn of(q: &TokenQuery) -> Lang {
+        let l = q.lang.as_deref().unwrap_or("").to_ascii_lowercase();
+        match l.split(['-', '_']).next().unwrap_or("") {
+            "no" | "nb" | "nn" => Lang::No,
+            _ => Lang::En,
+        }
+    }
+
+    fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::No => "no",
+        }
+    }
+
+    /// The text in this language.
+    fn t(self, en: &'static str, no: &'static str) -> &'static str {
+        match self {
+            Lang::En => en,
+            Lang::No => no,
+        }
+    }
 }
 
 fn session_of(state: &AppState, q: &TokenQuery) -> Result<(String, String), CkError> {
@@ -58,15 +92,15 @@ fn brand_name(code: &str) -> &str {
 }
 
 /// An option as the page and the SDK's `ShippingOption` show it.
-fn option_view(o: &LogisticsOption) -> Value {
+fn option_view(o: &LogisticsOption, lang: Lang) -> Value {
     let v = serde_json::to_value(o).unwrap_or(Value::Null);
     let s = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);
     let brand = o.brand();
     let product = s("title").or_else(|| s("customType")).or_else(|| {
         s("type").map(|t| match t.as_str() {
-            "MAILBOX" => "Mailbox".to_owned(),
-            "PICKUP_POINT" => "Pickup point".to_owned(),
-            "HOME_DELIVERY" => "Home delivery".to_owned(),
+            "MAILBOX" => lang.t("Mailbox", "Postkasse").to_owned(),
+            "PICKUP_POINT" => lang.t("Pickup point", "Hentested").to_owned(),
+            "HOME_DELIVERY" => lang.t("Home delivery", "Hjemlevering").to_owned(),
             other => other.to_owned(),
         })
     });
@@ -81,12 +115,12 @@ fn option_view(o: &LogisticsOption) -> Value {
     })
 }
 
-fn options_view(o: Vec<LogisticsOption>) -> Vec<Value> {
-    sorted(o).iter().map(option_view).collect()
+fn options_view(o: Vec<LogisticsOption>, lang: Lang) -> Vec<Value> {
+    sorted(o).iter().map(|o| option_view(o, lang)).collect()
 }
 
 /// Everything the page needs to render.
-fn view(state: &AppState, msn: &str, reference: &str) -> Result<Value, CkError> {
+fn view(state: &AppState, msn: &str, reference: &str, lang: Lang) -> Result<Value, CkError> {
     with_session(state, msn, reference, |s, ledger, now, _| {
         let r = super::session_response(s, ledger, now);
         let cfg = s.request.configuration.clone().unwrap_or_default();
@@ -105,7 +139,7 @@ fn view(state: &AppState, msn: &str, reference: &str) -> Result<Value, CkError> 
             "prefill": s.request.prefill_customer,
             "customConsent": cfg.custom_consent,
             "countries": cfg.countries.map(|c| c.supported),
-            "fixedOptions": options_view(s.fixed_options()),
+            "fixedOptions": options_view(s.fixed_options(), lang),
             "dynamicShipping": s.dynamic_callback().is_some(),
             "returnUrl": s.request.merchant_info.return_url,
             "termsAndConditionsUrl": s.request.merchant_info.terms_and_conditions_url,
@@ -114,7 +148,7 @@ fn view(state: &AppState, msn: &str, reference: &str) -> Result<Value, CkError> 
                 "productName": sub.product_name,
                 "productDescription": sub.product_description,
                 "amount": sub.amount,
-                "text": subscription_text(sub),
+                "text": subscription_text(sub, lang),
                 "agreement": r.subscription_details,
             })),
         }))
@@ -122,18 +156,26 @@ fn view(state: &AppState, msn: &str, reference: &str) -> Result<Value, CkError> 
 }
 
 /// "99.00 NOK every 2 weeks", with the campaign price first when there is one.
-fn subscription_text(sub: &Subscription) -> String {
+fn subscription_text(sub: &Subscription, lang: Lang) -> String {
+    // Singular, plural and (Norwegian) definite form of each unit, and whether Norwegian says
+    // "hvert" (neuter) or "hver".
+    let unit = |i: &Interval| match (lang, i.unit.as_str()) {
+        (Lang::En, "YEAR") => ("year", "years", "year", false),
+        (Lang::En, "MONTH") => ("month", "months", "month", false),
+        (Lang::En, "WEEK") => ("week", "weeks", "week", false),
+        (Lang::En, _) => ("day", "days", "day", false),
+        (Lang::No, "YEAR") => ("år", "år", "året", true),
+        (Lang::No, "MONTH") => ("måned", "måneder", "måneden", false),
+        (Lang::No, "WEEK") => ("uke", "uker", "uken", false),
+        (Lang::No, _) => ("dag", "dager", "dagen", false),
+    };
     let every = |i: &Interval| {
-        let unit = match i.unit.as_str() {
-            "YEAR" => "year",
-            "MONTH" => "month",
-            "WEEK" => "week",
-            _ => "day",
-        };
-        if i.count == 1 {
-            format!("every {unit}")
-        } else {
-            format!("every {} {unit}s", i.count)
+        let (one, many, _, neuter) = unit(i);
+        match (lang, i.count) {
+            (Lang::En, 1) => format!("every {one}"),
+            (Lang::En, n) => format!("every {n} {many}"),
+            (Lang::No, 1) => format!("{} {one}", if neuter { "hvert" } else { "hver" }),
+            (Lang::No, n) => format!("{} {n}. {one}", if neuter { "hvert" } else { "hver" }),
         }
     };
     let regular = format!("{} {}", sub.amount, every(&sub.interval));
@@ -142,13 +184,24 @@ fn subscription_text(sub: &Subscription) -> String {
     };
     let price = Amount::new(c.price, sub.amount.currency.clone());
     let until = if let Some(p) = &c.period {
-        format!("for the first {}", every(p).trim_start_matches("every "))
-    } else if let Some(end) = &c.end {
-        format!("until {end}")
+        let (one, many, the_one, _) = unit(p);
+        match (lang, p.count) {
+            (Lang::En, 1) => format!("for the first {one}"),
+            (Lang::En, n) => format!("for the first {n} {many}"),
+            (Lang::No, 1) => format!("den første {the_one}"),
+            (Lang::No, n) => format!("i {n} {many}"),
+        }
     } else {
-        format!("until {}", c.event_text.as_deref().unwrap_or("the event"))
+        let to = lang.t("until", "til");
+        match &c.end {
+            Some(end) => format!("{to} {end}"),
+            None => format!(
+                "{to} {}",
+                c.event_text.as_deref().unwrap_or(lang.t("the event", "arrangementet"))
+            ),
+        }
     };
-    format!("{price} {until}, then {regular}")
+    format!("{price} {until}, {} {regular}", lang.t("then", "deretter"))
 }
 
 fn json_ok(v: &impl serde::Serialize) -> Result<Stored, CkError> {
@@ -162,7 +215,8 @@ fn no_store(mut r: Response) -> Response {
 }
 
 async fn page(State(state): State<AppState>, Query(q): Query<TokenQuery>) -> Response {
-    let summary = match session_of(&state, &q).and_then(|(msn, r)| view(&state, &msn, &r)) {
+    let lang = Lang::of(&q);
+    let summary = match session_of(&state, &q).and_then(|(msn, r)| view(&state, &msn, &r, lang)) {
         Ok(v) => {
             let amount = serde_json::from_value::<Amount>(v["amount"].clone())
                 .or_else(|_| serde_json::from_value::<Amount>(v["transactionAmount"].clone()))
@@ -173,7 +227,8 @@ async fn page(State(state): State<AppState>, Query(q): Query<TokenQuery>) -> Res
                 (
                     sub["productName"].as_str().unwrap_or(""),
                     format!(
-                        "<p id=\"subscription\">Subscription: <strong>{}</strong>{}</p>",
+                        "<p id=\"subscription\">{}: <strong>{}</strong>{}</p>",
+                        lang.t("Subscription", "Abonnement"),
                         escape(sub["text"].as_str().unwrap_or("")),
                         sub["productDescription"]
                             .as_str()
@@ -184,18 +239,41 @@ async fn page(State(state): State<AppState>, Query(q): Query<TokenQuery>) -> Res
             } else {
                 (v["description"].as_str().unwrap_or(""), String::new())
             };
-            let pay_now = if sub.is_object() { "To pay now" } else { "Total" };
+            let pay_now = if sub.is_object() {
+                lang.t("To pay now", "Å betale nå")
+            } else {
+                lang.t("Total", "Totalt")
+            };
             format!(
-                "<p class=\"merchant\">{}</p><h1 id=\"description\">{}</h1>{subscription}<p>{pay_now}: <strong id=\"total\">{}</strong></p><p class=\"small\">Reference {}</p>",
+                "<p class=\"merchant\">{}</p><h1 id=\"description\">{}</h1>{subscription}<p>{pay_now}: <strong id=\"total\">{}</strong></p><p class=\"small\">{} {}</p>",
                 escape(v["merchantName"].as_str().unwrap_or("")),
                 escape(title),
                 escape(&amount),
+                lang.t("Reference", "Referanse"),
                 escape(v["reference"].as_str().unwrap_or("")),
             )
         }
-        Err(_) => "<h1>Checkout session not found</h1><p>The link is invalid or the session has ended.</p>".to_owned(),
+        Err(_) => format!(
+            "<h1>{}</h1><p>{}</p>",
+            lang.t("Checkout session not found", "Fant ikke kjøpet"),
+            lang.t(
+                "The link is invalid or the session has ended.",
+                "Lenken er ugyldig, eller kjøpet er avsluttet."
+            )
+        ),
     };
-    let html = PAGE.replace("<!--SUMMARY-->", &summary);
+    let html = PAGE
+        .replace("<!--LANG-->", lang.code())
+        .replace(
+            "<!--BANNER-->",
+            lang.t(
+                "Emulated Checkout: no real money moves",
+                "Emulert Checkout: ingen ekte penger flyttes",
+            ),
+        )
+        .replace("<!--PAY-->", lang.t("Pay", "Betal"))
+        .replace("<!--CANCEL-->", lang.t("Cancel", "Avbryt"))
+        .replace("<!--SUMMARY-->", &summary);
     no_store(
         (
             StatusCode::OK,
@@ -220,7 +298,8 @@ async fn sdk() -> Response {
 }
 
 async fn api_session(State(state): State<AppState>, Query(q): Query<TokenQuery>, uri: Uri) -> Response {
-    let r = session_of(&state, &q).and_then(|(msn, r)| view(&state, &msn, &r).and_then(|v| json_ok(&v)));
+    let lang = Lang::of(&q);
+    let r = session_of(&state, &q).and_then(|(msn, r)| view(&state, &msn, &r, lang).and_then(|v| json_ok(&v)));
     no_store(super::respond(uri.path(), r))
 }
 
@@ -247,7 +326,7 @@ async fn api_shipping(
         let (msn, reference) = session_of(&state, &q)?;
         let addr: AddressData = body_json(&state, &headers, body).await?;
         let (opts, dynamic) = shipping_options(&state, &msn, &reference, Some(addr)).await?;
-        json_ok(&json!({"options": options_view(opts), "dynamic": dynamic}))
+        json_ok(&json!({"options": options_view(opts, Lang::of(&q)), "dynamic": dynamic}))
     }
     .await;
     no_store(super::respond(uri.path(), r))
