@@ -169,7 +169,9 @@ impl Client {
     /// Report APIs take it). It is sent with `Authorization: Basic …` and without the
     /// subscription key, as that flow requires, and lives 15 minutes. It is **not** cached and not
     /// used by this client's own calls (ePayment, Checkout, Webhooks and eCom use
-    /// [`Client::access_token`]): keep it while `expires_in` allows.
+    /// [`Client::access_token`]): keep it while `expires_in` allows. The client is built as
+    /// usual, so it needs a subscription key and an MSN even though this call sends only the
+    /// MSN (as the guide's example does); keys issued for this flow alone are not supported.
     pub async fn client_credentials_token(
         &self,
         scope: Option<&str>,
