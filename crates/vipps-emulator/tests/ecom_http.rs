@@ -300,13 +300,7 @@ async fn control_plane_magic_amounts_and_unknown_orders() {
         .unwrap();
     assert_eq!(v["approved"], false);
     assert_eq!(v["state"], "FAILED");
-    let d: Value = ecom(&h, Method::GET, "/ecomm/v2/payments/order-magic/details")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let d = details(&h, "order-magic").await;
     assert_eq!(d["transactionLogHistory"][0]["operation"], "RESERVE");
     assert_eq!(d["transactionLogHistory"][0]["operationSuccess"], false);
     let st: Value = ecom(&h, Method::GET, "/ecomm/v2/payments/order-magic/status")
@@ -435,6 +429,17 @@ async fn shared_user_data_reads_expired_seven_days_after_the_reservation() {
     assert_eq!(d["orderId"], "order-expiring");
 }
 
+/// `GET …/{orderId}/details`, as JSON.
+async fn details(h: &H, order_id: &str) -> Value {
+    ecom(h, Method::GET, &format!("/ecomm/v2/payments/{order_id}/details"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// The first callback attempt for an order, once it has been made (the emulator sends it
 /// after answering).
 async fn callback_for(h: &H, order_id: &str) -> Value {
@@ -512,13 +517,7 @@ async fn a_direct_capture_sales_unit_captures_on_approval() {
     // A failed approval is a failed SALE, with a SALE_FAILED callback.
     initiate(h, "order-sale-2", 151).await;
     h.approve("order-sale-2").await;
-    let d: Value = ecom(h, Method::GET, "/ecomm/v2/payments/order-sale-2/details")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let d = details(h, "order-sale-2").await;
     assert_eq!(d["transactionLogHistory"][0]["operation"], "SALE", "{d}");
     assert_eq!(d["transactionLogHistory"][0]["operationSuccess"], false);
     let failed = callback_for(h, "order-sale-2").await;
@@ -527,15 +526,8 @@ async fn a_direct_capture_sales_unit_captures_on_approval() {
     // ePayment has reserve capture only: such a sales unit cannot create payments there.
     common::problem(h.create("sale-unit-epay-1", 1000, "k-1").await, 403, Some(5070)).await;
     // Checkout does not support direct capture either: the payment fails.
-    let m = h.m();
     let r = h
-        .http
-        .post(h.url("/checkout/v3/session"))
-        .header("client_id", &m.client_id)
-        .header("client_secret", &m.client_secret)
-        .header("Ocp-Apim-Subscription-Key", &m.subscription_key)
-        .header("Merchant-Serial-Number", &m.msn)
-        .header("Vipps-System-Name", "tests")
+        .checkout(Method::POST, "/checkout/v3/session")
         .json(&json!({
             "merchantInfo": {"callbackUrl": "https://example.com/cb", "returnUrl": "https://example.com/r",
                 "callbackAuthorizationToken": "t"},
@@ -546,15 +538,7 @@ async fn a_direct_capture_sales_unit_captures_on_approval() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let s: Value = h
-        .http
-        .post(h.url("/_emulator/checkout/sale-unit-ck-1/complete"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let s = h.control("/_emulator/checkout/sale-unit-ck-1/complete").await;
     assert_eq!(s["sessionState"], "PaymentTerminated", "{s}");
     assert_eq!(s["paymentDetails"]["state"], "TERMINATED", "{s}");
 }

@@ -61,6 +61,30 @@ impl H {
             .header("Merchant-Serial-Number", &self.m().msn)
     }
 
+    /// A Checkout request with the default merchant's client credentials (no token).
+    pub fn checkout(&self, method: reqwest::Method, path: &str) -> RequestBuilder {
+        let m = self.m();
+        self.http
+            .request(method, self.url(path))
+            .header("client_id", &m.client_id)
+            .header("client_secret", &m.client_secret)
+            .header("Ocp-Apim-Subscription-Key", &m.subscription_key)
+            .header("Merchant-Serial-Number", &m.msn)
+            .header("Vipps-System-Name", "tests")
+    }
+
+    /// `POST` to the control plane (no body), as JSON.
+    pub async fn control(&self, path: &str) -> Value {
+        self.http
+            .post(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub async fn create(&self, reference: &str, value: i64, key: &str) -> Response {
         self.req(reqwest::Method::POST, "/epayment/v1/payments")
             .header("Idempotency-Key", key)
