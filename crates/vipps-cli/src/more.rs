@@ -106,17 +106,15 @@ pub async fn checkout(cmd: CheckoutCommand, json: bool) -> Result<(), String> {
                 .map(|a| PaymentTransaction::new(Amount::new(a, currency.clone()), reference.clone(), description));
             let req = match (subscription, transaction) {
                 (Some(product_name), transaction) => {
-                    let sub = Subscription {
+                    let sub = Subscription::new(
                         product_name,
-                        amount: Amount::new(price.unwrap_or_default(), currency),
-                        interval: Interval {
-                            unit: IntervalUnit::from(interval.to_ascii_uppercase().as_str()),
-                            count: interval_count,
-                        },
-                        merchant_agreement_url: agreement_url,
-                        product_description: None,
-                        campaign: None,
-                    };
+                        Amount::new(price.unwrap_or_default(), currency),
+                        Interval::new(
+                            IntervalUnit::from(interval.to_ascii_uppercase().as_str()),
+                            interval_count,
+                        ),
+                        agreement_url,
+                    );
                     InitiateSessionRequest {
                         transaction,
                         ..InitiateSessionRequest::subscription(reference.clone(), info, sub)

@@ -977,6 +977,18 @@ pub struct Interval {
     pub count: i32,
 }
 
+impl Interval {
+    /// Every `count` `unit`s.
+    pub fn new(unit: IntervalUnit, count: i32) -> Self {
+        Interval { unit, count }
+    }
+
+    /// Every month.
+    pub fn monthly() -> Self {
+        Interval::new(IntervalUnit::Month, 1)
+    }
+}
+
 /// A discount campaign of a subscription. The documented shapes are: an event campaign
 /// (`eventDate`, `eventText`), a period campaign (`period`) and a price campaign (`end`),
 /// each with a `price` and a `type`.
@@ -1020,6 +1032,25 @@ pub struct Subscription {
     /// A discount campaign.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub campaign: Option<SubscriptionCampaign>,
+}
+
+impl Subscription {
+    /// The required fields; set `product_description` and `campaign` with struct update syntax.
+    pub fn new(
+        product_name: impl Into<String>,
+        amount: Amount,
+        interval: Interval,
+        merchant_agreement_url: impl Into<String>,
+    ) -> Self {
+        Subscription {
+            product_name: product_name.into(),
+            amount,
+            interval,
+            merchant_agreement_url: merchant_agreement_url.into(),
+            product_description: None,
+            campaign: None,
+        }
+    }
 }
 
 /// `POST /checkout/v3/session` body.

@@ -196,3 +196,55 @@ async fn force_approve_through_epayment_moves_the_session() {
     );
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_subscription_session_through_the_sdk() {
+    use vipps::types::checkout::{Interval, IntervalUnit, Subscription, SubscriptionState};
+    let emu = Emulator::start().await.unwrap();
+    let c = client_for(&emu);
+    let reference = Reference::random();
+    let sub = Subscription {
+        product_description: Some("A pair every other week".into()),
+        ..Subscription::new(
+            "Bi-weekly socks",
+            Amount::nok(9900),
+            Interval::new(IntervalUnit::Week, 2),
+            "https://example.com/subscriptions/socks",
+        )
+    };
+    let req = InitiateSessionRequest::subscription(
+        reference.clone(),
+        MerchantInfo::new("https://example.com/cb", "https://example.com/r", "cb-token"),
+        sub,
+    );
+    c.checkout().create_session(req).await.unwrap();
+    let s = c.checkout().get_session(&reference).await.unwrap().into_inner();
+    let pending = s.subscription_details.clone().expect("subscriptionDetails");
+    assert_eq!(pending.state, Some(SubscriptionState::Pending));
+    let r = reqwest::Client::new()
+        .post(format!("{}/_emulator/checkout/{reference}/complete", emu.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let s = c.checkout().get_session(&reference).await.unwrap().into_inner();
+    assert_eq!(s.session_state, SessionState::PaymentSuccessful);
+    let active = s.subscription_details.expect("subscriptionDetails");
+    assert_eq!(active.state, Some(SubscriptionState::Active));
+    assert_eq!(active.agreement_id, pending.agreement_id, "the same agreement");
+    assert!(s.payment_details.is_none(), "no initial payment was asked for");
+
+    // The SDK refuses what the API refuses, before sending.
+    let bad = InitiateSessionRequest::subscription(
+        Reference::random(),
+        MerchantInfo::new("https://example.com/cb", "https://example.com/r", "cb-token"),
+        Subscription::new(
+            "Socks",
+            Amount::nok(9900),
+            Interval::new(IntervalUnit::Week, 0),
+            "https://example.com/s",
+        ),
+    );
+    let err = c.checkout().create_session(bad).await.unwrap_err();
+    assert!(err.to_string().contains("subscription.interval.count"), "{err}");
+}
