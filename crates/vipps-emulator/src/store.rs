@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use vipps_types::epayment::{
     Aggregate, CreatePaymentRequest, CreatePaymentResponse, GetPaymentResponse, ModificationResponse, PaymentEvent,
     PaymentEventName, PaymentMethodResponse, PaymentMethodType, PaymentState, ProfileResponse, Shipping,
-    ShippingDetails, UserFlow,
+    ShippingDetails, UserDetails, UserFlow,
 };
 use vipps_types::{Amount, Currency, Reference};
 
@@ -234,13 +234,7 @@ impl Payment {
             reference: self.reference.clone(),
             metadata: self.metadata.clone(),
             capture_guaranteed_until: self.capture_deadline(),
-            user_details: self.sub.as_ref().and_then(|_| {
-                crate::express::user_details(
-                    self.scope.as_deref().unwrap_or(""),
-                    self.customer_phone.as_deref(),
-                    &self.amount.currency,
-                )
-            }),
+            user_details: self.user_details(),
             shipping_details: self.extras.as_ref().and_then(|x| x.shipping_details.clone()),
         }
     }
@@ -467,6 +461,16 @@ impl Payment {
         Some(format!("{}/{page}?token={}", self.link_base, self.token()))
     }
 
+    /// The customer data shared with the merchant: once authorized, what the scope asked for.
+    pub fn user_details(&self) -> Option<UserDetails> {
+        self.sub.as_ref()?;
+        crate::express::user_details(
+            self.scope.as_deref().unwrap_or(""),
+            self.customer_phone.as_deref(),
+            &self.amount.currency,
+        )
+    }
+
     /// Whether this is an Express payment (the customer chooses shipping when approving).
     pub fn is_express(&self) -> bool {
         self.extras.as_ref().is_some_and(|x| x.shipping.is_some())
@@ -575,6 +579,20 @@ pub struct PublishedEvent {
     pub msn: String,
     /// The event, as in the payment's event log.
     pub event: PaymentEvent,
+    /// For `AUTHORIZED`: what the 2026 webhook payload adds (shared data, `sub`, capture
+    /// guarantee).
+    pub authorized: Option<Box<AuthorizedDetails>>,
+}
+
+/// What an `AUTHORIZED` webhook carries besides the event.
+#[derive(Debug, Clone, Default)]
+pub struct AuthorizedDetails {
+    /// The customer data the scope asked for.
+    pub user_details: Option<UserDetails>,
+    /// The user id, when a scope was asked for.
+    pub sub: Option<String>,
+    /// Until when a capture is guaranteed.
+    pub capture_guaranteed_until: Option<OffsetDateTime>,
 }
 
 /// Receives, after every store transaction and still under the store lock, the payment events
@@ -840,6 +858,13 @@ impl Ledger {
                 out.extend(p.events[*done..].iter().map(|e| PublishedEvent {
                     msn: p.msn.clone(),
                     event: e.clone(),
+                    authorized: (e.name == PaymentEventName::Authorized).then(|| {
+                        Box::new(AuthorizedDetails {
+                            user_details: p.user_details(),
+                            sub: p.sub.clone(),
+                            capture_guaranteed_until: p.capture_deadline(),
+                        })
+                    }),
                 }));
                 *done = p.events.len();
             }

@@ -393,6 +393,9 @@ fn dispatch(shared: &Arc<Shared>, deliveries: &Arc<Deliveries>, clock: &Clock, e
             timestamp: e.timestamp,
             idempotency_key: e.idempotency_key.clone(),
             success: e.success,
+            user_details: pe.authorized.as_ref().and_then(|a| a.user_details.clone()),
+            sub: pe.authorized.as_ref().and_then(|a| a.sub.clone()),
+            capture_guaranteed_until: pe.authorized.as_ref().and_then(|a| a.capture_guaranteed_until),
         };
         let body: bytes::Bytes = match serde_json::to_vec(&payload) {
             Ok(b) => b.into(),

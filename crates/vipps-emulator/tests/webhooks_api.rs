@@ -400,6 +400,52 @@ async fn events_are_delivered_signed() {
 }
 
 #[tokio::test]
+async fn authorized_events_carry_the_shared_data() {
+    let h = H::start().await;
+    let (url, seen) = receiver(Duration::ZERO).await;
+    registered(
+        &h,
+        &hook(
+            &url,
+            &["epayments.payment.created.v1", "epayments.payment.authorized.v1"],
+        ),
+    )
+    .await;
+    let mut body = common::web("webhook-profile-1", 1000);
+    body["profile"] = json!({"scope": "name email"});
+    let r = h
+        .req(reqwest::Method::POST, "/epayment/v1/payments")
+        .header("Idempotency-Key", "profile-key-1")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    assert_eq!(h.approve("webhook-profile-1").await.status(), 200);
+    wait_for(&seen, 2).await;
+    let events: Vec<Value> = seen
+        .lock()
+        .iter()
+        .map(|(_, _, b)| serde_json::from_slice(b).unwrap())
+        .collect();
+    let created = events.iter().find(|e| e["name"] == "CREATED").unwrap();
+    assert!(
+        created.get("userDetails").is_none() && created.get("sub").is_none(),
+        "{created}"
+    );
+    let authorized = events.iter().find(|e| e["name"] == "AUTHORIZED").unwrap();
+    assert_eq!(
+        authorized["userDetails"],
+        json!({"firstName": "Ola", "lastName": "Nordmann", "email": "ola.nordmann@example.com"}),
+        "{authorized}"
+    );
+    let p = h.get("webhook-profile-1").await;
+    assert_eq!(authorized["sub"], p["profile"]["sub"], "the same sub as get payment");
+    assert_eq!(authorized["captureGuaranteedUntil"], p["captureGuaranteedUntil"]);
+    assert!(authorized["captureGuaranteedUntil"].is_string(), "{authorized}");
+}
+
+#[tokio::test]
 async fn only_subscribed_types_of_the_same_merchant_are_delivered() {
     let h = H::start().await;
     let (url, seen) = receiver(Duration::ZERO).await;

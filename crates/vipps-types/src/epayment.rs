@@ -1205,6 +1205,19 @@ pub struct WebhookEvent {
     pub idempotency_key: Option<String>,
     /// Whether it succeeded.
     pub success: bool,
+    /// `AUTHORIZED` events of payments that asked for profile data: the shared data (2026).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_details: Option<UserDetails>,
+    /// `AUTHORIZED` events of payments that asked for profile data: the user id (2026).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    /// `AUTHORIZED` events: until when a capture is guaranteed (2026).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::common::rfc3339::option"
+    )]
+    pub capture_guaranteed_until: Option<OffsetDateTime>,
 }
 
 #[cfg(test)]
