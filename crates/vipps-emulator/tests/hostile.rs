@@ -64,7 +64,7 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
 
 /// A plausible create body with one part replaced by something hostile.
 fn create_body() -> impl Strategy<Value = serde_json::Value> {
-    (json_value(), 0usize..8, "\\PC{0,70}", any::<i64>()).prop_map(|(junk, slot, text, n)| {
+    (json_value(), 0usize..11, "\\PC{0,70}", any::<i64>()).prop_map(|(junk, slot, text, n)| {
         let mut v = serde_json::json!({
             "amount": {"currency": "NOK", "value": 1000},
             "paymentMethod": {"type": "WALLET"},
@@ -81,7 +81,17 @@ fn create_body() -> impl Strategy<Value = serde_json::Value> {
             4 => v["customer"] = junk,
             5 => v["metadata"] = junk,
             6 => v["paymentDescription"] = text.into(),
-            _ => v["expiresAt"] = text.into(),
+            7 => v["expiresAt"] = text.into(),
+            // Express: junk shipping (with and without the scope Express needs) and profile.
+            8 => {
+                v["shipping"] = junk;
+                v["profile"] = serde_json::json!({"scope": "name address email phoneNumber"});
+            }
+            9 => {
+                v["shipping"] = serde_json::json!({"fixedOptions": [{"brand": "POSTEN", "type": "MAILBOX",
+                "options": [{"id": text, "name": "x", "amount": {"currency": "NOK", "value": n}}]}]})
+            }
+            _ => v["profile"] = junk,
         }
         v
     })
@@ -95,7 +105,7 @@ fn paths() -> impl Strategy<Value = (http::Method, String)> {
         Just("%00%0A%FF".to_owned()),
         Just("..%2F..%2Faccesstoken%2Fget".to_owned()),
     ];
-    (0usize..8, reference).prop_map(|(i, r)| match i {
+    (0usize..16, reference).prop_map(|(i, r)| match i {
         0 => (http::Method::POST, "/epayment/v1/payments".to_owned()),
         1 => (http::Method::GET, format!("/epayment/v1/payments/{r}")),
         2 => (http::Method::GET, format!("/epayment/v1/payments/{r}/events")),
@@ -103,6 +113,13 @@ fn paths() -> impl Strategy<Value = (http::Method, String)> {
         4 => (http::Method::POST, format!("/epayment/v1/payments/{r}/refund")),
         5 => (http::Method::POST, format!("/epayment/v1/payments/{r}/cancel")),
         6 => (http::Method::POST, format!("/epayment/v1/test/payments/{r}/approve")),
+        8 => (http::Method::POST, "/checkout/v3/session".to_owned()),
+        9 => (http::Method::GET, format!("/checkout/v3/session/{r}")),
+        10 => (http::Method::PATCH, format!("/checkout/v3/session/{r}")),
+        11 => (http::Method::POST, "/miami/v1/token".to_owned()),
+        12 => (http::Method::POST, format!("/_emulator/payments/{r}/approve")),
+        13 => (http::Method::POST, "/ecomm/v2/payments".to_owned()),
+        14 => (http::Method::POST, "/webhooks/v1/webhooks".to_owned()),
         _ => (http::Method::POST, "/accesstoken/get".to_owned()),
     })
 }

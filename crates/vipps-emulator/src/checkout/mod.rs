@@ -450,6 +450,25 @@ async fn begin(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Call
     Ok(Call { merchant, body, key })
 }
 
+/// The `{reference}` of a Checkout path. One the router cannot decode (invalid percent
+/// encoding or UTF-8) is answered like any unknown session: 404 `Session-00100`, in the
+/// Checkout problem format (axum's own rejection would be plain text).
+struct SessionRef(String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SessionRef {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(r)) => Ok(SessionRef(r)),
+            Err(_) => {
+                let path = parts.uri.path().to_owned();
+                Err(respond(&path, Err(CkError::not_found("(not a valid reference)"))))
+            }
+        }
+    }
+}
+
 /// A reference in the path that no session can have is simply not found (404): the reference
 /// documents no pattern for the path parameter, only for the session's own reference.
 fn path_reference(r: &str) -> Result<(), CkError> {
@@ -812,7 +831,7 @@ async fn create_inner(state: &AppState, path: &str, headers: &HeaderMap, body: B
 
 async fn get_session(
     State(state): State<AppState>,
-    Path(reference): Path<String>,
+    SessionRef(reference): SessionRef,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
@@ -830,7 +849,7 @@ async fn get_session(
 
 async fn update_session(
     State(state): State<AppState>,
-    Path(reference): Path<String>,
+    SessionRef(reference): SessionRef,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
@@ -896,7 +915,7 @@ async fn update_session(
 
 async fn expire_session(
     State(state): State<AppState>,
-    Path(reference): Path<String>,
+    SessionRef(reference): SessionRef,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
@@ -1384,7 +1403,7 @@ async fn control(state: AppState, reference: String, uri: Uri, headers: HeaderMa
 
 async fn control_complete(
     State(state): State<AppState>,
-    Path(reference): Path<String>,
+    SessionRef(reference): SessionRef,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
@@ -1394,7 +1413,7 @@ async fn control_complete(
 
 async fn control_initiate(
     State(state): State<AppState>,
-    Path(reference): Path<String>,
+    SessionRef(reference): SessionRef,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
@@ -1404,7 +1423,7 @@ async fn control_initiate(
 
 async fn control_abort(
     State(state): State<AppState>,
-    Path(reference): Path<String>,
+    SessionRef(reference): SessionRef,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
@@ -1419,7 +1438,7 @@ struct MsnQuery {
 
 async fn control_view(
     State(state): State<AppState>,
-    Path(reference): Path<String>,
+    SessionRef(reference): SessionRef,
     axum::extract::Query(q): axum::extract::Query<MsnQuery>,
     uri: Uri,
 ) -> Response {
