@@ -345,7 +345,7 @@ async fn approve_inner(
     state.store().transaction(|ledger| {
         let p = ledger.payment(&call.merchant.msn, &reference, now)?;
         if let Some(t) = req.token.as_deref() {
-            if !t.is_empty() && !crate::http::secure_eq(t, &p.token()) {
+            if !t.is_empty() && !p.token_is(t) {
                 return Err(ApiError::code(10020, "The token does not belong to this payment")
                     .field("token", "does not match the payment's redirectUrl token"));
             }

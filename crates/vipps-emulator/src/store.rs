@@ -450,6 +450,11 @@ impl Payment {
         URL_SAFE_NO_PAD.encode(self.token)
     }
 
+    /// Whether `token` is this payment's landing-page token (compared in constant time).
+    pub fn token_is(&self, token: &str) -> bool {
+        token_bytes(token).is_some_and(|b| subtle::ConstantTimeEq::ct_eq(&b[..], &self.token[..]).into())
+    }
+
     /// `redirectUrl` as create returned it: the landing page for the redirect flows, the QR
     /// stand-in for `QR`, none for `PUSH_MESSAGE`.
     pub fn redirect_url(&self) -> Option<String> {
@@ -458,7 +463,13 @@ impl Payment {
             UserFlow::Qr => "qr",
             _ => return None,
         };
-        Some(format!("{}/{page}?token={}", self.link_base, self.token()))
+        let mut url = String::with_capacity(self.link_base.len() + page.len() + 40);
+        url.push_str(&self.link_base);
+        url.push('/');
+        url.push_str(page);
+        url.push_str("?token=");
+        URL_SAFE_NO_PAD.encode_string(self.token, &mut url);
+        Some(url)
     }
 
     /// The customer data shared with the merchant: once authorized, what the scope asked for.

@@ -394,7 +394,11 @@ fn dispatch(shared: &Arc<Shared>, deliveries: &Arc<Deliveries>, clock: &Clock, e
             idempotency_key: e.idempotency_key.clone(),
             success: e.success,
             user_details: pe.authorized.as_ref().and_then(|a| a.user_details.clone()),
-            sub: pe.authorized.as_ref().and_then(|a| a.sub.clone()),
+            profile: pe
+                .authorized
+                .as_ref()
+                .and_then(|a| a.sub.clone())
+                .map(|sub| vipps_types::epayment::ProfileResponse { sub: Some(sub) }),
             capture_guaranteed_until: pe.authorized.as_ref().and_then(|a| a.capture_guaranteed_until),
         };
         let body: bytes::Bytes = match serde_json::to_vec(&payload) {

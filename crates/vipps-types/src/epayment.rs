@@ -1208,9 +1208,11 @@ pub struct WebhookEvent {
     /// `AUTHORIZED` events of payments that asked for profile data: the shared data (2026).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_details: Option<UserDetails>,
-    /// `AUTHORIZED` events of payments that asked for profile data: the user id (2026).
+    /// `AUTHORIZED` events of payments that asked for profile data: `profile.sub`, the user id
+    /// (2026: "the data comes back as `userDetails` and `profile.sub` … in the
+    /// `epayments.payment.authorized.v1` webhook payload").
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sub: Option<String>,
+    pub profile: Option<ProfileResponse>,
     /// `AUTHORIZED` events: until when a capture is guaranteed (2026).
     #[serde(
         default,

@@ -231,6 +231,7 @@ async fn a_subscription_session_through_the_sdk() {
     assert_eq!(s.session_state, SessionState::PaymentSuccessful);
     let active = s.subscription_details.expect("subscriptionDetails");
     assert_eq!(active.state, Some(SubscriptionState::Active));
+    assert!(pending.agreement_id.is_some());
     assert_eq!(active.agreement_id, pending.agreement_id, "the same agreement");
     assert!(s.payment_details.is_none(), "no initial payment was asked for");
 

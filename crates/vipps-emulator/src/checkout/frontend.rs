@@ -171,11 +171,12 @@ fn subscription_text(sub: &Subscription, lang: Lang) -> String {
     };
     let every = |i: &Interval| {
         let (one, many, _, neuter) = unit(i);
+        let each = if neuter { "hvert" } else { "hver" };
         match (lang, i.count) {
             (Lang::En, 1) => format!("every {one}"),
             (Lang::En, n) => format!("every {n} {many}"),
-            (Lang::No, 1) => format!("{} {one}", if neuter { "hvert" } else { "hver" }),
-            (Lang::No, n) => format!("{} {n}. {one}", if neuter { "hvert" } else { "hver" }),
+            (Lang::No, 1) => format!("{each} {one}"),
+            (Lang::No, n) => format!("{each} {n}. {one}"),
         }
     };
     let regular = format!("{} {}", sub.amount, every(&sub.interval));
@@ -184,11 +185,11 @@ fn subscription_text(sub: &Subscription, lang: Lang) -> String {
     };
     let price = Amount::new(c.price, sub.amount.currency.clone());
     let until = if let Some(p) = &c.period {
-        let (one, many, the_one, _) = unit(p);
+        let (one, many, the_one, neuter) = unit(p);
         match (lang, p.count) {
             (Lang::En, 1) => format!("for the first {one}"),
             (Lang::En, n) => format!("for the first {n} {many}"),
-            (Lang::No, 1) => format!("den første {the_one}"),
+            (Lang::No, 1) => format!("{} første {the_one}", if neuter { "det" } else { "den" }),
             (Lang::No, n) => format!("i {n} {many}"),
         }
     } else {
@@ -386,4 +387,64 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/checkout/v3/frontend/api/cancel", post(api_cancel))
         .route("/vippsCheckoutSDK.js", get(sdk))
         .route("/checkout/v3/vippsCheckoutSDK.js", get(sdk))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vipps_types::checkout::{IntervalUnit, SubscriptionCampaign};
+
+    fn sub(unit: IntervalUnit, count: i32, campaign: Option<(IntervalUnit, i32)>) -> Subscription {
+        Subscription {
+            campaign: campaign.map(|(u, n)| SubscriptionCampaign {
+                type_: None,
+                price: 100,
+                event_date: None,
+                event_text: None,
+                period: Some(Interval::new(u, n)),
+                end: None,
+            }),
+            ..Subscription::new(
+                "Socks",
+                Amount::nok(9900),
+                Interval::new(unit, count),
+                "https://example.com/s",
+            )
+        }
+    }
+
+    #[test]
+    fn subscription_wording_in_both_languages() {
+        let s = sub(IntervalUnit::Year, 2, Some((IntervalUnit::Year, 1)));
+        assert_eq!(
+            subscription_text(&s, Lang::En),
+            "1.00 NOK for the first year, then 99.00 NOK every 2 years"
+        );
+        assert_eq!(
+            subscription_text(&s, Lang::No),
+            "1.00 NOK det første året, deretter 99.00 NOK hvert 2. år"
+        );
+        let s = sub(IntervalUnit::Month, 1, Some((IntervalUnit::Week, 1)));
+        assert_eq!(
+            subscription_text(&s, Lang::No),
+            "1.00 NOK den første uken, deretter 99.00 NOK hver måned"
+        );
+        assert_eq!(
+            subscription_text(&sub(IntervalUnit::Day, 3, None), Lang::En),
+            "99.00 NOK every 3 days"
+        );
+    }
+
+    #[test]
+    fn the_language_follows_the_sdk_parameter() {
+        let q = |l: &str| TokenQuery {
+            token: None,
+            lang: Some(l.into()),
+        };
+        assert_eq!(Lang::of(&q("no")), Lang::No);
+        assert_eq!(Lang::of(&q("nb-NO")), Lang::No);
+        assert_eq!(Lang::of(&q("en")), Lang::En);
+        assert_eq!(Lang::of(&q("sv")), Lang::En);
+        assert_eq!(Lang::of(&TokenQuery::default()), Lang::En);
+    }
 }
