@@ -385,13 +385,13 @@ pub async fn qr(State(state): State<AppState>, RawQuery(query): RawQuery) -> Res
         return not_found();
     };
     let now = state.clock().now();
-    let exists = state
+    // The landing page under the public URL the payment was created with, like its redirectUrl.
+    let landing = state
         .store()
-        .transaction(|ledger| ledger.payment_by_token(&token, now).is_some());
-    if !exists {
+        .transaction(|ledger| ledger.payment_by_token(&token, now).map(|p| p.landing_url()));
+    let Some(url) = landing else {
         return not_found();
-    }
-    let url = format!("{}/landing?token={}", state.public_url(), token);
+    };
     let svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"640\" height=\"160\" viewBox=\"0 0 640 160\">\
 <rect width=\"640\" height=\"160\" fill=\"#fff\" stroke=\"#ff5b24\" stroke-width=\"4\"/>\

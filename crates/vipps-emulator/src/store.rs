@@ -458,18 +458,26 @@ impl Payment {
     /// `redirectUrl` as create returned it: the landing page for the redirect flows, the QR
     /// stand-in for `QR`, none for `PUSH_MESSAGE`.
     pub fn redirect_url(&self) -> Option<String> {
-        let page = match self.user_flow {
-            UserFlow::WebRedirect | UserFlow::NativeRedirect => "landing",
-            UserFlow::Qr => "qr",
-            _ => return None,
-        };
+        match self.user_flow {
+            UserFlow::WebRedirect | UserFlow::NativeRedirect => Some(self.page_url("landing")),
+            UserFlow::Qr => Some(self.page_url("qr")),
+            _ => None,
+        }
+    }
+
+    /// The landing page of this payment (where a QR code leads too).
+    pub fn landing_url(&self) -> String {
+        self.page_url("landing")
+    }
+
+    fn page_url(&self, page: &str) -> String {
         let mut url = String::with_capacity(self.link_base.len() + page.len() + 40);
         url.push_str(&self.link_base);
         url.push('/');
         url.push_str(page);
         url.push_str("?token=");
         URL_SAFE_NO_PAD.encode_string(self.token, &mut url);
-        Some(url)
+        url
     }
 
     /// The customer data shared with the merchant: once authorized, what the scope asked for.
