@@ -1,6 +1,9 @@
 //! Hostile input: random JSON, wrong types, amounts near the i64 limits, unicode and control
-//! characters in references and headers, oversized bodies, missing and duplicated headers.
-//! The emulator must never answer 5xx or panic, and must always answer in the API's format.
+//! characters in references and headers, oversized bodies, missing and duplicated headers, on
+//! every API (ePayment with Express and profile bodies, Checkout, eCom, Webhooks, both token
+//! endpoints, the control plane) and on the customer's pages (landing page forms, the Checkout
+//! page and its JSON calls). The emulator must never answer 5xx or panic, and the APIs must
+//! always answer in their own format.
 
 use axum::body::Body;
 use http::{Request, StatusCode};
@@ -237,4 +240,98 @@ async fn oversized_and_wrong_content_type_bodies() {
     assert!(ct.contains("json"));
     let (status, _, _) = send(&state, base(10 * 1024 * 1024, "application/json")).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+/// A state with an Express payment, a card payment and a Checkout session waiting for the
+/// customer, and their page tokens: (state, landing tokens, Checkout token).
+fn customer_state() -> (AppState, Vec<String>, String) {
+    let (state, token) = state();
+    let m = state.default_merchant().clone();
+    let post = |path: &str, body: serde_json::Value, key: &str| {
+        Request::builder()
+            .method(http::Method::POST)
+            .uri(path)
+            .header("authorization", format!("Bearer {token}"))
+            .header("ocp-apim-subscription-key", &m.subscription_key)
+            .header("merchant-serial-number", &m.msn)
+            .header("client_id", &m.client_id)
+            .header("client_secret", &m.client_secret)
+            .header("idempotency-key", key)
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let base = serde_json::json!({"amount": {"currency": "NOK", "value": 1000}, "paymentMethod": {"type": "WALLET"},
+        "userFlow": "WEB_REDIRECT", "returnUrl": "https://example.com/r"});
+    let mut express = base.clone();
+    express["reference"] = "hostile-express-1".into();
+    express["profile"] = serde_json::json!({"scope": "name address email phoneNumber"});
+    express["shipping"] = serde_json::json!({"fixedOptions": [{"brand": "POSTEN", "type": "MAILBOX",
+        "options": [{"id": "mail", "name": "Mailbox", "amount": {"currency": "NOK", "value": 4900}}]}]});
+    let mut card = base;
+    card["reference"] = "hostile-card-1".into();
+    card["paymentMethod"]["type"] = "CARD".into();
+    let session = serde_json::json!({"merchantInfo": {"callbackUrl": "https://example.com/cb",
+        "returnUrl": "https://example.com/r", "callbackAuthorizationToken": "t"},
+        "transaction": {"amount": {"value": 1000, "currency": "NOK"}, "reference": "hostile-session-1",
+        "paymentDescription": "Socks"}});
+    rt().block_on(async {
+        let mut landing = Vec::new();
+        for (i, body) in [express, card].into_iter().enumerate() {
+            let (status, _, b) = send(&state, post("/epayment/v1/payments", body, &format!("k{i}"))).await;
+            assert_eq!(status, StatusCode::CREATED);
+            let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
+            let url = v["redirectUrl"].as_str().unwrap();
+            landing.push(url.split("token=").nth(1).unwrap().to_owned());
+        }
+        let (status, _, b) = send(&state, post("/checkout/v3/session", session, "k3")).await;
+        assert_eq!(status, StatusCode::OK);
+        let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
+        (state, landing, v["token"].as_str().unwrap().to_owned())
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 150, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// The customer's side (landing page, Checkout page and its JSON calls) with hostile forms,
+    /// bodies, tokens and languages: never a 5xx.
+    #[test]
+    fn customer_pages_never_5xx(
+        which in 0usize..8,
+        good_token in any::<bool>(),
+        junk in "\\PC{0,40}",
+        option in prop_oneof![Just("mail".to_owned()), "\\PC{0,20}"],
+        card in prop_oneof![Just("4925 0000 0000 0004".to_owned()), "[0-9 -]{0,30}", "\\PC{0,20}"],
+        body in json_value(),
+    ) {
+        let (state, landing, ck) = customer_state();
+        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let lt = if good_token { landing[which % 2].clone() } else { junk.clone() };
+        let ct = if good_token { ck.clone() } else { junk.clone() };
+        let form = |action: &str| Request::builder()
+            .method(http::Method::POST)
+            .uri(format!("/landing/{action}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(format!("token={}&shippingOptionId={}&cardNumber={}", enc(&lt), enc(&option), enc(&card))));
+        let json = |path: &str| Request::builder()
+            .method(http::Method::POST)
+            .uri(format!("/checkout/v3/frontend/api/{path}?token={}", enc(&ct)))
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()));
+        let req = match which {
+            0 | 1 => form("approve"),
+            2 => form("reject"),
+            3 => Request::builder().uri(format!("/landing?token={}", enc(&lt))).body(Body::empty()),
+            4 => json("pay"),
+            5 => json("shipping"),
+            6 => json("cancel"),
+            _ => Request::builder()
+                .uri(format!("/checkout/v3/frontend?token={}&lang={}", enc(&ct), enc(&junk)))
+                .body(Body::empty()),
+        };
+        let req = match req { Ok(r) => r, Err(_) => return Ok(()) };
+        let (status, _, b) = rt().block_on(send(&state, req));
+        prop_assert!(status.as_u16() < 500, "HTTP {status}: {}", String::from_utf8_lossy(&b));
+    }
 }
