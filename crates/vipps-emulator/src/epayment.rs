@@ -130,10 +130,11 @@ async fn create_inner(state: &AppState, path: &str, headers: &HeaderMap, body: B
         return Err(ApiError::code(
             5070,
             format!(
-                "Reserve capture not allowed: the sales unit with MSN {} is not allowed to use reserve capture (it is set up for direct capture)",
+                "The sales unit with MSN {} is not allowed to use reserve capture (it is set up for direct capture)",
                 m.msn
             ),
-        ));
+        )
+        .with_title("Reserve capture not allowed"));
     }
     let public_url = state.public_url();
     let expiry_secs = state.config().payment_expiry_secs;

@@ -171,6 +171,12 @@ impl ApiError {
         e
     }
 
+    /// Overrides the title (where the documentation names a more specific one than the code's).
+    pub fn with_title(mut self, title: impl Into<String>) -> Self {
+        self.title = title.into();
+        self
+    }
+
     /// Overrides the status.
     pub fn with_status(mut self, status: StatusCode) -> Self {
         self.status = status;

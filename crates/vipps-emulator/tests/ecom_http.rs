@@ -524,7 +524,8 @@ async fn a_direct_capture_sales_unit_captures_on_approval() {
     assert_eq!(failed["body"]["transactionInfo"]["status"], "SALE_FAILED", "{failed}");
 
     // ePayment has reserve capture only: such a sales unit cannot create payments there.
-    common::problem(h.create("sale-unit-epay-1", 1000, "k-1").await, 403, Some(5070)).await;
+    let p = common::problem(h.create("sale-unit-epay-1", 1000, "k-1").await, 403, Some(5070)).await;
+    assert_eq!(p["title"], "Reserve capture not allowed", "{p}");
     // Checkout does not support direct capture either: the payment fails.
     let r = h
         .checkout(Method::POST, "/checkout/v3/session")
