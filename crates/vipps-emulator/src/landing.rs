@@ -95,7 +95,6 @@ fn details(p: &Payment, merchant_name: &str) -> String {
 /// The approve and reject forms; an Express payment's approve form lists the shipping options,
 /// a card payment's asks for the card.
 fn choice_forms(token: &str, p: &Payment, offered: Result<Vec<ShippingGroup>, String>) -> String {
-    let t = escape(token);
     let mut fields = String::new();
     match offered {
         Ok(groups) if p.is_express() => {
@@ -130,6 +129,12 @@ fn choice_forms(token: &str, p: &Payment, offered: Result<Vec<ShippingGroup>, St
             crate::store::TEST_CARD_NUMBER
         );
     }
+    decision_forms(token, &fields)
+}
+
+/// The approve and reject forms for a landing-page token; `fields` go into the approve form.
+fn decision_forms(token: &str, fields: &str) -> String {
+    let t = escape(token);
     format!(
         "<p>Approve this payment as the test customer?</p>\
 <form method=\"post\" action=\"/landing/approve\" style=\"display:inline\"><input type=\"hidden\" name=\"token\" value=\"{t}\">{fields}\
@@ -326,14 +331,7 @@ fn ecom_return_link(v: &crate::ecom::View) -> String {
 fn ecom_landing(token: &str, v: &crate::ecom::View) -> Response {
     let mut body = ecom_details(v);
     if v.waiting {
-        let t = escape(token);
-        body += &format!(
-            "<p>Approve this payment as the test customer?</p>\
-<form method=\"post\" action=\"/landing/approve\" style=\"display:inline\"><input type=\"hidden\" name=\"token\" value=\"{t}\">\
-<button class=\"approve\" type=\"submit\">Approve</button></form>\
-<form method=\"post\" action=\"/landing/reject\" style=\"display:inline\"><input type=\"hidden\" name=\"token\" value=\"{t}\">\
-<button class=\"reject\" type=\"submit\">Reject</button></form>"
-        );
+        body += &decision_forms(token, "");
     } else {
         body += "<p>This payment is no longer waiting for the customer.</p>";
         body += &ecom_return_link(v);

@@ -111,7 +111,7 @@ pub struct Payment {
     pub user_flow: UserFlow,
     /// The CREATED event's PSP reference.
     pub psp_reference: String,
-    /// The landing-page/QR token's bytes (see [`Payment::token`]).
+    /// The landing-page/QR token's bytes (see [`Payment::token_is`], [`Payment::redirect_url`]).
     token: TokenBytes,
     /// The emulator's public URL when the payment was created, shared by every payment made
     /// under it (see [`Payment::redirect_url`]). Stored like this, a payment keeps 16 bytes
@@ -443,11 +443,6 @@ impl Payment {
                 format!("The payment cannot be approved: it is {}", self.state),
             )),
         }
-    }
-
-    /// The landing-page/QR token (URL-safe base64).
-    pub fn token(&self) -> String {
-        URL_SAFE_NO_PAD.encode(self.token)
     }
 
     /// Whether `token` is this payment's landing-page token (compared in constant time).
