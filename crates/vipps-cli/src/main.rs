@@ -41,6 +41,11 @@ enum Command {
     Ecom(more::EcomCommand),
     /// Access Token API: print an access token (it is a credential: keep it out of logs).
     Token(more::TokenArgs),
+    /// Userinfo API: the profile a customer shared in a payment, by the payment's `sub`.
+    Userinfo {
+        /// The `sub` from the payment (ePayment `profile.sub`, eCom `/details`, Checkout `userInfo`).
+        sub: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -128,6 +133,10 @@ async fn main() -> ExitCode {
         Command::Token(args) => {
             init_tracing("warn");
             more::token(args, cli.json).await
+        }
+        Command::Userinfo { sub } => {
+            init_tracing("warn");
+            more::userinfo(&sub, cli.json).await
         }
     };
     match result {

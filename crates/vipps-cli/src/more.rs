@@ -207,6 +207,32 @@ pub async fn token(args: TokenArgs, json: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// `vipps userinfo SUB`.
+pub async fn userinfo(sub: &str, json: bool) -> Result<(), String> {
+    let client = client_from_env()?;
+    let u = client.userinfo().get(sub).await.map_err(|e| e.to_string())?;
+    out(json, &*u, |u| {
+        let mut lines = vec![format!("sub {}", u.sub)];
+        let mut add = |label: &str, v: Option<&str>| {
+            if let Some(v) = v {
+                lines.push(format!("{label:<10}{v}"));
+            }
+        };
+        add("name", u.name.as_deref());
+        add("email", u.email.as_deref());
+        add("phone", u.phone_number.as_deref());
+        add("birthdate", u.birthdate.as_deref());
+        let address = u
+            .address
+            .as_ref()
+            .map(|a| format!("{}, {} {}, {}", a.street_address, a.postal_code, a.region, a.country));
+        add("address", address.as_deref());
+        add("nin", u.nin.as_deref());
+        lines.join("\n")
+    });
+    Ok(())
+}
+
 #[derive(Subcommand)]
 pub enum WebhooksCommand {
     /// Register a webhook.

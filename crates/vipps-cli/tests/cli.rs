@@ -40,7 +40,7 @@ fn payment_commands_against_a_running_emulator() {
     );
     assert!(ok, "{out}{err}");
     assert!(
-        out.contains("cli-test-0001") && out.contains("/landing?token="),
+        out.contains("cli-test-0001") && out.contains("/landing?v=2&token="),
         "{out}"
     );
     let (ok, out, err) = vipps(&base, &["payment", "approve", "cli-test-0001"]);
@@ -122,7 +122,10 @@ fn payment_create_makes_card_express_and_profile_payments() {
         shipping,
     ]);
     let p = get("cli-expr-0001");
-    assert!(p["redirectUrl"].as_str().unwrap().contains("/landing?token="), "{p}");
+    assert!(
+        p["redirectUrl"].as_str().unwrap().contains("/landing?v=2&token="),
+        "{p}"
+    );
     // Express needs the customer's choice: the test force approve says so.
     let (ok, _, err) = vipps(&base, &["payment", "approve", "cli-expr-0001"]);
     assert!(!ok && err.contains("10060"), "{err}");
@@ -150,6 +153,40 @@ fn token_prints_both_kinds_of_access_token() {
     assert_eq!(v["scope"], "donations:read");
     let (ok, _, err) = vipps(&base, &["token", "--scope", "x"]);
     assert!(!ok && err.contains("--specialized"), "{err}");
+}
+
+#[test]
+fn userinfo_prints_what_the_customer_shared() {
+    let (_server, base) = start_emulator();
+    let (ok, out, err) = vipps(
+        &base,
+        &[
+            "payment",
+            "create",
+            "--amount",
+            "1000",
+            "--reference",
+            "cli-userinfo-1",
+            "--scope",
+            "name email",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = vipps(&base, &["payment", "approve", "cli-userinfo-1"]);
+    assert!(ok, "{out}{err}");
+    let (ok, out, _) = vipps(&base, &["--json", "payment", "get", "cli-userinfo-1"]);
+    assert!(ok, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let sub = v["profile"]["sub"].as_str().unwrap().to_owned();
+    let (ok, out, err) = vipps(&base, &["userinfo", &sub]);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("Ola Nordmann") && out.contains("ola.nordmann@example.com"),
+        "{out}"
+    );
+    assert!(!out.contains("phone"), "phoneNumber was not consented to: {out}");
+    let (ok, _, err) = vipps(&base, &["userinfo", "c06c4afe-d9e1-4c5d-939a-177d752a0944"]);
+    assert!(!ok && err.contains("HTTP 404"), "{err}");
 }
 
 /// Starts `vipps emulator` with stderr captured, sends one raw HTTP request to it, stops it

@@ -12,7 +12,10 @@ fn ecom_commands_against_a_running_emulator() {
         &["ecom", "initiate", "--amount", "10000", "--order-id", "cli-ecom-1"],
     );
     assert!(ok, "{out}{err}");
-    assert!(out.contains("cli-ecom-1") && out.contains("/landing?token="), "{out}");
+    assert!(
+        out.contains("cli-ecom-1") && out.contains("/landing?v=2&token="),
+        "{out}"
+    );
 
     let (ok, out, err) = vipps(&base, &["ecom", "approve", "cli-ecom-1", "--phone", "91234567"]);
     assert!(ok && out.contains("approved"), "{out}{err}");

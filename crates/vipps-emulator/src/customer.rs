@@ -13,6 +13,7 @@ pub(crate) const NORWAY: TestCustomer = TestCustomer {
     post_code: "0154",
     city: "Oslo",
     country: "NO",
+    birthdate: "1990-01-31",
 };
 
 /// The test customer of one market.
@@ -25,6 +26,7 @@ pub(crate) struct TestCustomer {
     pub(crate) post_code: &'static str,
     pub(crate) city: &'static str,
     pub(crate) country: &'static str,
+    pub(crate) birthdate: &'static str,
 }
 
 pub(crate) fn test_customer(currency: &Currency) -> TestCustomer {
@@ -38,6 +40,7 @@ pub(crate) fn test_customer(currency: &Currency) -> TestCustomer {
             post_code: "1620",
             city: "København V",
             country: "DK",
+            birthdate: "1988-05-12",
         },
         Currency::Eur => TestCustomer {
             first_name: "Matti",
@@ -48,7 +51,49 @@ pub(crate) fn test_customer(currency: &Currency) -> TestCustomer {
             post_code: "00100",
             city: "Helsinki",
             country: "FI",
+            birthdate: "1985-11-03",
         },
         _ => NORWAY,
+    }
+}
+
+/// A customer's profile as shared with a merchant (what the Userinfo API answers with).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Person {
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// Email.
+    pub email: String,
+    /// MSISDN with country code, e.g. `4791234567`.
+    pub phone: String,
+    /// Street address.
+    pub street: String,
+    /// Postal code.
+    pub post_code: String,
+    /// City.
+    pub city: String,
+    /// ISO 3166-1 alpha-2 country code.
+    pub country: String,
+    /// `YYYY-MM-DD`.
+    pub birthdate: String,
+}
+
+impl Person {
+    /// The test customer of `currency`'s market, with `phone` when the payment named one.
+    pub(crate) fn test(currency: &Currency, phone: Option<&str>) -> Person {
+        let c = test_customer(currency);
+        Person {
+            first_name: c.first_name.into(),
+            last_name: c.last_name.into(),
+            email: c.email.into(),
+            phone: phone.unwrap_or(c.mobile).into(),
+            street: c.street.into(),
+            post_code: c.post_code.into(),
+            city: c.city.into(),
+            country: c.country.into(),
+            birthdate: c.birthdate.into(),
+        }
     }
 }

@@ -379,7 +379,9 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
             || p.starts_with("/checkout/v3/session")
             || p.starts_with("/webhooks")
             || p.starts_with("/accesstoken")
-            || p.starts_with("/miami"))
+            || p.starts_with("/accessToken")
+            || p.starts_with("/miami")
+            || p.starts_with("/vipps-userinfo-api"))
     {
         return next.run(req).await;
     }

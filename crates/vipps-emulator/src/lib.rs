@@ -11,7 +11,9 @@
 //! ```
 //!
 //! Routes:
-//! - `POST /accesstoken/get`, `POST /miami/v1/token` (client credentials, 15-minute tokens)
+//! - `POST /accesstoken/get` (also `/accessToken/get`), `POST /miami/v1/token` (client
+//!   credentials, 15-minute tokens)
+//! - `GET /vipps-userinfo-api/userinfo/{sub}` (the profile a customer shared; no subscription key)
 //! - `POST /epayment/v1/payments`, `GET /epayment/v1/payments/{reference}`,
 //!   `GET …/{reference}/events`, `POST …/{reference}/cancel|capture|refund`,
 //!   `POST /epayment/v1/test/payments/{reference}/approve` (alias `…/payments/{reference}/approve`)
@@ -24,7 +26,7 @@ pub mod checkout;
 pub mod clock;
 pub mod config;
 mod control;
-mod customer;
+pub mod customer;
 pub mod deliveries;
 pub mod ecom;
 mod epayment;
@@ -39,6 +41,7 @@ pub mod server;
 pub mod state;
 pub mod store;
 mod token;
+mod userinfo;
 pub mod webhooks;
 
 pub use crate::clock::Clock;
@@ -57,7 +60,11 @@ use axum::Router;
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .route("/accesstoken/get", post(token::get_token))
+        // The official Postman collections spell it this way; the real gateway matches paths
+        // without regard to case.
+        .route("/accessToken/get", post(token::get_token))
         .route("/miami/v1/token", post(token::client_credentials))
+        .route("/vipps-userinfo-api/userinfo/{sub}", get(userinfo::get))
         .route("/epayment/v1/payments", post(epayment::create))
         .route("/epayment/v1/payments/{reference}", get(epayment::get_payment))
         .route("/epayment/v1/payments/{reference}/events", get(epayment::get_events))

@@ -414,7 +414,9 @@ impl Payment {
         self.authorized_at = Some(now);
         self.authorized = self.amount.value;
         if self.scope.as_deref().is_some_and(|s| !s.trim().is_empty()) {
-            self.sub = Some(uuid::Uuid::new_v4().to_string());
+            let phone = self.customer_phone.as_deref();
+            let mobile = phone.unwrap_or(crate::customer::test_customer(&self.amount.currency).mobile);
+            self.sub = Some(customer_sub(&self.msn, mobile));
         }
         self.push(
             PaymentEventName::Authorized,
@@ -470,7 +472,9 @@ impl Payment {
         url.push_str(&self.link_base);
         url.push('/');
         url.push_str(page);
-        url.push_str("?token=");
+        // Shaped like the real `…?v=2&token=…` links: the official Postman collections take
+        // the token as the third piece of `url.split('=', 3)`.
+        url.push_str("?v=2&token=");
         URL_SAFE_NO_PAD.encode_string(self.token, &mut url);
         url
     }
@@ -625,7 +629,47 @@ impl std::fmt::Debug for Sinks {
     }
 }
 
-/// The data: payments per (MSN, reference), tokens, idempotency records.
+/// How long after consenting the customer's profile can be fetched from the Userinfo API.
+pub const CONSENT_WINDOW: time::Duration = time::Duration::hours(168);
+
+/// The customer's `sub` for one sales unit: the same for every payment of that customer
+/// (known by phone number) at that sales unit, different at another.
+pub fn customer_sub(msn: &str, mobile: &str) -> String {
+    const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x5f1d_0c7e_8a1b_4e0f_9c3d_7b2a_6e4f_1a90);
+    uuid::Uuid::new_v5(&NAMESPACE, format!("{msn}:{mobile}").as_bytes()).to_string()
+}
+
+/// What a customer agreed to share with one sales unit (the Userinfo API's data).
+#[derive(Debug, Clone)]
+pub struct Consent {
+    /// The sales unit that may read it.
+    pub msn: String,
+    /// The profile as the customer last shared it.
+    pub person: crate::customer::Person,
+    /// Per scope word, when it was last consented to.
+    pub given: Vec<(String, OffsetDateTime)>,
+}
+
+impl Consent {
+    /// Whether every word of `scope` was consented to at `at` or later.
+    fn covers(&self, scope: &str, at: OffsetDateTime) -> bool {
+        scope
+            .split(' ')
+            .filter(|w| !w.is_empty())
+            .all(|w| self.given.iter().any(|(g, t)| g == w && *t >= at))
+    }
+
+    /// The scope words consented to within [`CONSENT_WINDOW`] before `now`.
+    pub fn live_scopes(&self, now: OffsetDateTime) -> Vec<&str> {
+        self.given
+            .iter()
+            .filter(|(_, at)| *at + CONSENT_WINDOW > now)
+            .map(|(w, _)| w.as_str())
+            .collect()
+    }
+}
+
+/// The data: payments per (MSN, reference), tokens, idempotency records, profile consents.
 #[derive(Debug, Default)]
 pub struct Ledger {
     /// Boxed, so that growing the map moves pointers, not whole payments, while it holds the lock.
@@ -638,6 +682,8 @@ pub struct Ledger {
     published: Sharded<(String, String), usize>,
     /// The public URL the last payment was created under, shared by the payments made under it.
     link_base: Option<Arc<str>>,
+    /// Profile consents per `sub` (ePayment, eCom and Checkout record theirs here).
+    consents: HashMap<String, Consent>,
 }
 
 /// Everything create needs besides the request.
@@ -820,6 +866,11 @@ impl Ledger {
         }
     }
 
+    /// Whether `token` is some payment's landing-page token.
+    pub fn knows_token(&self, token: &str) -> bool {
+        token_bytes(token).is_some_and(|b| self.tokens.contains_key(&b))
+    }
+
     /// The payment a landing-page token belongs to, with expiry applied.
     pub fn payment_by_token(&mut self, token: &str, now: OffsetDateTime) -> Option<&mut Payment> {
         let id = self.tokens.get(&token_bytes(token)?)?.clone();
@@ -844,6 +895,57 @@ impl Ledger {
         self.payments.len()
     }
 
+    /// Records that the customer `sub` consented at `at` to share `scope` (space-separated
+    /// words) of `person` with sales unit `msn`. Repeating a consent only moves its time
+    /// forward; the profile is the one shared last.
+    pub fn record_consent(
+        &mut self,
+        sub: &str,
+        msn: &str,
+        person: crate::customer::Person,
+        scope: &str,
+        at: OffsetDateTime,
+    ) {
+        let c = self.consents.entry(sub.to_owned()).or_insert_with(|| Consent {
+            msn: msn.to_owned(),
+            person: person.clone(),
+            given: Vec::new(),
+        });
+        if c.given.iter().all(|(_, t)| *t <= at) {
+            c.person = person;
+        }
+        for word in scope.split(' ').filter(|w| !w.is_empty()) {
+            match c.given.iter_mut().find(|(w, _)| w == word) {
+                Some((_, t)) => *t = (*t).max(at),
+                None => c.given.push((word.to_owned(), at)),
+            }
+        }
+    }
+
+    /// The consents of customer `sub`, if any were recorded.
+    pub fn consent(&self, sub: &str) -> Option<&Consent> {
+        self.consents.get(sub)
+    }
+
+    /// Records the consents of the payments handed out in this transaction that were
+    /// authorized with a scope.
+    fn note_consents(&mut self) {
+        for i in 0..self.touched.len() {
+            let Some(p) = self.payments.get(&self.touched[i]) else {
+                continue;
+            };
+            let (Some(sub), Some(scope), Some(at)) = (&p.sub, &p.scope, p.authorized_at) else {
+                continue;
+            };
+            if self.consents.get(sub).is_some_and(|c| c.covers(scope, at)) {
+                continue;
+            }
+            let person = crate::customer::Person::test(&p.amount.currency, p.customer_phone.as_deref());
+            let (sub, msn, scope) = (sub.clone(), p.msn.clone(), scope.clone());
+            self.record_consent(&sub, &msn, person, &scope, at);
+        }
+    }
+
     /// Forgets everything.
     pub fn clear(&mut self) {
         self.payments.clear();
@@ -851,6 +953,7 @@ impl Ledger {
         self.idempotency.clear();
         self.touched.clear();
         self.published.clear();
+        self.consents.clear();
     }
 
     /// Counts every event recorded so far as published.
@@ -912,6 +1015,7 @@ impl Store {
         let mut guard = self.data.lock();
         let r = f(&mut guard);
         if !guard.touched.is_empty() {
+            guard.note_consents();
             let sinks = self.sinks.0.read();
             if sinks.is_empty() {
                 // Nobody listens (no sink yet): no bookkeeping; `add_event_sink` takes a baseline.

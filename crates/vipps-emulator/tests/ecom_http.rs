@@ -230,8 +230,10 @@ async fn landing_page_approves_and_rejects_ecom_orders() {
     let h = H::start().await;
     let v = initiate(&h, "order-landing", 12345).await;
     let url = v["url"].as_str().unwrap();
-    assert!(url.starts_with(&format!("{}/landing?token=", h.emu.base_url())));
-    let token = url.split("token=").nth(1).unwrap();
+    // Shaped like the real `…/vippsgateway?v=2&token=…`: the official Postman collection takes
+    // the token as the third piece of `url.split('=', 3)`.
+    assert!(url.starts_with(&format!("{}/landing?v=2&token=", h.emu.base_url())));
+    let token = url.split('=').nth(2).unwrap();
     let page = h.http.get(url).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("order-landing") && page.contains("NOK 123.45"), "{page}");
     assert!(page.contains("/landing/approve") && page.contains("INITIATE"));
@@ -542,4 +544,44 @@ async fn a_direct_capture_sales_unit_captures_on_approval() {
     let s = h.control("/_emulator/checkout/sale-unit-ck-1/complete").await;
     assert_eq!(s["sessionState"], "PaymentTerminated", "{s}");
     assert_eq!(s["paymentDetails"]["state"], "TERMINATED", "{s}");
+}
+
+/// A refund without an amount refunds everything captured and not yet refunded, as a capture
+/// without one captures everything (the official Postman collection refunds so).
+#[tokio::test]
+async fn a_refund_without_an_amount_refunds_the_rest() {
+    let h = H::start().await;
+    initiate(&h, "order-refund-all", 5000).await;
+    let r = ecom(
+        &h,
+        Method::POST,
+        "/ecomm/v2/integration-test/payments/order-refund-all/approve",
+    )
+    .json(&json!({"customerPhoneNumber": "91234567"}))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let action = |what: &str, rid: &str, amount: Option<i64>| {
+        ecom(&h, Method::POST, &format!("/ecomm/v2/payments/order-refund-all/{what}"))
+            .header("X-Request-Id", rid)
+            .json(&capture_body(&h, amount))
+            .send()
+    };
+    assert_eq!(action("capture", "c1", None).await.unwrap().status(), 200);
+    assert_eq!(action("refund", "r1", Some(1000)).await.unwrap().status(), 200);
+    let r = action("refund", "r2", None).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["transaction"]["amount"], 4000, "{v}");
+    assert_eq!(v["transactionSummary"]["refundedAmount"], 5000);
+    assert_eq!(v["transactionSummary"]["remainingAmountToRefund"], 0);
+    ecom_error(action("refund", "r3", Some(0)).await.unwrap(), 400, "Payment", "71").await;
+    ecom_error(
+        action("refund", "r4", Some(-5)).await.unwrap(),
+        400,
+        "InvalidRequest",
+        "amount",
+    )
+    .await;
 }

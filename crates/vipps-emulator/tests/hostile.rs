@@ -116,6 +116,7 @@ fn paths() -> impl Strategy<Value = (http::Method, String)> {
         4 => (http::Method::POST, format!("/epayment/v1/payments/{r}/refund")),
         5 => (http::Method::POST, format!("/epayment/v1/payments/{r}/cancel")),
         6 => (http::Method::POST, format!("/epayment/v1/test/payments/{r}/approve")),
+        7 => (http::Method::GET, format!("/vipps-userinfo-api/userinfo/{r}")),
         8 => (http::Method::POST, "/checkout/v3/session".to_owned()),
         9 => (http::Method::GET, format!("/checkout/v3/session/{r}")),
         10 => (http::Method::PATCH, format!("/checkout/v3/session/{r}")),

@@ -97,7 +97,7 @@ async fn landing_page_reject_magic_amount_and_unknown_token() {
     assert!(html.contains("expired card"), "{html}");
     assert_eq!(h.get("landing-ref-0003").await["state"], "ABORTED");
 
-    for url in ["/landing?token=nope", "/landing", "/qr?token=nope"] {
+    for url in ["/landing?v=2&token=nope", "/landing", "/qr?v=2&token=nope"] {
         let r = h.http.get(h.url(url)).send().await.unwrap();
         assert_eq!(r.status(), 404, "{url}");
     }
@@ -214,7 +214,7 @@ async fn builder_public_url_and_shutdown() {
     assert!(created["redirectUrl"]
         .as_str()
         .unwrap()
-        .starts_with("https://emulator.example/landing?token="));
+        .starts_with("https://emulator.example/landing?v=2&token="));
     let base = h.emu.base_url();
     assert!(base.starts_with("http://127.0.0.1:") && !base.ends_with('/'));
     assert_eq!(

@@ -22,7 +22,7 @@ async fn create_approve_capture_twice_refund_and_event_log() {
     assert_eq!(created["reference"], r);
     let url = created["redirectUrl"].as_str().unwrap();
     assert!(
-        url.starts_with(&format!("{}/landing?token=", h.emu.base_url())),
+        url.starts_with(&format!("{}/landing?v=2&token=", h.emu.base_url())),
         "{url}"
     );
 
@@ -281,25 +281,34 @@ async fn force_approve_flows_and_profile_sub() {
         .await
         .unwrap();
     let url = v["redirectUrl"].as_str().unwrap();
-    assert!(url.contains("/qr?token="), "{url}");
+    assert!(url.contains("/qr?v=2&token="), "{url}");
     let svg = h.http.get(url).send().await.unwrap();
     assert_eq!(svg.headers()["content-type"], "image/svg+xml");
     let token = url.split("token=").nth(1).unwrap();
-    let r = h
-        .req(Method::POST, "/epayment/v1/payments/qr-ref-00001/approve")
-        .json(&json!({"token": "wrong-token"}))
-        .send()
-        .await
-        .unwrap();
-    problem(r, 400, Some(10020)).await;
-    let r = h
-        .req(Method::POST, "/epayment/v1/payments/qr-ref-00001/approve")
-        .json(&json!({ "token": token }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    // Another payment's token is refused.
+    let other = h.created("qr-ref-00002", 1000).await;
+    let other_token = other["redirectUrl"]
+        .as_str()
+        .unwrap()
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let approve = |reference: &str, token: &str| {
+        h.req(Method::POST, &format!("/epayment/v1/payments/{reference}/approve"))
+            .json(&json!({ "token": token }))
+            .send()
+    };
+    problem(approve("qr-ref-00001", &other_token).await.unwrap(), 400, Some(10020)).await;
+    assert_eq!(approve("qr-ref-00001", token).await.unwrap().status(), 200);
     assert!(h.get("qr-ref-00001").await["profile"].get("sub").is_none());
+    // A token that is no payment's is ignored, as the official Postman collection sends an
+    // unfilled variable.
+    assert_eq!(
+        approve("qr-ref-00002", "{{payment_token}}").await.unwrap().status(),
+        200
+    );
+    assert_eq!(h.get("qr-ref-00002").await["state"], "AUTHORIZED");
 }
 
 #[tokio::test]

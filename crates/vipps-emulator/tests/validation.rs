@@ -258,7 +258,7 @@ async fn router_works_without_a_socket() {
     assert!(v["redirectUrl"]
         .as_str()
         .unwrap()
-        .starts_with("http://127.0.0.1/landing?token="));
+        .starts_with("http://127.0.0.1/landing?v=2&token="));
     let health = app
         .oneshot(Request::get("/_emulator/health").body(Body::empty()).unwrap())
         .await
@@ -285,4 +285,75 @@ fn config_from_file() {
     assert_eq!(state.public_url(), "https://emu.example");
     assert!(EmulatorConfig::from_file(dir.join("missing.json")).is_err());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The official ePayment Postman collection: its token path is spelled `/accessToken/get`, and
+/// its bodies carry `reference` and `customer.phoneNumber` as bare JSON numbers.
+#[tokio::test]
+async fn the_official_postman_collection_requests_are_accepted() {
+    let h = H::start().await;
+    let m = h.m().clone();
+    let r = h
+        .http
+        .post(h.url("/accessToken/get"))
+        .header("client_id", &m.client_id)
+        .header("client_secret", &m.client_secret)
+        .header("Ocp-Apim-Subscription-Key", &m.subscription_key)
+        .header("Merchant-Serial-Number", &m.msn)
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let token = r.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = r#"{
+        "amount": {"value": 1000, "currency": "NOK"},
+        "paymentMethod": {"type": "WALLET"},
+        "customer": {"phoneNumber": 4791234567},
+        "reference": 1234561795468211846,
+        "userFlow": "WEB_REDIRECT",
+        "returnUrl": "https://example.com/redirect?reference=1234561795468211846",
+        "paymentDescription": "Purchase of socks"
+    }"#;
+    let r = h
+        .http
+        .post(h.url("/epayment/v1/payments"))
+        .bearer_auth(&token)
+        .header("Ocp-Apim-Subscription-Key", &m.subscription_key)
+        .header("Merchant-Serial-Number", &m.msn)
+        .header("Idempotency-Key", "postman-1")
+        .header("Content-Type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let p = h.get("1234561795468211846").await;
+    assert_eq!(p["reference"], "1234561795468211846", "stored and answered as a string");
+
+    // Other non-strings are still type errors.
+    let bad = [
+        ("reference", "1.5"),
+        ("reference", "true"),
+        ("customer", r#"{"phoneNumber": [1]}"#),
+    ];
+    for (i, (field, value)) in bad.into_iter().enumerate() {
+        let mut v: Value = serde_json::from_str(body).unwrap();
+        v[field] = serde_json::from_str(value).unwrap();
+        let r = h
+            .req(Method::POST, "/epayment/v1/payments")
+            .header("Idempotency-Key", format!("postman-bad-{i}"))
+            .json(&v)
+            .send()
+            .await
+            .unwrap();
+        let p = problem(r, 400, None).await;
+        assert!(
+            p["detail"].as_str().unwrap().contains("expected a string"),
+            "{field}: {p}"
+        );
+    }
 }

@@ -89,7 +89,8 @@ redacted_debug!(ClientCredentialsTokenResponse {
 });
 
 /// The error body of `POST /miami/v1/token` (RFC 6749 §5.2): `invalid_client` when the
-/// credentials are wrong, `grant_type` is missing or a subscription key was sent.
+/// credentials are wrong, `grant_type` is missing or a subscription key was sent. The Userinfo
+/// API's errors have the same shape (RFC 6750: `invalid_token`, …).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OAuthError {
     /// `invalid_client`, `invalid_request`, `unsupported_grant_type`, …

@@ -70,9 +70,18 @@ pub struct InvalidReference {
 /// The stored ePayment spec says 8–50 characters; the newer (2026) ePayment docs say 8–64.
 /// We accept up to 64. Deserialization does not validate (values from the server are
 /// taken as they are); [`Reference::new`] does.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+///
+/// A JSON integer is taken as its decimal digits: the official ePayment Postman collection
+/// sends its all-digit references as bare numbers (`"reference": 1234561795468208636`).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct Reference(String);
+
+impl<'de> Deserialize<'de> for Reference {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        string_or_number::string_or_integer(d).map(Reference)
+    }
+}
 
 impl Reference {
     /// Minimum length.
@@ -174,7 +183,59 @@ pub mod rfc3339 {
 /// Deserializes a value that the API documents as a string but sometimes sends as a number
 /// (the access-token `expires_in`, for example).
 pub mod string_or_number {
+    use serde::de::{self, Visitor};
     use serde::{Deserialize, Deserializer};
+    use std::fmt;
+
+    /// A string, or a JSON integer taken as its decimal digits; anything else is refused with
+    /// "expected a string". For identifiers made of digits that clients send unquoted (the
+    /// official ePayment Postman collection does so for `reference` and
+    /// `customer.phoneNumber`).
+    pub fn string_or_integer<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        d.deserialize_any(Digits)
+    }
+
+    /// [`string_or_integer`] for an optional field: null or absence is `None`.
+    pub fn opt_string_or_integer<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        struct Opt;
+        impl<'de> Visitor<'de> for Opt {
+            type Value = Option<String>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                string_or_integer(d).map(Some)
+            }
+        }
+        d.deserialize_option(Opt)
+    }
+
+    struct Digits;
+
+    impl<'de> Visitor<'de> for Digits {
+        type Value = String;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+            Ok(v.to_owned())
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
+            Ok(v)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+    }
 
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -219,6 +280,21 @@ mod tests {
         assert!(Reference::new("ünïcode-ref").is_err());
         assert!(Reference::random().is_valid());
         assert_ne!(Reference::random(), Reference::random());
+    }
+
+    #[test]
+    fn a_reference_sent_as_a_bare_integer_is_read_as_its_digits() {
+        let r: Reference = serde_json::from_str("1234561795468208636").unwrap();
+        assert_eq!(r.as_str(), "1234561795468208636");
+        assert!(r.is_valid());
+        let r: Reference = serde_json::from_str("\"acme-1234\"").unwrap();
+        assert_eq!(r.as_str(), "acme-1234");
+        // Still serialized as a string.
+        assert_eq!(serde_json::to_string(&r).unwrap(), "\"acme-1234\"");
+        for bad in ["1.5", "true", "null", "[]", "{}", "1e30"] {
+            let e = serde_json::from_str::<Reference>(bad).unwrap_err().to_string();
+            assert!(e.contains("expected a string"), "{bad}: {e}");
+        }
     }
 
     #[test]

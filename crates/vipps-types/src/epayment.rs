@@ -111,8 +111,13 @@ string_enum! {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Customer {
-    /// MSISDN: country code and number, digits only, e.g. `4791234567`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// MSISDN: country code and number, digits only, e.g. `4791234567`. Read from a bare JSON
+    /// integer too, as the official Postman collection sends it.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::common::string_or_number::opt_string_or_integer"
+    )]
     pub phone_number: Option<String>,
     /// The full content of the customer's personal QR code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1236,6 +1241,29 @@ mod tests {
                 UserFlow::WebRedirect,
             )
         }
+    }
+
+    #[test]
+    fn the_official_postman_body_with_bare_numbers_parses_and_validates() {
+        // As the official ePayment Postman collection sends it: reference and phone number unquoted.
+        let body = r#"{"amount":{"value":1000,"currency":"NOK"},"paymentMethod":{"type":"WALLET"},
+            "customer":{"phoneNumber":4791234567},"reference":1234561795468211846,
+            "userFlow":"WEB_REDIRECT","returnUrl":"https://example.com/redirect?reference=1",
+            "paymentDescription":"Purchase of socks"}"#;
+        let r: CreatePaymentRequest = serde_json::from_str(body).unwrap();
+        assert_eq!(r.reference.as_str(), "1234561795468211846");
+        assert_eq!(r.customer.as_ref().unwrap().phone_number.as_deref(), Some("4791234567"));
+        r.validate().unwrap();
+        // Written back as strings.
+        let out = serde_json::to_value(&r).unwrap();
+        assert_eq!(out["customer"]["phoneNumber"], "4791234567");
+        assert_eq!(out["reference"], "1234561795468211846");
+        // A phone number that is no integer is still a type error; null is absence.
+        assert!(serde_json::from_str::<Customer>(r#"{"phoneNumber":47.5}"#).is_err());
+        assert_eq!(
+            serde_json::from_str::<Customer>(r#"{"phoneNumber":null}"#).unwrap(),
+            Customer::default()
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod common;
 pub mod ecom;
 pub mod epayment;
 pub mod problem;
+pub mod userinfo;
 pub mod validate;
 pub mod webhooks;
 

@@ -72,17 +72,18 @@ impl Ecom {
         self.action("ecom.capture", "capture", order_id.as_ref(), body)
     }
 
-    /// `POST …/{orderId}/refund`.
+    /// `POST …/{orderId}/refund`. `amount` in øre, or `None` to refund everything captured and
+    /// not yet refunded.
     pub fn refund(
         &self,
         order_id: impl AsRef<str>,
-        amount: i64,
+        amount: impl Into<Option<i64>>,
         transaction_text: impl Into<String>,
     ) -> RequestBuilder<RefundTransactionResponse> {
         let body = PaymentActionsRequest {
             merchant_info: self.msn(),
             transaction: ModificationTransaction {
-                amount: Some(amount),
+                amount: amount.into(),
                 transaction_text: transaction_text.into(),
             },
         };

@@ -60,6 +60,7 @@ pub mod retry;
 mod secret;
 mod token;
 mod transport;
+pub mod userinfo;
 pub mod webhooks;
 
 pub use config::{ClientBuilder, Config, Environment, SystemInfo};
@@ -157,6 +158,11 @@ impl Client {
     /// [`webhooks::WebhookVerifier`].
     pub fn webhooks(&self) -> webhooks::Webhooks {
         webhooks::Webhooks::new(self.clone())
+    }
+
+    /// The Userinfo API: the profile a customer shared in a payment (by its `sub`).
+    pub fn userinfo(&self) -> userinfo::Userinfo {
+        userinfo::Userinfo::new(self.clone())
     }
 
     /// A valid access token (cached; fetched when needed).

@@ -29,6 +29,9 @@ pub(crate) enum Auth {
     /// `Authorization: Basic base64(client_id:client_secret)` and no subscription key
     /// (`/miami/v1/token`, the OAuth client credentials flow).
     Basic,
+    /// `Authorization: Bearer <access token>` and no subscription key (the Userinfo API,
+    /// which answers 401 to one).
+    BearerWithoutKey,
 }
 
 /// Which idempotency header an operation carries.
@@ -354,7 +357,9 @@ impl Client {
                 attempts += 1;
                 retries_used += 1;
                 let token = match op.auth {
-                    Auth::Bearer => Some(self.bearer_token().await.map_err(|e| ctx(e, attempts - 1))?),
+                    Auth::Bearer | Auth::BearerWithoutKey => {
+                        Some(self.bearer_token().await.map_err(|e| ctx(e, attempts - 1))?)
+                    }
                     Auth::ClientCredentials | Auth::Basic => None,
                 };
                 let span = tracing::info_span!(
@@ -388,7 +393,10 @@ impl Client {
                     }
                     Err(AttemptError::Answer { status, headers, body }) => {
                         span.record("status", status);
-                        if status == 401 && op.auth == Auth::Bearer && !refreshed_after_401 {
+                        if status == 401
+                            && matches!(op.auth, Auth::Bearer | Auth::BearerWithoutKey)
+                            && !refreshed_after_401
+                        {
                             // The token may have been revoked or expired early: fetch one new token, retry once.
                             refreshed_after_401 = true;
                             if let Some(t) = &token {
@@ -453,11 +461,12 @@ impl Client {
         let fixed = &self.inner.fixed_headers;
         let mut headers = match (op.auth, op.msn) {
             (Auth::Basic, _) => fixed.basic.clone(),
+            (Auth::BearerWithoutKey, _) => fixed.without_key.clone(),
             (_, true) => fixed.with_msn.clone(),
             (_, false) => fixed.without_msn.clone(),
         };
         match (op.auth, token) {
-            (Auth::Bearer, Some(t)) => {
+            (Auth::Bearer | Auth::BearerWithoutKey, Some(t)) => {
                 headers.insert(http::header::AUTHORIZATION, t.header.clone());
             }
             (Auth::Basic, _) => {}
@@ -561,6 +570,8 @@ pub(crate) struct FixedHeaders {
     /// For `/miami/v1/token`: `Authorization: Basic …`, the MSN and system headers, and no
     /// subscription key (the flow refuses one).
     basic: HeaderMap,
+    /// For the Userinfo API: the MSN and system headers, no subscription key.
+    without_key: HeaderMap,
 }
 
 impl FixedHeaders {
@@ -583,8 +594,9 @@ impl FixedHeaders {
         let mut client_credentials = HeaderMap::new();
         client_credentials.insert("client_id", header_value(&cfg.client_id, false)?);
         client_credentials.insert("client_secret", header_value(cfg.client_secret.expose(), true)?);
-        let mut basic = with_msn.clone();
-        basic.remove("Ocp-Apim-Subscription-Key");
+        let mut without_key = with_msn.clone();
+        without_key.remove("Ocp-Apim-Subscription-Key");
+        let mut basic = without_key.clone();
         let pair = format!("{}:{}", cfg.client_id, cfg.client_secret.expose());
         let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
         basic.insert(
@@ -596,6 +608,7 @@ impl FixedHeaders {
             without_msn,
             client_credentials,
             basic,
+            without_key,
         })
     }
 }

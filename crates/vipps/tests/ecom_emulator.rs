@@ -186,7 +186,7 @@ async fn full_lifecycle_capture_refund_details_status() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.order_id, id);
     assert!(
-        r.url.starts_with(&format!("{}/landing?token=", emu.base_url())),
+        r.url.starts_with(&format!("{}/landing?v=2&token=", emu.base_url())),
         "{}",
         r.url
     );

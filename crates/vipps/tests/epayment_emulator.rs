@@ -288,7 +288,27 @@ async fn force_approve_and_profile_sub() {
     .unwrap();
     let p = ep.get_payment(&r).await.unwrap();
     assert_eq!(p.state, PaymentState::Authorized);
-    assert!(p.profile.sub.is_some());
+    let sub = p.profile.sub.clone().expect("a sub once authorized with a scope");
+
+    // The Userinfo API answers with what the scope asked for. It refuses a subscription key
+    // (401), so this passing also shows the SDK leaves it out.
+    let u = c.userinfo().get(&sub).await.unwrap();
+    assert_eq!(u.sub, sub);
+    assert_eq!(u.given_name.as_deref(), Some("Ola"));
+    assert_eq!(u.phone_number.as_deref(), Some("4791234567"));
+    assert!(u.email.is_none() && u.address.is_none());
+
+    let e = c
+        .userinfo()
+        .get("c06c4afe-d9e1-4c5d-939a-177d752a0944")
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), Some(404), "{e}");
+    let e = c.userinfo().get("../epayment").await.unwrap_err();
+    assert!(
+        matches!(e.kind(), vipps::ErrorKind::Validation(v) if v.field == "sub"),
+        "{e}"
+    );
 }
 
 #[tokio::test]

@@ -59,7 +59,7 @@
 mod frontend;
 
 use crate::config::Merchant;
-use crate::customer::NORWAY;
+use crate::customer::{Person, NORWAY};
 use crate::deliveries::{Outbound, RetrySchedule};
 use crate::error::{ApiError, Stored};
 use crate::http::{
@@ -1323,8 +1323,30 @@ pub(crate) async fn customer_act(
                 });
             }
             if require_user_info {
+                let mobile = customer.phone_number.clone().unwrap_or_default();
+                let sub = crate::store::customer_sub(&s.msn, &mobile);
+                if matches!(outcome, Outcome::Approve) {
+                    // What the Checkout page shared, readable from the Userinfo API.
+                    let scope = if with_address {
+                        "name email phoneNumber address"
+                    } else {
+                        "name email phoneNumber"
+                    };
+                    let person = Person {
+                        first_name: customer.first_name.clone().unwrap_or_default(),
+                        last_name: customer.last_name.clone().unwrap_or_default(),
+                        email: customer.email.clone().unwrap_or_default(),
+                        phone: mobile,
+                        street: addr.street_address.clone().unwrap_or_default(),
+                        post_code: addr.postal_code.clone().unwrap_or_default(),
+                        city: addr.city.clone().unwrap_or_default(),
+                        country: addr.country.clone().unwrap_or_default(),
+                        birthdate: NORWAY.birthdate.to_owned(),
+                    };
+                    ledger.record_consent(&sub, &s.msn, person, scope, now);
+                }
                 s.user_info = Some(UserInfo {
-                    sub: uuid::Uuid::new_v4().to_string(),
+                    sub,
                     email: customer.email.clone(),
                 });
             }

@@ -3,7 +3,7 @@
 //! Routes: `POST /ecomm/v2/payments`, `POST …/{orderId}/capture`, `PUT …/{orderId}/cancel`,
 //! `POST …/{orderId}/refund`, `GET …/{orderId}/details`, `GET …/{orderId}/status` (deprecated),
 //! `POST /ecomm/v2/integration-test/payments/{orderId}/approve` (force approve).
-//! The landing page (`/landing?token=…`) and the control plane
+//! The landing page (`/landing?v=2&token=…`) and the control plane
 //! (`POST /_emulator/payments/{orderId}/approve|reject`) act on eCom orders too.
 //!
 //! Emulator choices (BEHAVIOUR §6, §10.7):
@@ -37,6 +37,7 @@
 pub mod errors;
 pub mod order;
 
+use crate::customer::Person;
 use crate::deliveries::{Outbound, RetrySchedule};
 use crate::error::Stored;
 use crate::http::{call_merchant, check_system_headers, header_str, parse_json, read_body};
@@ -60,11 +61,11 @@ use std::collections::HashMap;
 use std::time::Duration;
 use time::OffsetDateTime;
 use vipps_types::ecom::{
-    check_order_id, CancelPaymentRequest, ForceApproveRequest, InitiatePaymentRequest, InitiatePaymentResponse,
-    PaymentActionsRequest, PaymentShippingDetails, ShippingCostRequest, ShippingCostResponse,
+    check_order_id, CallbackStatus, CancelPaymentRequest, ForceApproveRequest, InitiatePaymentRequest,
+    InitiatePaymentResponse, PaymentActionsRequest, PaymentShippingDetails, ShippingCostRequest, ShippingCostResponse,
     TransactionUpdateCallback,
 };
-use vipps_types::Validate;
+use vipps_types::{Currency, Validate};
 
 /// A remembered answer for an `X-Request-Id`.
 #[derive(Debug, Clone)]
@@ -129,10 +130,18 @@ fn with_data<R>(
 ) -> R {
     let mut out = Vec::new();
     let now = state.clock().now();
-    let r = {
+    let (r, consents) = {
         let mut d = state.ecom().data.lock();
-        f(&mut d, now, &mut out)
+        let r = f(&mut d, now, &mut out);
+        (r, consents_given(&d, &out))
     };
+    if !consents.is_empty() {
+        state.store().transaction(|l| {
+            for (sub, msn, person, scope, at) in consents {
+                l.record_consent(&sub, &msn, person, &scope, at);
+            }
+        });
+    }
     for cb in out {
         send_callback(state, cb);
     }
@@ -240,10 +249,45 @@ fn remove_consent_inner(
     ))
 }
 
+/// The profile consents given by the reservations among `out`: (sub, MSN, profile, scope, when).
+fn consents_given(
+    d: &Data,
+    out: &[TransactionUpdateCallback],
+) -> Vec<(String, String, Person, String, OffsetDateTime)> {
+    let reserved = |s: &CallbackStatus| {
+        matches!(
+            s,
+            CallbackStatus::Reserved | CallbackStatus::Reserve | CallbackStatus::Sale
+        )
+    };
+    out.iter()
+        .filter(|cb| reserved(&cb.transaction_info.status))
+        .filter_map(|cb| {
+            let o = d
+                .orders
+                .get(&(cb.merchant_serial_number.clone(), cb.order_id.clone()))?;
+            let (sub, scope, at, user) = (
+                o.sub.clone()?,
+                o.request.transaction.scope.clone()?,
+                o.reserved_at?,
+                o.user.as_ref()?,
+            );
+            let mut person = Person::test(&Currency::Nok, Some(&format!("47{}", user.mobile_number)));
+            person.first_name.clone_from(&user.first_name);
+            person.last_name.clone_from(&user.last_name);
+            person.email.clone_from(&user.email);
+            person.birthdate = order::TEST_USER_BIRTHDATE.to_owned();
+            Some((sub, o.msn.clone(), person, scope, at))
+        })
+        .collect()
+}
+
 /// The routes of this API.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/ecomm/v2/payments", post(initiate))
+        // The official Postman collection initiates with a trailing slash.
+        .route("/ecomm/v2/payments/", post(initiate))
         .route("/ecomm/v2/payments/{order_id}/capture", post(capture))
         .route("/ecomm/v2/payments/{order_id}/cancel", put(cancel))
         .route("/ecomm/v2/payments/{order_id}/refund", post(refund))
@@ -359,7 +403,9 @@ async fn initiate_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Re
         while d.tokens.contains_key(&token) {
             token = random_token();
         }
-        let url = format!("{public_url}/landing?token={token}");
+        // Shaped like the real `…/vippsgateway?v=2&token=…`, which clients (the official Postman
+        // collection among them) take apart to find the token.
+        let url = format!("{public_url}/landing?v=2&token={token}");
         let expires_at = now.checked_add(time::Duration::seconds(expiry)).unwrap_or(now);
         let mut order = Order::new(&msn, req.clone(), token.clone(), url.clone(), &rid, now, expires_at);
         order.direct_capture = direct_capture;

@@ -48,6 +48,9 @@ pub const USER_DATA_SHARED_FOR: time::Duration = time::Duration::days(7);
 /// What replaces the customer's information after [`USER_DATA_SHARED_FOR`].
 pub const EXPIRED: &str = "[Expired]";
 
+/// The eCom test user's date of birth (the Userinfo API's `birthdate`).
+pub const TEST_USER_BIRTHDATE: &str = "1815-12-10";
+
 /// The test customer approving (default: Ada Lovelace, 91234567).
 pub fn test_user(phone: Option<&str>) -> UserDetails {
     let phone = phone.unwrap_or("91234567").to_owned();
@@ -347,9 +350,19 @@ impl Order {
                 ),
             });
         }
+        let refundable = self.captured - self.refunded;
+        // Without an amount (absent, null or 0) everything still refundable is refunded, as
+        // capture does; the official Postman collection refunds so.
         let value = match amount {
+            Some(v) if v < 0 => return Err(EcomErr::invalid("amount", "must not be negative")),
             Some(v) if v > 0 => v,
-            _ => return Err(EcomErr::invalid("amount", "must be greater than 0")),
+            _ if refundable > 0 => refundable,
+            _ => {
+                return Err(EcomErr::payment(
+                    71,
+                    "Nothing left to refund: the captured amount is refunded",
+                ))
+            }
         };
         if self.reserved_at.is_some_and(|t| now > t + time::Duration::days(365)) {
             return Err(EcomErr::payment(
@@ -357,7 +370,6 @@ impl Order {
                 "Too late to refund: refunds are possible for 365 days after the reservation",
             ));
         }
-        let refundable = self.captured - self.refunded;
         if value > refundable {
             return Err(EcomErr::payment(
                 71,
@@ -455,7 +467,9 @@ impl Order {
             self.user = Some(test_user(phone));
         }
         if self.has_scope() {
-            self.sub = Some(uuid::Uuid::new_v4().to_string());
+            // eCom numbers are Norwegian, 8 digits: the same customer as `47…` in ePayment.
+            let mobile = self.user.as_ref().map_or("91234567", |u| u.mobile_number.as_str());
+            self.sub = Some(crate::store::customer_sub(&self.msn, &format!("47{mobile}")));
         }
         self.shipping = shipping;
         let (reserved, text) = (self.reserved, self.text());

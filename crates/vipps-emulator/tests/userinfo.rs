@@ -1,0 +1,274 @@
+//! Userinfo API: `GET /vipps-userinfo-api/userinfo/{sub}` after profile sharing in ePayment,
+//! eCom and Checkout.
+
+mod common;
+
+use common::*;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// Creates an ePayment payment asking for `scope`, for the customer `phone`, and force-approves it.
+async fn shared(h: &H, reference: &str, scope: &str, phone: &str) -> String {
+    let mut body = web(reference, 1000);
+    body["profile"] = json!({"scope": scope});
+    body["customer"] = json!({"phoneNumber": phone});
+    let r = h
+        .req(Method::POST, "/epayment/v1/payments")
+        .header("Idempotency-Key", format!("k-{reference}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let r = h
+        .req(Method::POST, &format!("/epayment/v1/test/payments/{reference}/approve"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    h.get(reference).await["profile"]["sub"]
+        .as_str()
+        .expect("sub once authorized")
+        .to_owned()
+}
+
+/// The Userinfo call as the official Postman collection makes it: token, MSN, no subscription key.
+fn userinfo(h: &H, token: &str, sub: &str) -> reqwest::RequestBuilder {
+    h.http
+        .get(h.url(&format!("/vipps-userinfo-api/userinfo/{sub}")))
+        .bearer_auth(token)
+        .header("Merchant-Serial-Number", &h.m().msn)
+}
+
+async fn status_and_json(r: reqwest::RequestBuilder) -> (u16, Value, Option<String>) {
+    let r = r.send().await.unwrap();
+    let status = r.status().as_u16();
+    let www = r
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (status, r.json().await.unwrap(), www)
+}
+
+#[tokio::test]
+async fn an_epayment_sub_gives_the_consented_fields_and_nothing_else() {
+    let h = H::start().await;
+    let sub = shared(
+        &h,
+        "userinfo-ref-0001",
+        "name phoneNumber address birthDate",
+        "4798765432",
+    )
+    .await;
+    let (status, u, _) = status_and_json(userinfo(&h, &h.token, &sub)).await;
+    assert_eq!(status, 200, "{u}");
+    assert_eq!(u["sub"], sub.as_str());
+    assert_eq!(u["given_name"], "Ola");
+    assert_eq!(u["family_name"], "Nordmann");
+    assert_eq!(u["name"], "Ola Nordmann");
+    assert_eq!(u["phone_number"], "4798765432", "the payment's customer");
+    assert_eq!(u["phone_number_verified"], true);
+    assert_eq!(u["birthdate"], "1990-01-31");
+    assert_eq!(u["address"]["postal_code"], "0154");
+    assert_eq!(u["address"]["country"], "NO");
+    assert_eq!(u["address"]["address_type"], "home");
+    assert_eq!(u["other_addresses"], json!([]));
+    for absent in ["email", "email_verified", "nin"] {
+        assert!(u.get(absent).is_none(), "{absent} was not consented to: {u}");
+    }
+
+    // The same customer at the same sales unit has the same sub; a later consent adds its words.
+    let again = shared(&h, "userinfo-ref-0002", "email", "4798765432").await;
+    assert_eq!(again, sub);
+    let (_, u, _) = status_and_json(userinfo(&h, &h.token, &sub)).await;
+    assert_eq!(u["email"], "ola.nordmann@example.com");
+    assert_eq!(u["given_name"], "Ola", "the earlier consent still counts");
+    // Another customer has another sub.
+    let other = shared(&h, "userinfo-ref-0003", "name", "4791111111").await;
+    assert_ne!(other, sub);
+}
+
+#[tokio::test]
+async fn the_market_chooses_the_test_customer() {
+    let config = vipps_emulator::EmulatorConfig {
+        merchants: vec![vipps_emulator::Merchant {
+            currency: vipps_types::Currency::Dkk,
+            ..vipps_emulator::Merchant::default_test()
+        }],
+        ..Default::default()
+    };
+    let h = H::with(config).await;
+    let mut body = web("userinfo-dkk-0001", 1000);
+    body["amount"] = json!({"value": 1000, "currency": "DKK"});
+    body["profile"] = json!({"scope": "name email"});
+    let r = h
+        .req(Method::POST, "/epayment/v1/payments")
+        .header("Idempotency-Key", "k-dkk")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    assert_eq!(h.approve("userinfo-dkk-0001").await.status(), 200);
+    let sub = h.get("userinfo-dkk-0001").await["profile"]["sub"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, u, _) = status_and_json(userinfo(&h, &h.token, &sub)).await;
+    assert_eq!(status, 200);
+    assert_eq!(u["given_name"], "Mette");
+    assert_eq!(u["email"], "mette.jensen@example.com");
+}
+
+#[tokio::test]
+async fn authentication_rules() {
+    let h = H::two_merchants().await;
+    let sub = shared(&h, "userinfo-auth-0001", "name", "4791234567").await;
+
+    // The subscription key is refused: the Userinfo API is outside the payment subscriptions.
+    let r = userinfo(&h, &h.token, &sub).header("Ocp-Apim-Subscription-Key", &h.m().subscription_key);
+    let (status, e, www) = status_and_json(r).await;
+    assert_eq!(status, 401);
+    assert_eq!(e["error"], "invalid_request");
+    assert!(e["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("Ocp-Apim-Subscription-Key"));
+    assert_eq!(www.as_deref(), Some("Bearer error=\"invalid_request\""));
+
+    // No token, a forged token.
+    let r = h.http.get(h.url(&format!("/vipps-userinfo-api/userinfo/{sub}")));
+    assert_eq!(status_and_json(r).await.0, 401);
+    let (status, e, www) = status_and_json(userinfo(&h, "not.a.token", &sub)).await;
+    assert_eq!((status, e["error"].as_str()), (401, Some("invalid_token")));
+    assert_eq!(www.as_deref(), Some("Bearer error=\"invalid_token\""));
+
+    // Another sales unit cannot read it; nor can anyone read a sub nobody consented under.
+    let second = fetch_token(&h.http, &h.emu.base_url(), &second_merchant()).await;
+    let (status, e, _) = status_and_json(userinfo(&h, &second, &sub)).await;
+    assert_eq!((status, e["error"].as_str()), (404, Some("not_found")));
+    let (status, _, _) = status_and_json(userinfo(&h, &h.token, "c06c4afe-d9e1-4c5d-939a-177d752a0944")).await;
+    assert_eq!(status, 404);
+    // A payment without a scope has no sub.
+    h.authorized("userinfo-auth-0002", 1000).await;
+    assert!(h.get("userinfo-auth-0002").await["profile"].get("sub").is_none());
+}
+
+#[tokio::test]
+async fn the_data_can_be_fetched_for_168_hours() {
+    let h = H::start().await;
+    let sub = shared(&h, "userinfo-time-0001", "name", "4791234567").await;
+    h.advance(167 * 3600).await;
+    let token = fetch_token(&h.http, &h.emu.base_url(), h.m()).await;
+    assert_eq!(status_and_json(userinfo(&h, &token, &sub)).await.0, 200);
+    h.advance(2 * 3600).await;
+    let token = fetch_token(&h.http, &h.emu.base_url(), h.m()).await;
+    let (status, e, _) = status_and_json(userinfo(&h, &token, &sub)).await;
+    assert_eq!(status, 403);
+    assert_eq!(e["error"], "access_denied");
+    assert!(e["error_description"].as_str().unwrap().contains("168 hours"), "{e}");
+}
+
+#[tokio::test]
+async fn an_ecom_sub_reads_the_ecom_customer_and_matches_epayment() {
+    let h = H::start().await;
+    let body = json!({
+        "customerInfo": {},
+        "merchantInfo": {
+            "merchantSerialNumber": h.m().msn,
+            "callbackPrefix": "https://example.com/vipps",
+            "fallBack": "https://example.com/fallback",
+        },
+        "transaction": {"amount": 1000, "orderId": "userinfo-order-1", "transactionText": "Socks",
+            "scope": "name email birthDate"},
+    });
+    // eCom calls carry the token and the subscription key (the MSN is optional there).
+    let ecom = |method: Method, path: &str| {
+        h.http
+            .request(method, h.url(path))
+            .bearer_auth(&h.token)
+            .header("Ocp-Apim-Subscription-Key", &h.m().subscription_key)
+    };
+    let r = ecom(Method::POST, "/ecomm/v2/payments/")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the trailing slash of the official collection works");
+    let r = ecom(
+        Method::POST,
+        "/ecomm/v2/integration-test/payments/userinfo-order-1/approve",
+    )
+    .json(&json!({"customerPhoneNumber": "91234567"}))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = ecom(Method::GET, "/ecomm/v2/payments/userinfo-order-1/details")
+        .send()
+        .await
+        .unwrap();
+    let d: Value = r.json().await.unwrap();
+    let sub = d["sub"].as_str().expect("sub in /details").to_owned();
+    let (status, u, _) = status_and_json(userinfo(&h, &h.token, &sub)).await;
+    assert_eq!(status, 200, "{u}");
+    assert_eq!(
+        u["given_name"], d["userDetails"]["firstName"],
+        "the customer /details shows"
+    );
+    assert_eq!(u["email"], d["userDetails"]["email"]);
+    assert_eq!(u["birthdate"], "1815-12-10");
+    assert!(u.get("phone_number").is_none());
+    // 91234567 in eCom is 4791234567 in ePayment: one customer, one sub at this sales unit.
+    assert_eq!(shared(&h, "userinfo-ecom-0001", "name", "4791234567").await, sub);
+}
+
+#[tokio::test]
+async fn a_checkout_user_info_sub_reads_what_the_page_shared() {
+    let h = H::start().await;
+    let m = h.m().clone();
+    let body = json!({
+        "type": "PAYMENT",
+        "reference": "userinfo-ck-0001",
+        "merchantInfo": {"callbackUrl": "https://example.com/cb", "returnUrl": "https://example.com/r",
+            "callbackAuthorizationToken": "cb-secret-123"},
+        "transaction": {"amount": {"value": 10000, "currency": "NOK"}, "reference": "userinfo-ck-0001",
+            "paymentDescription": "Socks"},
+        "configuration": {"requireUserInfo": true, "elements": "PaymentAndContactInfo"},
+    });
+    let r = h
+        .http
+        .post(h.url("/checkout/v3/session"))
+        .header("client_id", &m.client_id)
+        .header("client_secret", &m.client_secret)
+        .header("Ocp-Apim-Subscription-Key", &m.subscription_key)
+        .header("Merchant-Serial-Number", &m.msn)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let s: Value = h
+        .http
+        .post(h.url("/_emulator/checkout/userinfo-ck-0001/complete"))
+        .json(
+            &json!({"customer": {"firstName": "Kari", "lastName": "Hansen", "email": "kari@example.com",
+            "phoneNumber": "4795555555"}}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sub = s["userInfo"]["sub"]
+        .as_str()
+        .unwrap_or_else(|| panic!("userInfo.sub: {s}"))
+        .to_owned();
+    let (status, u, _) = status_and_json(userinfo(&h, &h.token, &sub)).await;
+    assert_eq!(status, 200, "{u}");
+    assert_eq!(u["given_name"], "Kari");
+    assert_eq!(u["email"], "kari@example.com");
+    assert_eq!(u["phone_number"], "4795555555");
+}
