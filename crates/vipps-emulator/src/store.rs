@@ -684,6 +684,9 @@ pub struct Ledger {
     link_base: Option<Arc<str>>,
     /// Profile consents per `sub` (ePayment, eCom and Checkout record theirs here).
     consents: HashMap<String, Consent>,
+    /// How many stored payments asked for a profile scope: while none has, no transaction
+    /// looks for consents to record.
+    scoped: usize,
 }
 
 /// Everything create needs besides the request.
@@ -846,6 +849,7 @@ impl Ledger {
         let redirect_url = p.redirect_url();
         self.tokens.insert(token_raw, id.clone());
         self.touched.push(id.clone());
+        self.scoped += usize::from(p.scope.is_some());
         self.payments.insert(id, Box::new(p));
         Ok(CreatePaymentResponse {
             redirect_url,
@@ -930,6 +934,9 @@ impl Ledger {
     /// Records the consents of the payments handed out in this transaction that were
     /// authorized with a scope.
     fn note_consents(&mut self) {
+        if self.scoped == 0 {
+            return;
+        }
         for i in 0..self.touched.len() {
             let Some(p) = self.payments.get(&self.touched[i]) else {
                 continue;
@@ -954,6 +961,7 @@ impl Ledger {
         self.touched.clear();
         self.published.clear();
         self.consents.clear();
+        self.scoped = 0;
     }
 
     /// Counts every event recorded so far as published.
