@@ -9,8 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The profile the customer consented to share.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// The profile the customer consented to share. `Debug` hides the national identity number.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserinfoResponse {
     /// The customer's identifier for this sales unit (stable across payments).
     pub sub: String,
@@ -48,6 +48,23 @@ pub struct UserinfoResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nin: Option<String>,
 }
+
+redacted_debug!(UserinfoResponse {
+    plain: [
+        sub,
+        name,
+        given_name,
+        family_name,
+        email,
+        email_verified,
+        phone_number,
+        phone_number_verified,
+        address,
+        other_addresses,
+        birthdate
+    ],
+    secret: [nin]
+});
 
 /// An address as the Userinfo API gives it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,5 +111,19 @@ mod tests {
         let back = serde_json::to_value(&u).unwrap();
         assert_eq!(back["phone_number_verified"], true);
         assert!(back.get("nin").is_none(), "absent fields stay absent: {back}");
+    }
+
+    #[test]
+    fn debug_hides_the_national_identity_number() {
+        let u = UserinfoResponse {
+            sub: "s".into(),
+            nin: Some("31019012345".into()),
+            ..Default::default()
+        };
+        let shown = format!("{u:?}");
+        assert!(
+            !shown.contains("31019012345") && shown.contains("<redacted>"),
+            "{shown}"
+        );
     }
 }
