@@ -97,3 +97,13 @@ impl Person {
         }
     }
 }
+
+/// A Norwegian 8-digit number as an MSISDN (`47…`, as eCom's numbers are given); any other
+/// number as it is.
+pub(crate) fn msisdn(phone: &str) -> String {
+    if phone.len() == 8 && phone.bytes().all(|b| b.is_ascii_digit()) {
+        format!("47{phone}")
+    } else {
+        phone.to_owned()
+    }
+}

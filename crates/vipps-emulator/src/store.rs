@@ -633,10 +633,12 @@ impl std::fmt::Debug for Sinks {
 pub const CONSENT_WINDOW: time::Duration = time::Duration::hours(168);
 
 /// The customer's `sub` for one sales unit: the same for every payment of that customer
-/// (known by phone number) at that sales unit, different at another.
-pub fn customer_sub(msn: &str, mobile: &str) -> String {
+/// (known by phone number; eCom's 8 digits count as `47…`) in every API at that sales unit,
+/// different at another.
+pub fn customer_sub(msn: &str, phone: &str) -> String {
     const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x5f1d_0c7e_8a1b_4e0f_9c3d_7b2a_6e4f_1a90);
-    uuid::Uuid::new_v5(&NAMESPACE, format!("{msn}:{mobile}").as_bytes()).to_string()
+    let phone = crate::customer::msisdn(phone);
+    uuid::Uuid::new_v5(&NAMESPACE, format!("{msn}:{phone}").as_bytes()).to_string()
 }
 
 /// What a customer agreed to share with one sales unit (the Userinfo API's data).

@@ -39,7 +39,12 @@ pub async fn get(
     let Some(token) = token else {
         return unauthorized("invalid_request", "Authorization: Bearer <access token> is required");
     };
-    let Ok(claims) = state.signer().verify(token.trim(), now) else {
+    let claims = state
+        .signer()
+        .verify(token.trim(), now)
+        .ok()
+        .filter(|c| state.merchant_by_client_id(&c.sub).is_some_and(|m| m.msn == c.msn));
+    let Some(claims) = claims else {
         return unauthorized("invalid_token", "The access token is invalid or has expired");
     };
     // A path segment that does not decode is no one's sub.

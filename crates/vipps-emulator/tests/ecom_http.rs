@@ -412,13 +412,13 @@ async fn shared_user_data_reads_expired_seven_days_after_the_reservation() {
     assert_eq!(h.approve("order-expiring").await.status(), 200);
     let details = |h: &H| ecom(h, Method::GET, "/ecomm/v2/payments/order-expiring/details").send();
     let d: Value = details(&h).await.unwrap().json().await.unwrap();
-    assert_eq!(d["userDetails"]["firstName"], "Ada", "{d}");
+    assert_eq!(d["userDetails"]["firstName"], "Ola", "{d}");
 
     // Six days later: still there.
     h.advance(6 * 86_400).await;
     h.token = common::fetch_token(&h.http, &h.emu.base_url(), h.m()).await;
     let d: Value = details(&h).await.unwrap().json().await.unwrap();
-    assert_eq!(d["userDetails"]["email"], "user@example.com", "{d}");
+    assert_eq!(d["userDetails"]["email"], "ola.nordmann@example.com", "{d}");
 
     // Seven days after the reservation every field of it reads "[Expired]"; the rest stays.
     h.advance(86_400).await;

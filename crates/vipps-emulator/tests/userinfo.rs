@@ -159,10 +159,14 @@ async fn authentication_rules() {
 async fn the_data_can_be_fetched_for_168_hours() {
     let h = H::start().await;
     let sub = shared(&h, "userinfo-time-0001", "name", "4791234567").await;
-    h.advance(167 * 3600).await;
+    h.advance(168 * 3600 - 1).await;
     let token = fetch_token(&h.http, &h.emu.base_url(), h.m()).await;
-    assert_eq!(status_and_json(userinfo(&h, &token, &sub)).await.0, 200);
-    h.advance(2 * 3600).await;
+    assert_eq!(
+        status_and_json(userinfo(&h, &token, &sub)).await.0,
+        200,
+        "one second left"
+    );
+    h.advance(1).await;
     let token = fetch_token(&h.http, &h.emu.base_url(), h.m()).await;
     let (status, e, _) = status_and_json(userinfo(&h, &token, &sub)).await;
     assert_eq!(status, 403);
@@ -218,10 +222,37 @@ async fn an_ecom_sub_reads_the_ecom_customer_and_matches_epayment() {
         "the customer /details shows"
     );
     assert_eq!(u["email"], d["userDetails"]["email"]);
-    assert_eq!(u["birthdate"], "1815-12-10");
+    assert_eq!(u["birthdate"], "1990-01-31");
     assert!(u.get("phone_number").is_none());
-    // 91234567 in eCom is 4791234567 in ePayment: one customer, one sub at this sales unit.
-    assert_eq!(shared(&h, "userinfo-ecom-0001", "name", "4791234567").await, sub);
+    // 91234567 in eCom is 4791234567 in ePayment: one customer, one sub, one person.
+    assert_eq!(shared(&h, "userinfo-ecom-0001", "phoneNumber", "4791234567").await, sub);
+    let (_, after, _) = status_and_json(userinfo(&h, &h.token, &sub)).await;
+    assert_eq!(after["given_name"], u["given_name"]);
+    assert_eq!(after["phone_number"], "4791234567");
+
+    // Force approve: another order's token is refused; one that is no order's is ignored.
+    let mut urls = Vec::new();
+    for id in ["userinfo-order-2", "userinfo-order-3"] {
+        let mut b = body.clone();
+        b["transaction"]["orderId"] = json!(id);
+        let r = ecom(Method::POST, "/ecomm/v2/payments").json(&b).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        urls.push(r.json::<Value>().await.unwrap()["url"].as_str().unwrap().to_owned());
+    }
+    let foreign = urls[1].split('=').nth(2).unwrap().to_owned();
+    let approve = |id: &str, token: &str| {
+        ecom(
+            Method::POST,
+            &format!("/ecomm/v2/integration-test/payments/{id}/approve"),
+        )
+        .json(&json!({"customerPhoneNumber": "91234567", "token": token}))
+        .send()
+    };
+    assert_eq!(approve("userinfo-order-2", &foreign).await.unwrap().status(), 400);
+    assert_eq!(
+        approve("userinfo-order-2", "{{payment_token}}").await.unwrap().status(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -271,4 +302,57 @@ async fn a_checkout_user_info_sub_reads_what_the_page_shared() {
     assert_eq!(u["given_name"], "Kari");
     assert_eq!(u["email"], "kari@example.com");
     assert_eq!(u["phone_number"], "4795555555");
+
+    // Initiated first and approved later: the consent counts from the approval. A customer
+    // who rejects shares nothing. An 8-digit number is the same customer as `47…`.
+    for (reference, phone) in [("userinfo-ck-0002", "96666666"), ("userinfo-ck-0003", "4797777777")] {
+        let mut b = body.clone();
+        b["reference"] = json!(reference);
+        b["transaction"]["reference"] = json!(reference);
+        let r = h
+            .http
+            .post(h.url("/checkout/v3/session"))
+            .header("client_id", &m.client_id)
+            .header("client_secret", &m.client_secret)
+            .header("Ocp-Apim-Subscription-Key", &m.subscription_key)
+            .header("Merchant-Serial-Number", &m.msn)
+            .json(&b)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let control = |action: &str, body: Value| {
+            h.http
+                .post(h.url(&format!("/_emulator/checkout/{reference}/{action}")))
+                .json(&body)
+                .send()
+        };
+        let s: Value = control("initiate", json!({"customer": {"phoneNumber": phone}}))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let sub = s["userInfo"]["sub"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{s}"))
+            .to_owned();
+        assert_eq!(
+            status_and_json(userinfo(&h, &h.token, &sub)).await.0,
+            404,
+            "not approved yet"
+        );
+        let approve = reference.ends_with('2');
+        let r = control(if approve { "complete" } else { "abort" }, json!({}))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        let (status, u, _) = status_and_json(userinfo(&h, &h.token, &sub)).await;
+        if approve {
+            assert_eq!(status, 200, "{u}");
+            assert_eq!(u["phone_number"], "4796666666");
+        } else {
+            assert_eq!(status, 404, "a rejected session shares nothing: {u}");
+        }
+    }
 }

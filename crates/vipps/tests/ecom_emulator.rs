@@ -522,7 +522,7 @@ async fn express_flow_fetches_shipping_and_reports_user_details() {
         "shipping is added to the reservation"
     );
     let user = cb.user_details.clone().unwrap();
-    assert_eq!(user.first_name, "Ada");
+    assert_eq!(user.first_name, "Ola");
     assert_eq!(user.mobile_number.len(), 8);
 
     let d = ec.details(&id).await.unwrap();

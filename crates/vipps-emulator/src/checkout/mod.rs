@@ -151,6 +151,9 @@ struct Session {
     shipping: Option<ShippingDetails>,
     billing: Option<BillingDetails>,
     user_info: Option<UserInfo>,
+    /// With `requireUserInfo`: what the customer shares (profile, scope words), recorded for
+    /// the Userinfo API once they approve.
+    shared: Option<(Person, &'static str)>,
     consent: Option<bool>,
     /// The options last offered (address key, options, dynamic or not).
     offered: Option<(String, Vec<LogisticsOption>, bool)>,
@@ -806,6 +809,7 @@ async fn create_inner(state: &AppState, path: &str, headers: &HeaderMap, body: B
             shipping: None,
             billing: None,
             user_info: None,
+            shared: None,
             consent: None,
             offered: None,
             shipping_lookups: Vec::new(),
@@ -1323,10 +1327,11 @@ pub(crate) async fn customer_act(
                 });
             }
             if require_user_info {
-                let mobile = customer.phone_number.clone().unwrap_or_default();
+                let mobile = crate::customer::msisdn(customer.phone_number.as_deref().unwrap_or_default());
                 let sub = crate::store::customer_sub(&s.msn, &mobile);
-                if matches!(outcome, Outcome::Approve) {
-                    // What the Checkout page shared, readable from the Userinfo API.
+                {
+                    // What the Checkout page shares, readable from the Userinfo API once the
+                    // customer approves.
                     let scope = if with_address {
                         "name email phoneNumber address"
                     } else {
@@ -1343,7 +1348,7 @@ pub(crate) async fn customer_act(
                         country: addr.country.clone().unwrap_or_default(),
                         birthdate: NORWAY.birthdate.to_owned(),
                     };
-                    ledger.record_consent(&sub, &s.msn, person, scope, now);
+                    s.shared = Some((person, scope));
                 }
                 s.user_info = Some(UserInfo {
                     sub,
@@ -1371,6 +1376,9 @@ pub(crate) async fn customer_act(
                     Outcome::Initiate => Ok(()),
                 };
                 r.map_err(CkError::from)?;
+                if p.state == EpState::Authorized {
+                    record_shared(s, ledger, now);
+                }
             }
         } else {
             // Only the agreement: the customer's answer ends the session.
@@ -1382,6 +1390,9 @@ pub(crate) async fn customer_act(
             if let Some(state) = ended {
                 s.state = state;
                 s.ended_at = Some(now);
+                if s.state == SessionState::PaymentSuccessful {
+                    record_shared(s, ledger, now);
+                }
             }
         }
         settle_and_notify(state, s, ledger, now, out);
@@ -1389,6 +1400,14 @@ pub(crate) async fn customer_act(
         Ok(())
     })?;
     out_resp.ok_or_else(|| CkError::not_found(reference))
+}
+
+/// Records what the customer shared (with `requireUserInfo`) for the Userinfo API: called when
+/// they approve.
+fn record_shared(s: &Session, ledger: &mut Ledger, now: OffsetDateTime) {
+    if let (Some((person, scope)), Some(info)) = (&s.shared, &s.user_info) {
+        ledger.record_consent(&info.sub, &s.msn, person.clone(), scope, now);
+    }
 }
 
 // ------------------------------------------------------------------------------------------

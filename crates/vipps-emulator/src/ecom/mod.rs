@@ -130,18 +130,22 @@ fn with_data<R>(
 ) -> R {
     let mut out = Vec::new();
     let now = state.clock().now();
-    let (r, consents) = {
+    let r = {
         let mut d = state.ecom().data.lock();
         let r = f(&mut d, now, &mut out);
-        (r, consents_given(&d, &out))
+        // Recorded before the eCom lock is released, so no one sees a `sub` in `/details`
+        // before the Userinfo API knows it. Lock order: the eCom data, then the store (nothing
+        // takes them the other way round).
+        let consents = consents_given(&d, &out);
+        if !consents.is_empty() {
+            state.store().transaction(|l| {
+                for (sub, msn, person, scope, at) in consents {
+                    l.record_consent(&sub, &msn, person, &scope, at);
+                }
+            });
+        }
+        r
     };
-    if !consents.is_empty() {
-        state.store().transaction(|l| {
-            for (sub, msn, person, scope, at) in consents {
-                l.record_consent(&sub, &msn, person, &scope, at);
-            }
-        });
-    }
     for cb in out {
         send_callback(state, cb);
     }
@@ -272,11 +276,7 @@ fn consents_given(
                 o.reserved_at?,
                 o.user.as_ref()?,
             );
-            let mut person = Person::test(&Currency::Nok, Some(&format!("47{}", user.mobile_number)));
-            person.first_name.clone_from(&user.first_name);
-            person.last_name.clone_from(&user.last_name);
-            person.email.clone_from(&user.email);
-            person.birthdate = order::TEST_USER_BIRTHDATE.to_owned();
+            let person = Person::test(&Currency::Nok, Some(&crate::customer::msisdn(&user.mobile_number)));
             Some((sub, o.msn.clone(), person, scope, at))
         })
         .collect()
@@ -626,13 +626,13 @@ async fn force_approve_inner(
         }
         let rid_str = rid.clone().unwrap_or_default();
         let result = (|| {
+            // As in ePayment: another order's token is refused, one that is no order's ignored.
+            let known = req.token.as_deref().filter(|t| d.tokens.contains_key(*t));
             let o = d
                 .order(&msn, &order_id, now, out)
                 .ok_or_else(|| EcomErr::not_found(&order_id))?;
-            if let Some(t) = req.token.as_deref().filter(|t| !t.is_empty()) {
-                if !crate::http::secure_eq(t, &o.token) {
-                    return Err(EcomErr::invalid("token", "does not belong to this order"));
-                }
+            if known.is_some_and(|t| !crate::http::secure_eq(t, &o.token)) {
+                return Err(EcomErr::invalid("token", "belongs to another order"));
             }
             if o.express() {
                 return Err(EcomErr::vipps(

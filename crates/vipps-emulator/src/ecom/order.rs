@@ -48,16 +48,16 @@ pub const USER_DATA_SHARED_FOR: time::Duration = time::Duration::days(7);
 /// What replaces the customer's information after [`USER_DATA_SHARED_FOR`].
 pub const EXPIRED: &str = "[Expired]";
 
-/// The eCom test user's date of birth (the Userinfo API's `birthdate`).
-pub const TEST_USER_BIRTHDATE: &str = "1815-12-10";
-
-/// The test customer approving (default: Ada Lovelace, 91234567).
+/// The test customer approving: the emulator's Norwegian test customer (Ola Nordmann, the
+/// same person ePayment and the Userinfo API show), with `phone` when one was given.
 pub fn test_user(phone: Option<&str>) -> UserDetails {
-    let phone = phone.unwrap_or("91234567").to_owned();
+    let c = crate::customer::NORWAY;
+    // eCom numbers have no country code.
+    let phone = phone.unwrap_or(&c.mobile[2..]).to_owned();
     UserDetails {
-        email: "user@example.com".into(),
-        first_name: "Ada".into(),
-        last_name: "Lovelace".into(),
+        email: c.email.into(),
+        first_name: c.first_name.into(),
+        last_name: c.last_name.into(),
         user_id: format!("emulator-user-{phone}"),
         mobile_number: phone,
     }
@@ -354,6 +354,7 @@ impl Order {
         // Without an amount (absent, null or 0) everything still refundable is refunded, as
         // capture does; the official Postman collection refunds so.
         let value = match amount {
+            // Validation refuses negative amounts before this; kept so the rule holds here too.
             Some(v) if v < 0 => return Err(EcomErr::invalid("amount", "must not be negative")),
             Some(v) if v > 0 => v,
             _ if refundable > 0 => refundable,
@@ -467,9 +468,8 @@ impl Order {
             self.user = Some(test_user(phone));
         }
         if self.has_scope() {
-            // eCom numbers are Norwegian, 8 digits: the same customer as `47…` in ePayment.
             let mobile = self.user.as_ref().map_or("91234567", |u| u.mobile_number.as_str());
-            self.sub = Some(crate::store::customer_sub(&self.msn, &format!("47{mobile}")));
+            self.sub = Some(crate::store::customer_sub(&self.msn, mobile));
         }
         self.shipping = shipping;
         let (reserved, text) = (self.reserved, self.text());
