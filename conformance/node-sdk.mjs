@@ -1,0 +1,93 @@
+// Every operation of the official Node SDK @vippsmobilepay/sdk for the APIs the emulator
+// has (Access Token, ePayment, Checkout, Webhooks), run against an emulator at EMU_URL.
+// Started by conformance/node-sdk.sh, with bench/node/preload.cjs pointing the SDK's fetch
+// at the emulator. Exits non-zero when a call fails or answers something unexpected.
+import { Client } from "@vippsmobilepay/sdk";
+
+const clientId = "fb492b5e-7907-4d83-bc20-c7fb60ca35de";
+const clientSecret = "Y8Kteew6GE3ZmeycEt6egg==";
+const client = Client({
+  merchantSerialNumber: "123456",
+  subscriptionKey: "0f14ebcab0eb4b29ae0cb90d91b4a84a",
+  useTestMode: true,
+  retryRequests: false,
+  pluginName: "conformance",
+  pluginVersion: "1.0.0",
+  systemName: "vipps-rs",
+  systemVersion: "0.1.0",
+});
+
+let failed = 0;
+function check(name, result, test = () => true) {
+  const ok = result.ok && test(result.data);
+  console.log(`${ok ? "ok  " : "FAIL"} ${name}${ok ? "" : `: ${JSON.stringify(result).slice(0, 400)}`}`);
+  if (!ok) failed++;
+  return result.data;
+}
+
+const token = check("auth.getToken", await client.auth.getToken(clientId, clientSecret), (d) => !!d.access_token).access_token;
+
+const payment = (reference, extra = {}) => ({
+  amount: { currency: "NOK", value: 10000 },
+  paymentMethod: { type: "WALLET" },
+  customer: { phoneNumber: "4791234567" },
+  reference,
+  userFlow: "WEB_REDIRECT",
+  returnUrl: `https://example.com/return?reference=${reference}`,
+  paymentDescription: "Socks",
+  ...extra,
+});
+const stamp = Date.now();
+const ref = `node-sdk-${stamp}`;
+check("payment.create", await client.payment.create(token, payment(ref, { profile: { scope: "name email" } })),
+  (d) => d.reference === ref && d.redirectUrl.includes("token="));
+check("payment.forceApprove", await client.payment.forceApprove(token, ref, { customer: { phoneNumber: "4791234567" } }));
+const info = check("payment.info", await client.payment.info(token, ref),
+  (d) => d.state === "AUTHORIZED" && d.aggregate.authorizedAmount.value === 10000 && !!d.profile.sub);
+check("payment.capture", await client.payment.capture(token, ref, { modificationAmount: { currency: "NOK", value: 6000 } }),
+  (d) => d.aggregate.capturedAmount.value === 6000);
+check("payment.refund", await client.payment.refund(token, ref, { modificationAmount: { currency: "NOK", value: 1000 } }),
+  (d) => d.aggregate.refundedAmount.value === 1000);
+check("payment.cancel", await client.payment.cancel(token, ref),
+  (d) => d.aggregate.cancelledAmount.value === 4000);
+check("payment.history", await client.payment.history(token, ref),
+  (d) => d.map((e) => e.name).join(",") === "CREATED,AUTHORIZED,CAPTURED,REFUNDED,CANCELLED");
+// A refused operation comes back as the SDK's typed error, not a crash.
+const over = await client.payment.capture(token, ref, { modificationAmount: { currency: "NOK", value: 999999 } });
+console.log(`${over.ok ? "FAIL" : "ok  "} payment.capture beyond the authorized amount is refused`);
+if (over.ok) failed++;
+
+// The profile behind the payment's sub (the SDK has no Userinfo call: plain fetch, as its docs show).
+const sub = info?.profile?.sub;
+const userinfo = await fetch(`https://apitest.vipps.no/vipps-userinfo-api/userinfo/${sub}`, {
+  headers: { Authorization: `Bearer ${token}` },
+});
+const profile = await userinfo.json();
+const userinfoOk = userinfo.status === 200 && profile.given_name === "Ola" && profile.email && !profile.phone_number;
+console.log(`${userinfoOk ? "ok  " : "FAIL"} userinfo${userinfoOk ? "" : `: ${userinfo.status} ${JSON.stringify(profile)}`}`);
+if (!userinfoOk) failed++;
+
+const session = check("checkout.create", await client.checkout.create(clientId, clientSecret, {
+  merchantInfo: { callbackUrl: "https://example.com/callback", returnUrl: "https://example.com/return", callbackAuthorizationToken: "secret-token" },
+  transaction: { amount: { currency: "NOK", value: 10000 }, paymentDescription: "Socks" },
+}), (d) => !!d.token && !!d.checkoutFrontendUrl && !!d.pollingUrl);
+const sessionRef = session?.pollingUrl?.split("/").pop();
+check("checkout.info", await client.checkout.info(clientId, clientSecret, sessionRef),
+  (d) => d.sessionState === "SessionCreated" && d.reference === sessionRef);
+// A subscription without an initial payment: the SDK makes up the top-level reference.
+const sub2 = check("checkout.create (subscription)", await client.checkout.create(clientId, clientSecret, {
+  type: "SUBSCRIPTION",
+  merchantInfo: { callbackUrl: "https://example.com/callback", returnUrl: "https://example.com/return", callbackAuthorizationToken: "secret-token" },
+  subscription: { amount: { currency: "NOK", value: 9900 }, productName: "Socks every month", interval: { unit: "MONTH", count: 1 }, merchantAgreementUrl: "https://example.com/agreement" },
+}), (d) => !!d.token);
+check("checkout.info (subscription)", await client.checkout.info(clientId, clientSecret, sub2?.pollingUrl?.split("/").pop()),
+  (d) => d.subscriptionDetails?.state === "PENDING");
+
+const hook = check("webhook.register", await client.webhook.register(token, {
+  url: "https://example.com/webhooks", events: ["epayments.payment.captured.v1"],
+}), (d) => !!d.id && !!d.secret);
+check("webhook.list", await client.webhook.list(token), (d) => d.webhooks.some((w) => w.id === hook.id));
+check("webhook.delete", await client.webhook.delete(token, hook.id));
+check("webhook.list after delete", await client.webhook.list(token), (d) => !d.webhooks.some((w) => w.id === hook.id));
+
+process.exit(failed ? 1 : 0);
