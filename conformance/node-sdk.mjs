@@ -1,8 +1,10 @@
-// Every operation of the official Node SDK @vippsmobilepay/sdk for the APIs the emulator
-// has (Access Token, ePayment, Checkout, Webhooks), run against an emulator at EMU_URL.
+// Every operation of the official Node SDKs for the APIs the emulator has, run against an
+// emulator at EMU_URL: @vippsmobilepay/sdk (Access Token, ePayment, Checkout, Webhooks) and
+// @vippsno/vipps-sdk, the SDK of the seed document (its 7 ePayment and 2 Checkout methods).
 // Started by conformance/node-sdk.sh, with bench/node/preload.cjs pointing the SDK's fetch
 // at the emulator. Exits non-zero when a call fails or answers something unexpected.
 import { Client } from "@vippsmobilepay/sdk";
+import { Checkout, EPayment } from "@vippsno/vipps-sdk";
 
 const clientId = "fb492b5e-7907-4d83-bc20-c7fb60ca35de";
 const clientSecret = "Y8Kteew6GE3ZmeycEt6egg==";
@@ -89,5 +91,52 @@ const hook = check("webhook.register", await client.webhook.register(token, {
 check("webhook.list", await client.webhook.list(token), (d) => d.webhooks.some((w) => w.id === hook.id));
 check("webhook.delete", await client.webhook.delete(token, hook.id));
 check("webhook.list after delete", await client.webhook.list(token), (d) => !d.webhooks.some((w) => w.id === hook.id));
+
+// @vippsno/vipps-sdk: it throws on an error and returns the body.
+async function step(name, f, test = () => true) {
+  try {
+    const data = await f();
+    const ok = test(data);
+    console.log(`${ok ? "ok  " : "FAIL"} ${name}${ok ? "" : `: ${JSON.stringify(data).slice(0, 400)}`}`);
+    if (!ok) failed++;
+    return data;
+  } catch (e) {
+    console.log(`FAIL ${name}: ${e?.message ?? e}`);
+    failed++;
+  }
+}
+const config = {
+  clientId, clientSecret, subscriptionKey: "0f14ebcab0eb4b29ae0cb90d91b4a84a", merchantSerialNumber: "123456",
+  useTestMode: true, pluginName: "conformance", pluginVersion: "1.0.0",
+};
+const ep = new EPayment(config);
+const ref2 = `node-seed-sdk-${stamp}`;
+await step("vipps-sdk createPayment", () => ep.createPayment(payment(ref2)), (d) => d.reference === ref2);
+await step("vipps-sdk forceApprovePayment", () => ep.forceApprovePayment(ref2, { customer: { phoneNumber: "4791234567" } }));
+await step("vipps-sdk getPayment", () => ep.getPayment(ref2), (d) => d.state === "AUTHORIZED");
+await step("vipps-sdk capturePayment", () => ep.capturePayment(ref2, { modificationAmount: { currency: "NOK", value: 10000 } }),
+  (d) => d.aggregate.capturedAmount.value === 10000);
+await step("vipps-sdk refundPayment", () => ep.refundPayment(ref2, { modificationAmount: { currency: "NOK", value: 2500 } }),
+  (d) => d.aggregate.refundedAmount.value === 2500);
+const ref3 = `node-seed-cancel-${stamp}`;
+await step("vipps-sdk cancelPayment", async () => {
+  await ep.createPayment(payment(ref3));
+  return ep.cancelPayment(ref3);
+}, (d) => d.state === "TERMINATED");
+await step("vipps-sdk getPaymentEventLog", () => ep.getPaymentEventLog(ref2),
+  (d) => d.map((e) => e.name).join(",") === "CREATED,AUTHORIZED,CAPTURED,REFUNDED");
+const co = new Checkout(config);
+const ref4 = `node-seed-checkout-${stamp}`;
+// The seed document's example, with the two things the API requires and the example leaves
+// out (transaction.paymentDescription; priority and isDefault of a fixed option).
+await step("vipps-sdk createSession", () => co.createSession({
+  merchantInfo: { callbackUrl: "https://example.com/vipps/payment-callback", returnUrl: "https://example.com/vipps",
+    callbackAuthorizationToken: "secret-token-to-verify-callback" },
+  transaction: { amount: { currency: "NOK", value: 1000 }, reference: ref4, paymentDescription: "Socks" },
+  logistics: { dynamicOptionsCallback: "https://example.com/vipps/shipping", fixedOptions: [{ brand: "POSTEN",
+    amount: { currency: "NOK", value: 100 }, id: "shipping-option-1", description: "Pakke levert på døren",
+    priority: 0, isDefault: true }] },
+}), (d) => !!d.checkoutFrontendUrl);
+await step("vipps-sdk getSessionDetails", () => co.getSessionDetails(ref4), (d) => d.sessionState === "SessionCreated");
 
 process.exit(failed ? 1 : 0);
