@@ -302,7 +302,7 @@ async fn cancel_inner(
 ) -> Result<Stored, ApiError> {
     let call = begin(state, headers, body).await?;
     let reference = path_reference(reference)?;
-    let key = idempotency_key(headers, KeyRule::Optional)?;
+    let key = idempotency_key(headers, KeyRule::Required)?;
     let req: CancelModificationRequest = parse_json(headers, &call.body)?.unwrap_or_default();
     let msn = call.merchant.msn.as_str();
     let mutation = Mutation {
@@ -352,7 +352,18 @@ async fn approve_inner(
             return Err(ApiError::code(10020, "The token belongs to another payment")
                 .field("token", "does not match the payment's redirectUrl token"));
         }
-        p.force_approve(now)?;
+        // The approving customer: the payment's own, else the one the body names (kept only
+        // if the approval goes through).
+        let named = p.customer_phone.is_none();
+        if named {
+            p.customer_phone = req.customer.as_ref().and_then(|c| c.phone_number.clone());
+        }
+        if let Err(e) = p.force_approve(now) {
+            if named {
+                p.customer_phone = None;
+            }
+            return Err(e);
+        }
         Ok(Stored::empty(StatusCode::OK))
     })
 }

@@ -222,9 +222,9 @@ pub fn authenticate<'s>(state: &'s AppState, headers: &HeaderMap) -> Result<&'s 
 /// Whether an `Idempotency-Key` is needed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyRule {
-    /// Required (create, capture, refund).
+    /// Required (ePayment create, capture, refund, cancel).
     Required,
-    /// Optional but honoured (cancel).
+    /// Optional but honoured (Checkout, Webhooks).
     Optional,
 }
 

@@ -585,3 +585,41 @@ async fn a_refund_without_an_amount_refunds_the_rest() {
     )
     .await;
 }
+
+/// A reservation can be cancelled for 180 days (eCom API guide, "Time limits").
+#[tokio::test]
+async fn a_reservation_cannot_be_cancelled_after_180_days() {
+    let h = H::start().await;
+    for id in ["order-late-cancel-1", "order-late-cancel-2"] {
+        initiate(&h, id, 5000).await;
+        let r = ecom(
+            &h,
+            Method::POST,
+            &format!("/ecomm/v2/integration-test/payments/{id}/approve"),
+        )
+        .json(&json!({"customerPhoneNumber": "91234567"}))
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    // (The emulator's clock also moves with real time: a minute of slack either side.)
+    h.advance(180 * 86_400 - 60).await;
+    let r = late_cancel(&h, "order-late-cancel-1").await;
+    assert_eq!(r.status(), 200, "still in time: {}", r.text().await.unwrap());
+    h.advance(120).await;
+    ecom_error(late_cancel(&h, "order-late-cancel-2").await, 400, "Payment", "98").await;
+}
+
+/// A cancel months later, with a fresh access token.
+async fn late_cancel(h: &H, id: &str) -> reqwest::Response {
+    let token = common::fetch_token(&h.http, &h.emu.base_url(), h.m()).await;
+    h.http
+        .put(h.url(&format!("/ecomm/v2/payments/{id}/cancel")))
+        .bearer_auth(token)
+        .header("Ocp-Apim-Subscription-Key", &h.m().subscription_key)
+        .json(&json!({"merchantInfo": {"merchantSerialNumber": h.m().msn}, "transaction": {"transactionText": "x"}}))
+        .send()
+        .await
+        .unwrap()
+}

@@ -408,6 +408,13 @@ impl Order {
                 "The order is being processed (the customer is approving): retry with the same X-Request-Id",
             )),
             Phase::Reserved => {
+                // The guide: a reservation can be cancelled for 180 days (then 400).
+                if self.reserved_at.is_some_and(|t| now > t + time::Duration::days(180)) {
+                    return Err(EcomErr::payment(
+                        98,
+                        "Too late to cancel: cancelling is possible for 180 days after the reservation",
+                    ));
+                }
                 if self.captured > 0 && (self.released || self.captured >= self.reserved) {
                     return Err(EcomErr::payment(
                         51,

@@ -127,10 +127,13 @@ impl H {
     }
 
     pub async fn cancel(&self, reference: &str, body: Option<Value>) -> Response {
-        let mut r = self.req(
-            reqwest::Method::POST,
-            &format!("/epayment/v1/payments/{reference}/cancel"),
-        );
+        // A fresh key per call: cancelling twice is two requests, not a replay.
+        let mut r = self
+            .req(
+                reqwest::Method::POST,
+                &format!("/epayment/v1/payments/{reference}/cancel"),
+            )
+            .header("Idempotency-Key", uuid::Uuid::new_v4().to_string());
         if let Some(b) = body {
             r = r.json(&b);
         }
