@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::response::{Html, IntoResponse, Response};
 use http::{header, HeaderMap, StatusCode};
-use vipps_types::epayment::{PaymentMethodType, PaymentState, ShippingGroup};
+use vipps_types::epayment::{PaymentMethodType, PaymentState, QrFormatKind, ShippingGroup};
 use vipps_types::Amount;
 
 /// Escapes text for HTML content and attribute values.
@@ -377,30 +377,77 @@ async fn ecom_act(state: &AppState, token: String, approve: bool) -> Response {
     page(status, title, &body)
 }
 
-/// `GET /qr?token=…`: an SVG stand-in for the QR code (it shows the landing-page link as text).
+/// `GET /qr?token=…`: the payment's QR code, a real one that leads to its landing page (scan
+/// it with a phone that reaches the emulator's public URL). SVG by default; PNG of
+/// `qrFormat.size` pixels (1024 by default) for `IMAGE/PNG`.
 pub async fn qr(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
     let Some(token) = query_param(query.as_deref(), "token") else {
         return not_found();
     };
     let now = state.clock().now();
     // The landing page under the public URL the payment was created with, like its redirectUrl.
-    let landing = state
-        .store()
-        .transaction(|ledger| ledger.payment_by_token(&token, now).map(|p| p.landing_url()));
-    let Some(url) = landing else {
+    let found = state.store().transaction(|ledger| {
+        ledger
+            .payment_by_token(&token, now)
+            .map(|p| (p.landing_url(), p.qr_format().cloned()))
+    });
+    let Some((url, format)) = found else {
         return not_found();
     };
-    let svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"640\" height=\"160\" viewBox=\"0 0 640 160\">\
-<rect width=\"640\" height=\"160\" fill=\"#fff\" stroke=\"#ff5b24\" stroke-width=\"4\"/>\
-<text x=\"20\" y=\"50\" font-family=\"sans-serif\" font-size=\"22\">Vipps MobilePay emulator QR stand-in</text>\
-<a href=\"{u}\"><text x=\"20\" y=\"100\" font-family=\"monospace\" font-size=\"12\">{u}</text></a></svg>",
-        u = escape(&url)
-    );
-    let mut r = (StatusCode::OK, svg).into_response();
+    let Ok(code) = qrcode::QrCode::new(url.as_bytes()) else {
+        // A link too long for a QR code (a public URL of some 2,000 characters).
+        return not_found();
+    };
+    let (content_type, body) = match format {
+        Some(f) if f.format == QrFormatKind::ImagePng => {
+            let size = f.size.and_then(|s| u32::try_from(s).ok()).unwrap_or(1024);
+            match qr_png(&code, size) {
+                Some(png) => ("image/png", png),
+                None => {
+                    let e = crate::error::ApiError::internal("the QR code could not be encoded as PNG");
+                    return e.render("/qr").into_response();
+                }
+            }
+        }
+        _ => {
+            let svg = code
+                .render::<qrcode::render::svg::Color<'_>>()
+                .min_dimensions(256, 256)
+                .build();
+            ("image/svg+xml", svg.into_bytes())
+        }
+    };
+    let mut r = (StatusCode::OK, body).into_response();
     r.headers_mut()
-        .insert(header::CONTENT_TYPE, http::HeaderValue::from_static("image/svg+xml"));
+        .insert(header::CONTENT_TYPE, http::HeaderValue::from_static(content_type));
     r
+}
+
+/// `code` as a `size`×`size` greyscale PNG with the standard quiet zone of four modules.
+fn qr_png(code: &qrcode::QrCode, size: u32) -> Option<Vec<u8>> {
+    let modules = code.width() as u32;
+    let total = modules + 8;
+    let colors = code.to_colors();
+    let dark = |x: u32, y: u32| -> bool {
+        let (mx, my) = (x * total / size, y * total / size);
+        if mx < 4 || my < 4 || mx >= modules + 4 || my >= modules + 4 {
+            return false;
+        }
+        colors[((my - 4) * modules + (mx - 4)) as usize] == qrcode::Color::Dark
+    };
+    let mut pixels = Vec::with_capacity((size * size) as usize);
+    for y in 0..size {
+        pixels.extend((0..size).map(|x| if dark(x, y) { 0u8 } else { 255u8 }));
+    }
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, size, size);
+    enc.set_color(png::ColorType::Grayscale);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.set_compression(png::Compression::Fast);
+    let mut w = enc.write_header().ok()?;
+    w.write_image_data(&pixels).ok()?;
+    w.finish().ok()?;
+    Some(out)
 }
 
 #[cfg(test)]

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use vipps_types::epayment::{
     Aggregate, CreatePaymentRequest, CreatePaymentResponse, GetPaymentResponse, ModificationResponse, PaymentEvent,
-    PaymentEventName, PaymentMethodResponse, PaymentMethodType, PaymentState, ProfileResponse, Shipping,
-    ShippingDetails, UserDetails, UserFlow,
+    PaymentEventName, PaymentMethodResponse, PaymentMethodType, PaymentState, ProfileResponse, QrFormat, QrFormatKind,
+    Shipping, ShippingDetails, UserDetails, UserFlow,
 };
 use vipps_types::{Amount, Currency, Reference};
 
@@ -158,6 +158,8 @@ pub struct PaymentExtras {
     pub shipping_details: Option<ShippingDetails>,
     /// Card payments: the first six digits of the card, once approved.
     pub card_bin: Option<String>,
+    /// `QR` payments asking for a PNG or a target URL instead of the default SVG.
+    pub qr_format: Option<QrFormat>,
 }
 
 /// The largest amount of a payment, in minor units (the API's limit).
@@ -457,9 +459,22 @@ impl Payment {
     pub fn redirect_url(&self) -> Option<String> {
         match self.user_flow {
             UserFlow::WebRedirect | UserFlow::NativeRedirect => Some(self.page_url("landing")),
+            // `TEXT/TARGETURL`: the link itself, for the merchant to draw its own QR code.
+            UserFlow::Qr
+                if self
+                    .qr_format()
+                    .is_some_and(|q| q.format == QrFormatKind::TextTargetUrl) =>
+            {
+                Some(self.page_url("landing"))
+            }
             UserFlow::Qr => Some(self.page_url("qr")),
             _ => None,
         }
+    }
+
+    /// The `qrFormat` of a `QR` payment, unless it is the default SVG.
+    pub fn qr_format(&self) -> Option<&QrFormat> {
+        self.extras.as_ref().and_then(|x| x.qr_format.as_ref())
     }
 
     /// The landing page of this payment (where a QR code leads too).
@@ -839,12 +854,19 @@ impl Ledger {
             // Room for exactly the CREATED event: a first push into an empty Vec reserves four
             // (about 600 bytes), and many payments in a test run never get past CREATED.
             events: Vec::with_capacity(1),
-            extras: req.shipping.as_ref().map(|shipping| {
-                Box::new(PaymentExtras {
-                    shipping: Some(shipping.clone()),
-                    ..PaymentExtras::default()
+            extras: {
+                let qr_format = req
+                    .qr_format
+                    .clone()
+                    .filter(|q| req.user_flow == UserFlow::Qr && q.format != QrFormatKind::ImageSvg);
+                (req.shipping.is_some() || qr_format.is_some()).then(|| {
+                    Box::new(PaymentExtras {
+                        shipping: req.shipping.clone(),
+                        qr_format,
+                        ..PaymentExtras::default()
+                    })
                 })
-            }),
+            },
         };
         p.push(PaymentEventName::Created, req.amount.value, n.idempotency_key, n.now);
         // Keyed by the raw bytes: 24 bytes in the map instead of a 32-character string.
