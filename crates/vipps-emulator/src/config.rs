@@ -85,6 +85,11 @@ pub struct EmulatorConfig {
     /// Fault injection rules and rate limits in force from start-up (see `POST /_emulator/faults`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub faults: Option<crate::faults::FaultConfig>,
+    /// How webhook deliveries are retried (default: 4 attempts, 200 ms doubling backoff, 10 s
+    /// per attempt; the real API retries for up to 7 days, e.g. `{"maxAttempts": 30,
+    /// "initialBackoffMs": 2000, "maxBackoffMs": 3600000}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_retry: Option<crate::deliveries::RetrySchedule>,
 }
 
 impl Default for EmulatorConfig {
@@ -96,6 +101,7 @@ impl Default for EmulatorConfig {
             public_url: None,
             max_body_bytes: 1024 * 1024,
             faults: None,
+            webhook_retry: None,
         }
     }
 }
@@ -160,6 +166,14 @@ impl EmulatorConfig {
         if self.token_ttl_secs <= 0 || self.payment_expiry_secs <= 0 {
             return bad("token_ttl_secs and payment_expiry_secs must be positive".into());
         }
+        if let Some(r) = &self.webhook_retry {
+            if r.max_attempts == 0 || r.timeout_ms == 0 || r.max_backoff_ms < r.initial_backoff_ms {
+                return bad(
+                    "webhook_retry: maxAttempts and timeoutMs must be positive, maxBackoffMs at least initialBackoffMs"
+                        .into(),
+                );
+            }
+        }
         Ok(())
     }
 }
@@ -197,5 +211,23 @@ mod tests {
             r#"{"merchants":[{"msn":"12","client_id":"a","client_secret":"b","subscription_key":"c"}]}"#
         )
         .is_err());
+    }
+
+    #[test]
+    fn the_webhook_retry_schedule_can_be_configured() {
+        let c = EmulatorConfig::from_json(
+            r#"{"webhook_retry":{"maxAttempts":30,"initialBackoffMs":2000,"maxBackoffMs":3600000}}"#,
+        )
+        .unwrap();
+        let r = c.webhook_retry.clone().unwrap();
+        assert_eq!(
+            (r.max_attempts, r.initial_backoff_ms, r.max_backoff_ms),
+            (30, 2000, 3_600_000)
+        );
+        assert_eq!(r.timeout_ms, 10_000, "unset fields keep their defaults");
+        let state = crate::AppState::new(c);
+        assert_eq!(state.webhooks().retry_schedule().max_attempts, 30);
+        assert!(EmulatorConfig::from_json(r#"{"webhook_retry":{"maxAttempts":0}}"#).is_err());
+        assert!(EmulatorConfig::from_json(r#"{"webhook_retry":{"initialBackoffMs":9000,"maxBackoffMs":10}}"#).is_err());
     }
 }

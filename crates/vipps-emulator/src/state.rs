@@ -77,6 +77,10 @@ impl AppState {
             config.payment_expiry_secs = 600;
         }
         let config_faults = config.faults.clone().unwrap_or_default();
+        let webhooks = crate::webhooks::WebhooksState::default();
+        if let Some(schedule) = config.webhook_retry.clone() {
+            webhooks.set_retry_schedule(schedule);
+        }
         let public_url = config
             .public_url
             .as_deref()
@@ -90,7 +94,7 @@ impl AppState {
                 store: Store::new(),
                 public_url: RwLock::new(public_url),
                 deliveries: Arc::new(crate::deliveries::Deliveries::new()),
-                webhooks: Default::default(),
+                webhooks,
                 checkout: Default::default(),
                 ecom: Default::default(),
                 faults: crate::faults::Faults::new(config_faults),
