@@ -181,6 +181,12 @@ async fn customer(
             CustomerOutcome::Approved => (true, None),
             CustomerOutcome::Rejected => (false, Some("rejected by the customer".to_owned())),
             CustomerOutcome::Declined(why) => (false, Some(format!("{why} (magic test amount)"))),
+            CustomerOutcome::Unknown => (
+                false,
+                Some(
+                    "unknown result for 1 hour (magic test amount): the payment stays CREATED, then expires".to_owned(),
+                ),
+            ),
         };
         Ok(Stored::json(
             StatusCode::OK,

@@ -264,6 +264,11 @@ async fn act(state: &AppState, headers: &HeaderMap, body: Body, approve: bool) -
             "Payment failed",
             format!("The payment failed: {why} (test amount)."),
         ),
+        Ok(CustomerOutcome::Unknown) => (
+            StatusCode::OK,
+            "Result unknown",
+            "The result of the payment is unknown for an hour (test amount); then it expires.".to_owned(),
+        ),
         // A choice that cannot be taken (an unknown option, a bad card number, nothing to
         // ship with): the payment still waits, so the customer gets the form again.
         Err(e) if e.status == StatusCode::BAD_REQUEST && p.state == PaymentState::Created => {

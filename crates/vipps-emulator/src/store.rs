@@ -26,6 +26,22 @@ pub const MAGIC_DECLINES: &[(i64, &str)] = &[
     (186, "expired card"),
     (187, "invalid card"),
     (197, "3-D Secure denied"),
+    (202, "strong customer authentication required"),
+];
+
+/// The amount whose approval has an unknown result for an hour: the payment stays CREATED
+/// until then, and expires at the end of it.
+pub const MAGIC_UNKNOWN_RESULT: i64 = 201;
+
+/// Refund amounts that fail at the bank: the refund is refused and logged as a REFUNDED event
+/// with `success: false`.
+pub const MAGIC_REFUND_FAILURES: &[(i64, u32, &str)] = &[
+    (
+        123,
+        5100,
+        "the customer is deleted or has no account to receive the money",
+    ),
+    (124, 6220, "the refund period has expired"),
 ];
 
 /// Where an idempotency key applies: (MSN, HTTP method, path) plus the key.
@@ -92,6 +108,9 @@ pub enum CustomerOutcome {
     Declined(&'static str),
     /// The customer rejected: the payment is ABORTED.
     Rejected,
+    /// The result is unknown for an hour (magic test amount 201): the payment stays CREATED
+    /// and then expires.
+    Unknown,
 }
 
 /// One payment and its history.
@@ -178,6 +197,18 @@ impl Payment {
     }
 
     fn push(&mut self, name: PaymentEventName, value: i64, key: Option<String>, at: OffsetDateTime) {
+        self.push_outcome(name, value, key, at, true);
+    }
+
+    /// Records an event; `success: false` for an operation that failed at the bank.
+    fn push_outcome(
+        &mut self,
+        name: PaymentEventName,
+        value: i64,
+        key: Option<String>,
+        at: OffsetDateTime,
+        success: bool,
+    ) {
         let psp_reference = if name == PaymentEventName::Created {
             self.psp_reference.clone()
         } else {
@@ -190,7 +221,7 @@ impl Payment {
             amount: Amount::new(value, self.currency()),
             timestamp: at,
             idempotency_key: key,
-            success: true,
+            success,
         });
     }
 
@@ -362,6 +393,13 @@ impl Payment {
             return Err(ApiError::code(
                 6150,
                 format!("Not enough refundable: at most {refundable} can be refunded (captured minus refunded)"),
+            ));
+        }
+        if let Some((_, code, why)) = MAGIC_REFUND_FAILURES.iter().find(|(v, ..)| *v == m.value) {
+            self.push_outcome(PaymentEventName::Refunded, m.value, key, now, false);
+            return Err(ApiError::code(
+                *code,
+                format!("The refund failed: {why} (test amount {})", m.value),
             ));
         }
         self.refunded += m.value;
@@ -552,6 +590,12 @@ impl Payment {
         if let Some((_, why)) = MAGIC_DECLINES.iter().find(|(v, _)| *v == self.amount.value) {
             self.abort(now);
             return Ok(CustomerOutcome::Declined(why));
+        }
+        if self.amount.value == MAGIC_UNKNOWN_RESULT {
+            // The customer approved, but nobody learns the outcome: it stays CREATED for an
+            // hour and then expires.
+            self.expires_at = now + time::Duration::hours(1);
+            return Ok(CustomerOutcome::Unknown);
         }
         if let Some(d) = shipping.filter(|_| self.is_express()) {
             let total = self

@@ -361,3 +361,62 @@ async fn payments_expire_when_the_clock_advances() {
     h.advance(6 * 60).await;
     assert_eq!(h.get("long-living-0001").await["state"], "EXPIRED");
 }
+
+/// The test environment's other magic amounts: 202 declines (SCA required), 201 leaves the
+/// result unknown for an hour, and refunds of 123 and 124 fail at the bank and are logged as
+/// unsuccessful REFUNDED events.
+#[tokio::test]
+async fn magic_amounts_for_sca_unknown_results_and_failing_refunds() {
+    let mut h = H::start().await;
+    h.authorized("magic-refund-01", 10_000).await;
+    h.modify("magic-refund-01", "capture", 10_000, "cap").await;
+    problem(
+        h.modify("magic-refund-01", "refund", 123, "r-123").await,
+        403,
+        Some(5100),
+    )
+    .await;
+    problem(
+        h.modify("magic-refund-01", "refund", 124, "r-124").await,
+        400,
+        Some(6220),
+    )
+    .await;
+    let m: Value = h
+        .modify("magic-refund-01", "refund", 500, "r-500")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        m["aggregate"]["refundedAmount"]["value"], 500,
+        "the failed refunds moved no money"
+    );
+    let events = h.events("magic-refund-01").await;
+    let refunds: Vec<_> = events
+        .iter()
+        .filter(|e| e["name"] == "REFUNDED")
+        .map(|e| (e["amount"]["value"].as_i64().unwrap(), e["success"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(refunds, [(123, false), (124, false), (500, true)]);
+
+    h.created("magic-sca-0001", 202).await;
+    let a: Value = h.approve("magic-sca-0001").await.json().await.unwrap();
+    assert_eq!(a["approved"], false);
+    assert!(
+        a["reason"].as_str().unwrap().contains("strong customer authentication"),
+        "{a}"
+    );
+    assert_eq!(h.get("magic-sca-0001").await["state"], "ABORTED");
+
+    h.created("magic-unknown-1", 201).await;
+    let a: Value = h.approve("magic-unknown-1").await.json().await.unwrap();
+    assert_eq!(a["approved"], false);
+    assert!(a["reason"].as_str().unwrap().contains("unknown result"), "{a}");
+    // Past the usual ten minutes it still waits; after the hour it expires.
+    h.advance(30 * 60).await;
+    assert_eq!(h.get("magic-unknown-1").await["state"], "CREATED");
+    h.advance(31 * 60).await;
+    h.token = fetch_token(&h.http, &h.emu.base_url(), h.m()).await;
+    assert_eq!(h.get("magic-unknown-1").await["state"], "EXPIRED");
+}

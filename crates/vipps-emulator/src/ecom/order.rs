@@ -39,6 +39,7 @@ pub const MAGIC_DECLINES: &[(i64, u32, &str)] = &[
     (186, 44, "Refused by issuer because of expired card"),
     (187, 41, "No valid card"),
     (197, 45, "Reservation failed: 3-D Secure denied"),
+    (202, 45, "Reservation failed: strong customer authentication required"),
 ];
 
 /// How long the customer's information stays readable in `/details` after the reservation
