@@ -1,6 +1,7 @@
 //! ePayment API v1 handlers (`/epayment/v1`).
 
 use crate::config::Merchant;
+use crate::ecom::bridge::Action as EcomAction;
 use crate::error::{ApiError, Stored};
 use crate::http::{
     authenticate, body_required, check_system_headers, idempotency_key, parse_json, read_body, respond, split, KeyRule,
@@ -39,6 +40,7 @@ fn path_reference(p: Result<Path<String>, PathRejection>) -> Result<String, ApiE
 }
 
 /// One idempotent mutation.
+#[derive(Clone)]
 struct Mutation<'a> {
     state: &'a AppState,
     msn: &'a str,
@@ -199,20 +201,41 @@ async fn read(
     let call = begin(state, headers, body).await?;
     let reference = path_reference(reference)?;
     let now = state.clock().now();
+    let msn = call.merchant.msn.as_str();
     if events {
-        return state.store().transaction(|ledger| {
-            let p = ledger.payment(&call.merchant.msn, &reference, now)?;
+        let found = state.store().transaction(|ledger| {
+            let p = ledger.payment(msn, &reference, now)?;
             Ok(Stored::json(StatusCode::OK, &p.events))
+        });
+        return or_ecom(found, || {
+            crate::ecom::bridge::events(state, msn, &reference).map(|e| Stored::json(StatusCode::OK, &e))
         });
     }
     // The answer is copied out under the store's lock and serialized after it is released, so
     // the one lock every request takes is held for as short a time as possible.
-    let answer = state.store().transaction(|ledger| {
-        ledger
-            .payment(&call.merchant.msn, &reference, now)
-            .map(|p| p.get_response())
-    })?;
+    let answer = state
+        .store()
+        .transaction(|ledger| ledger.payment(msn, &reference, now).map(|p| p.get_response()));
+    let answer = or_ecom(answer, || crate::ecom::bridge::get(state, msn, &reference))?;
     Ok(Stored::json(StatusCode::OK, &answer))
+}
+
+/// A capture, refund or cancel of the eCom order `order_id`, with this mutation's idempotency;
+/// `None` when the merchant has no such order.
+fn ecom_modify(mutation: &Mutation<'_>, order_id: &str, action: EcomAction<'_>) -> Option<Stored> {
+    let key = mutation.key.clone();
+    crate::ecom::bridge::modify(mutation.state, mutation.msn, order_id, key.as_deref(), action, |op| {
+        mutation.clone().run(|_, now| op(now))
+    })
+}
+
+/// For a reference no ePayment payment has: the eCom order of that id, read or operated on
+/// through ePayment (the migration guide), else the "not found" error.
+fn or_ecom<T>(found: Result<T, ApiError>, ecom: impl FnOnce() -> Option<T>) -> Result<T, ApiError> {
+    match found {
+        Err(e) if e.status == StatusCode::NOT_FOUND => ecom().ok_or(e),
+        r => r,
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -272,6 +295,15 @@ async fn modify(
         fingerprint: Fingerprint::of(&req),
         conflict_code: if op == Op::Capture { 4010 } else { 4150 },
     };
+    if !state.store().transaction(|l| l.has_payment(msn, &reference)) {
+        let action = match op {
+            Op::Capture => EcomAction::Capture(&req.modification_amount),
+            Op::Refund => EcomAction::Refund(&req.modification_amount),
+        };
+        if let Some(s) = ecom_modify(&mutation, &reference, action) {
+            return Ok(s);
+        }
+    }
     Ok(mutation.run(|ledger, now| {
         let p = ledger.payment(msn, &reference, now)?;
         match op {
@@ -314,6 +346,14 @@ async fn cancel_inner(
         fingerprint: Fingerprint::of(&req),
         conflict_code: 4020,
     };
+    if !state.store().transaction(|l| l.has_payment(msn, &reference)) {
+        let action = EcomAction::Cancel {
+            transaction_only: req.cancel_transaction_only.unwrap_or(false),
+        };
+        if let Some(s) = ecom_modify(&mutation, &reference, action) {
+            return Ok(s);
+        }
+    }
     Ok(mutation.run(|ledger, now| {
         let p = ledger.payment(msn, &reference, now)?;
         p.cancel(req.cancel_transaction_only.unwrap_or(false), key, now)?;

@@ -938,6 +938,11 @@ impl Ledger {
         }
     }
 
+    /// Whether `msn` has a payment `reference` (nothing else happens: no expiry, no events).
+    pub fn has_payment(&self, msn: &str, reference: &str) -> bool {
+        self.payments.contains_key(&(msn.to_owned(), reference.to_owned()))
+    }
+
     /// Whether `token` is some payment's landing-page token.
     pub fn knows_token(&self, token: &str) -> bool {
         token_bytes(token).is_some_and(|b| self.tokens.contains_key(&b))

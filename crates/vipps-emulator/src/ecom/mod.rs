@@ -34,6 +34,7 @@
 //!   `Authorization: <authToken>` when given, logged at `GET /_emulator/deliveries`
 //!   (kind `ecom-callback`).
 
+pub(crate) mod bridge;
 pub mod errors;
 pub mod order;
 
@@ -102,7 +103,9 @@ impl Data {
     }
 }
 
-/// State of the eCom emulation, kept in [`AppState`] (lock order: the store first, then this).
+/// State of the eCom emulation, kept in [`AppState`]. Lock order: this first, then the store
+/// (consents and the ePayment bridge take the store while holding this; nothing takes them the
+/// other way round).
 #[derive(Debug, Default)]
 pub struct EcomState {
     data: Mutex<Data>,

@@ -1,0 +1,213 @@
+//! The ePayment API on eCom orders. The migration guide: "payments initiated via the eCom API
+//! can be captured, refunded, cancelled, and retrieved using the ePayment API" (not the other
+//! way round), so a merchant can move one endpoint at a time, create last.
+//!
+//! An eCom order read through ePayment looks like an ePayment payment: its state, aggregate
+//! and event log are derived from the order and its transaction log (`pspReference` is the
+//! order's transaction id). Captures, refunds and cancels run the eCom rules on the order, with
+//! ePayment's idempotency (the `Idempotency-Key` is the eCom log's request id) and ePayment's
+//! error format.
+//!
+//! Lock order: the eCom data, then the store (see [`super::EcomState`]).
+
+use super::errors::EcomErr;
+use super::order::{Order, Phase};
+use super::with_data;
+use crate::error::{ApiError, Stored};
+use crate::state::AppState;
+use http::StatusCode;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use vipps_types::ecom::Operation;
+use vipps_types::epayment::{
+    Aggregate, GetPaymentResponse, ModificationResponse, PaymentEvent, PaymentEventName, PaymentMethodResponse,
+    PaymentMethodType, PaymentState, ProfileResponse,
+};
+use vipps_types::{Amount, Currency, Reference};
+
+/// A capture, refund or cancel asked for through ePayment.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Action<'a> {
+    /// `POST …/capture`.
+    Capture(&'a Amount),
+    /// `POST …/refund`.
+    Refund(&'a Amount),
+    /// `POST …/cancel` (`cancelTransactionOnly`).
+    Cancel { transaction_only: bool },
+}
+
+/// `GET /epayment/v1/payments/{reference}` of an eCom order, if `order_id` is one of `msn`'s.
+pub(crate) fn get(state: &AppState, msn: &str, order_id: &str) -> Option<GetPaymentResponse> {
+    with_data(state, |d, now, out| d.order(msn, order_id, now, out).map(|o| view(o)))
+}
+
+/// `GET …/events` of an eCom order: its transaction log as ePayment events, oldest first.
+pub(crate) fn events(state: &AppState, msn: &str, order_id: &str) -> Option<Vec<PaymentEvent>> {
+    with_data(state, |d, now, out| d.order(msn, order_id, now, out).map(|o| log(o)))
+}
+
+/// Runs `action` on an eCom order; `None` when `order_id` is none of `msn`'s orders. `run`
+/// wraps the operation in ePayment's idempotency (it takes the store's lock).
+pub(crate) fn modify(
+    state: &AppState,
+    msn: &str,
+    order_id: &str,
+    key: Option<&str>,
+    action: Action<'_>,
+    run: impl FnOnce(&mut dyn FnMut(OffsetDateTime) -> Result<Stored, ApiError>) -> Stored,
+) -> Option<Stored> {
+    with_data(state, |d, now, out| {
+        d.order(msn, order_id, now, out)?;
+        let mut op = |now: OffsetDateTime| {
+            let o = d
+                .order(msn, order_id, now, out)
+                .ok_or_else(|| ApiError::reference_not_found(order_id))?;
+            apply(o, key.unwrap_or_default(), action, now)?;
+            Ok(Stored::json(StatusCode::OK, &modification(o)))
+        };
+        Some(run(&mut op))
+    })
+}
+
+fn apply(o: &mut Order, request_id: &str, action: Action<'_>, now: OffsetDateTime) -> Result<(), ApiError> {
+    let text = o.request.transaction.transaction_text.clone();
+    let amount = |m: &Amount| -> Result<Option<i64>, ApiError> {
+        if m.currency != Currency::Nok {
+            return Err(ApiError::code(
+                6100,
+                format!("The currency must be the payment's currency (NOK), not {}", m.currency),
+            ));
+        }
+        Ok(Some(m.value))
+    };
+    let r = match action {
+        Action::Capture(m) => o.capture(amount(m)?, &text, request_id, now).map(drop),
+        Action::Refund(m) => o.refund(amount(m)?, &text, request_id, now).map(drop),
+        Action::Cancel { transaction_only } => {
+            if transaction_only && o.phase != Phase::Initiated {
+                return Err(ApiError::code(
+                    6060,
+                    "cancelTransactionOnly: the payment is no longer waiting for the customer",
+                ));
+            }
+            // ePayment's cancel releases whatever is not captured, after a partial capture too.
+            o.cancel(true, &text, request_id, now).map(drop)
+        }
+    };
+    r.map_err(refused)
+}
+
+/// An eCom refusal in ePayment's format (the eCom group and code stay in `extraDetails`).
+fn refused(e: EcomErr) -> ApiError {
+    ApiError::new(e.status, "Operation not allowed on this eCom payment", e.message)
+        .field("ecomError", format!("{} {}", e.group, e.code))
+}
+
+fn state_of(o: &Order) -> PaymentState {
+    match o.phase {
+        Phase::Initiated | Phase::Approving => PaymentState::Created,
+        Phase::Reserved | Phase::Voided => PaymentState::Authorized,
+        Phase::Cancelled if o.customer_acted => PaymentState::Aborted,
+        Phase::Cancelled => PaymentState::Terminated,
+        Phase::Rejected => PaymentState::Expired,
+        Phase::Failed => PaymentState::Aborted,
+    }
+}
+
+fn aggregate(o: &Order) -> Aggregate {
+    let nok = |v: i64| Amount::new(v, Currency::Nok);
+    let cancelled = match o.phase {
+        Phase::Voided => o.reserved,
+        Phase::Reserved if o.released => o.reserved - o.captured,
+        Phase::Cancelled if !o.customer_acted => o.amount(),
+        _ => 0,
+    };
+    let authorized = if matches!(o.phase, Phase::Reserved | Phase::Voided) {
+        o.reserved
+    } else {
+        0
+    };
+    Aggregate {
+        authorized_amount: nok(authorized),
+        cancelled_amount: nok(cancelled),
+        captured_amount: nok(o.captured),
+        refunded_amount: nok(o.refunded),
+    }
+}
+
+fn total(o: &Order) -> Amount {
+    Amount::new(o.reserved.max(o.amount()), Currency::Nok)
+}
+
+fn reference(o: &Order) -> Reference {
+    // eCom order ids are a-z, A-Z, 0-9 and '-': taken as they are.
+    serde_json::from_value(serde_json::Value::String(o.order_id.clone())).unwrap_or_else(|_| Reference::random())
+}
+
+fn view(o: &Order) -> GetPaymentResponse {
+    GetPaymentResponse {
+        aggregate: aggregate(o),
+        amount: total(o),
+        state: state_of(o),
+        payment_method: PaymentMethodResponse {
+            type_: PaymentMethodType::Wallet,
+            card_bin: None,
+        },
+        profile: ProfileResponse { sub: o.sub.clone() },
+        psp_reference: o.transaction_id.clone(),
+        redirect_url: (o.phase == Phase::Initiated).then(|| o.url.clone()),
+        reference: reference(o),
+        metadata: None,
+        capture_guaranteed_until: o.reserved_at.map(|t| t + time::Duration::days(180)),
+        user_details: None,
+        shipping_details: None,
+    }
+}
+
+fn modification(o: &Order) -> ModificationResponse {
+    ModificationResponse {
+        amount: total(o),
+        state: state_of(o),
+        aggregate: aggregate(o),
+        psp_reference: o.transaction_id.clone(),
+        reference: reference(o),
+    }
+}
+
+/// The transaction log as ePayment events. A cancel before the reservation ends the payment
+/// (TERMINATED by the merchant, ABORTED by the customer, EXPIRED by the timeout); after it, it
+/// releases money (CANCELLED). A `SALE` is an authorization and a capture at once.
+fn log(o: &Order) -> Vec<PaymentEvent> {
+    let mut reserved = false;
+    let mut events = Vec::with_capacity(o.log.len() + 1);
+    for e in &o.log {
+        let names: &[PaymentEventName] = match e.operation {
+            Operation::Initiate => &[PaymentEventName::Created],
+            Operation::Reserve => &[PaymentEventName::Authorized],
+            Operation::Sale => &[PaymentEventName::Authorized, PaymentEventName::Captured],
+            Operation::Capture => &[PaymentEventName::Captured],
+            Operation::Refund => &[PaymentEventName::Refunded],
+            Operation::Void => &[PaymentEventName::Cancelled],
+            Operation::Cancel if reserved => &[PaymentEventName::Cancelled],
+            // The timeout's entry (eCom logs it as a CANCEL).
+            Operation::Cancel if o.phase == Phase::Rejected => &[PaymentEventName::Expired],
+            Operation::Cancel if o.customer_acted => &[PaymentEventName::Aborted],
+            Operation::Cancel => &[PaymentEventName::Terminated],
+            _ => &[],
+        };
+        reserved |= matches!(e.operation, Operation::Reserve | Operation::Sale) && e.operation_success;
+        let timestamp = OffsetDateTime::parse(&e.time_stamp, &Rfc3339).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        for name in names {
+            events.push(PaymentEvent {
+                reference: reference(o),
+                psp_reference: e.transaction_id.clone(),
+                name: name.clone(),
+                amount: Amount::new(e.amount, Currency::Nok),
+                timestamp,
+                idempotency_key: (!e.request_id.is_empty()).then(|| e.request_id.clone()),
+                success: e.operation_success,
+            });
+        }
+    }
+    events
+}
