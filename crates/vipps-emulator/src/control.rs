@@ -180,7 +180,7 @@ async fn customer(
         let (approved, reason) = match outcome {
             CustomerOutcome::Approved => (true, None),
             CustomerOutcome::Rejected => (false, Some("rejected by the customer".to_owned())),
-            CustomerOutcome::Declined(why) => (false, Some(format!("{why} (magic test amount)"))),
+            CustomerOutcome::Declined(why) => (false, Some(why.to_owned())),
             CustomerOutcome::Unknown => (
                 false,
                 Some(

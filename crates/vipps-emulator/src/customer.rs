@@ -81,6 +81,19 @@ pub struct Person {
 }
 
 impl Person {
+    /// Age in whole years on `today` (0 for a birthdate that does not parse).
+    pub fn age_on(&self, today: time::Date) -> i64 {
+        let fmt = time::macros::format_description!("[year]-[month]-[day]");
+        let Ok(born) = time::Date::parse(&self.birthdate, &fmt) else {
+            return 0;
+        };
+        let mut age = i64::from(today.year() - born.year());
+        if (today.month() as u8, today.day()) < (born.month() as u8, born.day()) {
+            age -= 1;
+        }
+        age.max(0)
+    }
+
     /// The test customer of `currency`'s market, with `phone` when the payment named one.
     pub(crate) fn test(currency: &Currency, phone: Option<&str>) -> Person {
         let c = test_customer(currency);

@@ -138,6 +138,17 @@ async fn create_inner(state: &AppState, path: &str, headers: &HeaderMap, body: B
         )
         .with_title("Reserve capture not allowed"));
     }
+    if let (Some(min), Some(phone)) = (
+        req.minimum_user_age,
+        req.customer.as_ref().and_then(|c| c.phone_number.as_deref()),
+    ) {
+        // A named customer below the age limit: "Customer not found", as for an unknown number
+        // (the 2026 guide: do not tell the customer their number is wrong).
+        let today = state.clock().now().date();
+        if crate::customer::Person::test(&req.amount.currency, Some(phone)).age_on(today) < min {
+            return Err(ApiError::code(7010, "Customer not found").field("customer.phoneNumber", "no eligible user"));
+        }
+    }
     let public_url = state.public_url();
     let expiry_secs = state.config().payment_expiry_secs;
     let mutation = Mutation {

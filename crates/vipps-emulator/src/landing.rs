@@ -259,11 +259,7 @@ async fn act(state: &AppState, headers: &HeaderMap, body: Body, approve: bool) -
             "Payment rejected",
             "The payment was rejected.".to_owned(),
         ),
-        Ok(CustomerOutcome::Declined(why)) => (
-            StatusCode::OK,
-            "Payment failed",
-            format!("The payment failed: {why} (test amount)."),
-        ),
+        Ok(CustomerOutcome::Declined(why)) => (StatusCode::OK, "Payment failed", format!("The payment failed: {why}.")),
         Ok(CustomerOutcome::Unknown) => (
             StatusCode::OK,
             "Result unknown",

@@ -19,14 +19,14 @@ use vipps_types::{Amount, Currency, Reference};
 /// Amounts (minor units) that make the simulated customer approval fail (BEHAVIOUR §1.8).
 /// Force approve ignores them.
 pub const MAGIC_DECLINES: &[(i64, &str)] = &[
-    (151, "insufficient funds"),
-    (182, "refused by issuer"),
-    (183, "suspected fraud"),
-    (184, "withdrawal limit exceeded"),
-    (186, "expired card"),
-    (187, "invalid card"),
-    (197, "3-D Secure denied"),
-    (202, "strong customer authentication required"),
+    (151, "insufficient funds (magic test amount)"),
+    (182, "refused by issuer (magic test amount)"),
+    (183, "suspected fraud (magic test amount)"),
+    (184, "withdrawal limit exceeded (magic test amount)"),
+    (186, "expired card (magic test amount)"),
+    (187, "invalid card (magic test amount)"),
+    (197, "3-D Secure denied (magic test amount)"),
+    (202, "strong customer authentication required (magic test amount)"),
 ];
 
 /// The amount whose approval has an unknown result for an hour: the payment stays CREATED
@@ -179,6 +179,8 @@ pub struct PaymentExtras {
     pub card_bin: Option<String>,
     /// `QR` payments asking for a PNG or a target URL instead of the default SVG.
     pub qr_format: Option<QrFormat>,
+    /// `minimumUserAge`: a younger customer cannot approve.
+    pub minimum_user_age: Option<i64>,
 }
 
 /// The largest amount of a payment, in minor units (the API's limit).
@@ -591,6 +593,12 @@ impl Payment {
             self.abort(now);
             return Ok(CustomerOutcome::Declined(why));
         }
+        let min_age = self.extras.as_ref().and_then(|x| x.minimum_user_age);
+        let person = || crate::customer::Person::test(&self.amount.currency, self.customer_phone.as_deref());
+        if min_age.is_some_and(|min| person().age_on(now.date()) < min) {
+            self.abort(now);
+            return Ok(CustomerOutcome::Declined("the customer is younger than minimumUserAge"));
+        }
         if self.amount.value == MAGIC_UNKNOWN_RESULT {
             // The customer approved, but nobody learns the outcome: it stays CREATED for an
             // hour and then expires.
@@ -903,10 +911,11 @@ impl Ledger {
                     .qr_format
                     .clone()
                     .filter(|q| req.user_flow == UserFlow::Qr && q.format != QrFormatKind::ImageSvg);
-                (req.shipping.is_some() || qr_format.is_some()).then(|| {
+                (req.shipping.is_some() || qr_format.is_some() || req.minimum_user_age.is_some()).then(|| {
                     Box::new(PaymentExtras {
                         shipping: req.shipping.clone(),
                         qr_format,
+                        minimum_user_age: req.minimum_user_age,
                         ..PaymentExtras::default()
                     })
                 })
@@ -1338,7 +1347,7 @@ mod tests {
         let mut q = p.clone();
         assert_eq!(
             p.customer_approve(OffsetDateTime::now_utc()).unwrap(),
-            CustomerOutcome::Declined("insufficient funds")
+            CustomerOutcome::Declined("insufficient funds (magic test amount)")
         );
         assert_eq!(p.state, PaymentState::Aborted);
         q.settle(later);

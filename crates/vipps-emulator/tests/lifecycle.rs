@@ -420,3 +420,41 @@ async fn magic_amounts_for_sca_unknown_results_and_failing_refunds() {
     h.token = fetch_token(&h.http, &h.emu.base_url(), h.m()).await;
     assert_eq!(h.get("magic-unknown-1").await["state"], "EXPIRED");
 }
+
+/// `minimumUserAge`: a named customer below it is "Customer not found" (7010) at create; a
+/// customer who turns up on the landing page below it cannot approve. The test customers are
+/// born in 1990 (Norway), 1988 (Denmark) and 1985 (Finland).
+#[tokio::test]
+async fn minimum_user_age_refuses_younger_customers() {
+    let h = H::start().await;
+    let create = |reference: &str, min: i64, phone: Option<&str>| {
+        let mut body = web(reference, 1000);
+        body["minimumUserAge"] = json!(min);
+        if let Some(p) = phone {
+            body["customer"] = json!({"phoneNumber": p});
+        }
+        h.req(Method::POST, "/epayment/v1/payments")
+            .header("Idempotency-Key", format!("k-{reference}"))
+            .json(&body)
+            .send()
+    };
+    problem(
+        create("age-limit-0001", 60, Some("4791234567")).await.unwrap(),
+        400,
+        Some(7010),
+    )
+    .await;
+    assert_eq!(
+        create("age-limit-0002", 18, Some("4791234567")).await.unwrap().status(),
+        201
+    );
+    assert_eq!(h.approve("age-limit-0002").await.status(), 200);
+    assert_eq!(h.get("age-limit-0002").await["state"], "AUTHORIZED");
+
+    // Not named at create: the approval fails.
+    assert_eq!(create("age-limit-0003", 60, None).await.unwrap().status(), 201);
+    let a: Value = h.approve("age-limit-0003").await.json().await.unwrap();
+    assert_eq!(a["approved"], false);
+    assert!(a["reason"].as_str().unwrap().contains("minimumUserAge"), "{a}");
+    assert_eq!(h.get("age-limit-0003").await["state"], "ABORTED");
+}
