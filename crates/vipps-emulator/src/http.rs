@@ -328,7 +328,9 @@ fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     } else {
         message
     };
-    ApiError::validation(&path, &message, None)
+    // ePayment's own code for a metadata key given twice.
+    let code = (path == "metadata" && message.starts_with("duplicate key")).then_some(4110);
+    ApiError::validation(&path, &message, code)
 }
 
 /// A 400 for a missing body.

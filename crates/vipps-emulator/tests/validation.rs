@@ -357,3 +357,32 @@ async fn the_official_postman_collection_requests_are_accepted() {
         );
     }
 }
+
+/// A `metadata` key given twice is refused with 4110 (serde alone would keep the last value).
+#[tokio::test]
+async fn duplicate_metadata_keys_are_refused() {
+    let h = H::start().await;
+    let body = |metadata: &str| {
+        format!(
+            r#"{{"amount":{{"value":1000,"currency":"NOK"}},"paymentMethod":{{"type":"WALLET"}},
+            "reference":"metadata-dup-1","userFlow":"WEB_REDIRECT","returnUrl":"https://example.com/r",
+            "metadata":{metadata}}}"#
+        )
+    };
+    let send = |b: String, key: &'static str| {
+        h.req(Method::POST, "/epayment/v1/payments")
+            .header("Idempotency-Key", key)
+            .header("Content-Type", "application/json")
+            .body(b)
+            .send()
+    };
+    let r = send(body(r#"{"order":"1","order":"2"}"#), "dup-1").await.unwrap();
+    let p = problem(r, 400, Some(4110)).await;
+    assert!(p["detail"].as_str().unwrap().contains("duplicate key `order`"), "{p}");
+    let r = send(body(r#"{"order":"1","shop":"2"}"#), "dup-2").await.unwrap();
+    assert_eq!(r.status(), 201);
+    assert_eq!(
+        h.get("metadata-dup-1").await["metadata"],
+        json!({"order": "1", "shop": "2"})
+    );
+}

@@ -171,6 +171,55 @@ impl TryFrom<String> for Reference {
     }
 }
 
+/// A JSON object as a map that refuses duplicate keys (serde would keep the last one), as the
+/// API refuses them in `metadata` (error 4110). The error reads "duplicate key `…`".
+pub mod unique_keys {
+    use serde::de::{self, MapAccess, Visitor};
+    use serde::Deserializer;
+    use std::collections::BTreeMap;
+    use std::fmt;
+
+    /// For `Option<BTreeMap<String, String>>` fields: null or absence is `None`.
+    pub fn opt_map<'de, D: Deserializer<'de>>(d: D) -> Result<Option<BTreeMap<String, String>>, D::Error> {
+        struct Opt;
+        impl<'de> Visitor<'de> for Opt {
+            type Value = Option<BTreeMap<String, String>>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of strings")
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                d.deserialize_map(Unique).map(Some)
+            }
+        }
+        d.deserialize_option(Opt)
+    }
+
+    struct Unique;
+
+    impl<'de> Visitor<'de> for Unique {
+        type Value = BTreeMap<String, String>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an object of strings")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some((k, v)) = map.next_entry::<String, String>()? {
+                if out.contains_key(&k) {
+                    return Err(de::Error::custom(format!("duplicate key `{k}`")));
+                }
+                out.insert(k, v);
+            }
+            Ok(out)
+        }
+    }
+}
+
 /// Serde helpers for RFC 3339 timestamps.
 pub mod rfc3339 {
     pub use time::serde::rfc3339::*;

@@ -392,8 +392,12 @@ pub struct CreatePaymentRequest {
     /// A receipt for the app (required with `expiresAt`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipt: Option<Receipt>,
-    /// Up to 5 key/value pairs, echoed by get payment.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Up to 5 key/value pairs, echoed by get payment. A key given twice is refused (4110).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::common::unique_keys::opt_map"
+    )]
     pub metadata: Option<BTreeMap<String, String>>,
     /// Where a receipt can be viewed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
