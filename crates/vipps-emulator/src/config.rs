@@ -28,6 +28,32 @@ pub struct Merchant {
     /// payments fail. Off by default.
     #[serde(default)]
     pub direct_capture: bool,
+    /// What Vipps MobilePay has approved this sales unit for (everything by default).
+    #[serde(default)]
+    pub approved: Approvals,
+}
+
+/// Features a sales unit needs Vipps MobilePay's approval for. All on by default; turn one off
+/// to test the refusal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Approvals {
+    /// Express payments (`shipping`); without it 5020 "Express payment not allowed".
+    pub express: bool,
+    /// Long-living payments (`expiresAt`); without it 5050 "Long-living payment not allowed".
+    pub long_living: bool,
+    /// `PUSH_MESSAGE` (skipping the landing page); without it 5080 "PUSH_MESSAGE not allowed".
+    pub push_message: bool,
+}
+
+impl Default for Approvals {
+    fn default() -> Self {
+        Approvals {
+            express: true,
+            long_living: true,
+            push_message: true,
+        }
+    }
 }
 
 fn default_name() -> String {
@@ -49,6 +75,7 @@ impl Merchant {
             name: default_name(),
             currency: Currency::Nok,
             direct_capture: false,
+            approved: Approvals::default(),
         }
     }
 }
@@ -63,6 +90,7 @@ impl fmt::Debug for Merchant {
             .field("name", &self.name)
             .field("currency", &self.currency)
             .field("direct_capture", &self.direct_capture)
+            .field("approved", &self.approved)
             .finish()
     }
 }

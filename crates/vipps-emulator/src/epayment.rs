@@ -15,7 +15,7 @@ use axum::response::Response;
 use http::{HeaderMap, StatusCode};
 use time::OffsetDateTime;
 use vipps_types::epayment::{
-    CancelModificationRequest, CreatePaymentRequest, ForceApproveRequest, ModificationRequest,
+    CancelModificationRequest, CreatePaymentRequest, ForceApproveRequest, ModificationRequest, UserFlow,
 };
 use vipps_types::{Reference, Validate};
 
@@ -137,6 +137,21 @@ async fn create_inner(state: &AppState, path: &str, headers: &HeaderMap, body: B
             ),
         )
         .with_title("Reserve capture not allowed"));
+    }
+    let refused = |code: u32, what: &str| {
+        Err(ApiError::code(
+            code,
+            format!("The sales unit with MSN {} is not approved for {what}", m.msn),
+        ))
+    };
+    if req.shipping.is_some() && !m.approved.express {
+        return refused(5020, "Express payments");
+    }
+    if req.expires_at.is_some() && !m.approved.long_living {
+        return refused(5050, "long-living payments (expiresAt)");
+    }
+    if req.user_flow == UserFlow::PushMessage && !m.approved.push_message {
+        return refused(5080, "PUSH_MESSAGE (skipping the landing page)");
     }
     if let (Some(min), Some(phone)) = (
         req.minimum_user_age,

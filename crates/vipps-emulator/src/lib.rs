@@ -45,7 +45,7 @@ mod userinfo;
 pub mod webhooks;
 
 pub use crate::clock::Clock;
-pub use crate::config::{ConfigError, EmulatorConfig, Merchant};
+pub use crate::config::{Approvals, ConfigError, EmulatorConfig, Merchant};
 pub use crate::server::{Emulator, EmulatorBuilder, RunningEmulator};
 pub use crate::state::AppState;
 pub use crate::store::Store;

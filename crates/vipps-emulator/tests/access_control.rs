@@ -14,6 +14,7 @@ fn other() -> Merchant {
         name: "Other".into(),
         currency: vipps_types::Currency::Nok,
         direct_capture: false,
+        approved: Default::default(),
     }
 }
 

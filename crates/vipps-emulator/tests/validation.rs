@@ -386,3 +386,65 @@ async fn duplicate_metadata_keys_are_refused() {
         json!({"order": "1", "shop": "2"})
     );
 }
+
+/// A sales unit needs approval for Express, long-living and PUSH_MESSAGE payments (5020, 5050,
+/// 5080); the emulator's merchants have all three unless the configuration turns one off.
+#[tokio::test]
+async fn unapproved_sales_units_are_refused_express_long_living_and_push_message() {
+    let merchant = vipps_emulator::Merchant {
+        approved: vipps_emulator::Approvals {
+            express: false,
+            long_living: false,
+            push_message: false,
+        },
+        ..vipps_emulator::Merchant::default_test()
+    };
+    let h = H::with(EmulatorConfig {
+        merchants: vec![merchant],
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let express = json!({"fixedOptions": [{"brand": "POSTEN", "type": "HOME_DELIVERY", "options": [
+        {"id": "home", "name": "Home", "amount": {"currency": "NOK", "value": 0}, "isDefault": true, "priority": 0}]}]});
+    let later = (time::OffsetDateTime::now_utc() + time::Duration::days(2))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let cases = [
+        (
+            "unapproved-0001",
+            json!({"shipping": express, "profile": {"scope": "name address email phoneNumber"}}),
+            5020,
+        ),
+        (
+            "unapproved-0002",
+            json!({"expiresAt": later, "userFlow": "QR",
+            "receipt": {"orderLines": [{"name": "x", "id": "1", "totalAmount": 1000, "totalAmountExcludingTax": 800,
+                "totalTaxAmount": 200, "taxPercentage": 25}], "bottomLine": {"currency": "NOK"}}}),
+            5050,
+        ),
+        (
+            "unapproved-0003",
+            json!({"userFlow": "PUSH_MESSAGE", "customer": {"phoneNumber": "4791234567"}}),
+            5080,
+        ),
+    ];
+    for (reference, extra, code) in cases {
+        let mut body = web(reference, 1000);
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let r = h
+            .req(Method::POST, "/epayment/v1/payments")
+            .header("Idempotency-Key", format!("k-{reference}"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let (status, p) = (r.status(), r.json::<Value>().await.unwrap());
+        assert_eq!(status, 403, "{p}");
+        assert_eq!(p["extraDetails"][0]["reason"], code.to_string(), "{p}");
+        assert!(p["detail"].as_str().unwrap().contains("not approved"), "{p}");
+    }
+    // A plain payment is fine.
+    h.created("unapproved-0004", 1000).await;
+}

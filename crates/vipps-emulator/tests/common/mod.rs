@@ -20,6 +20,7 @@ pub fn second_merchant() -> Merchant {
         name: "Second <Shop>".into(),
         currency: vipps_types::Currency::Nok,
         direct_capture: false,
+        approved: Default::default(),
     }
 }
 
