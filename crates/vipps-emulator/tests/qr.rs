@@ -4,7 +4,6 @@
 mod common;
 
 use common::*;
-use reqwest::Method;
 use serde_json::{json, Value};
 
 async fn qr_payment(h: &H, reference: &str, qr_format: Option<Value>) -> String {
@@ -17,13 +16,7 @@ async fn qr_payment(h: &H, reference: &str, qr_format: Option<Value>) -> String 
     if let Some(f) = qr_format {
         body["qrFormat"] = f;
     }
-    let r = h
-        .req(Method::POST, "/epayment/v1/payments")
-        .header("Idempotency-Key", format!("k-{reference}"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = h.create_body(&body, &format!("k-{reference}")).await;
     assert_eq!(r.status(), 201);
     r.json::<Value>().await.unwrap()["redirectUrl"]
         .as_str()

@@ -12,13 +12,7 @@ async fn shared(h: &H, reference: &str, scope: &str, phone: &str) -> String {
     let mut body = web(reference, 1000);
     body["profile"] = json!({"scope": scope});
     body["customer"] = json!({"phoneNumber": phone});
-    let r = h
-        .req(Method::POST, "/epayment/v1/payments")
-        .header("Idempotency-Key", format!("k-{reference}"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = h.create_body(&body, &format!("k-{reference}")).await;
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
     let r = h
         .req(Method::POST, &format!("/epayment/v1/test/payments/{reference}/approve"))
@@ -102,13 +96,7 @@ async fn the_market_chooses_the_test_customer() {
     let mut body = web("userinfo-dkk-0001", 1000);
     body["amount"] = json!({"value": 1000, "currency": "DKK"});
     body["profile"] = json!({"scope": "name email"});
-    let r = h
-        .req(Method::POST, "/epayment/v1/payments")
-        .header("Idempotency-Key", "k-dkk")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = h.create_body(&body, "k-dkk").await;
     assert_eq!(r.status(), 201);
     assert_eq!(h.approve("userinfo-dkk-0001").await.status(), 200);
     let sub = h.get("userinfo-dkk-0001").await["profile"]["sub"]
@@ -259,7 +247,6 @@ async fn an_ecom_sub_reads_the_ecom_customer_and_matches_epayment() {
 #[tokio::test]
 async fn a_checkout_user_info_sub_reads_what_the_page_shared() {
     let h = H::start().await;
-    let m = h.m().clone();
     let body = json!({
         "type": "PAYMENT",
         "reference": "userinfo-ck-0001",
@@ -270,12 +257,7 @@ async fn a_checkout_user_info_sub_reads_what_the_page_shared() {
         "configuration": {"requireUserInfo": true, "elements": "PaymentAndContactInfo"},
     });
     let r = h
-        .http
-        .post(h.url("/checkout/v3/session"))
-        .header("client_id", &m.client_id)
-        .header("client_secret", &m.client_secret)
-        .header("Ocp-Apim-Subscription-Key", &m.subscription_key)
-        .header("Merchant-Serial-Number", &m.msn)
+        .checkout(Method::POST, "/checkout/v3/session")
         .json(&body)
         .send()
         .await
@@ -311,12 +293,7 @@ async fn a_checkout_user_info_sub_reads_what_the_page_shared() {
         b["reference"] = json!(reference);
         b["transaction"]["reference"] = json!(reference);
         let r = h
-            .http
-            .post(h.url("/checkout/v3/session"))
-            .header("client_id", &m.client_id)
-            .header("client_secret", &m.client_secret)
-            .header("Ocp-Apim-Subscription-Key", &m.subscription_key)
-            .header("Merchant-Serial-Number", &m.msn)
+            .checkout(Method::POST, "/checkout/v3/session")
             .json(&b)
             .send()
             .await
@@ -365,13 +342,7 @@ async fn force_approve_names_the_customer_when_the_payment_has_none() {
     let h = H::start().await;
     let mut body = web("userinfo-fa-0001", 1000);
     body["profile"] = json!({"scope": "phoneNumber"});
-    let r = h
-        .req(Method::POST, "/epayment/v1/payments")
-        .header("Idempotency-Key", "k-fa")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = h.create_body(&body, "k-fa").await;
     assert_eq!(r.status(), 201);
     let approve = |phone: &str| {
         h.req(Method::POST, "/epayment/v1/test/payments/userinfo-fa-0001/approve")

@@ -433,13 +433,7 @@ async fn unapproved_sales_units_are_refused_express_long_living_and_push_message
         for (k, v) in extra.as_object().unwrap() {
             body[k] = v.clone();
         }
-        let r = h
-            .req(Method::POST, "/epayment/v1/payments")
-            .header("Idempotency-Key", format!("k-{reference}"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let r = h.create_body(&body, &format!("k-{reference}")).await;
         let (status, p) = (r.status(), r.json::<Value>().await.unwrap());
         assert_eq!(status, 403, "{p}");
         assert_eq!(p["extraDetails"][0]["reason"], code.to_string(), "{p}");

@@ -95,6 +95,16 @@ impl H {
             .unwrap()
     }
 
+    /// `POST /epayment/v1/payments` with this body and idempotency key.
+    pub async fn create_body(&self, body: &Value, key: &str) -> Response {
+        self.req(reqwest::Method::POST, "/epayment/v1/payments")
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn created(&self, reference: &str, value: i64) -> Value {
         let r = self.create(reference, value, &format!("create-{reference}")).await;
         assert_eq!(r.status(), 201);
