@@ -88,7 +88,8 @@ impl Mutation<'_> {
                 Err(e) => e.render(self.path),
             };
             if let Some(scope) = scope {
-                if response.status < 500 {
+                // 5xx and 423 (locked, "retry with the same key") are not final: not replayed.
+                if response.status < 500 && response.status != 423 {
                     ledger.remember(
                         scope,
                         IdempotencyRecord {
@@ -163,6 +164,14 @@ async fn create_inner(state: &AppState, path: &str, headers: &HeaderMap, body: B
         if crate::customer::Person::test(&req.amount.currency, Some(phone)).age_on(today) < min {
             return Err(ApiError::code(7010, "Customer not found").field("customer.phoneNumber", "no eligible user"));
         }
+    }
+    // An eCom order's id is its reference in ePayment too (ePayment reads eCom orders).
+    // Checked here, not under the store's lock: the eCom data is never locked inside it.
+    if state.ecom().has_order(&m.msn, req.reference.as_str()) {
+        return Err(ApiError::code(
+            4150,
+            format!("Reference '{}' is already used by an eCom order", req.reference),
+        ));
     }
     let public_url = state.public_url();
     let expiry_secs = state.config().payment_expiry_secs;
@@ -424,7 +433,7 @@ async fn approve_inner(
         if named {
             p.customer_phone = req.customer.as_ref().and_then(|c| c.phone_number.clone());
         }
-        if let Err(e) = p.force_approve(now) {
+        if let Err(e) = p.check_age(now).and_then(|()| p.force_approve(now)) {
             if named {
                 p.customer_phone = None;
             }

@@ -181,6 +181,8 @@ pub struct PaymentExtras {
     pub qr_format: Option<QrFormat>,
     /// `minimumUserAge`: a younger customer cannot approve.
     pub minimum_user_age: Option<i64>,
+    /// Magic amount 201: an approval's result is unknown (until the payment expires).
+    pub result_pending: bool,
 }
 
 /// The largest amount of a payment, in minor units (the API's limit).
@@ -554,6 +556,19 @@ impl Payment {
         self.extras.as_ref().and_then(|x| x.shipping.as_ref())
     }
 
+    /// 7010 when the payment has a `minimumUserAge` and its customer (the test customer of its
+    /// market, with its phone number) is younger.
+    pub fn check_age(&self, now: OffsetDateTime) -> Result<(), ApiError> {
+        let Some(min) = self.extras.as_ref().and_then(|x| x.minimum_user_age) else {
+            return Ok(());
+        };
+        let person = crate::customer::Person::test(&self.amount.currency, self.customer_phone.as_deref());
+        if person.age_on(now.date()) < min {
+            return Err(ApiError::code(7010, "Customer not found").field("customer", "no eligible user"));
+        }
+        Ok(())
+    }
+
     /// The test-only force approve: ignores magic amounts. Express payments cannot use it.
     pub fn force_approve(&mut self, now: OffsetDateTime) -> Result<(), ApiError> {
         self.require_created()?;
@@ -593,15 +608,21 @@ impl Payment {
             self.abort(now);
             return Ok(CustomerOutcome::Declined(why));
         }
-        let min_age = self.extras.as_ref().and_then(|x| x.minimum_user_age);
-        let person = || crate::customer::Person::test(&self.amount.currency, self.customer_phone.as_deref());
-        if min_age.is_some_and(|min| person().age_on(now.date()) < min) {
+        if self.check_age(now).is_err() {
             self.abort(now);
             return Ok(CustomerOutcome::Declined("the customer is younger than minimumUserAge"));
         }
         if self.amount.value == MAGIC_UNKNOWN_RESULT {
+            let x = self.extras.get_or_insert_with(Box::default);
+            if x.result_pending {
+                return Err(ApiError::code(
+                    10020,
+                    "The result of the earlier approval is still unknown (magic test amount 201)",
+                ));
+            }
             // The customer approved, but nobody learns the outcome: it stays CREATED for an
             // hour and then expires.
+            x.result_pending = true;
             self.expires_at = now + time::Duration::hours(1);
             return Ok(CustomerOutcome::Unknown);
         }

@@ -82,7 +82,7 @@ async fn an_ecom_order_is_read_captured_refunded_and_cancelled_through_epayment(
     let p = problem(
         h.modify("migrate-order-0001", "capture", 9000, "cap-2").await,
         400,
-        None,
+        Some(6090),
     )
     .await;
     assert!(p["extraDetails"].to_string().contains("ecomError"), "{p}");
@@ -100,6 +100,9 @@ async fn an_ecom_order_is_read_captured_refunded_and_cancelled_through_epayment(
         "the rest is released: {m}"
     );
     assert_eq!(m["state"], "AUTHORIZED");
+    // Cancelling again (another key) changes nothing, as for an ePayment payment.
+    let again: Value = h.cancel("migrate-order-0001", None).await.json().await.unwrap();
+    assert_eq!(again["aggregate"], m["aggregate"]);
 
     let names: Vec<Value> = h
         .events("migrate-order-0001")
@@ -150,6 +153,34 @@ async fn a_waiting_ecom_order_reads_as_created_and_cancels_as_terminated() {
         .map(|e| e["name"].clone())
         .collect();
     assert_eq!(names, ["CREATED", "TERMINATED"]);
+}
+
+#[tokio::test]
+async fn a_declined_ecom_order_reads_as_aborted_and_its_id_cannot_be_reused() {
+    let h = H::start().await;
+    let body = json!({
+        "customerInfo": {},
+        "merchantInfo": {"merchantSerialNumber": h.m().msn, "callbackPrefix": "https://example.com/vipps",
+            "fallBack": "https://example.com/fallback"},
+        "transaction": {"amount": 151, "orderId": "migrate-order-0003", "transactionText": "Socks"},
+    });
+    let r = ecom(&h, Method::POST, "/ecomm/v2/payments")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // The customer's card is declined (magic amount 151).
+    let a: Value = h.approve("migrate-order-0003").await.json().await.unwrap();
+    assert_eq!(a["approved"], false, "{a}");
+    let p = h.get("migrate-order-0003").await;
+    assert_eq!(p["state"], "ABORTED", "{p}");
+    let events = h.events("migrate-order-0003").await;
+    let names: Vec<Value> = events.iter().map(|e| e["name"].clone()).collect();
+    assert_eq!(names, ["CREATED", "ABORTED"]);
+    assert!(events.iter().all(|e| e["success"] == true));
+    // An ePayment payment cannot take an eCom order's id: ePayment reads that order.
+    problem(h.create("migrate-order-0003", 1000, "k-reuse").await, 409, Some(4150)).await;
 }
 
 #[tokio::test]

@@ -413,6 +413,8 @@ async fn magic_amounts_for_sca_unknown_results_and_failing_refunds() {
     let a: Value = h.approve("magic-unknown-1").await.json().await.unwrap();
     assert_eq!(a["approved"], false);
     assert!(a["reason"].as_str().unwrap().contains("unknown result"), "{a}");
+    // Approving again does not restart the hour.
+    assert_eq!(h.approve("magic-unknown-1").await.status(), 400);
     // Past the usual ten minutes it still waits; after the hour it expires.
     h.advance(30 * 60).await;
     assert_eq!(h.get("magic-unknown-1").await["state"], "CREATED");
@@ -450,6 +452,17 @@ async fn minimum_user_age_refuses_younger_customers() {
     );
     assert_eq!(h.approve("age-limit-0002").await.status(), 200);
     assert_eq!(h.get("age-limit-0002").await["state"], "AUTHORIZED");
+
+    // Named by the force approve: 7010, and the payment still waits.
+    assert_eq!(create("age-limit-0004", 60, None).await.unwrap().status(), 201);
+    let r = h
+        .req(Method::POST, "/epayment/v1/test/payments/age-limit-0004/approve")
+        .json(&json!({"customer": {"phoneNumber": "4791234567"}}))
+        .send()
+        .await
+        .unwrap();
+    problem(r, 400, Some(7010)).await;
+    assert_eq!(h.get("age-limit-0004").await["state"], "CREATED");
 
     // Not named at create: the approval fails.
     assert_eq!(create("age-limit-0003", 60, None).await.unwrap().status(), 201);

@@ -355,10 +355,31 @@ async fn force_approve_names_the_customer_when_the_payment_has_none() {
     let sub = p["profile"]["sub"].as_str().unwrap().to_owned();
     let (_, u, _) = status_and_json(userinfo(&h, &h.token, &sub)).await;
     assert_eq!(u["phone_number"], "4795555555");
-    // A failed approval (already authorized) changes nothing.
-    assert_eq!(approve("4796666666").await.unwrap().status(), 400);
+    // A failed approval changes nothing: an Express payment without a customer cannot be force
+    // approved (10060), and the number its body named is not kept.
+    let express = json!({"fixedOptions": [{"brand": "POSTEN", "type": "HOME_DELIVERY", "options": [
+        {"id": "home", "name": "Home", "amount": {"currency": "NOK", "value": 0}, "isDefault": true, "priority": 0}]}]});
+    let mut body = web("userinfo-fa-0002", 1000);
+    body["shipping"] = express;
+    body["profile"] = json!({"scope": "name address email phoneNumber"});
+    assert_eq!(h.create_body(&body, "k-fa-2").await.status(), 201);
+    let r = h
+        .req(Method::POST, "/epayment/v1/test/payments/userinfo-fa-0002/approve")
+        .json(&json!({"customer": {"phoneNumber": "4796666666"}}))
+        .send()
+        .await
+        .unwrap();
+    problem(r, 400, Some(10060)).await;
+    let r = h
+        .http
+        .post(h.url("/_emulator/payments/userinfo-fa-0002/approve"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let p = h.get("userinfo-fa-0002").await;
     assert_eq!(
-        h.get("userinfo-fa-0001").await["userDetails"]["mobileNumber"],
-        "4795555555"
+        p["userDetails"]["mobileNumber"], "4791234567",
+        "the test customer, not 4796666666: {p}"
     );
 }

@@ -73,9 +73,10 @@ fn apply(o: &mut Order, request_id: &str, action: Action<'_>, now: OffsetDateTim
     let text = o.request.transaction.transaction_text.clone();
     let amount = |m: &Amount| -> Result<Option<i64>, ApiError> {
         if m.currency != Currency::Nok {
-            return Err(ApiError::code(
-                6100,
-                format!("The currency must be the payment's currency (NOK), not {}", m.currency),
+            return Err(ApiError::validation(
+                "modificationAmount.currency",
+                &format!("must be the payment's currency NOK (was {})", m.currency),
+                Some(4040),
             ));
         }
         Ok(Some(m.value))
@@ -90,17 +91,40 @@ fn apply(o: &mut Order, request_id: &str, action: Action<'_>, now: OffsetDateTim
                     "cancelTransactionOnly: the payment is no longer waiting for the customer",
                 ));
             }
+            // Nothing left to release: as in ePayment, a repeated cancel changes nothing.
+            if o.phase == Phase::Voided || (o.phase == Phase::Reserved && o.released) {
+                return Ok(());
+            }
             // ePayment's cancel releases whatever is not captured, after a partial capture too.
             o.cancel(true, &text, request_id, now).map(drop)
         }
     };
-    r.map_err(refused)
+    r.map_err(|e| refused(e, action))
 }
 
-/// An eCom refusal in ePayment's format (the eCom group and code stay in `extraDetails`).
-fn refused(e: EcomErr) -> ApiError {
-    ApiError::new(e.status, "Operation not allowed on this eCom payment", e.message)
-        .field("ecomError", format!("{} {}", e.group, e.code))
+/// An eCom refusal in ePayment's format: the ePayment code of the same rule where there is one
+/// (the eCom group and code stay in `extraDetails` as `ecomError`).
+fn refused(e: EcomErr, action: Action<'_>) -> ApiError {
+    let code = match (e.group, e.code.as_str(), action) {
+        (_, "94", _) => Some(6160),
+        ("Payment", "51", _) => Some(6040),
+        ("Payment", "61", _) => Some(6090),
+        ("Payment", "71", _) => Some(6150),
+        ("Payment", "72", _) => Some(6020),
+        ("Payment", "73", _) => Some(6210),
+        ("Payment", "95", _) => Some(6220),
+        ("Payment", "98", Action::Cancel { .. }) => Some(6030),
+        ("Payment", "98", _) => Some(6100),
+        (_, "91", Action::Capture(_)) => Some(6200),
+        (_, "91", Action::Refund(_)) => Some(6210),
+        (_, "91", Action::Cancel { .. }) => Some(6190),
+        _ => None,
+    };
+    let err = match code {
+        Some(c) => ApiError::code(c, e.message),
+        None => ApiError::new(e.status, "Operation not allowed on this eCom payment", e.message),
+    };
+    err.field("ecomError", format!("{} {}", e.group, e.code))
 }
 
 fn state_of(o: &Order) -> PaymentState {
@@ -182,6 +206,8 @@ fn log(o: &Order) -> Vec<PaymentEvent> {
     let mut events = Vec::with_capacity(o.log.len() + 1);
     for e in &o.log {
         let names: &[PaymentEventName] = match e.operation {
+            // A reservation that failed (a declined card): the payment is ABORTED.
+            Operation::Reserve | Operation::Sale if !e.operation_success => &[PaymentEventName::Aborted],
             Operation::Initiate => &[PaymentEventName::Created],
             Operation::Reserve => &[PaymentEventName::Authorized],
             Operation::Sale => &[PaymentEventName::Authorized, PaymentEventName::Captured],
@@ -197,6 +223,7 @@ fn log(o: &Order) -> Vec<PaymentEvent> {
         };
         reserved |= matches!(e.operation, Operation::Reserve | Operation::Sale) && e.operation_success;
         let timestamp = OffsetDateTime::parse(&e.time_stamp, &Rfc3339).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        let failed_reservation = matches!(e.operation, Operation::Reserve | Operation::Sale) && !e.operation_success;
         for name in names {
             events.push(PaymentEvent {
                 reference: reference(o),
@@ -205,7 +232,7 @@ fn log(o: &Order) -> Vec<PaymentEvent> {
                 amount: Amount::new(e.amount, Currency::Nok),
                 timestamp,
                 idempotency_key: (!e.request_id.is_empty()).then(|| e.request_id.clone()),
-                success: e.operation_success,
+                success: e.operation_success || failed_reservation,
             });
         }
     }

@@ -120,6 +120,14 @@ impl EcomState {
         d.replays.clear();
     }
 
+    /// Whether `msn` has an order `order_id`.
+    pub fn has_order(&self, msn: &str, order_id: &str) -> bool {
+        self.data
+            .lock()
+            .orders
+            .contains_key(&(msn.to_owned(), order_id.to_owned()))
+    }
+
     /// Number of orders.
     pub fn order_count(&self) -> usize {
         self.data.lock().orders.len()
