@@ -256,8 +256,15 @@ async fn read(
 }
 
 /// A capture, refund or cancel of the eCom order `order_id`, with this mutation's idempotency;
-/// `None` when the merchant has no such order.
+/// `None` when the reference is an ePayment payment's or the merchant has no such order.
 fn ecom_modify(mutation: &Mutation<'_>, order_id: &str, action: EcomAction<'_>) -> Option<Stored> {
+    if mutation
+        .state
+        .store()
+        .transaction(|l| l.has_payment(mutation.msn, order_id))
+    {
+        return None;
+    }
     let key = mutation.key.clone();
     crate::ecom::bridge::modify(mutation.state, mutation.msn, order_id, key.as_deref(), action, |op| {
         mutation.clone().run(|_, now| op(now))
@@ -330,14 +337,12 @@ async fn modify(
         fingerprint: Fingerprint::of(&req),
         conflict_code: if op == Op::Capture { 4010 } else { 4150 },
     };
-    if !state.store().transaction(|l| l.has_payment(msn, &reference)) {
-        let action = match op {
-            Op::Capture => EcomAction::Capture(&req.modification_amount),
-            Op::Refund => EcomAction::Refund(&req.modification_amount),
-        };
-        if let Some(s) = ecom_modify(&mutation, &reference, action) {
-            return Ok(s);
-        }
+    let action = match op {
+        Op::Capture => EcomAction::Capture(&req.modification_amount),
+        Op::Refund => EcomAction::Refund(&req.modification_amount),
+    };
+    if let Some(s) = ecom_modify(&mutation, &reference, action) {
+        return Ok(s);
     }
     Ok(mutation.run(|ledger, now| {
         let p = ledger.payment(msn, &reference, now)?;
@@ -381,13 +386,11 @@ async fn cancel_inner(
         fingerprint: Fingerprint::of(&req),
         conflict_code: 4020,
     };
-    if !state.store().transaction(|l| l.has_payment(msn, &reference)) {
-        let action = EcomAction::Cancel {
-            transaction_only: req.cancel_transaction_only.unwrap_or(false),
-        };
-        if let Some(s) = ecom_modify(&mutation, &reference, action) {
-            return Ok(s);
-        }
+    let action = EcomAction::Cancel {
+        transaction_only: req.cancel_transaction_only.unwrap_or(false),
+    };
+    if let Some(s) = ecom_modify(&mutation, &reference, action) {
+        return Ok(s);
     }
     Ok(mutation.run(|ledger, now| {
         let p = ledger.payment(msn, &reference, now)?;

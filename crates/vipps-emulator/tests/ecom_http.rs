@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::H;
+use common::{ecom, ecom_details, H};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -17,14 +17,6 @@ fn initiate_body(h: &H, order_id: &str, amount: i64) -> Value {
         },
         "transaction": {"amount": amount, "orderId": order_id, "transactionText": "Socks"},
     })
-}
-
-/// A request with token and subscription key but no `Merchant-Serial-Number` (optional in eCom).
-fn ecom(h: &H, method: Method, path: &str) -> reqwest::RequestBuilder {
-    h.http
-        .request(method, h.url(path))
-        .bearer_auth(&h.token)
-        .header("Ocp-Apim-Subscription-Key", &h.m().subscription_key)
 }
 
 async fn initiate(h: &H, order_id: &str, amount: i64) -> Value {
@@ -302,7 +294,7 @@ async fn control_plane_magic_amounts_and_unknown_orders() {
         .unwrap();
     assert_eq!(v["approved"], false);
     assert_eq!(v["state"], "FAILED");
-    let d = details(&h, "order-magic").await;
+    let d = ecom_details(&h, "order-magic").await;
     assert_eq!(d["transactionLogHistory"][0]["operation"], "RESERVE");
     assert_eq!(d["transactionLogHistory"][0]["operationSuccess"], false);
     let st: Value = ecom(&h, Method::GET, "/ecomm/v2/payments/order-magic/status")
@@ -431,17 +423,6 @@ async fn shared_user_data_reads_expired_seven_days_after_the_reservation() {
     assert_eq!(d["orderId"], "order-expiring");
 }
 
-/// `GET …/{orderId}/details`, as JSON.
-async fn details(h: &H, order_id: &str) -> Value {
-    ecom(h, Method::GET, &format!("/ecomm/v2/payments/{order_id}/details"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 /// The first callback attempt for an order, once it has been made (the emulator sends it
 /// after answering).
 async fn callback_for(h: &H, order_id: &str) -> Value {
@@ -519,7 +500,7 @@ async fn a_direct_capture_sales_unit_captures_on_approval() {
     // A failed approval is a failed SALE, with a SALE_FAILED callback.
     initiate(h, "order-sale-2", 151).await;
     h.approve("order-sale-2").await;
-    let d = details(h, "order-sale-2").await;
+    let d = ecom_details(h, "order-sale-2").await;
     assert_eq!(d["transactionLogHistory"][0]["operation"], "SALE", "{d}");
     assert_eq!(d["transactionLogHistory"][0]["operationSuccess"], false);
     let failed = callback_for(h, "order-sale-2").await;

@@ -8,23 +8,6 @@ use common::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-fn ecom(h: &H, method: Method, path: &str) -> reqwest::RequestBuilder {
-    h.http
-        .request(method, h.url(path))
-        .bearer_auth(&h.token)
-        .header("Ocp-Apim-Subscription-Key", &h.m().subscription_key)
-}
-
-/// eCom's `/details` of an order.
-async fn details(h: &H, order_id: &str) -> Value {
-    let r = ecom(h, Method::GET, &format!("/ecomm/v2/payments/{order_id}/details"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
-}
-
 async fn order(h: &H, order_id: &str, approve: bool) {
     let body = json!({
         "customerInfo": {},
@@ -60,7 +43,7 @@ async fn an_ecom_order_is_read_captured_refunded_and_cancelled_through_epayment(
     assert_eq!(p["state"], "AUTHORIZED", "{p}");
     assert_eq!(p["amount"], json!({"currency": "NOK", "value": 5000}));
     assert_eq!(p["aggregate"]["authorizedAmount"]["value"], 5000);
-    let d = details(&h, "migrate-order-0001").await;
+    let d = ecom_details(&h, "migrate-order-0001").await;
     let transaction_id = d["transactionLogHistory"][0]["transactionId"].clone();
     assert_eq!(p["pspReference"], transaction_id);
 
@@ -120,7 +103,7 @@ async fn an_ecom_order_is_read_captured_refunded_and_cancelled_through_epayment(
     assert_eq!(events[2]["amount"]["value"], 2000);
 
     // eCom sees what ePayment did, with the keys as request ids.
-    let d = details(&h, "migrate-order-0001").await;
+    let d = ecom_details(&h, "migrate-order-0001").await;
     assert_eq!(d["transactionSummary"]["capturedAmount"], 2000);
     assert_eq!(d["transactionSummary"]["refundedAmount"], 500);
     let rids: Vec<&str> = d["transactionLogHistory"]

@@ -176,20 +176,14 @@ async fn an_ecom_sub_reads_the_ecom_customer_and_matches_epayment() {
         "transaction": {"amount": 1000, "orderId": "userinfo-order-1", "transactionText": "Socks",
             "scope": "name email birthDate"},
     });
-    // eCom calls carry the token and the subscription key (the MSN is optional there).
-    let ecom = |method: Method, path: &str| {
-        h.http
-            .request(method, h.url(path))
-            .bearer_auth(&h.token)
-            .header("Ocp-Apim-Subscription-Key", &h.m().subscription_key)
-    };
-    let r = ecom(Method::POST, "/ecomm/v2/payments/")
+    let r = ecom(&h, Method::POST, "/ecomm/v2/payments/")
         .json(&body)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200, "the trailing slash of the official collection works");
     let r = ecom(
+        &h,
         Method::POST,
         "/ecomm/v2/integration-test/payments/userinfo-order-1/approve",
     )
@@ -198,11 +192,7 @@ async fn an_ecom_sub_reads_the_ecom_customer_and_matches_epayment() {
     .await
     .unwrap();
     assert_eq!(r.status(), 200);
-    let r = ecom(Method::GET, "/ecomm/v2/payments/userinfo-order-1/details")
-        .send()
-        .await
-        .unwrap();
-    let d: Value = r.json().await.unwrap();
+    let d = ecom_details(&h, "userinfo-order-1").await;
     let sub = d["sub"].as_str().expect("sub in /details").to_owned();
     let (status, u, _) = status_and_json(userinfo(&h, &h.token, &sub)).await;
     assert_eq!(status, 200, "{u}");
@@ -224,13 +214,18 @@ async fn an_ecom_sub_reads_the_ecom_customer_and_matches_epayment() {
     for id in ["userinfo-order-2", "userinfo-order-3"] {
         let mut b = body.clone();
         b["transaction"]["orderId"] = json!(id);
-        let r = ecom(Method::POST, "/ecomm/v2/payments").json(&b).send().await.unwrap();
+        let r = ecom(&h, Method::POST, "/ecomm/v2/payments")
+            .json(&b)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200);
         urls.push(r.json::<Value>().await.unwrap()["url"].as_str().unwrap().to_owned());
     }
     let foreign = urls[1].split('=').nth(2).unwrap().to_owned();
     let approve = |id: &str, token: &str| {
         ecom(
+            &h,
             Method::POST,
             &format!("/ecomm/v2/integration-test/payments/{id}/approve"),
         )

@@ -19,6 +19,22 @@ use tracing::Instrument;
 use vipps_types::access_token::{AccessTokenResponse, ClientCredentialsTokenResponse};
 use vipps_types::Problem;
 
+/// An id that goes into a path as one segment (a webhook id, a `sub`): 1–64 characters of
+/// `a-z`, `A-Z`, `0-9` and `-` (they are UUIDs), so it can never reach another path.
+pub(crate) fn id_segment<'a>(
+    field: &str,
+    what: &str,
+    id: &'a str,
+) -> std::result::Result<&'a str, vipps_types::ValidationError> {
+    if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err(vipps_types::ValidationError::new(
+            field,
+            format!("must be {what} (a UUID: 1 to 64 characters of a-z, A-Z, 0-9 and '-')"),
+        ));
+    }
+    Ok(id)
+}
+
 /// How an operation authenticates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Auth {

@@ -20,28 +20,15 @@
 //! ```
 
 use crate::error::Error;
-use crate::transport::{Auth, Op, RequestBuilder};
+use crate::transport::{id_segment, Auth, Op, RequestBuilder};
 use crate::Client;
 use http::Method;
 use vipps_types::userinfo::UserinfoResponse;
-use vipps_types::ValidationError;
 
 /// The Userinfo API. Get one with [`Client::userinfo`].
 #[derive(Debug, Clone)]
 pub struct Userinfo {
     client: Client,
-}
-
-/// A `sub` must be a safe path segment: 1–64 characters of `a-z`, `A-Z`, `0-9`, `-` (they are
-/// UUIDs).
-fn sub_path(sub: &str) -> Result<&str, ValidationError> {
-    if sub.is_empty() || sub.len() > 64 || !sub.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-        return Err(ValidationError::new(
-            "sub",
-            "must be a sub from a payment (a UUID: 1 to 64 characters of a-z, A-Z, 0-9 and '-')",
-        ));
-    }
-    Ok(sub)
 }
 
 impl Userinfo {
@@ -51,7 +38,7 @@ impl Userinfo {
 
     /// `GET /vipps-userinfo-api/userinfo/{sub}`: the fields of the consented scope.
     pub fn get(&self, sub: impl AsRef<str>) -> RequestBuilder<UserinfoResponse> {
-        let op = match sub_path(sub.as_ref()) {
+        let op = match id_segment("sub", "a sub from a payment", sub.as_ref()) {
             Ok(sub) => Ok(Op::new(
                 "userinfo.get",
                 Method::GET,

@@ -23,11 +23,11 @@
 //! ```
 
 use crate::error::Error;
-use crate::transport::{Op, RequestBuilder};
+use crate::transport::{id_segment, Op, RequestBuilder};
 use crate::Client;
 use http::Method;
 use vipps_types::webhooks::{QueryWebhooksResponse, RegisterWebhookRequest, RegisterWebhookResponse};
-use vipps_types::{Validate, ValidationError};
+use vipps_types::Validate;
 
 #[cfg(feature = "axum")]
 mod extract;
@@ -44,18 +44,6 @@ pub use verify::{
 #[derive(Debug, Clone)]
 pub struct Webhooks {
     client: Client,
-}
-
-/// A webhook id must be a safe path segment: 1–64 characters of `a-z`, `A-Z`, `0-9`, `-`
-/// (ids are UUIDs).
-fn id_path(id: &str) -> std::result::Result<&str, ValidationError> {
-    if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-        return Err(ValidationError::new(
-            "id",
-            "must be a webhook id (a UUID: 1 to 64 characters of a-z, A-Z, 0-9 and '-')",
-        ));
-    }
-    Ok(id)
 }
 
 impl Webhooks {
@@ -83,7 +71,7 @@ impl Webhooks {
 
     /// `DELETE /webhooks/v1/webhooks/{id}` (204).
     pub fn delete(&self, id: impl AsRef<str>) -> RequestBuilder<()> {
-        let op = match id_path(id.as_ref()) {
+        let op = match id_segment("id", "a webhook id", id.as_ref()) {
             Ok(id) => Ok(Op::new(
                 "webhooks.delete",
                 Method::DELETE,

@@ -199,6 +199,29 @@ impl H {
     }
 }
 
+/// An eCom request: token and subscription key, no `Merchant-Serial-Number` (optional in eCom).
+pub fn ecom(h: &H, method: reqwest::Method, path: &str) -> RequestBuilder {
+    h.http
+        .request(method, h.url(path))
+        .bearer_auth(&h.token)
+        .header("Ocp-Apim-Subscription-Key", &h.m().subscription_key)
+}
+
+/// eCom's `GET …/{orderId}/details`, as JSON.
+pub async fn ecom_details(h: &H, order_id: &str) -> Value {
+    ecom(
+        h,
+        reqwest::Method::GET,
+        &format!("/ecomm/v2/payments/{order_id}/details"),
+    )
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap()
+}
+
 pub async fn fetch_token(http: &Client, base: &str, m: &Merchant) -> String {
     let r = http
         .post(format!("{base}/accesstoken/get"))
