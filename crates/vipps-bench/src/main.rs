@@ -24,7 +24,7 @@ const CLIENT_SECRET: &str = "Y8Kteew6GE3ZmeycEt6egg==";
 const SUB_KEY: &str = "0f14ebcab0eb4b29ae0cb90d91b4a84a";
 const MSN: &str = "123456";
 /// Rounds of the SDK-vs-raw comparison (see [`interleaved`]).
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 11;
 
 struct Emu {
     child: Child,
@@ -204,11 +204,23 @@ where
     }
 }
 
+/// What [`interleaved`] measured: the median round of each side, and the ratios of each
+/// round of `b` to the round of `a` next to it.
+struct Compared {
+    a: Stats,
+    b: Stats,
+    /// `b` ÷ `a` requests/s, one per pair of rounds, sorted.
+    throughput_ratios: Vec<f64>,
+    /// `a` ÷ `b` p50, one per pair of rounds, sorted.
+    p50_ratios: Vec<f64>,
+}
+
 /// Runs `a` and `b` alternately for `rounds` rounds of `n / rounds` requests each (ABBA order,
-/// so drift in the machine's speed hits both alike) and returns the median round of each:
-/// a single back-to-back pair of runs on a shared 2-core machine differs by up to 20 % from
-/// run to run, which is more than the difference being measured.
-async fn interleaved<FA, FutA, FB, FutB>(concurrency: usize, n: usize, rounds: usize, a: FA, b: FB) -> (Stats, Stats)
+/// so drift in the machine's speed hits both alike). A single back-to-back pair of runs on a
+/// shared 2-core machine differs by up to 20 % from run to run, which is more than the
+/// difference being measured; the ratio of two rounds run next to each other, a fraction of
+/// a second apart, moves much less, and the median over many such pairs still less.
+async fn interleaved<FA, FutA, FB, FutB>(concurrency: usize, n: usize, rounds: usize, a: FA, b: FB) -> Compared
 where
     FA: Fn(usize) -> FutA,
     FutA: std::future::Future<Output = bool>,
@@ -226,7 +238,18 @@ where
             sa.push(load(concurrency, per, &a).await);
         }
     }
-    (median(sa), median(sb))
+    let sorted = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v
+    };
+    let throughput_ratios = sorted(sa.iter().zip(&sb).map(|(a, b)| b.rps / a.rps).collect());
+    let p50_ratios = sorted(sa.iter().zip(&sb).map(|(a, b)| a.p50_us / b.p50_us).collect());
+    Compared {
+        a: median(sa),
+        b: median(sb),
+        throughput_ratios,
+        p50_ratios,
+    }
 }
 
 /// The median of each figure over the rounds (each figure on its own).
@@ -319,17 +342,20 @@ fn row_cpu(name: &str, s: Stats) {
     );
 }
 
-/// The ratio line under each SDK/raw pair.
-fn ratio_row(sdk: Stats, raw: Stats) {
+/// The ratio line under each SDK/raw pair: the median over the pairs of rounds, with the
+/// lowest and highest pair.
+fn ratio_row(c: &Compared) {
+    let (sdk, raw) = (c.a, c.b);
     let cpu = if sdk.cpu_us > 0.0 && raw.cpu_us > 0.0 {
         format!("{:.2}×", sdk.cpu_us / raw.cpu_us)
     } else {
         "n/a".to_owned()
     };
+    let spread = |v: &[f64]| format!("{:.2}× ({:.2}–{:.2})", v[v.len() / 2], v[0], v[v.len() - 1]);
     println!(
-        "| → raw/SDK throughput {:.2}×, SDK/raw p50 {:.2}×, SDK/raw client CPU {cpu} | | | | |",
-        raw.rps / sdk.rps,
-        sdk.p50_us / raw.p50_us,
+        "| → raw/SDK throughput {}, SDK/raw p50 {}, SDK/raw client CPU {cpu} | | | | |",
+        spread(&c.throughput_ratios),
+        spread(&c.p50_ratios),
     );
 }
 
@@ -355,6 +381,10 @@ const USAGE: &str = "usage:
       [--requests N] [--post-requests N] [--warmup N] [--token T | --fetch-token]
       [--seed JSON] [--pid PID] [--result-file PATH]
       GET payment and POST create against any server speaking the ePayment API
+  vipps-bench client --base-url URL --side sdk|raw [--op get|capture] [--concurrency 32]
+      [--requests N]
+      one side of the SDK-vs-raw comparison alone against a running emulator, so a profiler
+      (perf, strace -c, valgrind) sees one client and nothing else
   vipps-bench trivial-server
       a do-nothing axum server answering every request with a fixed payment JSON (the
       machine's ceiling for the comparison tables); prints `listening on URL`";
@@ -451,6 +481,55 @@ async fn target(args: &[String]) {
     }
 }
 
+/// `vipps-bench client --base-url URL --side sdk|raw [--op get|capture] [--concurrency 32]
+/// [--requests N]`: one side of the SDK-vs-raw comparison, with the same requests, alone, so
+/// a profiler attached to this process measures that client only. Seeds its own payments
+/// (`clientget-…` and `clientcap-…`) through the emulator's control plane.
+async fn client_only(args: &[String]) {
+    let base = flag(args, "--base-url").unwrap_or_else(|| usage_error("client: --base-url URL is required"));
+    let base = base.trim_end_matches('/').to_owned();
+    let side = flag(args, "--side").unwrap_or_else(|| usage_error("client: --side sdk|raw is required"));
+    let op = flag(args, "--op").unwrap_or_else(|| "get".into());
+    let c = flag_num(args, "--concurrency", 32);
+    let n = flag_num(args, "--requests", 50_000);
+    let tag = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+    let http = reqwest::Client::new();
+    seed(
+        &http,
+        &base,
+        serde_json::json!({"payments": 16, "prefix": format!("cl{tag}"), "authorized": true, "amount": 65_000_000}),
+    )
+    .await;
+    let client = sdk(&base);
+    let token = Arc::new(client.access_token().await.unwrap().expose().to_owned());
+    let raw = reqwest::Client::new();
+    let reference = move |k: usize| format!("cl{tag}-{:08}", k % 16);
+    let run = |k: usize| {
+        let client = client.clone();
+        let raw = raw.clone();
+        let token = token.clone();
+        let r = reference(k);
+        let url = format!("{base}/epayment/v1/payments/{r}");
+        let (side, op) = (side.clone(), op.clone());
+        async move {
+            match (side.as_str(), op.as_str()) {
+                ("sdk", "get") => client.epayment().get_payment(&r).await.is_ok(),
+                ("raw", "get") => raw_get(raw, token, url).await,
+                ("sdk", "capture") => client.epayment().capture(&r, Amount::nok(1)).await.is_ok(),
+                ("raw", "capture") => {
+                    let body = r#"{"modificationAmount":{"currency":"NOK","value":1}}"#.to_owned();
+                    raw_post(raw, token, format!("{url}/capture"), body).await
+                }
+                _ => usage_error("client: --side is sdk or raw, --op is get or capture"),
+            }
+        }
+    };
+    let _ = load(c, 500.min(n), &run).await;
+    let s = load(c, n, &run).await;
+    println!("| operation | requests/s | p50 µs | p99 µs | client CPU µs/call |\n|---|---|---|---|---|");
+    row_cpu(&format!("{op}, {side}, concurrency {c}"), s);
+}
+
 /// `vipps-bench trivial-server`: the ceiling of this machine for an axum server, for the
 /// comparison tables. Every request, whatever its method and path, gets the same fixed JSON
 /// body of a payment (about the size of the emulator's GET payment answer); no routing,
@@ -480,6 +559,10 @@ async fn main() {
     }
     if args.get(1).map(String::as_str) == Some("target") {
         target(&args[2..]).await;
+        return;
+    }
+    if args.get(1).map(String::as_str) == Some("client") {
+        client_only(&args[2..]).await;
         return;
     }
     if args.get(1).map(String::as_str) == Some("trivial-server") {
@@ -544,7 +627,7 @@ async fn main() {
     let token = Arc::new(token);
     let raw = reqwest::Client::new();
     let get_ref = "benchget-00000000";
-    println!("## SDK overhead against a raw reqwest client (same requests, loopback; median of {ROUNDS} interleaved rounds)\n");
+    println!("## SDK overhead against a raw reqwest client (same requests, loopback; {ROUNDS} interleaved rounds: the rows are each side's median round, the ratios the median over the pairs of neighbouring rounds, lowest–highest in brackets)\n");
     // Unpinned, which core each thread wakes on changes from run to run and moves the
     // concurrency-1 figures by ±30 %; pinned (emulator on CPU 0, this process on CPU 1) the
     // SDK and the raw client run under the same, repeatable conditions.
@@ -572,15 +655,15 @@ async fn main() {
         println!("(not pinned: taskset missing or fewer than 2 CPUs; expect more noise)\n");
     }
     println!("| operation | requests/s | p50 µs | p99 µs | client CPU µs/call |\n|---|---|---|---|---|");
-    for (c, n) in [(1usize, scale(10_000)), (32, scale(100_000))] {
+    for (conc, n) in [(1usize, scale(10_000)), (32, scale(100_000))] {
         // warm-up
-        let _ = load(c, 500, |_| {
+        let _ = load(conc, 500, |_| {
             let cl = client.clone();
             async move { cl.epayment().get_payment(get_ref).await.is_ok() }
         })
         .await;
-        let (s_sdk, s_raw) = interleaved(
-            c,
+        let c = interleaved(
+            conc,
             n,
             ROUNDS,
             |_| {
@@ -595,16 +678,16 @@ async fn main() {
             },
         )
         .await;
-        row_cpu(&format!("get payment, SDK, concurrency {c}"), s_sdk);
-        row_cpu(&format!("get payment, raw reqwest, concurrency {c}"), s_raw);
-        ratio_row(s_sdk, s_raw);
+        row_cpu(&format!("get payment, SDK, concurrency {conc}"), c.a);
+        row_cpu(&format!("get payment, raw reqwest, concurrency {conc}"), c.b);
+        ratio_row(&c);
     }
-    for (i, (c, n)) in [(1usize, scale(5_000)), (32, scale(50_000))].into_iter().enumerate() {
+    for (i, (conc, n)) in [(1usize, scale(5_000)), (32, scale(50_000))].into_iter().enumerate() {
         // 16 payments per side and phase, so no payment's event log grows past a few thousand.
         let sdk_ref = |k: usize| format!("benchcap-{:08}", i * 32 + k % 16);
         let raw_ref = |k: usize| format!("benchcap-{:08}", i * 32 + 16 + k % 16);
-        let (s_sdk, s_raw) = interleaved(
-            c,
+        let c = interleaved(
+            conc,
             n,
             ROUNDS,
             |k| {
@@ -625,9 +708,9 @@ async fn main() {
             },
         )
         .await;
-        row_cpu(&format!("capture, SDK, concurrency {c}"), s_sdk);
-        row_cpu(&format!("capture, raw reqwest, concurrency {c}"), s_raw);
-        ratio_row(s_sdk, s_raw);
+        row_cpu(&format!("capture, SDK, concurrency {conc}"), c.a);
+        row_cpu(&format!("capture, raw reqwest, concurrency {conc}"), c.b);
+        ratio_row(&c);
     }
 
     if pinned {

@@ -353,6 +353,19 @@ mod tests {
         assert!(!c.is_known());
         assert_eq!(serde_json::to_string(&c).unwrap(), "\"SEK\"");
         assert_eq!(serde_json::from_str::<Currency>("\"NOK\"").unwrap(), Currency::Nok);
+        // A string with an escape (not borrowable from the input), and one from a `Value`.
+        assert_eq!(
+            serde_json::from_str::<Currency>("\"N\\u004fK\"").unwrap(),
+            Currency::Nok
+        );
+        assert_eq!(
+            serde_json::from_value::<Currency>(serde_json::json!("DKK")).unwrap(),
+            Currency::Dkk
+        );
+        for bad in ["5", "null", "[\"NOK\"]", "{}"] {
+            let e = serde_json::from_str::<Currency>(bad).unwrap_err().to_string();
+            assert!(e.contains("expected a string"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -65,11 +65,31 @@ macro_rules! string_enum {
 
         impl<'de> ::serde::Deserialize<'de> for $name {
             fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = <::std::borrow::Cow<'de, str> as ::serde::Deserialize>::deserialize(d)?;
-                Ok($name::from(s.as_ref()))
+                d.deserialize_str($crate::macros::StrEnumVisitor::<$name>::new())
             }
         }
     };
+}
+
+/// Reads a [`string_enum!`] from the string as the deserializer has it (borrowed or
+/// transient): a known value costs no allocation, where going through `String` (or
+/// `Cow<str>`, which serde always fills owned) allocated one for every enum field.
+pub(crate) struct StrEnumVisitor<T>(std::marker::PhantomData<T>);
+
+impl<T> StrEnumVisitor<T> {
+    pub(crate) fn new() -> Self {
+        StrEnumVisitor(std::marker::PhantomData)
+    }
+}
+
+impl<'de, T: for<'a> From<&'a str>> serde::de::Visitor<'de> for StrEnumVisitor<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<T, E> {
+        Ok(T::from(v))
+    }
 }
 
 /// Implements `Debug` for a struct whose secret fields must never be printed: the `plain`
