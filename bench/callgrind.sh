@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# What the SDK costs over a raw reqwest client, counted in instructions instead of time: the
+# client runs under valgrind's callgrind, which counts every user-space instruction it executes,
+# the same from run to run whatever else the machine is doing. Time on this shared VM moves by
+# 10–20 % between two identical runs; these counts move by well under 1 %.
+#   bash bench/callgrind.sh            # needs valgrind (Debian: apt-get install valgrind)
+# For each side (SDK, raw) and operation (get payment, capture) it runs `vipps-bench client`
+# twice, with N and 2N calls at concurrency 32, and reports (I(2N) - I(N)) / N: the instructions
+# of one more call, without the start-up, token fetch and seeding both runs share. Kernel time
+# (the loopback TCP both clients pay alike) is not counted.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v valgrind >/dev/null || { echo "valgrind not found (apt-get install valgrind)"; exit 1; }
+cargo build --release -p vipps-cli -p vipps-bench
+N=${CALLGRIND_CALLS:-2000}
+WORK=$(mktemp -d)
+VIPPS_LOG=error ./target/release/vipps emulator --port 0 > "$WORK/emu.out" 2>/dev/null &
+EMU=$!
+trap 'kill $EMU 2>/dev/null || true; rm -rf "$WORK"' EXIT
+for _ in $(seq 50); do grep -q listening "$WORK/emu.out" 2>/dev/null && break; sleep 0.1; done
+URL=$(sed -n 's/^listening on //p' "$WORK/emu.out")
+count() { # $1 side, $2 op, $3 calls: instructions of the whole client run
+  valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.out" ./target/release/vipps-bench client \
+    --base-url "$URL" --side "$1" --op "$2" --requests "$3" > /dev/null 2> "$WORK/vg.err"
+  sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$WORK/vg.err"
+}
+echo "## Instructions per call, user space (callgrind; valgrind $(valgrind --version | cut -d- -f2); concurrency 32, $N and $((2 * N)) calls)"
+echo
+echo "| operation | vipps (Rust SDK) | raw reqwest | SDK ÷ raw |"
+echo "|---|---|---|---|"
+for op in get capture; do
+  declare -A per
+  for side in sdk raw; do
+    a=$(count $side $op "$N")
+    b=$(count $side $op $((2 * N)))
+    per[$side]=$(( (b - a) / N ))
+  done
+  awk -v op="$op" -v s="${per[sdk]}" -v r="${per[raw]}" \
+    'BEGIN { printf "| %s | %d | %d | %.3f× |\n", (op == "get" ? "get payment" : "capture"), s, r, s / r }'
+  unset per
+done
