@@ -16,7 +16,7 @@ N=${CALLGRIND_CALLS:-2000}
 WORK=$(mktemp -d)
 VIPPS_LOG=error ./target/release/vipps emulator --port 0 > "$WORK/emu.out" 2>/dev/null &
 EMU=$!
-trap 'kill $EMU 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'kill $EMU 2>/dev/null; wait $EMU 2>/dev/null; rm -rf "$WORK"' EXIT
 for _ in $(seq 50); do grep -q listening "$WORK/emu.out" 2>/dev/null && break; sleep 0.1; done
 URL=$(sed -n 's/^listening on //p' "$WORK/emu.out")
 count() { # $1 side, $2 op, $3 calls: instructions of the whole client run
@@ -39,3 +39,33 @@ for op in get capture; do
     'BEGIN { printf "| %s | %d | %d | %.3f× |\n", (op == "get" ? "get payment" : "capture"), s, r, s / r }'
   unset per
 done
+
+# The emulator's side: instructions per GET payment, counted the same way (its counters are
+# zeroed after seeding and a warm-up, then read after N and again after 2N more requests).
+kill $EMU 2>/dev/null || true
+VIPPS_LOG=error valgrind --tool=callgrind --callgrind-out-file="$WORK/emu.cg" \
+  ./target/release/vipps emulator --port 0 > "$WORK/emucg.out" 2> "$WORK/emucg.err" &
+EMU=$!
+for _ in $(seq 100); do grep -q listening "$WORK/emucg.out" 2>/dev/null && break; sleep 0.1; done
+URL=$(sed -n 's/^listening on //p' "$WORK/emucg.out")
+get_load() { # $1 requests
+  ./target/release/vipps-bench target --base-url "$URL" --fetch-token --requests "$1" --post-requests 0 \
+    --warmup 0 --concurrency 8 "${@:2}" > /dev/null
+}
+get_load 1000 --seed '{"payments":1,"prefix":"prismcmp","authorized":true}'
+callgrind_control -z $EMU > /dev/null 2>&1
+dumped() { # total instructions of the newest dump
+  local f
+  callgrind_control -d $EMU > /dev/null 2>&1
+  for _ in $(seq 50); do f=$(ls -t "$WORK"/emu.cg.* 2>/dev/null | head -1); [ -n "$f" ] && grep -q '^summary' "$f" && break; sleep 0.1; done
+  sed -n 's/^summary: //p' "$f"
+}
+get_load "$N"
+a=$(dumped)
+callgrind_control -z $EMU > /dev/null 2>&1
+get_load $((2 * N))
+b=$(dumped)
+echo
+echo "## Emulator: instructions per GET payment, user space (8 connections, $N and $((2 * N)) requests)"
+echo
+echo "$(( (b - a) / N )) instructions per request"

@@ -20,12 +20,35 @@ pub struct Stored {
 
 impl Stored {
     /// A JSON body.
+    ///
+    /// Rendered into a buffer this thread keeps, then copied once into a body of the exact
+    /// size: `serde_json::to_vec` starts at 128 bytes and grows three times for a payment
+    /// (about 550 bytes), and a stored answer (idempotent replay) would keep the unused room.
     pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Stored {
-        match serde_json::to_vec(value) {
-            Ok(b) => Stored {
+        thread_local! {
+            static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let rendered = BUF.with(|buf| {
+            // A re-entrant call (none today) gets a fresh buffer instead of a panic.
+            let mut own = Vec::new();
+            let mut guard = buf.try_borrow_mut();
+            let out = match guard.as_deref_mut() {
+                Ok(b) => b,
+                Err(_) => &mut own,
+            };
+            out.clear();
+            let r = serde_json::to_writer(&mut *out, value).map(|()| Bytes::copy_from_slice(out));
+            // An unusually large answer (a long event log) does not stay with the thread.
+            if out.capacity() > 64 * 1024 {
+                *out = Vec::new();
+            }
+            r
+        });
+        match rendered {
+            Ok(body) => Stored {
                 status: status.as_u16(),
                 content_type: "application/json",
-                body: b.into(),
+                body,
             },
             Err(e) => ApiError::internal(format!("could not render the response: {e}")).render(""),
         }
