@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # What the SDK costs over a raw reqwest client, counted in instructions instead of time: the
 # client runs under valgrind's callgrind, which counts every user-space instruction it executes,
-# the same from run to run whatever else the machine is doing. Time on this shared VM moves by
-# 10–20 % between two identical runs; these counts move by well under 1 %.
+# nearly the same from run to run whatever else the machine is doing. Time on this shared VM
+# moves by 10–20 % between two identical runs; these counts move by 1–2 % (how requests batch
+# into polls differs a little).
 #   bash bench/callgrind.sh            # needs valgrind (Debian: apt-get install valgrind)
 # For each side (SDK, raw) and operation (get payment, capture) it runs `vipps-bench client`
 # twice, with N and 2N calls at concurrency 32, and reports (I(2N) - I(N)) / N: the instructions
@@ -20,8 +21,12 @@ trap 'kill $EMU 2>/dev/null; wait $EMU 2>/dev/null; rm -rf "$WORK"' EXIT
 for _ in $(seq 50); do grep -q listening "$WORK/emu.out" 2>/dev/null && break; sleep 0.1; done
 URL=$(sed -n 's/^listening on //p' "$WORK/emu.out")
 count() { # $1 side, $2 op, $3 calls: instructions of the whole client run
-  valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.out" ./target/release/vipps-bench client \
-    --base-url "$URL" --side "$1" --op "$2" --requests "$3" > /dev/null 2> "$WORK/vg.err"
+  if ! valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.out" ./target/release/vipps-bench client \
+    --base-url "$URL" --side "$1" --op "$2" --requests "$3" > /dev/null 2> "$WORK/vg.err"; then
+    echo "vipps-bench client --side $1 --op $2 failed under valgrind:" >&2
+    tail -20 "$WORK/vg.err" >&2
+    exit 1
+  fi
   sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$WORK/vg.err"
 }
 echo "## Instructions per call, user space (callgrind; valgrind $(valgrind --version | cut -d- -f2); concurrency 32, $N and $((2 * N)) calls)"
@@ -48,21 +53,26 @@ VIPPS_LOG=error valgrind --tool=callgrind --callgrind-out-file="$WORK/emu.cg" \
 EMU=$!
 for _ in $(seq 100); do grep -q listening "$WORK/emucg.out" 2>/dev/null && break; sleep 0.1; done
 URL=$(sed -n 's/^listening on //p' "$WORK/emucg.out")
+control() { # $1: -z (zero the counters) or -d (dump them); stops the script when it fails
+  callgrind_control "$1" $EMU > "$WORK/control.out" 2>&1 || {
+    echo "callgrind_control $1 failed:" >&2; cat "$WORK/control.out" >&2; exit 1
+  }
+}
 get_load() { # $1 requests
   ./target/release/vipps-bench target --base-url "$URL" --fetch-token --requests "$1" --post-requests 0 \
     --warmup 0 --concurrency 8 "${@:2}" > /dev/null
 }
 get_load 1000 --seed '{"payments":1,"prefix":"prismcmp","authorized":true}'
-callgrind_control -z $EMU > /dev/null 2>&1
+control -z
 dumped() { # total instructions of the newest dump
   local f
-  callgrind_control -d $EMU > /dev/null 2>&1
+  control -d
   for _ in $(seq 50); do f=$(ls -t "$WORK"/emu.cg.* 2>/dev/null | head -1); [ -n "$f" ] && grep -q '^summary' "$f" && break; sleep 0.1; done
   sed -n 's/^summary: //p' "$f"
 }
 get_load "$N"
 a=$(dumped)
-callgrind_control -z $EMU > /dev/null 2>&1
+control -z
 get_load $((2 * N))
 b=$(dumped)
 echo

@@ -93,8 +93,10 @@ elif [ ! -f "$PRISM_SPEC" ]; then
   echo; echo "(spec not found at $PRISM_SPEC, set PRISM_SPEC: Prism was not measured)"
 else
   WORK=$(mktemp -d)
-  PRISM_PID= CMP_EMU_PID=
-  trap 'kill ${EMU_PID:-} 2>/dev/null || true; [ -n "$PRISM_PID" ] && kill_tree $PRISM_PID; [ -n "$CMP_EMU_PID" ] && kill $CMP_EMU_PID 2>/dev/null; rm -rf "$WORK"' EXIT
+  # Every Prism (a process tree: npx → sh → node) and emulator started from here on, for the
+  # one exit trap; killing one that already ended does nothing.
+  PRISM_PIDS=() EMU_PIDS=()
+  trap 'kill ${EMU_PID:-} 2>/dev/null || true; for p in "${PRISM_PIDS[@]}"; do kill_tree $p; done; for p in "${EMU_PIDS[@]}"; do kill $p 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
   # The spec's Receipt schema is a $ref to the order-management spec on raw.githubusercontent.com;
   # point it at the local copy next to the spec when there is one, so Prism starts offline.
   SPEC_DIR=$(cd "$(dirname "$PRISM_SPEC")" && pwd)
@@ -107,37 +109,59 @@ else
   # Fetch the package first, so that the start-up time below does not include the download.
   PRISM_VERSION=$(npx -y @stoplight/prism-cli@5 --version 2>/dev/null | tail -1)
   prism_START_MS= quiet_START_MS=
-  # Two Prism runs: as started by default (logs every request at info level) and with
-  # `-v error` (no per-request logging, like the emulator below under VIPPS_LOG=error).
-  run_prism() { # $1 result name, $2 label, further args: extra prism options
-    local name=$1 label=$2 port= p t0 ms up=0; shift 2
+  # Starts Prism on a free port in the background, with the log in $1 and the further args as
+  # its options; sets SPAWNED_PID and SPAWNED_URL. Returns 1 when it is not accepting
+  # connections within 60 s (or has exited).
+  spawn_prism() {
+    local log=$1 port= p up=0; shift
     for _ in $(seq 100); do
       p=$((20000 + RANDOM % 40000))
       if ! accepting $p; then port=$p; break; fi
     done
-    t0=$(date +%s%N)
-    npx -y @stoplight/prism-cli@5 mock -p "$port" -h 127.0.0.1 "$@" "$WORK/epayment-v1.yaml" > "$WORK/$name.log" 2>&1 &
-    PRISM_PID=$!
-    for _ in $(seq 3000); do # up to 60 s
+    npx -y @stoplight/prism-cli@5 mock -p "$port" -h 127.0.0.1 "$@" "$WORK/epayment-v1.yaml" > "$log" 2>&1 &
+    SPAWNED_PID=$!
+    PRISM_PIDS+=("$SPAWNED_PID")
+    SPAWNED_URL=http://127.0.0.1:$port
+    for _ in $(seq 3000); do
       if accepting "$port"; then up=1; break; fi
-      kill -0 $PRISM_PID 2>/dev/null || break
+      kill -0 "$SPAWNED_PID" 2>/dev/null || break
       sleep 0.02
     done
+    [ $up = 1 ]
+  }
+  # Starts the emulator in the background, writing $WORK/$1.out and $WORK/$1.log, with
+  # VIPPS_LOG=$2 ("" for its default); sets SPAWNED_PID and SPAWNED_URL.
+  spawn_emulator() {
+    if [ -n "$2" ]; then
+      VIPPS_LOG=$2 ./target/release/vipps emulator --port 0 > "$WORK/$1.out" 2> "$WORK/$1.log" &
+    else
+      env -u VIPPS_LOG ./target/release/vipps emulator --port 0 > "$WORK/$1.out" 2> "$WORK/$1.log" &
+    fi
+    SPAWNED_PID=$!
+    EMU_PIDS+=("$SPAWNED_PID")
+    SPAWNED_URL=$(listening_url "$WORK/$1.out")
+  }
+  # Two Prism runs: as started by default (logs every request at info level) and with
+  # `-v error` (no per-request logging, like the emulator below under VIPPS_LOG=error).
+  run_prism() { # $1 result name, $2 label, further args: extra prism options
+    local name=$1 label=$2 t0 ms up=1; shift 2
+    t0=$(date +%s%N)
+    spawn_prism "$WORK/$name.log" "$@" || up=0
     ms=$(( ($(date +%s%N) - t0) / 1000000 ))
     eval "${name}_START_MS=$ms"
     echo
     if [ $up = 0 ]; then
       echo "($label did not start; its log:)"; tail -20 "$WORK/$name.log"
-      kill_tree $PRISM_PID; PRISM_PID=
+      kill_tree "$SPAWNED_PID"
       return 1
     fi
     echo "$label start-up (spawn → port accepting connections): $ms ms"
     echo
-    ./target/release/vipps-bench target --label "$label" --base-url "http://127.0.0.1:$port" \
+    ./target/release/vipps-bench target --label "$label" --base-url "$SPAWNED_URL" \
       --get-ref prismcmp-00000000 --requests $PRISM_GET --post-requests $PRISM_POST \
-      --pid $PRISM_PID --result-file "$WORK/$name.env"
-    wrk_measure "$name" "http://127.0.0.1:$port"
-    kill_tree $PRISM_PID; PRISM_PID=
+      --pid "$SPAWNED_PID" --result-file "$WORK/$name.env"
+    wrk_measure "$name" "$SPAWNED_URL"
+    kill_tree "$SPAWNED_PID"
   }
   UP=0
   if run_prism prism "Prism $PRISM_VERSION" && run_prism quiet "Prism $PRISM_VERSION -v error" -v error; then UP=1; fi
@@ -145,32 +169,26 @@ else
     # The emulator twice, like Prism: as started by default (it logs every request at info,
     # here to a file as Prism's log is) and with VIPPS_LOG=error (no per-request log line).
     run_emulator() { # $1 result name, $2 label, $3 VIPPS_LOG value ("" for the default)
-      local name=$1 label=$2 url
-      if [ -n "$3" ]; then
-        VIPPS_LOG=$3 ./target/release/vipps emulator --port 0 > "$WORK/$name.out" 2> "$WORK/$name.log" &
-      else
-        env -u VIPPS_LOG ./target/release/vipps emulator --port 0 > "$WORK/$name.out" 2> "$WORK/$name.log" &
-      fi
-      CMP_EMU_PID=$!
-      url=$(listening_url "$WORK/$name.out")
-      ./target/release/vipps-bench target --label "$label" --base-url "$url" --fetch-token \
+      local name=$1 label=$2
+      spawn_emulator "$name" "$3"
+      ./target/release/vipps-bench target --label "$label" --base-url "$SPAWNED_URL" --fetch-token \
         --seed '{"payments":1,"prefix":"prismcmp","authorized":true}' \
         --get-ref prismcmp-00000000 --requests $EMU_GET --post-requests $EMU_POST \
-        --pid $CMP_EMU_PID --result-file "$WORK/$name.env"
-      wrk_measure "$name" "$url"
-      kill $CMP_EMU_PID 2>/dev/null || true; CMP_EMU_PID=
+        --pid "$SPAWNED_PID" --result-file "$WORK/$name.env"
+      wrk_measure "$name" "$SPAWNED_URL"
+      kill "$SPAWNED_PID" 2>/dev/null || true
     }
     run_emulator emulog "Emulator (default log level)" ""
     run_emulator emu "Emulator (VIPPS_LOG=error)" error
     # The machine's ceiling: an axum server that does nothing but answer a fixed payment JSON,
     # under the same load generators.
     ./target/release/vipps-bench trivial-server > "$WORK/triv.out" 2>/dev/null &
-    CMP_EMU_PID=$!
+    EMU_PIDS+=($!)
     TRIV_URL=$(listening_url "$WORK/triv.out")
     ./target/release/vipps-bench target --label "Do-nothing axum server" --base-url "$TRIV_URL" \
       --requests $EMU_GET --post-requests $EMU_POST --result-file "$WORK/triv.env" > /dev/null
     wrk_measure triv "$TRIV_URL"
-    kill $CMP_EMU_PID 2>/dev/null || true; CMP_EMU_PID=
+    kill "${EMU_PIDS[-1]}" 2>/dev/null || true
     P() { sed -n "s/^$2=//p" "$WORK/$1.env" 2>/dev/null; }
     W() { sed -n "s/^$2=//p" "$WORK/$1.wrk" 2>/dev/null; }
     # A count for the sums below: 0 when a run left no figure (so the report still prints).
@@ -213,32 +231,19 @@ else
       # same time and measured in alternating rounds, and the ratio is the median over the pairs.
       ROUNDS=7 ROUND_SECS=3
       [ $QUICK = 1 ] && ROUNDS=3 ROUND_SECS=1
-      start_prism() { # $1 variable for the URL, further args: extra prism options
-        local var=$1 port= p up=0; shift
-        for _ in $(seq 100); do
-          p=$((20000 + RANDOM % 40000))
-          if ! accepting $p; then port=$p; break; fi
-        done
-        npx -y @stoplight/prism-cli@5 mock -p "$port" -h 127.0.0.1 "$@" "$WORK/epayment-v1.yaml" > "$WORK/prism-$var.log" 2>&1 &
-        PRISM_PIDS+=($!)
-        for _ in $(seq 3000); do if accepting "$port"; then up=1; break; fi; sleep 0.02; done
-        [ $up = 1 ] && eval "$var=http://127.0.0.1:$port"
+      # $1 variable for the URL (left empty when Prism does not start), further args: options.
+      start_prism() {
+        local var=$1; shift
+        if spawn_prism "$WORK/prism-$var.log" "$@"; then printf -v "$var" %s "$SPAWNED_URL"; fi
       }
       start_emulator() { # $1 variable for the URL, $2 VIPPS_LOG value ("" for the default)
-        local out=$WORK/emu-$1.out
-        if [ -n "$2" ]; then
-          VIPPS_LOG=$2 ./target/release/vipps emulator --port 0 > "$out" 2> "$WORK/emu-$1.log" &
-        else
-          env -u VIPPS_LOG ./target/release/vipps emulator --port 0 > "$out" 2> "$WORK/emu-$1.log" &
-        fi
-        EMU_PIDS+=($!)
-        eval "$1=$(listening_url "$out")"
-        ./target/release/vipps-bench target --base-url "${!1}" --fetch-token \
+        spawn_emulator "emu-$1" "$2"
+        printf -v "$1" %s "$SPAWNED_URL"
+        ./target/release/vipps-bench target --base-url "$SPAWNED_URL" --fetch-token \
           --seed '{"payments":1,"prefix":"prismcmp","authorized":true}' --requests 100 --post-requests 0 \
           --warmup 0 --result-file "$WORK/emu-$1.env" > /dev/null
       }
-      PRISM_PIDS=() EMU_PIDS=() P_DEF= P_QUIET= E_DEF= E_QUIET=
-      trap 'for p in "${PRISM_PIDS[@]}"; do kill_tree $p; done; for p in "${EMU_PIDS[@]}"; do kill $p 2>/dev/null; done; rm -rf "$WORK"' EXIT
+      P_DEF= P_QUIET= E_DEF= E_QUIET=
       start_prism P_DEF; start_prism P_QUIET -v error
       start_emulator E_DEF ""; start_emulator E_QUIET error
       if [ -n "$P_DEF" ] && [ -n "$P_QUIET" ]; then
@@ -252,10 +257,14 @@ else
           echo "| round | emulator GET req/s | Prism GET req/s | ratio |"
           echo "|---|---|---|---|"
           bash bench/wrk/interleave.sh "${!ea}" "${!pa}" "$(sed -n 's/^TOKEN=//p' "$WORK/emu-$ea.env")" \
-            prismcmp-00000000 $ROUNDS $ROUND_SECS > "$WORK/il.txt"
-          grep '^|' "$WORK/il.txt"
+            prismcmp-00000000 $ROUNDS $ROUND_SECS > "$WORK/il.txt" || true
+          grep '^|' "$WORK/il.txt" || true
           echo
-          echo "median $(sed -n 's/^MEDIAN=//p' "$WORK/il.txt")× (pairs $(sed -n 's/^LOW=//p' "$WORK/il.txt")–$(sed -n 's/^HIGH=//p' "$WORK/il.txt")×)"
+          if grep -q '^MEDIAN=' "$WORK/il.txt"; then
+            echo "median $(sed -n 's/^MEDIAN=//p' "$WORK/il.txt")× (pairs $(sed -n 's/^LOW=//p' "$WORK/il.txt")–$(sed -n 's/^HIGH=//p' "$WORK/il.txt")×)"
+          else
+            echo "median n/a (no round had both servers answer every request)"
+          fi
         done
       else
         echo; echo "(Prism did not start twice: the interleaved comparison was skipped)"

@@ -309,6 +309,64 @@ async fn raw_post(http: reqwest::Client, token: Arc<String>, url: String, body: 
     }
 }
 
+/// Which client of the SDK-vs-raw comparison makes a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Sdk,
+    Raw,
+}
+
+/// The operations of the SDK-vs-raw comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BenchOp {
+    Get,
+    Capture,
+}
+
+/// The body of every capture in the comparison: 1 øre.
+const CAPTURE_BODY: &str = r#"{"modificationAmount":{"currency":"NOK","value":1}}"#;
+
+/// Both clients of the SDK-vs-raw comparison, against one emulator.
+#[derive(Clone)]
+struct Clients {
+    sdk: Client,
+    raw: reqwest::Client,
+    /// The SDK's token, which the raw client sends as it is.
+    token: Arc<String>,
+    base: Arc<str>,
+}
+
+impl Clients {
+    /// A fresh SDK client and raw client for `base`, the raw one with the SDK's token.
+    async fn new(base: &str) -> Clients {
+        let sdk = sdk(base);
+        let token = Arc::new(sdk.access_token().await.unwrap().expose().to_owned());
+        Clients {
+            sdk,
+            raw: reqwest::Client::new(),
+            token,
+            base: base.into(),
+        }
+    }
+
+    /// One call of `op` on payment `reference` by `side`: the same request either way. True
+    /// when it succeeded.
+    fn call(&self, side: Side, op: BenchOp, reference: String) -> impl std::future::Future<Output = bool> + 'static {
+        let c = self.clone();
+        async move {
+            let url = format!("{}/epayment/v1/payments/{reference}", c.base);
+            match (side, op) {
+                (Side::Sdk, BenchOp::Get) => c.sdk.epayment().get_payment(&reference).await.is_ok(),
+                (Side::Raw, BenchOp::Get) => raw_get(c.raw, c.token, url).await,
+                (Side::Sdk, BenchOp::Capture) => c.sdk.epayment().capture(&reference, Amount::nok(1)).await.is_ok(),
+                (Side::Raw, BenchOp::Capture) => {
+                    raw_post(c.raw, c.token, format!("{url}/capture"), CAPTURE_BODY.to_owned()).await
+                }
+            }
+        }
+    }
+}
+
 fn sdk(base: &str) -> Client {
     Client::builder()
         .client_id(CLIENT_ID)
@@ -483,51 +541,36 @@ async fn target(args: &[String]) {
 
 /// `vipps-bench client --base-url URL --side sdk|raw [--op get|capture] [--concurrency 32]
 /// [--requests N]`: one side of the SDK-vs-raw comparison, with the same requests, alone, so
-/// a profiler attached to this process measures that client only. Seeds its own payments
-/// (`clientget-…` and `clientcap-…`) through the emulator's control plane.
+/// a profiler attached to this process measures that client only. Seeds its own 16 payments
+/// (`cl<8 random hex digits>-0000000k`) through the emulator's control plane.
 async fn client_only(args: &[String]) {
     let base = flag(args, "--base-url").unwrap_or_else(|| usage_error("client: --base-url URL is required"));
     let base = base.trim_end_matches('/').to_owned();
-    let side = flag(args, "--side").unwrap_or_else(|| usage_error("client: --side sdk|raw is required"));
-    let op = flag(args, "--op").unwrap_or_else(|| "get".into());
+    let side = match flag(args, "--side").as_deref() {
+        Some("sdk") => Side::Sdk,
+        Some("raw") => Side::Raw,
+        _ => usage_error("client: --side sdk|raw is required"),
+    };
+    let op = match flag(args, "--op").as_deref() {
+        None | Some("get") => BenchOp::Get,
+        Some("capture") => BenchOp::Capture,
+        Some(other) => usage_error(&format!("client: --op is get or capture, not {other}")),
+    };
     let c = flag_num(args, "--concurrency", 32);
     let n = flag_num(args, "--requests", 50_000);
     let tag = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
-    let http = reqwest::Client::new();
     seed(
-        &http,
+        &reqwest::Client::new(),
         &base,
         serde_json::json!({"payments": 16, "prefix": format!("cl{tag}"), "authorized": true, "amount": 65_000_000}),
     )
     .await;
-    let client = sdk(&base);
-    let token = Arc::new(client.access_token().await.unwrap().expose().to_owned());
-    let raw = reqwest::Client::new();
-    let reference = move |k: usize| format!("cl{tag}-{:08}", k % 16);
-    let run = |k: usize| {
-        let client = client.clone();
-        let raw = raw.clone();
-        let token = token.clone();
-        let r = reference(k);
-        let url = format!("{base}/epayment/v1/payments/{r}");
-        let (side, op) = (side.clone(), op.clone());
-        async move {
-            match (side.as_str(), op.as_str()) {
-                ("sdk", "get") => client.epayment().get_payment(&r).await.is_ok(),
-                ("raw", "get") => raw_get(raw, token, url).await,
-                ("sdk", "capture") => client.epayment().capture(&r, Amount::nok(1)).await.is_ok(),
-                ("raw", "capture") => {
-                    let body = r#"{"modificationAmount":{"currency":"NOK","value":1}}"#.to_owned();
-                    raw_post(raw, token, format!("{url}/capture"), body).await
-                }
-                _ => usage_error("client: --side is sdk or raw, --op is get or capture"),
-            }
-        }
-    };
+    let clients = Clients::new(&base).await;
+    let run = |k: usize| clients.call(side, op, format!("cl{tag}-{:08}", k % 16));
     let _ = load(c, 500.min(n), &run).await;
     let s = load(c, n, &run).await;
     println!("| operation | requests/s | p50 µs | p99 µs | client CPU µs/call |\n|---|---|---|---|---|");
-    row_cpu(&format!("{op}, {side}, concurrency {c}"), s);
+    row_cpu(&format!("{op:?}, {side:?}, concurrency {c}"), s);
 }
 
 /// `vipps-bench trivial-server`: the ceiling of this machine for an axum server, for the
@@ -622,12 +665,10 @@ async fn main() {
         serde_json::json!({"payments": 64, "prefix": "benchcap", "authorized": true, "amount": 65_000_000}),
     )
     .await;
-    let client = sdk(&base);
-    let token = client.access_token().await.unwrap().expose().to_owned();
-    let token = Arc::new(token);
-    let raw = reqwest::Client::new();
+    let clients = Clients::new(&base).await;
+    let (token, raw) = (clients.token.clone(), clients.raw.clone());
     let get_ref = "benchget-00000000";
-    println!("## SDK overhead against a raw reqwest client (same requests, loopback; {ROUNDS} interleaved rounds: the rows are each side's median round, the ratios the median over the pairs of neighbouring rounds, lowest–highest in brackets)\n");
+    println!("## SDK overhead against a raw reqwest client (same requests, loopback; {ROUNDS} interleaved rounds: the rows are each side's median round; the throughput and p50 ratios are the median over the pairs of neighbouring rounds, lowest–highest in brackets; the CPU ratio is that of the two median rows)\n");
     // Unpinned, which core each thread wakes on changes from run to run and moves the
     // concurrency-1 figures by ±30 %; pinned (emulator on CPU 0, this process on CPU 1) the
     // SDK and the raw client run under the same, repeatable conditions.
@@ -657,25 +698,13 @@ async fn main() {
     println!("| operation | requests/s | p50 µs | p99 µs | client CPU µs/call |\n|---|---|---|---|---|");
     for (conc, n) in [(1usize, scale(10_000)), (32, scale(100_000))] {
         // warm-up
-        let _ = load(conc, 500, |_| {
-            let cl = client.clone();
-            async move { cl.epayment().get_payment(get_ref).await.is_ok() }
-        })
-        .await;
+        let _ = load(conc, 500, |_| clients.call(Side::Sdk, BenchOp::Get, get_ref.to_owned())).await;
         let c = interleaved(
             conc,
             n,
             ROUNDS,
-            |_| {
-                let cl = client.clone();
-                async move { cl.epayment().get_payment(get_ref).await.is_ok() }
-            },
-            |_| {
-                let raw = raw.clone();
-                let token = token.clone();
-                let url = format!("{base}/epayment/v1/payments/{get_ref}");
-                raw_get(raw, token, url)
-            },
+            |_| clients.call(Side::Sdk, BenchOp::Get, get_ref.to_owned()),
+            |_| clients.call(Side::Raw, BenchOp::Get, get_ref.to_owned()),
         )
         .await;
         row_cpu(&format!("get payment, SDK, concurrency {conc}"), c.a);
@@ -690,22 +719,8 @@ async fn main() {
             conc,
             n,
             ROUNDS,
-            |k| {
-                let cl = client.clone();
-                let r = sdk_ref(k);
-                async move { cl.epayment().capture(&r, Amount::nok(1)).await.is_ok() }
-            },
-            |k| {
-                let raw = raw.clone();
-                let token = token.clone();
-                let url = format!("{base}/epayment/v1/payments/{}/capture", raw_ref(k));
-                raw_post(
-                    raw,
-                    token,
-                    url,
-                    r#"{"modificationAmount":{"currency":"NOK","value":1}}"#.to_owned(),
-                )
-            },
+            |k| clients.call(Side::Sdk, BenchOp::Capture, sdk_ref(k)),
+            |k| clients.call(Side::Raw, BenchOp::Capture, raw_ref(k)),
         )
         .await;
         row_cpu(&format!("capture, SDK, concurrency {conc}"), c.a);

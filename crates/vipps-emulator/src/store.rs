@@ -806,7 +806,8 @@ const SHARDS: usize = 64;
 ///
 /// The hasher is foldhash's randomly seeded fast hash, not std's SipHash: every request
 /// hashes its key twice (the part, then the entry), and SipHash was 4 % of the CPU time of a
-/// GET. The seed is random per process, so keys still cannot be chosen to collide in advance.
+/// GET. Its seeds are random per process and map; it claims only a minimal resistance to keys
+/// crafted to collide, which is enough for a test server.
 #[derive(Debug)]
 struct Sharded<K, V> {
     parts: Box<[HashMap<K, V, Hasher>]>,

@@ -362,6 +362,12 @@ mod tests {
             serde_json::from_value::<Currency>(serde_json::json!("DKK")).unwrap(),
             Currency::Dkk
         );
+        // Bytes, as a format without a string type may give them.
+        use serde::de::{value::BytesDeserializer, IntoDeserializer};
+        let d: BytesDeserializer<'_, serde::de::value::Error> = b"EUR".as_slice().into_deserializer();
+        assert_eq!(Currency::deserialize(d).unwrap(), Currency::Eur);
+        let d: BytesDeserializer<'_, serde::de::value::Error> = b"\xff".as_slice().into_deserializer();
+        assert!(Currency::deserialize(d).is_err());
         for bad in ["5", "null", "[\"NOK\"]", "{}"] {
             let e = serde_json::from_str::<Currency>(bad).unwrap_err().to_string();
             assert!(e.contains("expected a string"), "{bad}: {e}");

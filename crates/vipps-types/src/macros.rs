@@ -90,6 +90,14 @@ impl<'de, T: for<'a> From<&'a str>> serde::de::Visitor<'de> for StrEnumVisitor<T
     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<T, E> {
         Ok(T::from(v))
     }
+    // UTF-8 bytes, as `String`'s own visitor takes them (formats such as MessagePack or CBOR
+    // may hand a string over as bytes).
+    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<T, E> {
+        match std::str::from_utf8(v) {
+            Ok(s) => Ok(T::from(s)),
+            Err(_) => Err(E::invalid_value(serde::de::Unexpected::Bytes(v), &self)),
+        }
+    }
 }
 
 /// Implements `Debug` for a struct whose secret fields must never be printed: the `plain`
