@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{ecom, ecom_details, H};
+use common::{ecom, ecom_approve, ecom_details, H};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -155,16 +155,7 @@ async fn authentication_headers_and_validation() {
 async fn x_request_id_rules() {
     let h = H::start().await;
     initiate(&h, "order-rid", 5000).await;
-    let r = ecom(
-        &h,
-        Method::POST,
-        "/ecomm/v2/integration-test/payments/order-rid/approve",
-    )
-    .json(&json!({"customerPhoneNumber": "91234567"}))
-    .send()
-    .await
-    .unwrap();
-    assert_eq!(r.status(), 200);
+    let r = ecom_approve(&h, "order-rid").await;
     assert!(r.bytes().await.unwrap().is_empty());
     // required on capture and refund
     let r = ecom(&h, Method::POST, "/ecomm/v2/payments/order-rid/capture")
@@ -533,16 +524,7 @@ async fn a_direct_capture_sales_unit_captures_on_approval() {
 async fn a_refund_without_an_amount_refunds_the_rest() {
     let h = H::start().await;
     initiate(&h, "order-refund-all", 5000).await;
-    let r = ecom(
-        &h,
-        Method::POST,
-        "/ecomm/v2/integration-test/payments/order-refund-all/approve",
-    )
-    .json(&json!({"customerPhoneNumber": "91234567"}))
-    .send()
-    .await
-    .unwrap();
-    assert_eq!(r.status(), 200);
+    ecom_approve(&h, "order-refund-all").await;
     let action = |what: &str, rid: &str, amount: Option<i64>| {
         ecom(&h, Method::POST, &format!("/ecomm/v2/payments/order-refund-all/{what}"))
             .header("X-Request-Id", rid)
@@ -573,16 +555,7 @@ async fn a_reservation_cannot_be_cancelled_after_180_days() {
     let h = H::start().await;
     for id in ["order-late-cancel-1", "order-late-cancel-2"] {
         initiate(&h, id, 5000).await;
-        let r = ecom(
-            &h,
-            Method::POST,
-            &format!("/ecomm/v2/integration-test/payments/{id}/approve"),
-        )
-        .json(&json!({"customerPhoneNumber": "91234567"}))
-        .send()
-        .await
-        .unwrap();
-        assert_eq!(r.status(), 200);
+        ecom_approve(&h, id).await;
     }
     // (The emulator's clock also moves with real time: a minute of slack either side.)
     h.advance(180 * 86_400 - 60).await;

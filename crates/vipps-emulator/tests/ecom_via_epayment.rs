@@ -22,16 +22,7 @@ async fn order(h: &H, order_id: &str, approve: bool) {
         .unwrap();
     assert_eq!(r.status(), 200);
     if approve {
-        let r = ecom(
-            h,
-            Method::POST,
-            &format!("/ecomm/v2/integration-test/payments/{order_id}/approve"),
-        )
-        .json(&json!({"customerPhoneNumber": "91234567"}))
-        .send()
-        .await
-        .unwrap();
-        assert_eq!(r.status(), 200);
+        ecom_approve(h, order_id).await;
     }
 }
 

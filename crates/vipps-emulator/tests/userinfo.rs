@@ -182,16 +182,7 @@ async fn an_ecom_sub_reads_the_ecom_customer_and_matches_epayment() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200, "the trailing slash of the official collection works");
-    let r = ecom(
-        &h,
-        Method::POST,
-        "/ecomm/v2/integration-test/payments/userinfo-order-1/approve",
-    )
-    .json(&json!({"customerPhoneNumber": "91234567"}))
-    .send()
-    .await
-    .unwrap();
-    assert_eq!(r.status(), 200);
+    ecom_approve(&h, "userinfo-order-1").await;
     let d = ecom_details(&h, "userinfo-order-1").await;
     let sub = d["sub"].as_str().expect("sub in /details").to_owned();
     let (status, u, _) = status_and_json(userinfo(&h, &h.token, &sub)).await;

@@ -207,6 +207,22 @@ pub fn ecom(h: &H, method: reqwest::Method, path: &str) -> RequestBuilder {
         .header("Ocp-Apim-Subscription-Key", &h.m().subscription_key)
 }
 
+/// eCom's test approval of `order_id` by the test customer (91234567): asserts a 200 and
+/// returns the answer.
+pub async fn ecom_approve(h: &H, order_id: &str) -> Response {
+    let r = ecom(
+        h,
+        reqwest::Method::POST,
+        &format!("/ecomm/v2/integration-test/payments/{order_id}/approve"),
+    )
+    .json(&serde_json::json!({"customerPhoneNumber": "91234567"}))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200, "approving eCom order {order_id}");
+    r
+}
+
 /// eCom's `GET …/{orderId}/details`, as JSON.
 pub async fn ecom_details(h: &H, order_id: &str) -> Value {
     ecom(
