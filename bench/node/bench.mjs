@@ -33,6 +33,36 @@ async function load(concurrency, n, f) {
 
 const row = (name, s) => console.log(`| ${name} | ${s.rps.toFixed(0)} | ${s.p50.toFixed(0)} | ${s.p99.toFixed(0)} |`);
 
+// `--round get|capture [--requests N] [--concurrency C]`: one measured round of
+// @vippsno/vipps-sdk (the faster of the two) for bench/node/interleave.sh, which alternates it
+// with rounds of our SDK. Seeds its own payment, warms up (V8 compiles the hot paths in the
+// first few thousand calls), then prints RPS=, P50= and P99= (µs) and exits.
+const roundOp = process.argv.includes("--round") ? process.argv[process.argv.indexOf("--round") + 1] : undefined;
+if (roundOp !== undefined) {
+  const arg = (name, dflt) => (process.argv.includes(name) ? Number(process.argv[process.argv.indexOf(name) + 1]) : dflt);
+  const n = arg("--requests", 40000);
+  const c = arg("--concurrency", 32);
+  if (!["get", "capture"].includes(roundOp) || !(n > 0) || !(c > 0)) {
+    console.error("usage: bench.mjs --round get|capture [--requests N] [--concurrency C]");
+    process.exit(2);
+  }
+  const prefix = `nr${Math.random().toString(36).slice(2, 8)}`;
+  const seeded = await fetch(`${EMU}/_emulator/seed`, { method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ payments: 16, prefix, authorized: true, amount: 65000000 }) });
+  if (!seeded.ok) throw new Error(`seeding failed: ${seeded.status}`);
+  // 16 payments, used in turn, as `vipps-bench client` does.
+  const ref = (i) => `${prefix}-${String(i % 16).padStart(8, "0")}`;
+  const sdk = new EPayment({ ...creds, useTestMode: true });
+  const check = (r) => { if (!r || r.reference === undefined) throw new Error(`unexpected answer: ${JSON.stringify(r)}`); };
+  const call = roundOp === "get"
+    ? async (i) => check(await sdk.getPayment(ref(i)))
+    : async (i) => check(await sdk.capturePayment(ref(i), { modificationAmount: { currency: "NOK", value: 1 } }));
+  await load(c, 3000, call);
+  const s = await load(c, n, call);
+  console.log(`RPS=${s.rps.toFixed(0)}\nP50=${s.p50.toFixed(0)}\nP99=${s.p99.toFixed(0)}`);
+  process.exit(0);
+}
+
 await fetch(`${EMU}/_emulator/seed`, { method: "POST", headers: { "content-type": "application/json" },
   body: JSON.stringify({ payments: 4, prefix: "nodebench", authorized: true, amount: 65000000 }) });
 

@@ -12,6 +12,8 @@ a=$1 b=$2 token=$3 ref=$4 rounds=$5 secs=$6
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=bench/wrk/common.sh
 . "$here/common.sh"
+# shellcheck source=bench/median.sh
+. "$here/../median.sh"
 epayment_headers "$token"
 rps() { # $1 base URL, $2 seconds: GET payment requests/s, or 0 when wrk or any request failed
   local out
@@ -28,6 +30,4 @@ for r in $(seq "$rounds"); do
   echo "| $r | $ra | $rb | $q× |"
   if [ "$q" != n/a ]; then ratios+=("$q"); fi
 done
-if [ ${#ratios[@]} -gt 0 ]; then
-  printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { printf "MEDIAN=%s\nLOW=%s\nHIGH=%s\n", v[int(NR / 2) + 1], v[1], v[NR] }'
-fi
+if [ ${#ratios[@]} -gt 0 ]; then printf '%s\n' "${ratios[@]}" | median_low_high; fi

@@ -440,9 +440,11 @@ const USAGE: &str = "usage:
       [--seed JSON] [--pid PID] [--result-file PATH]
       GET payment and POST create against any server speaking the ePayment API
   vipps-bench client --base-url URL --side sdk|raw [--op get|capture] [--concurrency 32]
-      [--requests N]
+      [--requests N] [--runtime default|current-thread]
       one side of the SDK-vs-raw comparison alone against a running emulator, so a profiler
-      (perf, strace -c, valgrind) sees one client and nothing else
+      (perf, strace -c, valgrind) sees one client and nothing else; bench/node/interleave.sh
+      runs it against the Node SDKs. The default runtime has a worker per core the process may
+      use (start it under `taskset -c 1` for one); current-thread runs everything on one thread
   vipps-bench trivial-server
       a do-nothing axum server answering every request with a fixed payment JSON (the
       machine's ceiling for the comparison tables); prints `listening on URL`";
@@ -593,13 +595,94 @@ async fn trivial_server() {
     }
 }
 
-#[tokio::main]
-async fn main() {
+/// The SDK-vs-raw tables: get payment on `benchget-00000000` and capture on the
+/// `benchcap-…` payments seeded by the caller, at concurrency 1 and 32, in [`ROUNDS`]
+/// interleaved rounds. Run on its own runtime after pinning (see [`on_fresh_runtime`]).
+async fn sdk_against_raw(base: String, quick: bool) {
+    let scale = |n: usize| if quick { (n / 10).max(100) } else { n };
+    let clients = Clients::new(&base).await;
+    let get_ref = "benchget-00000000";
+    let workers = tokio::runtime::Handle::current().metrics().num_workers();
+    println!("(both clients on a tokio runtime built after the pinning: {workers} worker thread(s))\n");
+    println!("| operation | requests/s | p50 µs | p99 µs | client CPU µs/call |\n|---|---|---|---|---|");
+    for (conc, n) in [(1usize, scale(10_000)), (32, scale(100_000))] {
+        // warm-up
+        let _ = load(conc, 500, |_| clients.call(Side::Sdk, BenchOp::Get, get_ref.to_owned())).await;
+        let c = interleaved(
+            conc,
+            n,
+            ROUNDS,
+            |_| clients.call(Side::Sdk, BenchOp::Get, get_ref.to_owned()),
+            |_| clients.call(Side::Raw, BenchOp::Get, get_ref.to_owned()),
+        )
+        .await;
+        row_cpu(&format!("get payment, SDK, concurrency {conc}"), c.a);
+        row_cpu(&format!("get payment, raw reqwest, concurrency {conc}"), c.b);
+        ratio_row(&c);
+    }
+    for (i, (conc, n)) in [(1usize, scale(5_000)), (32, scale(50_000))].into_iter().enumerate() {
+        // 16 payments per side and phase, so no payment's event log grows past a few thousand.
+        let sdk_ref = |k: usize| format!("benchcap-{:08}", i * 32 + k % 16);
+        let raw_ref = |k: usize| format!("benchcap-{:08}", i * 32 + 16 + k % 16);
+        let c = interleaved(
+            conc,
+            n,
+            ROUNDS,
+            |k| clients.call(Side::Sdk, BenchOp::Capture, sdk_ref(k)),
+            |k| clients.call(Side::Raw, BenchOp::Capture, raw_ref(k)),
+        )
+        .await;
+        row_cpu(&format!("capture, SDK, concurrency {conc}"), c.a);
+        row_cpu(&format!("capture, raw reqwest, concurrency {conc}"), c.b);
+        ratio_row(&c);
+    }
+}
+
+/// A tokio runtime built now, as `#[tokio::main]` builds one: one worker per core this
+/// thread may run on (the process's CPU affinity at this moment), or a single-threaded one when
+/// `current_thread`.
+fn runtime(current_thread: bool) -> tokio::runtime::Runtime {
+    let mut b = if current_thread {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    b.enable_all()
+        .build()
+        .unwrap_or_else(|e| usage_error(&format!("cannot start a tokio runtime: {e}")))
+}
+
+/// Runs `f` on a runtime of its own, built after the caller pinned this process: tokio sizes
+/// a runtime by the cores the process may use when it is built, so the main runtime, built
+/// before the pinning, has a worker per core of the machine, and two workers time-sharing one
+/// core cost a client about a third of its throughput.
+async fn on_fresh_runtime<F, Fut>(f: F) -> Fut::Output
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future,
+    Fut::Output: Send + 'static,
+{
+    tokio::task::spawn_blocking(move || runtime(false).block_on(f()))
+        .await
+        .expect("the benchmark's runtime thread panicked")
+}
+
+fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!("{USAGE}");
         return;
     }
+    let current_thread = args.get(1).map(String::as_str) == Some("client")
+        && match flag(&args[2..], "--runtime").as_deref() {
+            None | Some("default") => false,
+            Some("current-thread") => true,
+            Some(other) => usage_error(&format!("client: --runtime is default or current-thread, not {other}")),
+        };
+    runtime(current_thread).block_on(run(args));
+}
+
+async fn run(args: Vec<String>) {
     if args.get(1).map(String::as_str) == Some("target") {
         target(&args[2..]).await;
         return;
@@ -695,39 +778,8 @@ async fn main() {
     } else {
         println!("(not pinned: taskset missing or fewer than 2 CPUs; expect more noise)\n");
     }
-    println!("| operation | requests/s | p50 µs | p99 µs | client CPU µs/call |\n|---|---|---|---|---|");
-    for (conc, n) in [(1usize, scale(10_000)), (32, scale(100_000))] {
-        // warm-up
-        let _ = load(conc, 500, |_| clients.call(Side::Sdk, BenchOp::Get, get_ref.to_owned())).await;
-        let c = interleaved(
-            conc,
-            n,
-            ROUNDS,
-            |_| clients.call(Side::Sdk, BenchOp::Get, get_ref.to_owned()),
-            |_| clients.call(Side::Raw, BenchOp::Get, get_ref.to_owned()),
-        )
-        .await;
-        row_cpu(&format!("get payment, SDK, concurrency {conc}"), c.a);
-        row_cpu(&format!("get payment, raw reqwest, concurrency {conc}"), c.b);
-        ratio_row(&c);
-    }
-    for (i, (conc, n)) in [(1usize, scale(5_000)), (32, scale(50_000))].into_iter().enumerate() {
-        // 16 payments per side and phase, so no payment's event log grows past a few thousand.
-        let sdk_ref = |k: usize| format!("benchcap-{:08}", i * 32 + k % 16);
-        let raw_ref = |k: usize| format!("benchcap-{:08}", i * 32 + 16 + k % 16);
-        let c = interleaved(
-            conc,
-            n,
-            ROUNDS,
-            |k| clients.call(Side::Sdk, BenchOp::Capture, sdk_ref(k)),
-            |k| clients.call(Side::Raw, BenchOp::Capture, raw_ref(k)),
-        )
-        .await;
-        row_cpu(&format!("capture, SDK, concurrency {conc}"), c.a);
-        row_cpu(&format!("capture, raw reqwest, concurrency {conc}"), c.b);
-        ratio_row(&c);
-    }
-
+    let sdk_base = base.clone();
+    on_fresh_runtime(move || sdk_against_raw(sdk_base, quick)).await;
     if pinned {
         unpin();
     }
