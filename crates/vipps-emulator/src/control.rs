@@ -77,6 +77,8 @@ pub async fn advance(State(state): State<AppState>, uri: Uri, headers: HeaderMap
             ));
         }
         state.clock().advance_secs(secs);
+        // What ran out goes now, not at the next tick of the background sweep.
+        state.settle_due();
         Ok(Stored::json(StatusCode::OK, &now_json(&state)))
     }
     .await;

@@ -175,6 +175,7 @@ async fn create_inner(state: &AppState, path: &str, headers: &HeaderMap, body: B
     }
     let public_url = state.public_url();
     let expiry_secs = state.config().payment_expiry_secs;
+    state.ensure_sweeper();
     let mutation = Mutation {
         state,
         msn: &m.msn,

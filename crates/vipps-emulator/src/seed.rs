@@ -47,6 +47,7 @@ pub async fn seed(State(state): State<AppState>, body: axum::body::Bytes) -> Res
     let public_url = state.public_url();
     let now = state.clock().now();
     let expires_at = now + time::Duration::seconds(state.config().payment_expiry_secs);
+    state.ensure_sweeper();
     let amount = s.amount.unwrap_or(10_000);
     let mut created = 0u64;
     let mut n = 0u64;

@@ -27,6 +27,8 @@ struct Inner {
     ecom: crate::ecom::EcomState,
     faults: crate::faults::Faults,
     merchant_http: reqwest::Client,
+    /// Whether the background task of [`AppState::ensure_sweeper`] runs.
+    sweeper: std::sync::atomic::AtomicBool,
 }
 
 impl fmt::Debug for AppState {
@@ -102,8 +104,37 @@ impl AppState {
                     .redirect(reqwest::redirect::Policy::none())
                     .build()
                     .unwrap_or_default(),
+                sweeper: std::sync::atomic::AtomicBool::new(false),
             }),
         }
+    }
+
+    /// Starts, once per emulator, the background task that ends what timed out every second
+    /// ([`AppState::settle_due`]), so the timeout's webhook or callback goes out without
+    /// anybody reading the payment. Needs a tokio runtime; the task ends with the emulator.
+    pub fn ensure_sweeper(&self) {
+        if self.inner.sweeper.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        let weak = self.downgrade();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                let Some(st) = weak.upgrade() else { break };
+                st.settle_due();
+            }
+        });
+    }
+
+    /// Ends everything whose time ran out by the emulator's clock: ePayment payments nobody
+    /// acted on (EXPIRED, with the event and its webhooks), eCom orders (the `REJECTED`
+    /// callback) and Checkout sessions (the callback). Reads apply the same timeouts on their
+    /// own; this is for those who wait for the notification instead of polling.
+    pub fn settle_due(&self) {
+        let now = self.clock().now();
+        self.store().transaction(|ledger| ledger.expire_due(now));
+        crate::ecom::sweep(self);
+        crate::checkout::sweep(self);
     }
 
     /// The configuration.

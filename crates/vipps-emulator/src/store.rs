@@ -6,7 +6,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use parking_lot::Mutex;
 use rand::RngCore;
-use std::collections::{BTreeMap, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::sync::Arc;
 use time::OffsetDateTime;
 use vipps_types::epayment::{
@@ -768,6 +769,9 @@ pub struct Ledger {
     idempotency: Sharded<ScopeDigest, IdempotencyRecord>,
     /// Payments handed out during the current transaction (their new events get published).
     touched: Vec<(String, String)>,
+    /// Every payment created, by the deadline it had then, earliest first: what
+    /// [`Ledger::expire_due`] looks at instead of scanning all payments.
+    deadlines: BinaryHeap<Reverse<(OffsetDateTime, (String, String))>>,
     /// Per payment, how many of its events have been published.
     published: Sharded<(String, String), usize>,
     /// The public URL the last payment was created under, shared by the payments made under it.
@@ -955,6 +959,7 @@ impl Ledger {
         let redirect_url = p.redirect_url();
         self.tokens.insert(token_raw, id.clone());
         self.touched.push(id.clone());
+        self.deadlines.push(Reverse((p.expires_at, id.clone())));
         self.scoped += usize::from(p.scope.is_some());
         self.payments.insert(id, Box::new(p));
         Ok(CreatePaymentResponse {
@@ -974,6 +979,31 @@ impl Ledger {
             }
             None => Err(ApiError::reference_not_found(reference)),
         }
+    }
+
+    /// Expires every CREATED payment whose deadline has passed at `now` (the EXPIRED event,
+    /// published to the event sinks like any other), without waiting for a read to do it.
+    /// Returns how many expired. A payment whose deadline moved later is looked at again then.
+    pub fn expire_due(&mut self, now: OffsetDateTime) -> usize {
+        let mut expired = 0;
+        while self.deadlines.peek().is_some_and(|Reverse((at, _))| *at <= now) {
+            let Some(Reverse((_, id))) = self.deadlines.pop() else {
+                break;
+            };
+            let Some(p) = self.payments.get_mut(&id) else { continue };
+            if p.state != PaymentState::Created {
+                continue;
+            }
+            p.settle(now);
+            if p.state == PaymentState::Expired {
+                expired += 1;
+                self.touched.push(id);
+            } else {
+                let at = p.expires_at;
+                self.deadlines.push(Reverse((at, id)));
+            }
+        }
+        expired
     }
 
     /// Whether `msn` has a payment `reference` (nothing else happens: no expiry, no events).
@@ -1070,6 +1100,7 @@ impl Ledger {
         self.tokens.clear();
         self.idempotency.clear();
         self.touched.clear();
+        self.deadlines.clear();
         self.published.clear();
         self.consents.clear();
         self.scoped = 0;

@@ -192,6 +192,8 @@ async fn x_request_id_rules() {
         .await
         .unwrap();
     assert_eq!(d["transactionSummary"]["capturedAmount"], 1000);
+    // A JSON integer, as the reference shows it (`"bankIdentificationNumber": 123456`).
+    assert!(d["transactionSummary"]["bankIdentificationNumber"].is_i64(), "{d}");
     assert_eq!(d["transactionLogHistory"][0]["operation"], "CAPTURE");
     assert_eq!(d["transactionLogHistory"][0]["requestId"], "rid-1");
     assert_eq!(d["transactionLogHistory"][1]["operation"], "RESERVE");
@@ -431,6 +433,18 @@ async fn callback_for(h: &H, order_id: &str) -> Value {
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
     panic!("no callback for {order_id}");
+}
+
+/// An order nobody acts on gets its `REJECTED` callback when its time runs out, whether or
+/// not anybody reads it (the API guide lists "Payment timed out" among the callbacks).
+#[tokio::test]
+async fn a_timed_out_order_is_called_back_without_a_read() {
+    let h = H::start().await;
+    initiate(&h, "order-timeout-1", 1000).await;
+    h.advance(601).await;
+    let cb = callback_for(&h, "order-timeout-1").await;
+    assert_eq!(cb["body"]["transactionInfo"]["status"], "REJECTED", "{cb}");
+    assert_eq!(cb["body"]["orderId"], "order-timeout-1", "{cb}");
 }
 
 #[tokio::test]

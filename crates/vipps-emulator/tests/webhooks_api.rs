@@ -604,3 +604,42 @@ async fn a_delivered_event_restarts_the_two_week_count() {
     assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 3);
     assert_eq!(ids(&list(&h).await.0), vec![id]);
 }
+
+/// A merchant who waits for the webhook instead of polling hears of an expiry: the emulator
+/// ends a payment nobody acted on when its time runs out, not only when somebody reads it.
+#[tokio::test]
+async fn an_expiry_is_delivered_without_anybody_reading_the_payment() {
+    let h = H::start().await;
+    let (url, seen) = receiver(Duration::ZERO).await;
+    registered(&h, &hook(&url, &["epayments.payment.expired.v1"])).await;
+    h.created("webhook-expiry-01", 1000).await;
+    // Advancing the clock ends what ran out at once.
+    h.advance(601).await;
+    wait_for(&seen, 1).await;
+    let ev: Value = serde_json::from_slice(&seen.lock()[0].2).unwrap();
+    assert_eq!(ev["name"], "EXPIRED", "{ev}");
+    assert_eq!(ev["reference"], "webhook-expiry-01");
+    assert_eq!(ev["idempotencyKey"], "create-webhook-expiry-01");
+    // Once, however often it is read afterwards.
+    assert_eq!(h.get("webhook-expiry-01").await["state"], "EXPIRED");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(seen.lock().len(), 1);
+}
+
+/// The same on the emulator's real-time clock: the background sweep (every second) ends a
+/// payment when its deadline passes.
+#[tokio::test]
+async fn an_expiry_on_the_real_clock_is_delivered_by_the_sweep() {
+    let h = H::with(vipps_emulator::EmulatorConfig {
+        payment_expiry_secs: 1,
+        ..vipps_emulator::EmulatorConfig::default()
+    })
+    .await;
+    let (url, seen) = receiver(Duration::ZERO).await;
+    registered(&h, &hook(&url, &["epayments.payment.expired.v1"])).await;
+    h.created("webhook-expiry-02", 1000).await;
+    wait_for(&seen, 1).await;
+    let ev: Value = serde_json::from_slice(&seen.lock()[0].2).unwrap();
+    assert_eq!(ev["name"], "EXPIRED", "{ev}");
+    assert_eq!(ev["reference"], "webhook-expiry-02");
+}

@@ -497,9 +497,14 @@ pub struct TransactionSummary {
     /// Still refundable.
     #[serde(default)]
     pub remaining_amount_to_refund: i64,
-    /// Card BIN.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bank_identification_number: Option<String>,
+    /// Card BIN: the first six digits of the card number, a JSON integer as the reference shows
+    /// it (a string of digits is read too).
+    #[serde(
+        default,
+        deserialize_with = "crate::common::string_or_number::opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub bank_identification_number: Option<i64>,
 }
 
 /// `transactionInfo` of capture/cancel/refund responses.
@@ -609,6 +614,66 @@ pub struct PaymentShippingDetails {
     pub shipping_method: String,
     /// Method id.
     pub shipping_method_id: String,
+}
+
+/// `shippingDetails` of an Express callback: as in `/details`, except that the callback's
+/// address names its post code `zipCode` (the reference's callback sample and `AddressExpress`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallbackShippingDetails {
+    /// The address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<CallbackAddress>,
+    /// Cost (kroner decimal).
+    pub shipping_cost: Kroner,
+    /// Method name.
+    pub shipping_method: String,
+    /// Method id.
+    pub shipping_method_id: String,
+}
+
+/// The address of an Express callback (`zipCode`; `postCode` is read too).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallbackAddress {
+    /// Line 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address_line1: Option<String>,
+    /// Line 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address_line2: Option<String>,
+    /// City.
+    #[serde(default)]
+    pub city: String,
+    /// Country.
+    #[serde(default)]
+    pub country: String,
+    /// Post code.
+    #[serde(default, rename = "zipCode", alias = "postCode")]
+    pub zip_code: String,
+}
+
+impl From<Address> for CallbackAddress {
+    fn from(a: Address) -> Self {
+        CallbackAddress {
+            address_line1: a.address_line1,
+            address_line2: a.address_line2,
+            city: a.city,
+            country: a.country,
+            zip_code: a.post_code,
+        }
+    }
+}
+
+impl From<PaymentShippingDetails> for CallbackShippingDetails {
+    fn from(d: PaymentShippingDetails) -> Self {
+        CallbackShippingDetails {
+            address: d.address.map(CallbackAddress::from),
+            shipping_cost: d.shipping_cost,
+            shipping_method: d.shipping_method,
+            shipping_method_id: d.shipping_method_id,
+        }
+    }
 }
 
 /// `userDetails` (express, profile).
@@ -736,7 +801,7 @@ pub struct TransactionUpdateCallback {
     pub transaction_info: CallbackTransactionInfo,
     /// Express: the chosen shipping.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shipping_details: Option<PaymentShippingDetails>,
+    pub shipping_details: Option<CallbackShippingDetails>,
     /// Express: the customer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_details: Option<UserDetails>,

@@ -515,6 +515,10 @@ async fn express_flow_fetches_shipping_and_reports_user_details() {
     );
     let shipping = cb.shipping_details.clone().unwrap();
     assert_eq!(shipping.shipping_method_id, "run", "the isDefault option");
+    // The callback names the post code `zipCode`, as the reference's sample does.
+    let address = &cbs[0].body["shippingDetails"]["address"];
+    assert_eq!(address["zipCode"].as_str().map(str::len), Some(4), "{address}");
+    assert!(address.get("postCode").is_none(), "{address}");
     assert_eq!(shipping.shipping_cost.ore(), 19900);
     assert_eq!(
         cb.transaction_info.amount,

@@ -80,7 +80,6 @@ use parking_lot::Mutex;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use time::OffsetDateTime;
 use vipps_types::checkout::{
@@ -226,7 +225,6 @@ struct Sessions {
 pub struct CheckoutState {
     sessions: Mutex<Sessions>,
     settings: Mutex<CheckoutSettings>,
-    sweeper: AtomicBool,
 }
 
 impl Default for CheckoutState {
@@ -234,7 +232,6 @@ impl Default for CheckoutState {
         CheckoutState {
             sessions: Mutex::new(Sessions::default()),
             settings: Mutex::new(CheckoutSettings::default()),
-            sweeper: AtomicBool::new(false),
         }
     }
 }
@@ -669,22 +666,6 @@ fn by_token(state: &AppState, token: &str) -> Option<(String, String)> {
     state.checkout().sessions.lock().tokens.get(token).cloned()
 }
 
-/// Starts the background sweep that ends expired sessions (once per state).
-fn ensure_sweeper(state: &AppState) {
-    if state.checkout().sweeper.swap(true, Ordering::SeqCst) {
-        return;
-    }
-    // A weak handle: the sweep ends once the emulator it serves is gone.
-    let weak = state.downgrade();
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            let Some(st) = weak.upgrade() else { break };
-            sweep(&st);
-        }
-    });
-}
-
 /// Settles every open session (sends the callbacks of those that ended).
 pub fn sweep(state: &AppState) {
     let mut out = Vec::new();
@@ -829,7 +810,7 @@ async fn create_inner(state: &AppState, path: &str, headers: &HeaderMap, body: B
         }
         Ok(stored)
     });
-    ensure_sweeper(state);
+    state.ensure_sweeper();
     r
 }
 

@@ -58,7 +58,8 @@ use order::{Order, Phase};
 use parking_lot::Mutex;
 use rand::RngCore;
 use serde::de::DeserializeOwned;
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::time::Duration;
 use time::OffsetDateTime;
 use vipps_types::ecom::{
@@ -82,9 +83,23 @@ struct Data {
     orders: HashMap<(String, String), Order>,
     tokens: HashMap<String, (String, String)>,
     replays: HashMap<(String, String, &'static str, String), Replay>,
+    /// Every order initiated, by its timeout, earliest first (see [`sweep`]).
+    deadlines: BinaryHeap<Reverse<(OffsetDateTime, (String, String))>>,
 }
 
 impl Data {
+    /// Times out every INITIATE order whose time ran out at `now`; their callbacks go to `out`.
+    fn expire_due(&mut self, now: OffsetDateTime, out: &mut Vec<TransactionUpdateCallback>) {
+        while self.deadlines.peek().is_some_and(|Reverse((at, _))| *at <= now) {
+            let Some(Reverse((_, id))) = self.deadlines.pop() else {
+                break;
+            };
+            if let Some(o) = self.orders.get_mut(&id) {
+                out.extend(o.settle(now));
+            }
+        }
+    }
+
     /// The order with its timeout applied; a timeout's callback goes to `out`.
     fn order(
         &mut self,
@@ -118,6 +133,7 @@ impl EcomState {
         d.orders.clear();
         d.tokens.clear();
         d.replays.clear();
+        d.deadlines.clear();
     }
 
     /// Whether `msn` has an order `order_id`.
@@ -161,6 +177,12 @@ fn with_data<R>(
         send_callback(state, cb);
     }
     r
+}
+
+/// Times out the orders nobody acted on in time and sends their `REJECTED` callbacks, without
+/// waiting for a read of the order to do it (run every second by [`AppState::ensure_sweeper`]).
+pub fn sweep(state: &AppState) {
+    with_data(state, |d, now, out| d.expire_due(now, out));
 }
 
 /// Queues a transaction update callback for the order it is about.
@@ -402,6 +424,7 @@ async fn initiate_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Re
     let rid = request_id(headers, false)?.unwrap_or_default();
     let public_url = state.public_url();
     let expiry = state.config().payment_expiry_secs;
+    state.ensure_sweeper();
     with_data(state, |d, now, _| {
         let id = (msn.clone(), req.transaction.order_id.clone());
         if d.orders.contains_key(&id) {
@@ -421,6 +444,7 @@ async fn initiate_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Re
         let mut order = Order::new(&msn, req.clone(), token.clone(), url.clone(), &rid, now, expires_at);
         order.direct_capture = direct_capture;
         d.tokens.insert(token, id.clone());
+        d.deadlines.push(Reverse((expires_at, id.clone())));
         d.orders.insert(id.clone(), order);
         Ok(Stored::json(
             StatusCode::OK,

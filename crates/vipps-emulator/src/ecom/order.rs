@@ -246,7 +246,7 @@ impl Order {
             refunded_amount: self.refunded,
             remaining_amount_to_capture: self.remaining_to_capture(),
             remaining_amount_to_refund: self.captured - self.refunded,
-            bank_identification_number: (with_bin && self.reserved > 0).then(|| "123456".to_owned()),
+            bank_identification_number: (with_bin && self.reserved > 0).then_some(123_456),
         }
     }
 
@@ -547,7 +547,7 @@ impl Order {
                 time_stamp: stamp(at),
                 transaction_id: Some(self.transaction_id.clone()),
             },
-            shipping_details: self.shipping.clone(),
+            shipping_details: self.shipping.clone().map(Into::into),
             user_details: self.user.clone(),
             error_info: error,
         }
