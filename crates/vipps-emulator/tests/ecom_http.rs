@@ -435,6 +435,43 @@ async fn callback_for(h: &H, order_id: &str) -> Value {
     panic!("no callback for {order_id}");
 }
 
+/// `customerInfo` is required (it may be `{}`), and `isApp: true` answers with the app-switch
+/// deeplink (`vippsMT://` in the test environment) instead of the landing page.
+#[tokio::test]
+async fn customer_info_is_required_and_is_app_gives_a_deeplink() {
+    let h = H::start().await;
+    let mut body = initiate_body(&h, "order-noci-1", 1000);
+    body.as_object_mut().unwrap().remove("customerInfo");
+    let r = ecom(&h, Method::POST, "/ecomm/v2/payments")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let e = ecom_error(r, 400, "InvalidRequest", "customerInfo").await;
+    assert!(e["errorMessage"].as_str().unwrap().contains("missing field"), "{e}");
+
+    let mut body = initiate_body(&h, "order-app-1", 1000);
+    body["merchantInfo"]["isApp"] = json!(true);
+    let r = ecom(&h, Method::POST, "/ecomm/v2/payments")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    let url = v["url"].as_str().unwrap();
+    assert!(url.starts_with("vippsMT://?v=2&token="), "{url}");
+    let token = url.rsplit("token=").next().unwrap();
+    let page = h
+        .http
+        .get(h.url(&format!("/landing?v=2&token={token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("order-app-1"));
+}
+
 /// An order nobody acts on gets its `REJECTED` callback when its time runs out, whether or
 /// not anybody reads it (the API guide lists "Payment timed out" among the callbacks).
 #[tokio::test]

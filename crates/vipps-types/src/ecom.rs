@@ -270,8 +270,7 @@ pub struct InitiateTransaction {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InitiatePaymentRequest {
-    /// The customer (may be empty).
-    #[serde(default)]
+    /// The customer (may be empty, `{}`, but not left out: the reference marks it required).
     pub customer_info: CustomerInfo,
     /// The merchant.
     pub merchant_info: MerchantInfo,

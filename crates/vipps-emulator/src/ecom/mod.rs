@@ -438,8 +438,14 @@ async fn initiate_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Re
             token = random_token();
         }
         // Shaped like the real `…/vippsgateway?v=2&token=…`, which clients (the official Postman
-        // collection among them) take apart to find the token.
-        let url = format!("{public_url}/landing?v=2&token={token}");
+        // collection among them) take apart to find the token. With `isApp: true` it is the
+        // app-switch deeplink instead, in the test environment's scheme `vippsMT://`
+        // (knowledge base, "isApp"); its token also opens `/landing?v=2&token=…`.
+        let url = if req.merchant_info.is_app == Some(true) {
+            format!("vippsMT://?v=2&token={token}")
+        } else {
+            format!("{public_url}/landing?v=2&token={token}")
+        };
         let expires_at = now.checked_add(time::Duration::seconds(expiry)).unwrap_or(now);
         let mut order = Order::new(&msn, req.clone(), token.clone(), url.clone(), &rid, now, expires_at);
         order.direct_capture = direct_capture;
