@@ -1277,7 +1277,9 @@ pub(crate) async fn customer_act(
                     .map_err(CkError::from)?;
                 s.payment_created = true;
             }
-            let contact = elements != Elements::PaymentOnly;
+            // A customer who cancels before entering anything gave no details: none are made up.
+            let entered = outcome != Outcome::Reject || input.customer.is_some() || input.address.is_some();
+            let contact = elements != Elements::PaymentOnly && entered;
             if contact {
                 s.billing = Some(BillingDetails {
                     first_name: customer.first_name.clone().unwrap_or_default(),
