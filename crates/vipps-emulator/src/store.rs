@@ -770,8 +770,9 @@ pub struct Ledger {
     /// Payments handed out during the current transaction (their new events get published).
     touched: Vec<(String, String)>,
     /// Every payment created, by the deadline it had then, earliest first: what
-    /// [`Ledger::expire_due`] looks at instead of scanning all payments.
-    deadlines: BinaryHeap<Reverse<(OffsetDateTime, (String, String))>>,
+    /// [`Ledger::expire_due`] looks at instead of scanning all payments. By landing token, which
+    /// is 24 bytes in place where the (MSN, reference) key would be two more allocations.
+    deadlines: BinaryHeap<Reverse<(OffsetDateTime, TokenBytes)>>,
     /// Per payment, how many of its events have been published.
     published: Sharded<(String, String), usize>,
     /// The public URL the last payment was created under, shared by the payments made under it.
@@ -959,7 +960,7 @@ impl Ledger {
         let redirect_url = p.redirect_url();
         self.tokens.insert(token_raw, id.clone());
         self.touched.push(id.clone());
-        self.deadlines.push(Reverse((p.expires_at, id.clone())));
+        self.deadlines.push(Reverse((p.expires_at, token_raw)));
         self.scoped += usize::from(p.scope.is_some());
         self.payments.insert(id, Box::new(p));
         Ok(CreatePaymentResponse {
@@ -987,20 +988,21 @@ impl Ledger {
     pub fn expire_due(&mut self, now: OffsetDateTime) -> usize {
         let mut expired = 0;
         while self.deadlines.peek().is_some_and(|Reverse((at, _))| *at <= now) {
-            let Some(Reverse((_, id))) = self.deadlines.pop() else {
+            let Some(Reverse((_, token))) = self.deadlines.pop() else {
                 break;
             };
-            let Some(p) = self.payments.get_mut(&id) else { continue };
+            let Some(id) = self.tokens.get(&token) else { continue };
+            let Some(p) = self.payments.get_mut(id) else { continue };
             if p.state != PaymentState::Created {
                 continue;
             }
             p.settle(now);
             if p.state == PaymentState::Expired {
                 expired += 1;
-                self.touched.push(id);
+                self.touched.push(id.clone());
             } else {
                 let at = p.expires_at;
-                self.deadlines.push(Reverse((at, id)));
+                self.deadlines.push(Reverse((at, token)));
             }
         }
         expired

@@ -369,7 +369,10 @@ async fn callback_gives_up_after_four_attempts() {
     assert_eq!(s["sessionState"], "PaymentTerminated");
     assert_eq!(s["paymentDetails"]["state"], "TERMINATED");
     // Cancelled before entering anything: no customer details are made up.
-    assert!(s.get("shippingDetails").is_none() && s.get("billingDetails").is_none(), "{s}");
+    assert!(
+        s.get("shippingDetails").is_none() && s.get("billingDetails").is_none(),
+        "{s}"
+    );
     let d = wait_for(&emu, "ck-cb-0002", |d| d.iter().any(|a| a["finished"] == true)).await;
     assert_eq!(d.len(), 4);
     assert!(d.iter().all(|a| a["success"] == false));
