@@ -29,14 +29,17 @@ async fn initiate(h: &H, order_id: &str, amount: i64) -> Value {
     r.json().await.unwrap()
 }
 
-/// Initiates an order with this body; it must be accepted.
-async fn initiated_with(h: &H, body: &Value) {
+/// Initiates an order with this body; it must be accepted. Returns the answer.
+async fn initiated_with(h: &H, body: &Value) -> Value {
     let r = ecom(h, Method::POST, "/ecomm/v2/payments")
         .json(body)
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+    let status = r.status();
+    let text = r.text().await.unwrap_or_default();
+    assert_eq!(status, 200, "{text}");
+    serde_json::from_str(&text).unwrap()
 }
 
 /// Checks an eCom error array and returns its first entry.
@@ -452,13 +455,7 @@ async fn customer_info_is_required_and_is_app_gives_a_deeplink() {
 
     let mut body = initiate_body(&h, "order-app-1", 1000);
     body["merchantInfo"]["isApp"] = json!(true);
-    let r = ecom(&h, Method::POST, "/ecomm/v2/payments")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let v: Value = r.json().await.unwrap();
+    let v = initiated_with(&h, &body).await;
     let url = v["url"].as_str().unwrap();
     assert!(url.starts_with("vippsMT://?v=2&token="), "{url}");
     let token = url.rsplit("token=").next().unwrap();
