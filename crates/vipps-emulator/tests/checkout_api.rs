@@ -873,3 +873,40 @@ async fn subscription_sessions_are_validated_and_shown_on_the_page() {
     assert!(page.contains("<html lang=\"en\">"), "{page}");
     emu.shutdown().await;
 }
+
+/// `configuration.countries.supported`: the customer can only pay with an address in one of
+/// them, and the test customer made up for a session that does not ship to Norway lives in
+/// the first of them.
+#[tokio::test]
+async fn only_supported_countries_can_be_chosen() {
+    let emu = Emulator::start().await.unwrap();
+    let mut body = session("ck-country-01", "https://example.com/cb");
+    body["configuration"] = json!({"countries": {"supported": ["NO"]}});
+    create(&emu, &body).await;
+    let se = json!({"address": {"streetAddress": "Drottninggatan 1", "postalCode": "11151", "city": "Stockholm", "country": "SE"}});
+    let r = control(&emu, "ck-country-01", "complete", se).await;
+    assert_eq!(r.status(), 400);
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(p["errorCode"], "Validation-00001", "{p}");
+    assert!(p["errors"]["Address.Country"].is_array(), "{p}");
+    let no = json!({"address": {"streetAddress": "Storgata 1", "postalCode": "0155", "city": "Oslo", "country": "NO"}});
+    let s: Value = control(&emu, "ck-country-01", "complete", no)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(s["sessionState"], "PaymentSuccessful", "{s}");
+    assert_eq!(s["shippingDetails"]["country"], "NO", "{s}");
+
+    let mut body = session("ck-country-02", "https://example.com/cb");
+    body["configuration"] = json!({"countries": {"supported": ["SE", "DK"]}});
+    create(&emu, &body).await;
+    let s: Value = control(&emu, "ck-country-02", "complete", json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(s["sessionState"], "PaymentSuccessful", "{s}");
+    assert_eq!(s["shippingDetails"]["country"], "SE", "{s}");
+    emu.shutdown().await;
+}

@@ -1022,7 +1022,19 @@ fn full_address(s: &Session, a: Option<AddressData>) -> AddressData {
         street_address: Some(pick(a.street_address, p.street_address, NORWAY.street)),
         postal_code: Some(pick(a.postal_code, p.postal_code, NORWAY.post_code)),
         city: Some(pick(a.city, p.city, NORWAY.city)),
-        country: Some(pick(a.country, p.country, NORWAY.country)),
+        // The test customer lives in Norway, unless the session only ships elsewhere.
+        country: Some(pick(a.country, p.country, default_country(s))),
+    }
+}
+
+/// The test customer's country, or the first supported one when the session does not
+/// support Norway.
+fn default_country(s: &Session) -> &str {
+    match s.request.configuration.as_ref().and_then(|c| c.countries.as_ref()) {
+        Some(c) if !c.supported.iter().any(|x| x.eq_ignore_ascii_case(NORWAY.country)) => {
+            c.supported.first().map_or(NORWAY.country, String::as_str)
+        }
+        _ => NORWAY.country,
     }
 }
 
@@ -1191,7 +1203,7 @@ pub(crate) async fn customer_act(
     input: CustomerInput,
     outcome: Outcome,
 ) -> Result<SessionResponse, CkError> {
-    let (elements, has_logistics, consent_cfg, require_user_info) =
+    let (elements, has_logistics, consent_cfg, require_user_info, countries) =
         with_session(state, msn, reference, |s, _, _, _| {
             if s.state.is_final() {
                 return Err(CkError::wrong_state(s, "paid"));
@@ -1203,9 +1215,21 @@ pub(crate) async fn customer_act(
                 has_logistics,
                 cfg.custom_consent,
                 cfg.require_user_info.unwrap_or(false),
+                cfg.countries.map(|c| c.supported),
             ))
         })?;
     let with_address = elements.has_address_fields();
+    // `configuration.countries.supported`: "the customer will only be able to select these
+    // countries".
+    let entered_country = input.address.as_ref().and_then(|a| a.country.as_deref()).map(str::trim);
+    if let (true, Some(list), Some(c)) = (with_address, &countries, entered_country.filter(|c| !c.is_empty())) {
+        if outcome != Outcome::Reject && !list.iter().any(|s| s.eq_ignore_ascii_case(c)) {
+            return Err(CkError::validation(
+                "address.country",
+                format!("'{c}' is not one of the supported countries ({})", list.join(", ")),
+            ));
+        }
+    }
     let chosen = if has_logistics && outcome != Outcome::Reject {
         let addr = if with_address { input.address.clone() } else { None };
         let (options, _) = shipping_options(state, msn, reference, addr).await?;
