@@ -243,6 +243,8 @@ async fn create_get_errors_conflicts_and_idempotency() {
     assert_eq!(s["sessionState"], "SessionCreated");
     assert_eq!(s["merchantSerialNumber"], emu.merchant().msn);
     assert_eq!(s["paymentDetails"]["amount"]["value"], 10000);
+    // The stored spec requires a state in paymentDetails; before any payment it is CREATED.
+    assert_eq!(s["paymentDetails"]["state"], "CREATED", "{s}");
     let r = get(&emu, "ck-api-unknown").await;
     assert_eq!(r.status(), 404);
     let p: Value = r.json().await.unwrap();

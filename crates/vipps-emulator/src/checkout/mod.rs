@@ -562,7 +562,12 @@ fn session_response(s: &Session, ledger: &mut Ledger, now: OffsetDateTime) -> Se
         None => Some(PaymentDetails {
             type_: Some("WALLET".into()),
             amount: s.transaction_amount(),
-            state: s.state.is_final().then_some(CkPaymentState::Terminated),
+            // No payment started yet: CREATED, as the stored spec requires a state here.
+            state: Some(if s.state.is_final() {
+                CkPaymentState::Terminated
+            } else {
+                CkPaymentState::Created
+            }),
             aggregate: None,
         }),
     };
