@@ -379,15 +379,31 @@ pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response 
         .into_response()
 }
 
-/// 404 problem for unknown routes.
-pub async fn no_route(uri: http::Uri) -> Response {
-    ApiError::no_route(format!("No route for {}", uri.path()))
-        .render(uri.path())
-        .into_response()
+/// Whether `path` belongs to the eCom API, whose errors are an array, not a problem.
+fn is_ecom(path: &str) -> bool {
+    path.starts_with("/ecomm/")
 }
 
-/// 405 problem.
+/// 404 problem for unknown routes (the error array under `/ecomm/`).
+pub async fn no_route(uri: http::Uri) -> Response {
+    let message = format!("No route for {}", uri.path());
+    if is_ecom(uri.path()) {
+        return crate::ecom::errors::EcomErr::invalid("404", message)
+            .with_status(StatusCode::NOT_FOUND)
+            .render()
+            .into_response();
+    }
+    ApiError::no_route(message).render(uri.path()).into_response()
+}
+
+/// 405 problem (the error array under `/ecomm/`).
 pub async fn method_not_allowed(method: http::Method, uri: http::Uri) -> Response {
+    if is_ecom(uri.path()) {
+        return crate::ecom::errors::EcomErr::invalid("405", format!("{method} is not allowed on {}", uri.path()))
+            .with_status(StatusCode::METHOD_NOT_ALLOWED)
+            .render()
+            .into_response();
+    }
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "Method Not Allowed",

@@ -438,6 +438,20 @@ async fn callback_for(h: &H, order_id: &str) -> Value {
     panic!("no callback for {order_id}");
 }
 
+/// A wrong method or an unknown path under `/ecomm/` gets the eCom error array too.
+#[tokio::test]
+async fn wrong_methods_and_paths_get_the_error_array() {
+    let h = H::start().await;
+    let r = ecom(&h, Method::POST, "/ecomm/v2/payments/order-x-1/cancel")
+        .json(&capture_body(&h, None))
+        .send()
+        .await
+        .unwrap();
+    ecom_error(r, 405, "InvalidRequest", "405").await;
+    let r = ecom(&h, Method::GET, "/ecomm/v2/nothing-here").send().await.unwrap();
+    ecom_error(r, 404, "InvalidRequest", "404").await;
+}
+
 /// `customerInfo` is required (it may be `{}`), and `isApp: true` answers with the app-switch
 /// deeplink (`vippsMT://` in the test environment) instead of the landing page.
 #[tokio::test]
