@@ -504,7 +504,6 @@ impl Client {
         // `RequestBuilder::headers` would insert its entries one by one into another map.
         let mut req = reqwest::Request::new(op.method.clone(), url);
         *req.headers_mut() = headers;
-        *req.timeout_mut() = Some(timeout);
         if let Some(b) = &op.body {
             *req.body_mut() = Some(b.clone().into());
         }
@@ -517,25 +516,27 @@ impl Client {
                 AttemptError::Failed(ErrorKind::Transport(e), AttemptOutcome::TimedOutOrBroken)
             }
         };
-        let resp = match self.inner.http.execute(req).await {
-            Ok(r) => r,
-            Err(e) => return Ok(Err(classify(e))),
+        // The attempt's deadline covers sending, the answer's head and its body.
+        let exchange = async {
+            let resp = self.inner.http.execute(req).await?;
+            let status = resp.status().as_u16();
+            let success = (200..300).contains(&status);
+            let headers = if success {
+                HeaderMap::new()
+            } else {
+                resp.headers().clone()
+            };
+            let body = resp.bytes().await?;
+            Ok::<_, reqwest::Error>((status, success, headers, body))
         };
-        let status = resp.status().as_u16();
-        let success = (200..300).contains(&status);
-        let headers = if success {
-            HeaderMap::new()
-        } else {
-            resp.headers().clone()
-        };
-        let body = match resp.bytes().await {
-            Ok(b) => b,
-            Err(e) => return Ok(Err(classify(e))),
-        };
-        if success {
-            Ok(Ok((status, body)))
-        } else {
-            Ok(Err(AttemptError::Answer { status, headers, body }))
+        match tokio::time::timeout(timeout, exchange).await {
+            Err(_elapsed) => Ok(Err(AttemptError::Failed(
+                ErrorKind::Timeout,
+                AttemptOutcome::TimedOutOrBroken,
+            ))),
+            Ok(Err(e)) => Ok(Err(classify(e))),
+            Ok(Ok((status, true, _, body))) => Ok(Ok((status, body))),
+            Ok(Ok((status, false, headers, body))) => Ok(Err(AttemptError::Answer { status, headers, body })),
         }
     }
 
