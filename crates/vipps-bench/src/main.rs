@@ -603,7 +603,7 @@ async fn sdk_against_raw(base: String, quick: bool) {
     let clients = Clients::new(&base).await;
     let get_ref = "benchget-00000000";
     let workers = tokio::runtime::Handle::current().metrics().num_workers();
-    println!("(both clients on a tokio runtime built after the pinning: {workers} worker thread(s))\n");
+    println!("(both clients on a tokio runtime of their own, built after any pinning: {workers} worker thread(s); the calls run as its tasks)\n");
     println!("| operation | requests/s | p50 µs | p99 µs | client CPU µs/call |\n|---|---|---|---|---|");
     for (conc, n) in [(1usize, scale(10_000)), (32, scale(100_000))] {
         // warm-up
@@ -655,16 +655,28 @@ fn runtime(current_thread: bool) -> tokio::runtime::Runtime {
 /// Runs `f` on a runtime of its own, built after the caller pinned this process: tokio sizes
 /// a runtime by the cores the process may use when it is built, so the main runtime, built
 /// before the pinning, has a worker per core of the machine, and two workers time-sharing one
-/// core cost a client about a third of its throughput.
+/// core cost a client about a quarter of its throughput. See [`spawned`] for where `f` runs.
 async fn on_fresh_runtime<F, Fut>(f: F) -> Fut::Output
 where
     F: FnOnce() -> Fut + Send + 'static,
-    Fut: std::future::Future,
+    Fut: std::future::Future + Send + 'static,
     Fut::Output: Send + 'static,
 {
-    tokio::task::spawn_blocking(move || runtime(false).block_on(f()))
+    tokio::task::spawn_blocking(move || runtime(false).block_on(spawned(f())))
         .await
         .expect("the benchmark's runtime thread panicked")
+}
+
+/// Runs `fut` as a task of the current runtime, as a server's request handlers run, instead of
+/// on the thread that called `block_on`: on one core with one worker, the calls and the
+/// connections they use then share that worker, with no hand-off between two threads on every
+/// wake-up.
+async fn spawned<Fut>(fut: Fut) -> Fut::Output
+where
+    Fut: std::future::Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    tokio::spawn(fut).await.expect("a benchmark task panicked")
 }
 
 fn main() {
@@ -679,7 +691,7 @@ fn main() {
             Some("current-thread") => true,
             Some(other) => usage_error(&format!("client: --runtime is default or current-thread, not {other}")),
         };
-    runtime(current_thread).block_on(run(args));
+    runtime(current_thread).block_on(spawned(run(args)));
 }
 
 async fn run(args: Vec<String>) {
