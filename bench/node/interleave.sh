@@ -18,15 +18,16 @@ bench="$here/../../target/release/vipps-bench"
 . "$here/../median.sh"
 pin=()
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then pin=(taskset -c 1); fi
-node_rps() { # $1 op: requests/s of one Node round, or 0
-  (cd "$here" && EMU_URL="$url" "${pin[@]}" node --require ./preload.cjs bench.mjs --round "$1" --requests "$node_n" 2>/dev/null |
+node_rps() { # $1 op: requests/s of one Node round, or nothing when it failed
+  (cd "$here" && EMU_URL="$url" ${pin[@]+"${pin[@]}"} node --require ./preload.cjs bench.mjs --round "$1" --requests "$node_n" 2>/dev/null |
     sed -n 's/^RPS=//p') || true
 }
-rust_rps() { # $1 op, $2 runtime: requests/s of one round of our SDK, or 0
-  "${pin[@]}" "$bench" client --base-url "$url" --side sdk --op "$1" --requests "$rust_n" --runtime "$2" 2>/dev/null |
+rust_rps() { # $1 op, $2 runtime: requests/s of one round of our SDK, or nothing when it failed
+  ${pin[@]+"${pin[@]}"} "$bench" client --base-url "$url" --side sdk --op "$1" --requests "$rust_n" --runtime "$2" 2>/dev/null |
     awk -F'|' 'NR == 3 { gsub(/ /, "", $3); print $3 }' || true
 }
 ratio() { awk -v x="${1:-0}" -v y="${2:-0}" 'BEGIN { if (x > 0 && y > 0) printf "%.1f", x / y; else print "n/a" }'; }
+times() { if [ "$1" = n/a ]; then echo n/a; else echo "$1×"; fi; }
 for op in get capture; do
   echo
   echo "| $op, round | @vippsno/vipps-sdk calls/s | vipps, default runtime | vipps, current-thread | ratio, default | ratio, current-thread |"
@@ -39,7 +40,7 @@ for op in get capture; do
       rc=$(rust_rps "$op" current-thread); rd=$(rust_rps "$op" default); n=$(node_rps "$op")
     fi
     qd=$(ratio "$rd" "$n") qc=$(ratio "$rc" "$n")
-    echo "| $r | ${n:-n/a} | ${rd:-n/a} | ${rc:-n/a} | $qd× | $qc× |"
+    echo "| $r | ${n:-n/a} | ${rd:-n/a} | ${rc:-n/a} | $(times "$qd") | $(times "$qc") |"
     if [ "$qd" != n/a ]; then d+=("$qd"); fi
     if [ "$qc" != n/a ]; then c+=("$qc"); fi
   done

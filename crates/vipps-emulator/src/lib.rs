@@ -5,7 +5,7 @@
 //! # async fn demo() -> std::io::Result<()> {
 //! let emu = vipps_emulator::Emulator::start().await?; // 127.0.0.1, free port
 //! println!("{} (MSN {})", emu.base_url(), emu.merchant().msn);
-//! emu.clock().advance(std::time::Duration::from_secs(11 * 60)); // expire waiting payments
+//! emu.advance(std::time::Duration::from_secs(11 * 60)); // expire waiting payments, now
 //! emu.shutdown().await;
 //! # Ok(()) }
 //! ```

@@ -132,6 +132,14 @@ impl RunningEmulator {
         self.state.clock()
     }
 
+    /// Moves the emulator's clock forward by `d` and ends at once what ran out (webhooks and
+    /// callbacks included), as `POST /_emulator/clock/advance` does. Moving the [`Clock`]
+    /// alone leaves that to the background sweep, within a second.
+    pub fn advance(&self, d: std::time::Duration) {
+        self.clock().advance(d);
+        self.state().settle_due();
+    }
+
     /// The shared state.
     pub fn state(&self) -> &AppState {
         &self.state

@@ -27,8 +27,8 @@ struct Inner {
     ecom: crate::ecom::EcomState,
     faults: crate::faults::Faults,
     merchant_http: reqwest::Client,
-    /// Whether the background task of [`AppState::ensure_sweeper`] runs.
-    sweeper: std::sync::atomic::AtomicBool,
+    /// The background task of [`AppState::ensure_sweeper`], once started.
+    sweeper: parking_lot::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl fmt::Debug for AppState {
@@ -104,26 +104,32 @@ impl AppState {
                     .redirect(reqwest::redirect::Policy::none())
                     .build()
                     .unwrap_or_default(),
-                sweeper: std::sync::atomic::AtomicBool::new(false),
+                sweeper: parking_lot::Mutex::new(None),
             }),
         }
     }
 
-    /// Starts, once per emulator, the background task that ends what timed out every second
+    /// Starts the background task that ends what timed out every second
     /// ([`AppState::settle_due`]), so the timeout's webhook or callback goes out without
-    /// anybody reading the payment. Needs a tokio runtime; the task ends with the emulator.
+    /// anybody reading the payment: once per emulator, and again if the runtime it ran on has
+    /// shut down while the emulator lives on. Outside a tokio runtime it does nothing (reads
+    /// still apply every timeout). The task ends with the emulator.
     pub fn ensure_sweeper(&self) {
-        if self.inner.sweeper.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        let mut task = self.inner.sweeper.lock();
+        if task.as_ref().is_some_and(|t| !t.is_finished()) {
             return;
         }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
         let weak = self.downgrade();
-        tokio::spawn(async move {
+        *task = Some(runtime.spawn(async move {
             loop {
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                 let Some(st) = weak.upgrade() else { break };
                 st.settle_due();
             }
-        });
+        }));
     }
 
     /// Ends everything whose time ran out by the emulator's clock: ePayment payments nobody
@@ -131,8 +137,10 @@ impl AppState {
     /// callback) and Checkout sessions (the callback). Reads apply the same timeouts on their
     /// own; this is for those who wait for the notification instead of polling.
     pub fn settle_due(&self) {
+        const CHUNK: usize = 2_000;
         let now = self.clock().now();
-        self.store().transaction(|ledger| ledger.expire_due(now));
+        // In chunks: requests get the store between two of them.
+        while self.store().transaction(|ledger| ledger.expire_due(now, CHUNK)) == CHUNK {}
         crate::ecom::sweep(self);
         crate::checkout::sweep(self);
     }
@@ -163,7 +171,7 @@ impl AppState {
         &self.inner.merchant_http
     }
 
-    /// eCom API state (lock order: the store first, then this).
+    /// eCom API state (lock order: this first, then the store; see [`crate::ecom::EcomState`]).
     pub fn ecom(&self) -> &crate::ecom::EcomState {
         &self.inner.ecom
     }

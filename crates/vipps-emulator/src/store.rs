@@ -235,6 +235,8 @@ impl Payment {
     pub fn settle(&mut self, now: OffsetDateTime) {
         if self.state == PaymentState::Created && now >= self.expires_at {
             self.state = PaymentState::Expired;
+            // The last event this payment gets: room for it alone, not the usual doubling.
+            self.events.reserve_exact(1);
             let at = self.expires_at;
             self.push(
                 PaymentEventName::Expired,
@@ -982,12 +984,15 @@ impl Ledger {
         }
     }
 
-    /// Expires every CREATED payment whose deadline has passed at `now` (the EXPIRED event,
-    /// published to the event sinks like any other), without waiting for a read to do it.
-    /// Returns how many expired. A payment whose deadline moved later is looked at again then.
-    pub fn expire_due(&mut self, now: OffsetDateTime) -> usize {
-        let mut expired = 0;
-        while self.deadlines.peek().is_some_and(|Reverse((at, _))| *at <= now) {
+    /// Expires CREATED payments whose deadline has passed at `now` (the EXPIRED event,
+    /// published to the event sinks like any other), without waiting for a read to do it:
+    /// at most `limit` deadlines per call, so one transaction never holds the store for long.
+    /// Returns how many deadlines it looked at (`limit` means there may be more). A payment
+    /// whose deadline moved later is looked at again then.
+    pub fn expire_due(&mut self, now: OffsetDateTime, limit: usize) -> usize {
+        let mut seen = 0;
+        while seen < limit && self.deadlines.peek().is_some_and(|Reverse((at, _))| *at <= now) {
+            seen += 1;
             let Some(Reverse((_, token))) = self.deadlines.pop() else {
                 break;
             };
@@ -998,14 +1003,13 @@ impl Ledger {
             }
             p.settle(now);
             if p.state == PaymentState::Expired {
-                expired += 1;
                 self.touched.push(id.clone());
             } else {
                 let at = p.expires_at;
                 self.deadlines.push(Reverse((at, token)));
             }
         }
-        expired
+        seen
     }
 
     /// Whether `msn` has a payment `reference` (nothing else happens: no expiry, no events).
@@ -1417,5 +1421,81 @@ mod tests {
         assert_eq!(q.events.last().unwrap().timestamp, q.expires_at);
         assert_eq!(q.events.last().unwrap().idempotency_key.as_deref(), Some("k"));
         assert_eq!(q.cancel(false, None, later).unwrap_err().error_code(), Some(6190));
+    }
+
+    #[test]
+    fn expire_due_ends_waiting_payments_in_chunks_without_a_read() {
+        let store = Store::new();
+        let now = OffsetDateTime::now_utc();
+        let seen: Arc<Mutex<Vec<PaymentEventName>>> = Arc::default();
+        let s2 = Arc::clone(&seen);
+        store.add_event_sink(
+            "test",
+            Arc::new(move |evs: &[PublishedEvent]| s2.lock().extend(evs.iter().map(|e| e.event.name.clone()))),
+        );
+        store.transaction(|l| {
+            for i in 0..5 {
+                let req = CreatePaymentRequest::new(
+                    Amount::nok(1000),
+                    Reference::new(format!("sweep-test-ref-{i}")).unwrap(),
+                    UserFlow::WebRedirect,
+                );
+                l.create_payment(NewPayment {
+                    msn: "123456",
+                    request: &req,
+                    idempotency_key: None,
+                    now,
+                    // one deadline later than the others
+                    expires_at: now + time::Duration::minutes(if i == 4 { 20 } else { 10 }),
+                    public_url: "http://x",
+                })
+                .unwrap();
+            }
+            // one is approved in time and never expires
+            l.payment("123456", "sweep-test-ref-0", now)
+                .unwrap()
+                .force_approve(now)
+                .unwrap();
+        });
+        seen.lock().clear();
+        let later = now + time::Duration::minutes(11);
+        // Nothing is due before the deadline.
+        assert_eq!(store.transaction(|l| l.expire_due(now, 10)), 0);
+        // Four deadlines are due; two per call.
+        assert_eq!(store.transaction(|l| l.expire_due(later, 2)), 2);
+        assert_eq!(store.transaction(|l| l.expire_due(later, 2)), 2);
+        assert_eq!(store.transaction(|l| l.expire_due(later, 2)), 0);
+        // Three EXPIRED events were published without anybody reading a payment.
+        assert_eq!(*seen.lock(), vec![PaymentEventName::Expired; 3]);
+        store.transaction(|l| {
+            assert_eq!(
+                l.payments
+                    .get(&("123456".to_owned(), "sweep-test-ref-0".to_owned()))
+                    .unwrap()
+                    .state,
+                PaymentState::Authorized
+            );
+            let p = l
+                .payments
+                .get(&("123456".to_owned(), "sweep-test-ref-1".to_owned()))
+                .unwrap();
+            assert_eq!(p.state, PaymentState::Expired);
+            assert_eq!(
+                p.events.last().unwrap().timestamp,
+                p.expires_at,
+                "stamped with the deadline"
+            );
+            assert_eq!(p.events.capacity(), 2, "room for the last event only");
+            let late = l
+                .payments
+                .get(&("123456".to_owned(), "sweep-test-ref-4".to_owned()))
+                .unwrap();
+            assert_eq!(late.state, PaymentState::Created);
+        });
+        assert_eq!(
+            store.transaction(|l| l.expire_due(now + time::Duration::minutes(21), 10)),
+            1
+        );
+        assert_eq!(seen.lock().len(), 4);
     }
 }

@@ -892,13 +892,30 @@ async fn only_supported_countries_can_be_chosen() {
     assert_eq!(p["errorCode"], "Validation-00001", "{p}");
     assert!(p["errors"]["Address.Country"].is_array(), "{p}");
     let no = json!({"address": {"streetAddress": "Storgata 1", "postalCode": "0155", "city": "Oslo", "country": "NO"}});
-    let s: Value = control(&emu, "ck-country-01", "complete", no)
+    let s: Value = control(&emu, "ck-country-01", "complete", no.clone())
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(s["sessionState"], "PaymentSuccessful", "{s}");
     assert_eq!(s["shippingDetails"]["country"], "NO", "{s}");
+
+    // A prefilled address outside the list is refused too, unless the customer enters another.
+    let mut body = session("ck-country-03", "https://example.com/cb");
+    body["configuration"] = json!({"countries": {"supported": ["NO"]}});
+    body["prefillCustomer"] =
+        json!({"streetAddress": "Drottninggatan 1", "postalCode": "11151", "city": "Stockholm", "country": "SE"});
+    create(&emu, &body).await;
+    assert_eq!(
+        control(&emu, "ck-country-03", "complete", json!({})).await.status(),
+        400
+    );
+    let s: Value = control(&emu, "ck-country-03", "complete", no.clone())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(s["sessionState"], "PaymentSuccessful", "{s}");
 
     let mut body = session("ck-country-02", "https://example.com/cb");
     body["configuration"] = json!({"countries": {"supported": ["SE", "DK"]}});

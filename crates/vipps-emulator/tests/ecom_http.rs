@@ -471,7 +471,7 @@ async fn customer_info_is_required_and_is_app_gives_a_deeplink() {
     body["merchantInfo"]["isApp"] = json!(true);
     let v = initiated_with(&h, &body).await;
     let url = v["url"].as_str().unwrap();
-    assert!(url.starts_with("vippsMT://?v=2&token="), "{url}");
+    assert!(url.starts_with("vippsMT://?token="), "{url}");
     let token = url.rsplit("token=").next().unwrap();
     let page = h
         .http

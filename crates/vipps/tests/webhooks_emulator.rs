@@ -172,7 +172,7 @@ async fn every_event_type_verifies_and_parses() {
     let aborted = Reference::random();
     ep.create_payment(web(&aborted, 1000)).await.unwrap();
     control(&emu, &format!("/_emulator/payments/{aborted}/reject"), None).await;
-    // CREATED, EXPIRED (lazily, on the next read)
+    // CREATED, EXPIRED (when the clock is advanced)
     let expired = Reference::random();
     ep.create_payment(web(&expired, 1000)).await.unwrap();
     control(

@@ -1036,7 +1036,7 @@ fn full_address(s: &Session, a: Option<AddressData>) -> AddressData {
 /// support Norway.
 fn default_country(s: &Session) -> &str {
     match s.request.configuration.as_ref().and_then(|c| c.countries.as_ref()) {
-        Some(c) if !c.supported.iter().any(|x| x.eq_ignore_ascii_case(NORWAY.country)) => {
+        Some(c) if !c.supported.is_empty() && !c.supported.iter().any(|x| x.eq_ignore_ascii_case(NORWAY.country)) => {
             c.supported.first().map_or(NORWAY.country, String::as_str)
         }
         _ => NORWAY.country,
@@ -1208,7 +1208,7 @@ pub(crate) async fn customer_act(
     input: CustomerInput,
     outcome: Outcome,
 ) -> Result<SessionResponse, CkError> {
-    let (elements, has_logistics, consent_cfg, require_user_info, countries) =
+    let (elements, has_logistics, consent_cfg, require_user_info, countries, request) =
         with_session(state, msn, reference, |s, _, _, _| {
             if s.state.is_final() {
                 return Err(CkError::wrong_state(s, "paid"));
@@ -1220,19 +1220,25 @@ pub(crate) async fn customer_act(
                 has_logistics,
                 cfg.custom_consent,
                 cfg.require_user_info.unwrap_or(false),
-                cfg.countries.map(|c| c.supported),
+                // An empty list restricts nothing (the reference does not say what it means).
+                cfg.countries.map(|c| c.supported).filter(|l| !l.is_empty()),
+                s.request.clone(),
             ))
         })?;
     let with_address = elements.has_address_fields();
     // `configuration.countries.supported`: "the customer will only be able to select these
-    // countries".
-    let entered_country = input.address.as_ref().and_then(|a| a.country.as_deref()).map(str::trim);
-    if let (true, Some(list), Some(c)) = (with_address, &countries, entered_country.filter(|c| !c.is_empty())) {
-        if outcome != Outcome::Reject && !list.iter().any(|s| s.eq_ignore_ascii_case(c)) {
-            return Err(CkError::validation(
-                "address.country",
-                format!("'{c}' is not one of the supported countries ({})", list.join(", ")),
-            ));
+    // countries". Checked on the address the payment would use: entered, else prefilled.
+    if let (true, Some(list), false) = (with_address, &countries, outcome == Outcome::Reject) {
+        let entered = input.address.as_ref().and_then(|a| a.country.clone());
+        let prefilled = request.prefill_customer.as_ref().and_then(|p| p.country.clone());
+        let country = entered.or(prefilled).filter(|c| !c.trim().is_empty());
+        if let Some(c) = country.as_deref().map(str::trim) {
+            if !list.iter().any(|s| s.eq_ignore_ascii_case(c)) {
+                return Err(CkError::validation(
+                    "address.country",
+                    format!("'{c}' is not one of the supported countries ({})", list.join(", ")),
+                ));
+            }
         }
     }
     let chosen = if has_logistics && outcome != Outcome::Reject {

@@ -16,9 +16,10 @@
 //!   force approve. Scope: (MSN, orderId, endpoint, requestId). The same body replays the first
 //!   answer (errors included) without a second effect; another amount gives Payment 93, another
 //!   body with the same amount VippsError 93 (both 400).
-//! - Timeout: an INITIATE order nobody acts on for `payment_expiry_secs` (emulator clock,
-//!   applied lazily on the next access) gets a `CANCEL` log entry at the deadline, `/status`
-//!   `REJECTED`, and a `REJECTED` callback. A merchant cancel sends no callback.
+//! - Timeout: an INITIATE order nobody acts on for `payment_expiry_secs` (emulator clock;
+//!   ended by the next read or by the background sweep, within a second, whichever comes
+//!   first) gets a `CANCEL` log entry at the deadline, `/status` `REJECTED`, and a `REJECTED`
+//!   callback. A merchant cancel sends no callback.
 //! - Express: on approval the shipping option is `staticShippingDetails` or fetched from
 //!   `{shippingDetailsPrefix}/v2/payments/{orderId}/shippingDetails` (10 s timeout,
 //!   `Authorization: <authToken>`); the `isDefault: "Y"` option (else the lowest priority, else
@@ -88,9 +89,12 @@ struct Data {
 }
 
 impl Data {
-    /// Times out every INITIATE order whose time ran out at `now`; their callbacks go to `out`.
-    fn expire_due(&mut self, now: OffsetDateTime, out: &mut Vec<TransactionUpdateCallback>) {
-        while self.deadlines.peek().is_some_and(|Reverse((at, _))| *at <= now) {
+    /// Times out INITIATE orders whose time ran out at `now`, looking at most at `limit`
+    /// deadlines (returns how many it looked at); their callbacks go to `out`.
+    fn expire_due(&mut self, now: OffsetDateTime, limit: usize, out: &mut Vec<TransactionUpdateCallback>) -> usize {
+        let mut seen = 0;
+        while seen < limit && self.deadlines.peek().is_some_and(|Reverse((at, _))| *at <= now) {
+            seen += 1;
             let Some(Reverse((_, id))) = self.deadlines.pop() else {
                 break;
             };
@@ -98,6 +102,7 @@ impl Data {
                 out.extend(o.settle(now));
             }
         }
+        seen
     }
 
     /// The order with its timeout applied; a timeout's callback goes to `out`.
@@ -182,7 +187,9 @@ fn with_data<R>(
 /// Times out the orders nobody acted on in time and sends their `REJECTED` callbacks, without
 /// waiting for a read of the order to do it (run every second by [`AppState::ensure_sweeper`]).
 pub fn sweep(state: &AppState) {
-    with_data(state, |d, now, out| d.expire_due(now, out));
+    const CHUNK: usize = 2_000;
+    // In chunks: requests get the eCom data between two of them.
+    while with_data(state, |d, now, out| d.expire_due(now, CHUNK, out)) == CHUNK {}
 }
 
 /// Queues a transaction update callback for the order it is about.
@@ -439,10 +446,11 @@ async fn initiate_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Re
         }
         // Shaped like the real `…/vippsgateway?v=2&token=…`, which clients (the official Postman
         // collection among them) take apart to find the token. With `isApp: true` it is the
-        // app-switch deeplink instead, in the test environment's scheme `vippsMT://`
-        // (knowledge base, "isApp"); its token also opens `/landing?v=2&token=…`.
+        // app-switch deeplink instead, shaped like the API guide's `vipps://?token=…` in the
+        // test environment's scheme `vippsMT://` (knowledge base, "isApp"); its token also
+        // opens `/landing?v=2&token=…`.
         let url = if req.merchant_info.is_app == Some(true) {
-            format!("vippsMT://?v=2&token={token}")
+            format!("vippsMT://?token={token}")
         } else {
             format!("{public_url}/landing?v=2&token={token}")
         };
