@@ -856,10 +856,27 @@ async fn run(args: Vec<String>) {
         let _ = load(32, n, |i| create(i, "memapi")).await;
         let after = rss_kib(pid);
         println!(
-            "RSS growth for {n} payments created with POST (each with its idempotency record): {} KiB → {:.0} bytes per payment\n",
+            "RSS growth for {n} payments created with POST (each with its idempotency record): {} KiB → {:.0} bytes per payment",
             after.saturating_sub(before),
             (after.saturating_sub(before) as f64 * 1024.0) / n as f64
         );
+        // Ten minutes later nobody approved them: each has its EXPIRED event too.
+        let advanced = http
+            .post(format!("{base}/_emulator/clock/advance"))
+            .json(&serde_json::json!({"seconds": 601}))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        let expired = rss_kib(pid);
+        if advanced {
+            println!(
+                "the same after they expired (clock advanced 601 s): {} KiB → {:.0} bytes per payment\n",
+                expired.saturating_sub(before),
+                (expired.saturating_sub(before) as f64 * 1024.0) / n as f64
+            );
+        } else {
+            println!("(the clock could not be advanced: no figure after expiry)\n");
+        }
     }
 
     println!("## Cost growth: GET payment latency as the store grows (32 connections)\n");

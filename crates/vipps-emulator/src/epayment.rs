@@ -241,7 +241,7 @@ async fn read(
     if events {
         let found = state.store().transaction(|ledger| {
             let p = ledger.payment(msn, &reference, now)?;
-            Ok(Stored::json(StatusCode::OK, &p.events))
+            Ok(Stored::json(StatusCode::OK, &p.event_log()))
         });
         return or_ecom(found, || {
             crate::ecom::bridge::events(state, msn, &reference).map(|e| Stored::json(StatusCode::OK, &e))
