@@ -882,16 +882,27 @@ async fn subscription_sessions_are_validated_and_shown_on_the_page() {
 #[tokio::test]
 async fn only_supported_countries_can_be_chosen() {
     let emu = Emulator::start().await.unwrap();
-    let mut body = session("ck-country-01", "https://example.com/cb");
-    body["configuration"] = json!({"countries": {"supported": ["NO"]}});
-    create(&emu, &body).await;
-    let se = json!({"address": {"streetAddress": "Drottninggatan 1", "postalCode": "11151", "city": "Stockholm", "country": "SE"}});
-    let r = control(&emu, "ck-country-01", "complete", se).await;
-    assert_eq!(r.status(), 400);
-    let p: Value = r.json().await.unwrap();
+    // A session limited to `supported`, completed in the control plane with `customer`: the
+    // session as it then reads (it must be paid).
+    let paid = |reference: &'static str, supported: Value, prefill: Option<Value>, customer: Value| {
+        let emu = &emu;
+        async move {
+            let mut body = session(reference, "https://example.com/cb");
+            body["configuration"] = json!({"countries": {"supported": supported}});
+            if let Some(p) = prefill {
+                body["prefillCustomer"] = p;
+            }
+            create(emu, &body).await;
+            let r = control(emu, reference, "complete", customer).await;
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let se = json!({"streetAddress": "Drottninggatan 1", "postalCode": "11151", "city": "Stockholm", "country": "SE"});
+    let no = json!({"address": {"streetAddress": "Storgata 1", "postalCode": "0155", "city": "Oslo", "country": "NO"}});
+    let (status, p) = paid("ck-country-01", json!(["NO"]), None, json!({"address": se})).await;
+    assert_eq!(status, 400);
     assert_eq!(p["errorCode"], "Validation-00001", "{p}");
     assert!(p["errors"]["Address.Country"].is_array(), "{p}");
-    let no = json!({"address": {"streetAddress": "Storgata 1", "postalCode": "0155", "city": "Oslo", "country": "NO"}});
     let s: Value = control(&emu, "ck-country-01", "complete", no.clone())
         .await
         .json()
@@ -901,30 +912,18 @@ async fn only_supported_countries_can_be_chosen() {
     assert_eq!(s["shippingDetails"]["country"], "NO", "{s}");
 
     // A prefilled address outside the list is refused too, unless the customer enters another.
-    let mut body = session("ck-country-03", "https://example.com/cb");
-    body["configuration"] = json!({"countries": {"supported": ["NO"]}});
-    body["prefillCustomer"] =
-        json!({"streetAddress": "Drottninggatan 1", "postalCode": "11151", "city": "Stockholm", "country": "SE"});
-    create(&emu, &body).await;
-    assert_eq!(
-        control(&emu, "ck-country-03", "complete", json!({})).await.status(),
-        400
-    );
-    let s: Value = control(&emu, "ck-country-03", "complete", no.clone())
+    let (status, _) = paid("ck-country-03", json!(["NO"]), Some(se.clone()), json!({})).await;
+    assert_eq!(status, 400);
+    let s: Value = control(&emu, "ck-country-03", "complete", no)
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(s["sessionState"], "PaymentSuccessful", "{s}");
 
-    let mut body = session("ck-country-02", "https://example.com/cb");
-    body["configuration"] = json!({"countries": {"supported": ["SE", "DK"]}});
-    create(&emu, &body).await;
-    let s: Value = control(&emu, "ck-country-02", "complete", json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    // Made up, the test customer lives in the first supported country.
+    let (status, s) = paid("ck-country-02", json!(["SE", "DK"]), None, json!({})).await;
+    assert_eq!(status, 200, "{s}");
     assert_eq!(s["sessionState"], "PaymentSuccessful", "{s}");
     assert_eq!(s["shippingDetails"]["country"], "SE", "{s}");
     emu.shutdown().await;
