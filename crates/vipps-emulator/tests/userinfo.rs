@@ -249,19 +249,13 @@ async fn a_checkout_user_info_sub_reads_what_the_page_shared() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-    let s: Value = h
-        .http
-        .post(h.url("/_emulator/checkout/userinfo-ck-0001/complete"))
-        .json(
+    let s = h
+        .control_with(
+            "/_emulator/checkout/userinfo-ck-0001/complete",
             &json!({"customer": {"firstName": "Kari", "lastName": "Hansen", "email": "kari@example.com",
             "phoneNumber": "4795555555"}}),
         )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .await;
     let sub = s["userInfo"]["sub"]
         .as_str()
         .unwrap_or_else(|| panic!("userInfo.sub: {s}"))
@@ -291,12 +285,12 @@ async fn a_checkout_user_info_sub_reads_what_the_page_shared() {
                 .json(&body)
                 .send()
         };
-        let s: Value = control("initiate", json!({"customer": {"phoneNumber": phone}}))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let s = h
+            .control_with(
+                &format!("/_emulator/checkout/{reference}/initiate"),
+                &json!({"customer": {"phoneNumber": phone}}),
+            )
+            .await;
         let sub = s["userInfo"]["sub"]
             .as_str()
             .unwrap_or_else(|| panic!("{s}"))

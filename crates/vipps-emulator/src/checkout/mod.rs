@@ -1208,7 +1208,7 @@ pub(crate) async fn customer_act(
     input: CustomerInput,
     outcome: Outcome,
 ) -> Result<SessionResponse, CkError> {
-    let (elements, has_logistics, consent_cfg, require_user_info, countries, request) =
+    let (elements, has_logistics, consent_cfg, require_user_info, countries, prefilled_country) =
         with_session(state, msn, reference, |s, _, _, _| {
             if s.state.is_final() {
                 return Err(CkError::wrong_state(s, "paid"));
@@ -1222,7 +1222,7 @@ pub(crate) async fn customer_act(
                 cfg.require_user_info.unwrap_or(false),
                 // An empty list restricts nothing (the reference does not say what it means).
                 cfg.countries.map(|c| c.supported).filter(|l| !l.is_empty()),
-                s.request.clone(),
+                s.request.prefill_customer.as_ref().and_then(|p| p.country.clone()),
             ))
         })?;
     let with_address = elements.has_address_fields();
@@ -1230,8 +1230,7 @@ pub(crate) async fn customer_act(
     // countries". Checked on the address the payment would use: entered, else prefilled.
     if let (true, Some(list), false) = (with_address, &countries, outcome == Outcome::Reject) {
         let entered = input.address.as_ref().and_then(|a| a.country.clone());
-        let prefilled = request.prefill_customer.as_ref().and_then(|p| p.country.clone());
-        let country = entered.or(prefilled).filter(|c| !c.trim().is_empty());
+        let country = entered.or(prefilled_country).filter(|c| !c.trim().is_empty());
         if let Some(c) = country.as_deref().map(str::trim) {
             if !list.iter().any(|s| s.eq_ignore_ascii_case(c)) {
                 return Err(CkError::validation(

@@ -74,16 +74,14 @@ impl H {
             .header("Vipps-System-Name", "tests")
     }
 
+    /// `POST` to the control plane with a JSON body; the answer as JSON.
+    pub async fn control_with(&self, path: &str, body: &Value) -> Value {
+        json_of(self.http.post(self.url(path)).json(body)).await
+    }
+
     /// `POST` to the control plane (no body), as JSON.
     pub async fn control(&self, path: &str) -> Value {
-        self.http
-            .post(self.url(path))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        json_of(self.http.post(self.url(path))).await
     }
 
     pub async fn create(&self, reference: &str, value: i64, key: &str) -> Response {
@@ -225,17 +223,12 @@ pub async fn ecom_approve(h: &H, order_id: &str) -> Response {
 
 /// eCom's `GET …/{orderId}/details`, as JSON.
 pub async fn ecom_details(h: &H, order_id: &str) -> Value {
-    ecom(
+    json_of(ecom(
         h,
         reqwest::Method::GET,
         &format!("/ecomm/v2/payments/{order_id}/details"),
-    )
-    .send()
+    ))
     .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap()
 }
 
 pub async fn fetch_token(http: &Client, base: &str, m: &Merchant) -> String {
@@ -279,4 +272,9 @@ pub async fn problem(r: Response, status: u16, code: Option<u32>) -> Value {
     let p: vipps_types::Problem = serde_json::from_value(body.clone()).unwrap();
     assert_eq!(p.error_code(), code, "{body}");
     body
+}
+
+/// Sends `r` and reads its answer as JSON.
+async fn json_of(r: reqwest::RequestBuilder) -> Value {
+    r.send().await.unwrap().json().await.unwrap()
 }
