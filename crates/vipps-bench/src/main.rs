@@ -309,11 +309,46 @@ async fn raw_post(http: reqwest::Client, token: Arc<String>, url: String, body: 
     }
 }
 
+/// The raw hyper-util client: hyper's own pooled client, without reqwest's layers.
+type HyperClient = hyper_util::client::legacy::Client<
+    hyper_util::client::legacy::connect::HttpConnector,
+    http_body_util::Full<bytes::Bytes>,
+>;
+
+/// A raw request through hyper-util with the ePayment headers (and a fresh `Idempotency-Key`
+/// and a JSON body for a POST): true on a 2xx whose body was read.
+async fn hyper_call(http: HyperClient, token: Arc<String>, url: String, body: Option<String>) -> bool {
+    use http_body_util::BodyExt;
+    let mut b = http::Request::builder()
+        .uri(url)
+        .header("authorization", format!("Bearer {token}"))
+        .header("ocp-apim-subscription-key", SUB_KEY)
+        .header("merchant-serial-number", MSN);
+    let body = match body {
+        Some(body) => {
+            b = b
+                .method(http::Method::POST)
+                .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+                .header("content-type", "application/json");
+            bytes::Bytes::from(body)
+        }
+        None => bytes::Bytes::new(),
+    };
+    let Ok(req) = b.body(http_body_util::Full::new(body)) else {
+        return false;
+    };
+    match http.request(req).await {
+        Ok(r) => r.status().is_success() && r.into_body().collect().await.is_ok(),
+        Err(_) => false,
+    }
+}
+
 /// Which client of the SDK-vs-raw comparison makes a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Side {
     Sdk,
     Raw,
+    Hyper,
 }
 
 /// The operations of the SDK-vs-raw comparison.
@@ -331,6 +366,7 @@ const CAPTURE_BODY: &str = r#"{"modificationAmount":{"currency":"NOK","value":1}
 struct Clients {
     sdk: Client,
     raw: reqwest::Client,
+    hyper: HyperClient,
     /// The SDK's token, which the raw client sends as it is.
     token: Arc<String>,
     base: Arc<str>,
@@ -344,6 +380,7 @@ impl Clients {
         Clients {
             sdk,
             raw: reqwest::Client::new(),
+            hyper: hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http(),
             token,
             base: base.into(),
         }
@@ -354,13 +391,19 @@ impl Clients {
     fn call(&self, side: Side, op: BenchOp, reference: String) -> impl std::future::Future<Output = bool> + 'static {
         let c = self.clone();
         async move {
-            let url = format!("{}/epayment/v1/payments/{reference}", c.base);
+            // Only the raw clients need the URL: the SDK builds its own.
+            let url = || format!("{}/epayment/v1/payments/{reference}", c.base);
             match (side, op) {
                 (Side::Sdk, BenchOp::Get) => c.sdk.epayment().get_payment(&reference).await.is_ok(),
-                (Side::Raw, BenchOp::Get) => raw_get(c.raw, c.token, url).await,
                 (Side::Sdk, BenchOp::Capture) => c.sdk.epayment().capture(&reference, Amount::nok(1)).await.is_ok(),
+                (Side::Raw, BenchOp::Get) => raw_get(c.raw, c.token, url()).await,
                 (Side::Raw, BenchOp::Capture) => {
-                    raw_post(c.raw, c.token, format!("{url}/capture"), CAPTURE_BODY.to_owned()).await
+                    raw_post(c.raw, c.token, format!("{}/capture", url()), CAPTURE_BODY.to_owned()).await
+                }
+                (Side::Hyper, BenchOp::Get) => hyper_call(c.hyper, c.token, url(), None).await,
+                (Side::Hyper, BenchOp::Capture) => {
+                    let url = format!("{}/capture", url());
+                    hyper_call(c.hyper, c.token, url, Some(CAPTURE_BODY.to_owned())).await
                 }
             }
         }
@@ -551,7 +594,8 @@ async fn client_only(args: &[String]) {
     let side = match flag(args, "--side").as_deref() {
         Some("sdk") => Side::Sdk,
         Some("raw") => Side::Raw,
-        _ => usage_error("client: --side sdk|raw is required"),
+        Some("hyper") => Side::Hyper,
+        _ => usage_error("client: --side sdk|raw|hyper is required"),
     };
     let op = match flag(args, "--op").as_deref() {
         None | Some("get") => BenchOp::Get,

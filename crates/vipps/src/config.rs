@@ -84,6 +84,30 @@ pub struct Config {
     pub(crate) request_timeout: Duration,
     pub(crate) retry: RetryPolicy,
     pub(crate) user_agent: String,
+    pub(crate) proxy: Proxy,
+}
+
+/// Which proxy the client's connections go through.
+#[derive(Clone, Default)]
+pub(crate) enum Proxy {
+    /// `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (or their lower-case forms),
+    /// read when the client is built.
+    #[default]
+    FromEnv,
+    /// Straight to the server.
+    Off,
+    /// This `http://` proxy for every server. A secret: its URL may carry credentials.
+    Url(Secret),
+}
+
+impl fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Proxy::FromEnv => "from the environment",
+            Proxy::Off => "none",
+            Proxy::Url(_) => "set (URL hidden)",
+        })
+    }
 }
 
 impl fmt::Debug for Config {
@@ -98,6 +122,7 @@ impl fmt::Debug for Config {
             .field("connect_timeout", &self.connect_timeout)
             .field("request_timeout", &self.request_timeout)
             .field("retry", &self.retry)
+            .field("proxy", &self.proxy)
             .finish()
     }
 }
@@ -129,6 +154,7 @@ pub struct ClientBuilder {
     connect_timeout: Option<Duration>,
     request_timeout: Option<Duration>,
     retry: Option<RetryPolicy>,
+    proxy: Proxy,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -191,6 +217,20 @@ impl ClientBuilder {
     /// Connect timeout (default 5 s).
     pub fn connect_timeout(mut self, d: Duration) -> Self {
         self.connect_timeout = Some(d);
+        self
+    }
+    /// Sends every request through this `http://` proxy, in a `CONNECT` tunnel (TLS to the
+    /// API goes through the tunnel). Credentials in the URL (`http://user:pass@proxy:3128`)
+    /// are sent as `Proxy-Authorization: Basic`; the URL never appears in `Debug` output or
+    /// errors. Without this, the client uses the proxy that `HTTPS_PROXY`, `HTTP_PROXY` or
+    /// `ALL_PROXY` name for the server's scheme, unless `NO_PROXY` excludes the server.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = Proxy::Url(Secret::new(url.into()));
+        self
+    }
+    /// Connects straight to the server, whatever the proxy environment variables say.
+    pub fn no_proxy(mut self) -> Self {
+        self.proxy = Proxy::Off;
         self
     }
     /// Timeout of one attempt, from sending to the whole body received (default 30 s).
@@ -294,6 +334,15 @@ impl ClientBuilder {
                 ));
             }
         }
+        if let Proxy::Url(u) = &self.proxy {
+            // The parse error is not quoted: it could repeat the URL, and its credentials.
+            let parsed = url::Url::parse(u.expose()).map_err(|_| Error::config("proxy URL is not valid"))?;
+            if parsed.scheme() != "http" || parsed.host_str().is_none() {
+                return Err(Error::config(
+                    "proxy URL must be http://host[:port] (CONNECT tunnels through an HTTP proxy)",
+                ));
+            }
+        }
         Ok(Config {
             client_id,
             client_secret,
@@ -305,6 +354,7 @@ impl ClientBuilder {
             request_timeout: self.request_timeout.unwrap_or(Duration::from_secs(30)),
             retry: self.retry.unwrap_or_default(),
             user_agent: format!("vipps-rs/{}", env!("CARGO_PKG_VERSION")),
+            proxy: self.proxy,
         })
     }
 

@@ -21,12 +21,13 @@ pub enum ErrorKind {
         /// The raw body (at most 4 KiB), for bodies that were not problem details.
         body: String,
     },
-    /// The connection could not be made; the request did not reach the server.
-    Connect(reqwest::Error),
+    /// The connection could not be made (DNS, TCP, proxy tunnel or TLS); the request did not
+    /// reach the server.
+    Connect(NetworkError),
     /// The attempt timed out; the request may have reached the server.
     Timeout,
     /// The connection failed after the request was (perhaps) sent.
-    Transport(reqwest::Error),
+    Transport(NetworkError),
     /// A success response could not be parsed.
     Decode {
         /// HTTP status.
@@ -179,13 +180,9 @@ impl fmt::Display for Error {
                     None => {}
                 }
             }
-            ErrorKind::Connect(e) => write!(f, "could not connect (request not sent): {}", e.without_url_ref())?,
+            ErrorKind::Connect(e) => write!(f, "could not connect (request not sent): {}", e)?,
             ErrorKind::Timeout => write!(f, "timed out; the request may have reached the server")?,
-            ErrorKind::Transport(e) => write!(
-                f,
-                "connection failed; the request may have reached the server: {}",
-                e.without_url_ref()
-            )?,
+            ErrorKind::Transport(e) => write!(f, "connection failed; the request may have reached the server: {}", e)?,
             ErrorKind::Decode { status, message } => {
                 write!(f, "could not parse the HTTP {status} response: {message}")?
             }
@@ -197,26 +194,61 @@ impl fmt::Display for Error {
     }
 }
 
-trait WithoutUrlRef {
-    fn without_url_ref(&self) -> String;
-}
+/// A failure of the network under HTTP: connecting (DNS, TCP, the proxy's tunnel, TLS), or
+/// the connection breaking or closing mid-answer. `Display` gives the whole chain of causes;
+/// [`std::error::Error::source`] leads to the underlying errors (an [`std::io::Error`] among
+/// them, where there is one). Neither holds a URL, a header or a credential.
+pub struct NetworkError(Box<dyn std::error::Error + Send + Sync>);
 
-impl WithoutUrlRef for reqwest::Error {
-    fn without_url_ref(&self) -> String {
-        use std::error::Error as _;
-        let mut s = String::new();
-        let mut cur: Option<&dyn std::error::Error> = self.source();
-        if cur.is_none() {
-            s.push_str("transport error");
-        }
+impl NetworkError {
+    pub(crate) fn new(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        NetworkError(e.into())
+    }
+
+    /// The kind of the [`std::io::Error`] at the root of this failure, if one is (such as
+    /// `ConnectionRefused`, `TimedOut` or `ConnectionReset`).
+    pub fn io_error_kind(&self) -> Option<std::io::ErrorKind> {
+        let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(&*self.0);
         while let Some(e) = cur {
-            if !s.is_empty() {
-                s.push_str(": ");
+            if let Some(io) = e.downcast_ref::<std::io::Error>() {
+                return Some(io.kind());
             }
-            s.push_str(&e.to_string());
             cur = e.source();
         }
-        s
+        None
+    }
+}
+
+impl fmt::Display for NetworkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // hyper's client error says only which stage failed ("client error (Connect)"),
+        // which the error's kind already tells: start at its cause.
+        let mut cur: Option<&(dyn std::error::Error + 'static)> = match self.0.source() {
+            Some(cause) if self.0.is::<hyper_util::client::legacy::Error>() => Some(cause),
+            _ => Some(&*self.0),
+        };
+        let mut first = true;
+        while let Some(e) = cur {
+            if !first {
+                f.write_str(": ")?;
+            }
+            write!(f, "{e}")?;
+            first = false;
+            cur = e.source();
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for NetworkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "NetworkError({self})")
+    }
+}
+
+impl std::error::Error for NetworkError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.0)
     }
 }
 

@@ -56,6 +56,7 @@ mod config;
 pub mod ecom;
 pub mod epayment;
 mod error;
+mod net;
 pub mod retry;
 mod secret;
 mod token;
@@ -64,7 +65,7 @@ pub mod userinfo;
 pub mod webhooks;
 
 pub use config::{ClientBuilder, Config, Environment, SystemInfo};
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, NetworkError, Result};
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use transport::{RequestBuilder, Response};
@@ -75,14 +76,11 @@ use std::sync::Arc;
 
 struct Inner {
     config: Config,
-    http: reqwest::Client,
+    http: net::Http,
     tokens: token::TokenCache,
     fixed_headers: transport::FixedHeaders,
-    /// The base URL, parsed once; each request only sets the path.
-    base_url: url::Url,
-    /// The base URL's own path without its trailing slash ("" for a bare host), put in front of
-    /// every operation's path.
-    base_path: String,
+    /// The base URL's scheme and host, parsed once; each request only adds its path.
+    base: transport::Base,
 }
 
 /// The client. Cheap to clone: clones share one connection pool and one token cache.
@@ -110,25 +108,16 @@ impl Client {
 
     /// A client from a checked configuration.
     pub fn from_config(config: Config) -> Result<Client> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .pool_idle_timeout(std::time::Duration::from_secs(60))
-            .build()
-            .map_err(|e| Error::config(format!("HTTP client could not be built: {e}")))?;
-        let fixed_headers = transport::FixedHeaders::new(&config)?;
-        let mut base_url = url::Url::parse(config.environment.base_url())
-            .map_err(|e| Error::config(format!("base URL is not valid: {e}")))?;
-        let base_path = base_url.path().trim_end_matches('/').to_owned();
-        base_url.set_query(None);
-        base_url.set_fragment(None);
+        let http = net::Http::new(config.connect_timeout, &config.proxy)?;
+        let base = transport::Base::new(config.environment.base_url())?;
+        let fixed_headers = transport::FixedHeaders::new(&config, &base)?;
         Ok(Client {
             inner: Arc::new(Inner {
                 config,
                 http,
                 tokens: transport::new_token_cache(),
                 fixed_headers,
-                base_url,
-                base_path,
+                base,
             }),
         })
     }

@@ -3,6 +3,7 @@
 
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
+use crate::net::Failure;
 use crate::retry::{decide, parse_retry_after, AttemptOutcome, Decision, RetryPolicy};
 use crate::token::{Bearer, TokenCache};
 use crate::Client;
@@ -472,12 +473,7 @@ impl Client {
         token: Option<&Bearer>,
         timeout: Duration,
     ) -> Result<std::result::Result<(u16, bytes::Bytes), AttemptError>> {
-        let mut url = self.inner.base_url.clone();
-        if self.inner.base_path.is_empty() {
-            url.set_path(&op.path);
-        } else {
-            url.set_path(&format!("{}{}", self.inner.base_path, op.path));
-        }
+        let uri = self.inner.base.uri(&op.path)?;
         let fixed = &self.inner.fixed_headers;
         let mut headers = match (op.auth, op.msn) {
             (Auth::Basic, _) => fixed.basic.clone(),
@@ -500,43 +496,37 @@ impl Client {
         } else if op.method == Method::POST || op.method == Method::PUT || op.method == Method::PATCH {
             headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("0"));
         }
-        // A `reqwest::Request` built in place: the header map is moved in whole, where
-        // `RequestBuilder::headers` would insert its entries one by one into another map.
-        let mut req = reqwest::Request::new(op.method.clone(), url);
+        let body = op.body.clone().unwrap_or_default();
+        let mut req = http::Request::new(crate::net::Body::new(body));
+        *req.method_mut() = op.method.clone();
+        *req.uri_mut() = uri;
         *req.headers_mut() = headers;
-        if let Some(b) = &op.body {
-            *req.body_mut() = Some(b.clone().into());
-        }
-        let classify = |e: reqwest::Error| {
-            if e.is_connect() {
-                AttemptError::Failed(ErrorKind::Connect(e), AttemptOutcome::ConnectFailed)
-            } else if e.is_timeout() {
-                AttemptError::Failed(ErrorKind::Timeout, AttemptOutcome::TimedOutOrBroken)
-            } else {
-                AttemptError::Failed(ErrorKind::Transport(e), AttemptOutcome::TimedOutOrBroken)
-            }
-        };
         // The attempt's deadline covers sending, the answer's head and its body.
-        let exchange = async {
-            let resp = self.inner.http.execute(req).await?;
-            let status = resp.status().as_u16();
-            let success = (200..300).contains(&status);
-            let headers = if success {
-                HeaderMap::new()
-            } else {
-                resp.headers().clone()
-            };
-            let body = resp.bytes().await?;
-            Ok::<_, reqwest::Error>((status, success, headers, body))
-        };
-        match tokio::time::timeout(timeout, exchange).await {
+        match tokio::time::timeout(timeout, self.inner.http.exchange(req)).await {
             Err(_elapsed) => Ok(Err(AttemptError::Failed(
                 ErrorKind::Timeout,
                 AttemptOutcome::TimedOutOrBroken,
             ))),
-            Ok(Err(e)) => Ok(Err(classify(e))),
-            Ok(Ok((status, true, _, body))) => Ok(Ok((status, body))),
-            Ok(Ok((status, false, headers, body))) => Ok(Err(AttemptError::Answer { status, headers, body })),
+            Ok(Err(Failure::Connect(e))) => Ok(Err(AttemptError::Failed(
+                ErrorKind::Connect(e),
+                AttemptOutcome::ConnectFailed,
+            ))),
+            Ok(Err(Failure::Broken(e))) => Ok(Err(AttemptError::Failed(
+                ErrorKind::Transport(e),
+                AttemptOutcome::TimedOutOrBroken,
+            ))),
+            Ok(Ok((head, body))) => {
+                let status = head.status.as_u16();
+                if (200..300).contains(&status) {
+                    Ok(Ok((status, body)))
+                } else {
+                    Ok(Err(AttemptError::Answer {
+                        status,
+                        headers: head.headers,
+                        body,
+                    }))
+                }
+            }
         }
     }
 
@@ -583,6 +573,58 @@ pub(crate) fn new_token_cache() -> TokenCache {
     TokenCache::new()
 }
 
+/// The base URL, split once into what every request's URI is built from.
+pub(crate) struct Base {
+    scheme: http::uri::Scheme,
+    authority: http::uri::Authority,
+    /// The base URL's own path without its trailing slash ("" for a bare host), put in front
+    /// of every operation's path.
+    path: String,
+}
+
+/// What a path may not hold as it is: the same set that `url` encodes in a path.
+const PATH: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
+
+impl Base {
+    pub(crate) fn new(base_url: &str) -> Result<Base> {
+        let url = url::Url::parse(base_url).map_err(|e| Error::config(format!("base URL is not valid: {e}")))?;
+        let invalid = |e: &dyn std::fmt::Display| Error::config(format!("base URL is not valid: {e}"));
+        let scheme = url.scheme().parse().map_err(|e| invalid(&e))?;
+        let authority = url[url::Position::BeforeHost..url::Position::AfterPort]
+            .parse()
+            .map_err(|e| invalid(&e))?;
+        Ok(Base {
+            scheme,
+            authority,
+            path: url.path().trim_end_matches('/').to_owned(),
+        })
+    }
+
+    /// The URI of `path` (which starts with `/`) under the base URL.
+    fn uri(&self, path: &str) -> Result<http::Uri> {
+        let mut full = String::with_capacity(self.path.len() + path.len());
+        full.push_str(&self.path);
+        full.extend(percent_encoding::utf8_percent_encode(path, PATH));
+        let mut parts = http::uri::Parts::default();
+        parts.scheme = Some(self.scheme.clone());
+        parts.authority = Some(self.authority.clone());
+        parts.path_and_query = Some(
+            http::uri::PathAndQuery::from_maybe_shared(bytes::Bytes::from(full))
+                .map_err(|e| Error::config(format!("request path is not valid: {e}")))?,
+        );
+        http::Uri::from_parts(parts).map_err(|e| Error::config(format!("request path is not valid: {e}")))
+    }
+}
+
 /// Headers that are the same on every request, built once per client.
 pub(crate) struct FixedHeaders {
     with_msn: HeaderMap,
@@ -596,8 +638,10 @@ pub(crate) struct FixedHeaders {
 }
 
 impl FixedHeaders {
-    pub(crate) fn new(cfg: &Config) -> Result<Self> {
+    pub(crate) fn new(cfg: &Config, base: &Base) -> Result<Self> {
         let mut without_msn = HeaderMap::new();
+        // Set here once, hyper would format it for every request.
+        without_msn.insert(http::header::HOST, header_value(base.authority.as_str(), false)?);
         without_msn.insert(
             "Ocp-Apim-Subscription-Key",
             header_value(cfg.subscription_key.expose(), true)?,

@@ -277,7 +277,14 @@ async fn connection_refused_is_not_sent() {
         .build()
         .unwrap();
     let err = c.epayment().get_payment("reference-123").await.unwrap_err();
-    assert!(matches!(err.kind(), ErrorKind::Connect(_)), "{err:?}");
+    let ErrorKind::Connect(cause) = err.kind() else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        cause.io_error_kind(),
+        Some(std::io::ErrorKind::ConnectionRefused),
+        "{err:?}"
+    );
     assert!(!err.may_have_reached_server());
     assert!(!err.to_string().contains("s3cret"));
 }

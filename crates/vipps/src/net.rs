@@ -1,0 +1,144 @@
+//! The HTTP stack under the transport: hyper's pooled HTTP/1.1 client, TLS by rustls (the
+//! webpki roots, the `ring` provider), and proxies reached through `CONNECT` tunnels.
+//!
+//! The transport ([`crate::transport`]) decides what to send, with which headers, how often
+//! and for how long; this module only moves one request and its answer.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::connect::proxy::Tunnel;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::proxy::matcher::Matcher;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tower_service::Service;
+
+use crate::config::Proxy;
+use crate::error::{Error, NetworkError};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A request body: the whole body, in memory.
+pub(crate) type Body = Full<Bytes>;
+
+/// One exchange's failure: the connection could not be made (nothing was sent), or it broke
+/// after the request was, perhaps, sent.
+pub(crate) enum Failure {
+    Connect(NetworkError),
+    Broken(NetworkError),
+}
+
+/// The pooled client. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Http {
+    client: hyper_util::client::legacy::Client<hyper_rustls::HttpsConnector<Connector>, Body>,
+}
+
+impl Http {
+    /// A client that connects within `connect_timeout` and keeps idle connections for a minute.
+    pub(crate) fn new(connect_timeout: Duration, proxy: &Proxy) -> Result<Http, Error> {
+        let mut tcp = HttpConnector::new();
+        tcp.enforce_http(false);
+        tcp.set_nodelay(true);
+        tcp.set_connect_timeout(Some(connect_timeout));
+        let proxies = match proxy {
+            Proxy::FromEnv => Some(Matcher::from_env()),
+            Proxy::Off => None,
+            Proxy::Url(url) => Some(Matcher::builder().all(url.expose().to_owned()).build()),
+        };
+        let connector = Connector {
+            tcp,
+            proxies: proxies.map(Arc::new),
+        };
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_webpki_roots(provider)
+            .map_err(|e| Error::config(format!("TLS could not be set up: {e}")))?
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(connector);
+        let client = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build(https);
+        Ok(Http { client })
+    }
+
+    /// Sends `req` and reads the whole answer.
+    pub(crate) async fn exchange(&self, req: Request<Body>) -> Result<(http::response::Parts, Bytes), Failure> {
+        let resp = self.client.request(req).await.map_err(|e| {
+            if e.is_connect() {
+                Failure::Connect(NetworkError::new(e))
+            } else {
+                Failure::Broken(NetworkError::new(e))
+            }
+        })?;
+        let (parts, body) = resp.into_parts();
+        let body = body
+            .collect()
+            .await
+            .map_err(|e| Failure::Broken(NetworkError::new(e)))?
+            .to_bytes();
+        Ok((parts, body))
+    }
+}
+
+/// Opens the TCP connection under each pooled connection: straight to the server, or through
+/// the proxy that the settings pick for the server (a `CONNECT` tunnel, with the proxy's
+/// credentials when its URL has them). TLS, where the scheme asks for it, goes on top.
+#[derive(Clone)]
+struct Connector {
+    tcp: HttpConnector,
+    proxies: Option<Arc<Matcher>>,
+}
+
+/// A proxy this client cannot use.
+#[derive(Debug)]
+struct UnsupportedProxy(String);
+
+impl std::fmt::Display for UnsupportedProxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the proxy's scheme is {}; only http:// proxies (CONNECT tunnels) are supported",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for UnsupportedProxy {}
+
+impl Service<Uri> for Connector {
+    type Response = TokioIo<tokio::net::TcpStream>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, dst: Uri) -> Self::Future {
+        let mut tcp = self.tcp.clone();
+        let via = self.proxies.as_ref().and_then(|m| m.intercept(&dst));
+        Box::pin(async move {
+            let Some(proxy) = via else {
+                return tcp.call(dst).await.map_err(Into::into);
+            };
+            match proxy.uri().scheme_str() {
+                Some("http") => {}
+                other => return Err(Box::new(UnsupportedProxy(other.unwrap_or("missing").to_owned())) as BoxError),
+            }
+            let mut tunnel = Tunnel::new(proxy.uri().clone(), tcp);
+            if let Some(auth) = proxy.basic_auth() {
+                tunnel = tunnel.with_auth(auth.clone());
+            }
+            tunnel.call(dst).await.map_err(Into::into)
+        })
+    }
+}
