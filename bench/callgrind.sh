@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# What the SDK costs over a raw reqwest client, counted in instructions instead of time: the
+# What the SDK costs over raw clients (hyper-util, its own HTTP stack with nothing on top, and
+# reqwest, what a hand-rolled client usually is), counted in instructions instead of time: the
 # client runs under valgrind's callgrind, which counts every user-space instruction it executes,
 # nearly the same from run to run whatever else the machine is doing. Time on this shared VM
 # moves by 10–20 % between two identical runs; these counts move by 1–2 % (how requests batch
 # into polls differs a little).
 #   bash bench/callgrind.sh            # needs valgrind (Debian: apt-get install valgrind)
-# For each side (SDK, raw) and operation (get payment, capture) it runs `vipps-bench client`
+# For each side (SDK, raw hyper-util, raw reqwest) and operation (get payment, capture) it runs `vipps-bench client`
 # twice, with N and 2N calls at concurrency 32, and reports (I(2N) - I(N)) / N: the instructions
 # of one more call, without the start-up, token fetch and seeding both runs share. Kernel time
 # (the loopback TCP both clients pay alike) is not counted.
@@ -31,17 +32,17 @@ count() { # $1 side, $2 op, $3 calls: instructions of the whole client run
 }
 echo "## Instructions per call, user space (callgrind; valgrind $(valgrind --version | cut -d- -f2); concurrency 32, $N and $((2 * N)) calls)"
 echo
-echo "| operation | vipps (Rust SDK) | raw reqwest | SDK ÷ raw |"
-echo "|---|---|---|---|"
+echo "| operation | vipps (Rust SDK) | raw hyper-util | raw reqwest | SDK ÷ hyper-util | SDK ÷ reqwest |"
+echo "|---|---|---|---|---|---|"
 for op in get capture; do
   declare -A per
-  for side in sdk raw; do
+  for side in sdk hyper raw; do
     a=$(count $side $op "$N")
     b=$(count $side $op $((2 * N)))
     per[$side]=$(( (b - a) / N ))
   done
-  awk -v op="$op" -v s="${per[sdk]}" -v r="${per[raw]}" \
-    'BEGIN { printf "| %s | %d | %d | %.3f× |\n", (op == "get" ? "get payment" : "capture"), s, r, s / r }'
+  awk -v op="$op" -v s="${per[sdk]}" -v h="${per[hyper]}" -v r="${per[raw]}" \
+    'BEGIN { printf "| %s | %d | %d | %d | %.3f× | %.3f× |\n", (op == "get" ? "get payment" : "capture"), s, h, r, s / h, s / r }'
   unset per
 done
 

@@ -2,7 +2,7 @@
 //!
 //! It starts the emulator as a separate process (`--emulator-bin`, the release `vipps`
 //! binary), so the load generator and the server do not share a runtime, and measures:
-//! SDK vs raw reqwest (get payment, capture; concurrency 1 and 32), token requests for
+//! SDK vs raw hyper-util and raw reqwest (get payment, capture; concurrency 1 and 32), token requests for
 //! 1,000 concurrent cold calls, emulator GET/POST throughput, memory per stored payment,
 //! start-up time, and latency as the store and an event log grow.
 //!
@@ -482,7 +482,7 @@ const USAGE: &str = "usage:
       [--requests N] [--post-requests N] [--warmup N] [--token T | --fetch-token]
       [--seed JSON] [--pid PID] [--result-file PATH]
       GET payment and POST create against any server speaking the ePayment API
-  vipps-bench client --base-url URL --side sdk|raw [--op get|capture] [--concurrency 32]
+  vipps-bench client --base-url URL --side sdk|raw|hyper [--op get|capture] [--concurrency 32]
       [--requests N] [--runtime default|current-thread]
       one side of the SDK-vs-raw comparison alone against a running emulator, so a profiler
       (perf, strace -c, valgrind) sees one client and nothing else; bench/node/interleave.sh
@@ -584,7 +584,7 @@ async fn target(args: &[String]) {
     }
 }
 
-/// `vipps-bench client --base-url URL --side sdk|raw [--op get|capture] [--concurrency 32]
+/// `vipps-bench client --base-url URL --side sdk|raw|hyper [--op get|capture] [--concurrency 32]
 /// [--requests N]`: one side of the SDK-vs-raw comparison, with the same requests, alone, so
 /// a profiler attached to this process measures that client only. Seeds its own 16 payments
 /// (`cl<8 random hex digits>-0000000k`) through the emulator's control plane.
@@ -640,44 +640,54 @@ async fn trivial_server() {
 }
 
 /// The SDK-vs-raw tables: get payment on `benchget-00000000` and capture on the
-/// `benchcap-…` payments seeded by the caller, at concurrency 1 and 32, in [`ROUNDS`]
-/// interleaved rounds. Run on its own runtime after pinning (see [`on_fresh_runtime`]).
+/// `benchcap-…` payments seeded by the caller, in [`ROUNDS`] interleaved rounds each. The SDK
+/// against raw hyper-util (the floor: the SDK's own HTTP stack with nothing on top) at
+/// concurrency 1 and 32, then against raw reqwest (what a hand-rolled client usually is) at
+/// 32. Run on its own runtime after pinning (see [`on_fresh_runtime`]).
 async fn sdk_against_raw(base: String, quick: bool) {
     let scale = |n: usize| if quick { (n / 10).max(100) } else { n };
     let clients = Clients::new(&base).await;
     let get_ref = "benchget-00000000";
     let workers = tokio::runtime::Handle::current().metrics().num_workers();
-    println!("(both clients on a tokio runtime of their own, built after any pinning: {workers} worker thread(s); the calls run as its tasks)\n");
+    println!("(all clients on a tokio runtime of their own, built after any pinning: {workers} worker thread(s); the calls run as its tasks)\n");
     println!("| operation | requests/s | p50 µs | p99 µs | client CPU µs/call |\n|---|---|---|---|---|");
-    for (conc, n) in [(1usize, scale(10_000)), (32, scale(100_000))] {
-        // warm-up
-        let _ = load(conc, 500, |_| clients.call(Side::Sdk, BenchOp::Get, get_ref.to_owned())).await;
+    // warm-up
+    let _ = load(32, 500, |_| clients.call(Side::Sdk, BenchOp::Get, get_ref.to_owned())).await;
+    let runs = [
+        (Side::Hyper, 1usize, scale(10_000), scale(5_000)),
+        (Side::Hyper, 32, scale(100_000), scale(50_000)),
+        (Side::Raw, 32, scale(100_000), scale(50_000)),
+    ];
+    for (phase, &(raw, conc, n_get, n_cap)) in runs.iter().enumerate() {
+        let name = if raw == Side::Hyper {
+            "raw hyper-util"
+        } else {
+            "raw reqwest"
+        };
         let c = interleaved(
             conc,
-            n,
+            n_get,
             ROUNDS,
             |_| clients.call(Side::Sdk, BenchOp::Get, get_ref.to_owned()),
-            |_| clients.call(Side::Raw, BenchOp::Get, get_ref.to_owned()),
+            |_| clients.call(raw, BenchOp::Get, get_ref.to_owned()),
         )
         .await;
         row_cpu(&format!("get payment, SDK, concurrency {conc}"), c.a);
-        row_cpu(&format!("get payment, raw reqwest, concurrency {conc}"), c.b);
+        row_cpu(&format!("get payment, {name}, concurrency {conc}"), c.b);
         ratio_row(&c);
-    }
-    for (i, (conc, n)) in [(1usize, scale(5_000)), (32, scale(50_000))].into_iter().enumerate() {
         // 16 payments per side and phase, so no payment's event log grows past a few thousand.
-        let sdk_ref = |k: usize| format!("benchcap-{:08}", i * 32 + k % 16);
-        let raw_ref = |k: usize| format!("benchcap-{:08}", i * 32 + 16 + k % 16);
+        let sdk_ref = |k: usize| format!("benchcap-{:08}", phase * 32 + k % 16);
+        let raw_ref = |k: usize| format!("benchcap-{:08}", phase * 32 + 16 + k % 16);
         let c = interleaved(
             conc,
-            n,
+            n_cap,
             ROUNDS,
             |k| clients.call(Side::Sdk, BenchOp::Capture, sdk_ref(k)),
-            |k| clients.call(Side::Raw, BenchOp::Capture, raw_ref(k)),
+            |k| clients.call(raw, BenchOp::Capture, raw_ref(k)),
         )
         .await;
         row_cpu(&format!("capture, SDK, concurrency {conc}"), c.a);
-        row_cpu(&format!("capture, raw reqwest, concurrency {conc}"), c.b);
+        row_cpu(&format!("capture, {name}, concurrency {conc}"), c.b);
         ratio_row(&c);
     }
 }
@@ -801,13 +811,13 @@ async fn run(args: Vec<String>) {
     seed(
         &http,
         &base,
-        serde_json::json!({"payments": 64, "prefix": "benchcap", "authorized": true, "amount": 65_000_000}),
+        serde_json::json!({"payments": 96, "prefix": "benchcap", "authorized": true, "amount": 65_000_000}),
     )
     .await;
     let clients = Clients::new(&base).await;
     let (token, raw) = (clients.token.clone(), clients.raw.clone());
     let get_ref = "benchget-00000000";
-    println!("## SDK overhead against a raw reqwest client (same requests, loopback; {ROUNDS} interleaved rounds: the rows are each side's median round; the throughput and p50 ratios are the median over the pairs of neighbouring rounds, lowest–highest in brackets; the CPU ratio is that of the two median rows)\n");
+    println!("## SDK overhead against raw clients, hyper-util (the floor) and reqwest (same requests, loopback; {ROUNDS} interleaved rounds: the rows are each side's median round; the throughput and p50 ratios are the median over the pairs of neighbouring rounds, lowest–highest in brackets; the CPU ratio is that of the two median rows)\n");
     // Unpinned, which core each thread wakes on changes from run to run and moves the
     // concurrency-1 figures by ±30 %; pinned (emulator on CPU 0, this process on CPU 1) the
     // SDK and the raw client run under the same, repeatable conditions.
