@@ -334,15 +334,21 @@ impl ClientBuilder {
                 ));
             }
         }
-        if let Proxy::Url(u) = &self.proxy {
-            // The parse error is not quoted: it could repeat the URL, and its credentials.
-            let parsed = url::Url::parse(u.expose()).map_err(|_| Error::config("proxy URL is not valid"))?;
-            if parsed.scheme() != "http" || parsed.host_str().is_none() {
-                return Err(Error::config(
-                    "proxy URL must be http://host[:port] (CONNECT tunnels through an HTTP proxy)",
-                ));
+        let proxy = match self.proxy {
+            Proxy::Url(u) => {
+                // The parse error is not quoted: it could repeat the URL, and its credentials.
+                let parsed = url::Url::parse(u.expose()).map_err(|_| Error::config("proxy URL is not valid"))?;
+                if parsed.scheme() != "http" || parsed.host_str().is_none() {
+                    return Err(Error::config(
+                        "proxy URL must be http://host[:port] (CONNECT tunnels through an HTTP proxy)",
+                    ));
+                }
+                // Normalised (spaces trimmed, the user name and password percent-encoded), so
+                // that what was checked here is what the connector parses.
+                Proxy::Url(Secret::new(parsed.as_str()))
             }
-        }
+            other => other,
+        };
         Ok(Config {
             client_id,
             client_secret,
@@ -354,7 +360,7 @@ impl ClientBuilder {
             request_timeout: self.request_timeout.unwrap_or(Duration::from_secs(30)),
             retry: self.retry.unwrap_or_default(),
             user_agent: format!("vipps-rs/{}", env!("CARGO_PKG_VERSION")),
-            proxy: self.proxy,
+            proxy,
         })
     }
 

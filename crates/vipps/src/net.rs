@@ -37,20 +37,35 @@ pub(crate) enum Failure {
 /// The pooled client. Cheap to clone.
 #[derive(Clone)]
 pub(crate) struct Http {
-    client: hyper_util::client::legacy::Client<hyper_rustls::HttpsConnector<Connector>, Body>,
+    client: hyper_util::client::legacy::Client<Bounded<hyper_rustls::HttpsConnector<Connector>>, Body>,
 }
 
 impl Http {
-    /// A client that connects within `connect_timeout` and keeps idle connections for a minute.
+    /// A client that connects within `connect_timeout` (DNS, TCP, the proxy's tunnel and the
+    /// TLS handshake together) and keeps idle connections for a minute.
     pub(crate) fn new(connect_timeout: Duration, proxy: &Proxy) -> Result<Http, Error> {
         let mut tcp = HttpConnector::new();
         tcp.enforce_http(false);
         tcp.set_nodelay(true);
+        // Per address tried (hyper splits it among a name's addresses); `Bounded` below
+        // holds the whole connect to the same limit.
         tcp.set_connect_timeout(Some(connect_timeout));
+        // TCP keepalive as reqwest set it: a dead peer is noticed on an idle pooled connection.
+        tcp.set_keepalive(Some(Duration::from_secs(15)));
+        tcp.set_keepalive_interval(Some(Duration::from_secs(15)));
+        tcp.set_keepalive_retries(Some(3));
         let proxies = match proxy {
             Proxy::FromEnv => Some(Matcher::from_env()),
             Proxy::Off => None,
-            Proxy::Url(url) => Some(Matcher::builder().all(url.expose().to_owned()).build()),
+            Proxy::Url(url) => {
+                let m = Matcher::builder().all(url.expose().to_owned()).build();
+                // The matcher drops a URL it cannot parse, which would send every call
+                // straight to the server: refuse that instead.
+                if m.intercept(&Uri::from_static("https://api.vipps.no/")).is_none() {
+                    return Err(Error::config("proxy URL is not valid"));
+                }
+                Some(m)
+            }
         };
         let connector = Connector {
             tcp,
@@ -63,6 +78,10 @@ impl Http {
             .https_or_http()
             .enable_http1()
             .wrap_connector(connector);
+        let https = Bounded {
+            inner: https,
+            timeout: connect_timeout,
+        };
         let client = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(Duration::from_secs(60))
@@ -114,6 +133,56 @@ impl std::fmt::Display for UnsupportedProxy {
 
 impl std::error::Error for UnsupportedProxy {}
 
+/// A connector whose whole connect (DNS, TCP, tunnel, TLS) must finish within `timeout`; when
+/// it does not, the failure is a connect error (`io::ErrorKind::TimedOut`): nothing was sent.
+#[derive(Clone)]
+struct Bounded<C> {
+    inner: C,
+    timeout: Duration,
+}
+
+impl<C> Service<Uri> for Bounded<C>
+where
+    C: Service<Uri>,
+    C::Error: Into<BoxError>,
+    C::Future: Send + 'static,
+{
+    type Response = C::Response;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<C::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, dst: Uri) -> Self::Future {
+        let connecting = self.inner.call(dst);
+        let timeout = self.timeout;
+        Box::pin(async move {
+            match tokio::time::timeout(timeout, connecting).await {
+                Ok(done) => done.map_err(Into::into),
+                Err(_) => Err(Box::new(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("connect timed out after {} ms", timeout.as_millis()),
+                )) as BoxError),
+            }
+        })
+    }
+}
+
+/// `dst` with its port written out: a tunnel to a URI without one would go to port 443, even
+/// for `http://`.
+fn with_port(dst: Uri) -> Result<Uri, BoxError> {
+    if dst.port_u16().is_some() {
+        return Ok(dst);
+    }
+    let port = if dst.scheme_str() == Some("https") { 443 } else { 80 };
+    let host = dst.host().ok_or("the URI has no host")?;
+    let mut parts = dst.clone().into_parts();
+    parts.authority = Some(format!("{host}:{port}").parse()?);
+    Ok(Uri::from_parts(parts)?)
+}
+
 impl Service<Uri> for Connector {
     type Response = TokioIo<tokio::net::TcpStream>;
     type Error = BoxError;
@@ -138,7 +207,21 @@ impl Service<Uri> for Connector {
             if let Some(auth) = proxy.basic_auth() {
                 tunnel = tunnel.with_auth(auth.clone());
             }
-            tunnel.call(dst).await.map_err(Into::into)
+            tunnel.call(with_port(dst)?).await.map_err(Into::into)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_port;
+
+    #[test]
+    fn a_tunnel_goes_to_the_scheme_s_port() {
+        let port = |u: &str| with_port(u.parse().unwrap()).unwrap().authority().unwrap().to_string();
+        assert_eq!(port("http://emulator/x"), "emulator:80");
+        assert_eq!(port("https://api.vipps.no/"), "api.vipps.no:443");
+        assert_eq!(port("http://127.0.0.1:8080/"), "127.0.0.1:8080");
+        assert_eq!(port("http://[::1]/"), "[::1]:80");
     }
 }

@@ -214,3 +214,164 @@ async fn tls_goes_through_the_proxy_tunnel() {
     assert!(seen.lock().await[0].starts_with(&format!("CONNECT {target} HTTP/1.1")));
     assert_eq!(first.await.unwrap().first(), Some(&0x16));
 }
+
+/// A server that accepts connections and never says a word (nor closes them).
+async fn silent_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn the_connect_timeout_covers_the_tunnel_and_the_tls_handshake() {
+    let silent = silent_server().await;
+    for (base, proxy) in [
+        // A proxy that never answers CONNECT.
+        (
+            "https://api.vipps.example".to_owned(),
+            Some(format!("http://127.0.0.1:{silent}")),
+        ),
+        // A server that never answers the TLS ClientHello.
+        (format!("https://127.0.0.1:{silent}"), None),
+    ] {
+        let mut b = https_client(&base)
+            .connect_timeout(std::time::Duration::from_millis(300))
+            .request_timeout(std::time::Duration::from_secs(20));
+        if let Some(p) = proxy {
+            b = b.proxy(p);
+        }
+        let t0 = std::time::Instant::now();
+        let err = b.build().unwrap().access_token().await.unwrap_err();
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(5),
+            "{base}: {:?}",
+            t0.elapsed()
+        );
+        let ErrorKind::Connect(cause) = err.kind() else {
+            panic!("{base}: {err:?}")
+        };
+        assert_eq!(cause.io_error_kind(), Some(std::io::ErrorKind::TimedOut), "{err}");
+        assert!(!err.may_have_reached_server());
+    }
+}
+
+#[tokio::test]
+async fn a_proxy_password_outside_ascii_is_used_not_dropped() {
+    let emu = Emulator::start().await.unwrap();
+    let (proxy_addr, seen) = proxy(TUNNEL_OK).await;
+    // Not a valid URI as written (`ä`, and a trailing newline as read from a file): the
+    // client encodes it, and still goes through the proxy rather than around it.
+    let c = builder_for(&emu)
+        .proxy(format!("http://shop:pässord@{proxy_addr}\n"))
+        .build()
+        .unwrap();
+    c.access_token().await.unwrap();
+    let seen = seen.lock().await;
+    assert_eq!(seen.len(), 1);
+    // base64("shop:pässord"), the password in UTF-8.
+    assert!(seen[0].contains("Basic c2hvcDpww6Rzc29yZA=="), "{}", seen[0]);
+}
+
+#[tokio::test]
+async fn a_certificate_no_root_vouches_for_is_refused() {
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let key = tokio_rustls::rustls::pki_types::PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
+    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(Arc::new(
+        tokio_rustls::rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.cert.der().clone()], key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let (s, _) = listener.accept().await.unwrap();
+        // Whether the handshake completed: with the certificate refused, it must not.
+        let _ = tx.send(acceptor.accept(s).await.is_ok());
+    });
+    let err = https_client(&format!("https://127.0.0.1:{port}"))
+        .build()
+        .unwrap()
+        .access_token()
+        .await
+        .unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Connect(_)), "{err:?}");
+    assert!(err.to_string().contains("certificate"), "{err}");
+    assert!(!rx.await.unwrap(), "the TLS handshake completed");
+}
+
+/// The settings of `Client::from_env()` for `emu`'s default merchant.
+fn client_env(emu: &vipps_emulator::RunningEmulator) -> Vec<(&'static str, String)> {
+    let m = emu.merchant();
+    vec![
+        ("VIPPS_BASE_URL", emu.base_url()),
+        ("VIPPS_CLIENT_ID", m.client_id.clone()),
+        ("VIPPS_CLIENT_SECRET", m.client_secret.clone()),
+        ("VIPPS_SUBSCRIPTION_KEY", m.subscription_key.clone()),
+        ("VIPPS_MERCHANT_SERIAL_NUMBER", m.msn.clone()),
+    ]
+}
+
+/// Runs [`child_fetches_a_token_from_env`] in a fresh process of this test binary, with only
+/// `vars` (and the `PATH`) as its environment: true when it passed.
+async fn run_child(vars: Vec<(&'static str, String)>) -> bool {
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--ignored",
+                "--exact",
+                "child_fetches_a_token_from_env",
+                "--test-threads=1",
+            ])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(vars)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    })
+    .await
+    .unwrap()
+}
+
+/// Run by [`proxy_environment_variables`] in a child process (the proxy variables are read
+/// when the client is built, and setting them in this process would race other tests).
+#[tokio::test]
+#[ignore = "run by proxy_environment_variables in a child process"]
+async fn child_fetches_a_token_from_env() {
+    Client::from_env().unwrap().access_token().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_environment_variables() {
+    let emu = Emulator::start().await.unwrap();
+    let (proxy_addr, seen) = proxy(TUNNEL_OK).await;
+    let with = |extra: &[(&'static str, &str)]| {
+        let mut v = client_env(&emu);
+        v.extend(extra.iter().map(|(k, val)| (*k, (*val).to_owned())));
+        v
+    };
+    let proxy_url = format!("http://{proxy_addr}");
+    // HTTP_PROXY is taken for an http:// server.
+    assert!(run_child(with(&[("HTTP_PROXY", &proxy_url)])).await);
+    assert_eq!(seen.lock().await.len(), 1);
+    // ... and so is its lower-case form; NO_PROXY lets the server's host go straight.
+    assert!(run_child(with(&[("http_proxy", &proxy_url), ("NO_PROXY", "127.0.0.1")])).await);
+    assert_eq!(seen.lock().await.len(), 1);
+    assert!(run_child(with(&[("http_proxy", &proxy_url)])).await);
+    assert_eq!(seen.lock().await.len(), 2);
+    // HTTPS_PROXY is for https:// servers only.
+    assert!(run_child(with(&[("HTTPS_PROXY", &proxy_url)])).await);
+    assert_eq!(seen.lock().await.len(), 2);
+}
