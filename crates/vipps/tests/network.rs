@@ -62,14 +62,18 @@ async fn proxy(answer: &'static str) -> (String, Seen) {
 
 const TUNNEL_OK: &str = "HTTP/1.1 200 Connection established\r\n\r\n";
 
-#[tokio::test]
-async fn calls_go_through_the_proxy_tunnel_with_its_credentials() {
+/// An emulator, a tunnelling proxy, the proxy's address, and a client for the emulator that
+/// goes through the proxy at `url(address)`.
+async fn via_proxy(url: impl Fn(&str) -> String) -> (vipps_emulator::RunningEmulator, Client, Seen, String) {
     let emu = Emulator::start().await.unwrap();
     let (proxy_addr, seen) = proxy(TUNNEL_OK).await;
-    let c = builder_for(&emu)
-        .proxy(format!("http://shop:pr0xy-pass@{proxy_addr}"))
-        .build()
-        .unwrap();
+    let c = builder_for(&emu).proxy(url(&proxy_addr)).build().unwrap();
+    (emu, c, seen, proxy_addr)
+}
+
+#[tokio::test]
+async fn calls_go_through_the_proxy_tunnel_with_its_credentials() {
+    let (emu, c, seen, proxy_addr) = via_proxy(|a| format!("http://shop:pr0xy-pass@{a}")).await;
     // The token request and the API call both went through, on one tunnel (a pooled connection).
     let r = Reference::random();
     let err = c.epayment().get_payment(&r).await.unwrap_err();
@@ -187,10 +191,15 @@ fn https_client(base: &str) -> vipps::ClientBuilder {
         .no_proxy()
 }
 
+/// The error of a token request by a client built from `b`, which must fail.
+async fn token_error(b: vipps::ClientBuilder) -> vipps::Error {
+    b.build().unwrap().access_token().await.unwrap_err()
+}
+
 #[tokio::test]
 async fn an_https_base_url_speaks_tls_and_a_failed_handshake_sends_nothing() {
     let (base, first) = first_bytes_server().await;
-    let err = https_client(&base).build().unwrap().access_token().await.unwrap_err();
+    let err = token_error(https_client(&base)).await;
     let first = first.await.unwrap();
     assert_eq!(first.first(), Some(&0x16), "not a TLS handshake: {first:?}");
     assert!(matches!(err.kind(), ErrorKind::Connect(_)), "{err:?}");
@@ -202,13 +211,7 @@ async fn an_https_base_url_speaks_tls_and_a_failed_handshake_sends_nothing() {
 async fn tls_goes_through_the_proxy_tunnel() {
     let (base, first) = first_bytes_server().await;
     let (proxy_addr, seen) = proxy(TUNNEL_OK).await;
-    let err = https_client(&base)
-        .proxy(format!("http://{proxy_addr}"))
-        .build()
-        .unwrap()
-        .access_token()
-        .await
-        .unwrap_err();
+    let err = token_error(https_client(&base).proxy(format!("http://{proxy_addr}"))).await;
     assert!(matches!(err.kind(), ErrorKind::Connect(_)), "{err:?}");
     let target = base.trim_start_matches("https://");
     assert!(seen.lock().await[0].starts_with(&format!("CONNECT {target} HTTP/1.1")));
@@ -247,7 +250,7 @@ async fn the_connect_timeout_covers_the_tunnel_and_the_tls_handshake() {
             b = b.proxy(p);
         }
         let t0 = std::time::Instant::now();
-        let err = b.build().unwrap().access_token().await.unwrap_err();
+        let err = token_error(b).await;
         assert!(
             t0.elapsed() < std::time::Duration::from_secs(5),
             "{base}: {:?}",
@@ -263,14 +266,9 @@ async fn the_connect_timeout_covers_the_tunnel_and_the_tls_handshake() {
 
 #[tokio::test]
 async fn a_proxy_password_outside_ascii_is_used_not_dropped() {
-    let emu = Emulator::start().await.unwrap();
-    let (proxy_addr, seen) = proxy(TUNNEL_OK).await;
     // Not a valid URI as written (`ä`, and a trailing newline as read from a file): the
     // client encodes it, and still goes through the proxy rather than around it.
-    let c = builder_for(&emu)
-        .proxy(format!("http://shop:pässord@{proxy_addr}\n"))
-        .build()
-        .unwrap();
+    let (_emu, c, seen, _) = via_proxy(|a| format!("http://shop:pässord@{a}\n")).await;
     c.access_token().await.unwrap();
     let seen = seen.lock().await;
     assert_eq!(seen.len(), 1);
@@ -299,12 +297,7 @@ async fn a_certificate_no_root_vouches_for_is_refused() {
         // Whether the handshake completed: with the certificate refused, it must not.
         let _ = tx.send(acceptor.accept(s).await.is_ok());
     });
-    let err = https_client(&format!("https://127.0.0.1:{port}"))
-        .build()
-        .unwrap()
-        .access_token()
-        .await
-        .unwrap_err();
+    let err = token_error(https_client(&format!("https://127.0.0.1:{port}"))).await;
     assert!(matches!(err.kind(), ErrorKind::Connect(_)), "{err:?}");
     assert!(err.to_string().contains("certificate"), "{err}");
     assert!(!rx.await.unwrap(), "the TLS handshake completed");
