@@ -16,7 +16,48 @@ pub(crate) const NORWAY: TestCustomer = TestCustomer {
     birthdate: "1990-01-31",
 };
 
+/// The Danish test customer (DKK).
+const DENMARK: TestCustomer = TestCustomer {
+    first_name: "Mette",
+    last_name: "Jensen",
+    email: "mette.jensen@example.com",
+    mobile: "4512345678",
+    street: "Vesterbrogade 1",
+    post_code: "1620",
+    city: "København V",
+    country: "DK",
+    birthdate: "1988-05-12",
+};
+
+/// The Finnish test customer (EUR).
+const FINLAND: TestCustomer = TestCustomer {
+    first_name: "Matti",
+    last_name: "Virtanen",
+    email: "matti.virtanen@example.com",
+    mobile: "358401234567",
+    street: "Mannerheimintie 1",
+    post_code: "00100",
+    city: "Helsinki",
+    country: "FI",
+    birthdate: "1985-11-03",
+};
+
+/// The Swedish test customer: no currency of these APIs is Swedish, but a Checkout session
+/// may ship to Sweden only.
+const SWEDEN: TestCustomer = TestCustomer {
+    first_name: "Anna",
+    last_name: "Svensson",
+    email: "anna.svensson@example.com",
+    mobile: "46701234567",
+    street: "Drottninggatan 1",
+    post_code: "11151",
+    city: "Stockholm",
+    country: "SE",
+    birthdate: "1992-03-17",
+};
+
 /// The test customer of one market.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct TestCustomer {
     pub(crate) first_name: &'static str,
     pub(crate) last_name: &'static str,
@@ -31,30 +72,17 @@ pub(crate) struct TestCustomer {
 
 pub(crate) fn test_customer(currency: &Currency) -> TestCustomer {
     match currency {
-        Currency::Dkk => TestCustomer {
-            first_name: "Mette",
-            last_name: "Jensen",
-            email: "mette.jensen@example.com",
-            mobile: "4512345678",
-            street: "Vesterbrogade 1",
-            post_code: "1620",
-            city: "København V",
-            country: "DK",
-            birthdate: "1988-05-12",
-        },
-        Currency::Eur => TestCustomer {
-            first_name: "Matti",
-            last_name: "Virtanen",
-            email: "matti.virtanen@example.com",
-            mobile: "358401234567",
-            street: "Mannerheimintie 1",
-            post_code: "00100",
-            city: "Helsinki",
-            country: "FI",
-            birthdate: "1985-11-03",
-        },
+        Currency::Dkk => DENMARK,
+        Currency::Eur => FINLAND,
         _ => NORWAY,
     }
+}
+
+/// The test customer who lives in `country` (ISO 3166-1 alpha-2, any case), if there is one.
+pub(crate) fn living_in(country: &str) -> Option<TestCustomer> {
+    [NORWAY, DENMARK, FINLAND, SWEDEN]
+        .into_iter()
+        .find(|c| c.country.eq_ignore_ascii_case(country))
 }
 
 /// A customer's profile as shared with a merchant (what the Userinfo API answers with).

@@ -926,5 +926,15 @@ async fn only_supported_countries_can_be_chosen() {
     assert_eq!(status, 200, "{s}");
     assert_eq!(s["sessionState"], "PaymentSuccessful", "{s}");
     assert_eq!(s["shippingDetails"]["country"], "SE", "{s}");
+    // ... with an address and a phone number of that country.
+    assert_eq!(s["shippingDetails"]["city"], "Stockholm", "{s}");
+    assert_eq!(s["shippingDetails"]["postalCode"], "11151", "{s}");
+    assert!(
+        s["shippingDetails"]["phoneNumber"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("46"),
+        "{s}"
+    );
     emu.shutdown().await;
 }

@@ -59,7 +59,7 @@
 mod frontend;
 
 use crate::config::Merchant;
-use crate::customer::{Person, NORWAY};
+use crate::customer::{living_in, Person, TestCustomer, NORWAY};
 use crate::deliveries::{Outbound, RetrySchedule};
 use crate::error::{ApiError, Stored};
 use crate::http::{
@@ -1019,17 +1019,23 @@ fn address_key(a: &AddressData) -> String {
     serde_json::to_string(a).unwrap_or_default()
 }
 
-/// The complete address: entered, else prefilled, else the test user's.
+/// The complete address: entered, else prefilled, else the test customer's.
 fn full_address(s: &Session, a: Option<AddressData>) -> AddressData {
     let a = a.unwrap_or_default();
     let p = s.request.prefill_customer.clone().unwrap_or_default();
+    let home = home_customer(s);
     AddressData {
-        street_address: Some(pick(a.street_address, p.street_address, NORWAY.street)),
-        postal_code: Some(pick(a.postal_code, p.postal_code, NORWAY.post_code)),
-        city: Some(pick(a.city, p.city, NORWAY.city)),
-        // The test customer lives in Norway, unless the session only ships elsewhere.
+        street_address: Some(pick(a.street_address, p.street_address, home.street)),
+        postal_code: Some(pick(a.postal_code, p.postal_code, home.post_code)),
+        city: Some(pick(a.city, p.city, home.city)),
         country: Some(pick(a.country, p.country, default_country(s))),
     }
+}
+
+/// The test customer who fills in what the session does not give: the one who lives in
+/// [`default_country`] (Norway's, with that country, for a country without one).
+fn home_customer(s: &Session) -> TestCustomer {
+    living_in(default_country(s)).unwrap_or(NORWAY)
 }
 
 /// The test customer's country, or the first supported one when the session does not
@@ -1046,11 +1052,12 @@ fn default_country(s: &Session) -> &str {
 fn full_customer(s: &Session, c: Option<CustomerData>) -> CustomerData {
     let c = c.unwrap_or_default();
     let p = s.request.prefill_customer.clone().unwrap_or_default();
+    let home = home_customer(s);
     CustomerData {
-        first_name: Some(pick(c.first_name, p.first_name, NORWAY.first_name)),
-        last_name: Some(pick(c.last_name, p.last_name, NORWAY.last_name)),
-        email: Some(pick(c.email, p.email, NORWAY.email)),
-        phone_number: Some(pick(c.phone_number, p.phone_number, NORWAY.mobile)),
+        first_name: Some(pick(c.first_name, p.first_name, home.first_name)),
+        last_name: Some(pick(c.last_name, p.last_name, home.last_name)),
+        email: Some(pick(c.email, p.email, home.email)),
+        phone_number: Some(pick(c.phone_number, p.phone_number, home.mobile)),
     }
 }
 
