@@ -108,6 +108,22 @@ impl Http {
     }
 }
 
+/// Tells, after an attempt timed out, whether it had a connection by then: a request that
+/// never got one was not sent.
+pub(crate) struct ConnectWatch(hyper_util::client::legacy::connect::CaptureConnection);
+
+impl ConnectWatch {
+    /// Watches `req` (before it is sent).
+    pub(crate) fn new(req: &mut Request<Body>) -> ConnectWatch {
+        ConnectWatch(hyper_util::client::legacy::connect::capture_connection(req))
+    }
+
+    /// Whether the request got a connection (new or pooled).
+    pub(crate) fn connected(&self) -> bool {
+        self.0.connection_metadata().is_some()
+    }
+}
+
 /// Opens the TCP connection under each pooled connection: straight to the server, or through
 /// the proxy that the settings pick for the server (a `CONNECT` tunnel, with the proxy's
 /// credentials when its URL has them). TLS, where the scheme asks for it, goes on top.

@@ -2,8 +2,9 @@
 //! idempotency keys and timeouts. API modules only describe operations ([`Op`]).
 
 use crate::config::Config;
+use crate::error::NetworkError;
 use crate::error::{Error, ErrorKind, Result};
-use crate::net::Failure;
+use crate::net::{ConnectWatch, Failure};
 use crate::retry::{decide, parse_retry_after, AttemptOutcome, Decision, RetryPolicy};
 use crate::token::{Bearer, TokenCache};
 use crate::Client;
@@ -501,8 +502,23 @@ impl Client {
         *req.method_mut() = op.method.clone();
         *req.uri_mut() = uri;
         *req.headers_mut() = headers;
-        // The attempt's deadline covers sending, the answer's head and its body.
+        // A deadline no longer than the connect timeout can end the attempt while it is still
+        // connecting (a longer one cannot: the connect fails first). Whether it had a
+        // connection then tells "not sent" from "may have reached the server"; watching costs
+        // an allocation, so only these attempts are watched.
+        let watch = (timeout <= self.inner.config.connect_timeout).then(|| ConnectWatch::new(&mut req));
+        // The attempt's deadline covers connecting, sending, the answer's head and its body.
         match tokio::time::timeout(timeout, self.inner.http.exchange(req)).await {
+            Err(_elapsed) if watch.is_some_and(|w| !w.connected()) => Ok(Err(AttemptError::Failed(
+                ErrorKind::Connect(NetworkError::new(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!(
+                        "not connected within the attempt's timeout of {} ms",
+                        timeout.as_millis()
+                    ),
+                ))),
+                AttemptOutcome::ConnectFailed,
+            ))),
             Err(_elapsed) => Ok(Err(AttemptError::Failed(
                 ErrorKind::Timeout,
                 AttemptOutcome::TimedOutOrBroken,

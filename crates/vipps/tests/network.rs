@@ -74,28 +74,27 @@ async fn via_proxy(url: impl Fn(&str) -> String) -> (vipps_emulator::RunningEmul
 #[tokio::test]
 async fn calls_go_through_the_proxy_tunnel_with_its_credentials() {
     let (emu, c, seen, proxy_addr) = via_proxy(|a| format!("http://shop:pr0xy-pass@{a}")).await;
-    // The token request and the API call both went through, on one tunnel (a pooled connection).
+    // The token request and the API calls all went through tunnels (mostly one, pooled; hyper
+    // may open another when a call comes before the last connection is back in the pool).
     let r = Reference::random();
     let err = c.epayment().get_payment(&r).await.unwrap_err();
     assert_eq!(err.status(), Some(404), "{err}");
     c.epayment().get_payment(&r).await.unwrap_err();
     let seen = seen.lock().await;
-    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!((1..=3).contains(&seen.len()), "{seen:?}");
     let emu_host = emu.base_url().trim_start_matches("http://").to_owned();
-    assert!(
-        seen[0].starts_with(&format!("CONNECT {emu_host} HTTP/1.1\r\n")),
-        "{}",
-        seen[0]
-    );
-    // `shop:pr0xy-pass`, as the URL gave it.
-    let auth = seen[0]
-        .lines()
-        .find_map(|l| {
-            l.split_once(':')
-                .filter(|(k, _)| k.eq_ignore_ascii_case("proxy-authorization"))
-        })
-        .map(|(_, v)| v.trim());
-    assert_eq!(auth, Some("Basic c2hvcDpwcjB4eS1wYXNz"), "{}", seen[0]);
+    for head in seen.iter() {
+        assert!(head.starts_with(&format!("CONNECT {emu_host} HTTP/1.1\r\n")), "{head}");
+        // `shop:pr0xy-pass`, as the URL gave it.
+        let auth = head
+            .lines()
+            .find_map(|l| {
+                l.split_once(':')
+                    .filter(|(k, _)| k.eq_ignore_ascii_case("proxy-authorization"))
+            })
+            .map(|(_, v)| v.trim());
+        assert_eq!(auth, Some("Basic c2hvcDpwcjB4eS1wYXNz"), "{head}");
+    }
     // The proxy's URL, with its password, is kept out of Debug output.
     let debug = format!("{:?}", c.config());
     assert!(!debug.contains("pr0xy-pass") && !debug.contains(&proxy_addr), "{debug}");
@@ -315,27 +314,38 @@ fn client_env(emu: &vipps_emulator::RunningEmulator) -> Vec<(&'static str, Strin
     ]
 }
 
-/// Runs [`child_fetches_a_token_from_env`] in a fresh process of this test binary, with only
-/// `vars` (and the `PATH`) as its environment: true when it passed.
-async fn run_child(vars: Vec<(&'static str, String)>) -> bool {
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--ignored",
-                "--exact",
-                "child_fetches_a_token_from_env",
-                "--test-threads=1",
-            ])
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .envs(vars)
-            .output()
-            .unwrap()
-            .status
-            .success()
+/// Marks the process [`run_child`] starts: [`child_fetches_a_token_from_env`] does nothing
+/// anywhere else (as under `cargo test -- --include-ignored`).
+const CHILD_MARK: &str = "VIPPS_NETWORK_TEST_CHILD";
+
+/// Runs [`child_fetches_a_token_from_env`] in a fresh process of this test binary, with `vars`
+/// set and every other proxy or `VIPPS_*` variable of this process removed. Panics with the
+/// child's output unless its one test ran and passed.
+async fn run_child(vars: Vec<(&'static str, String)>) {
+    let out = tokio::task::spawn_blocking(move || {
+        let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+        cmd.args([
+            "--ignored",
+            "--exact",
+            "child_fetches_a_token_from_env",
+            "--test-threads=1",
+        ]);
+        for (k, _) in std::env::vars_os() {
+            let k = k.to_string_lossy().to_ascii_uppercase();
+            if k.ends_with("_PROXY") || k.starts_with("VIPPS_") || k == "REQUEST_METHOD" {
+                cmd.env_remove(&k).env_remove(k.to_ascii_lowercase());
+            }
+        }
+        cmd.env(CHILD_MARK, "1").envs(vars).output().unwrap()
     })
     .await
-    .unwrap()
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "the child failed or did not run:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Run by [`proxy_environment_variables`] in a child process (the proxy variables are read
@@ -343,6 +353,9 @@ async fn run_child(vars: Vec<(&'static str, String)>) -> bool {
 #[tokio::test]
 #[ignore = "run by proxy_environment_variables in a child process"]
 async fn child_fetches_a_token_from_env() {
+    if std::env::var_os(CHILD_MARK).is_none() {
+        return;
+    }
     Client::from_env().unwrap().access_token().await.unwrap();
 }
 
@@ -357,14 +370,14 @@ async fn proxy_environment_variables() {
     };
     let proxy_url = format!("http://{proxy_addr}");
     // HTTP_PROXY is taken for an http:// server.
-    assert!(run_child(with(&[("HTTP_PROXY", &proxy_url)])).await);
+    run_child(with(&[("HTTP_PROXY", &proxy_url)])).await;
     assert_eq!(seen.lock().await.len(), 1);
     // ... and so is its lower-case form; NO_PROXY lets the server's host go straight.
-    assert!(run_child(with(&[("http_proxy", &proxy_url), ("NO_PROXY", "127.0.0.1")])).await);
+    run_child(with(&[("http_proxy", &proxy_url), ("NO_PROXY", "127.0.0.1")])).await;
     assert_eq!(seen.lock().await.len(), 1);
-    assert!(run_child(with(&[("http_proxy", &proxy_url)])).await);
+    run_child(with(&[("http_proxy", &proxy_url)])).await;
     assert_eq!(seen.lock().await.len(), 2);
     // HTTPS_PROXY is for https:// servers only.
-    assert!(run_child(with(&[("HTTPS_PROXY", &proxy_url)])).await);
+    run_child(with(&[("HTTPS_PROXY", &proxy_url)])).await;
     assert_eq!(seen.lock().await.len(), 2);
 }

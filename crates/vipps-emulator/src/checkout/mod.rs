@@ -59,7 +59,7 @@
 mod frontend;
 
 use crate::config::Merchant;
-use crate::customer::{living_in, Person, TestCustomer, NORWAY};
+use crate::customer::{living_in, Person, NORWAY};
 use crate::deliveries::{Outbound, RetrySchedule};
 use crate::error::{ApiError, Stored};
 use crate::http::{
@@ -1019,23 +1019,19 @@ fn address_key(a: &AddressData) -> String {
     serde_json::to_string(a).unwrap_or_default()
 }
 
-/// The complete address: entered, else prefilled, else the test customer's.
+/// The complete address: entered, else prefilled, else that of the test customer who lives in
+/// the address's country (Norway's, with that country, for a country without one).
 fn full_address(s: &Session, a: Option<AddressData>) -> AddressData {
     let a = a.unwrap_or_default();
     let p = s.request.prefill_customer.clone().unwrap_or_default();
-    let home = home_customer(s);
+    let country = pick(a.country, p.country.clone(), default_country(s));
+    let home = living_in(&country).unwrap_or(NORWAY);
     AddressData {
         street_address: Some(pick(a.street_address, p.street_address, home.street)),
         postal_code: Some(pick(a.postal_code, p.postal_code, home.post_code)),
         city: Some(pick(a.city, p.city, home.city)),
-        country: Some(pick(a.country, p.country, default_country(s))),
+        country: Some(country),
     }
-}
-
-/// The test customer who fills in what the session does not give: the one who lives in
-/// [`default_country`] (Norway's, with that country, for a country without one).
-fn home_customer(s: &Session) -> TestCustomer {
-    living_in(default_country(s)).unwrap_or(NORWAY)
 }
 
 /// The test customer's country, or the first supported one when the session does not
@@ -1049,10 +1045,12 @@ fn default_country(s: &Session) -> &str {
     }
 }
 
-fn full_customer(s: &Session, c: Option<CustomerData>) -> CustomerData {
+/// The complete customer: entered, else prefilled, else the test customer who lives in
+/// `country` (the address's).
+fn full_customer(s: &Session, c: Option<CustomerData>, country: &str) -> CustomerData {
     let c = c.unwrap_or_default();
     let p = s.request.prefill_customer.clone().unwrap_or_default();
-    let home = home_customer(s);
+    let home = living_in(country).unwrap_or(NORWAY);
     CustomerData {
         first_name: Some(pick(c.first_name, p.first_name, home.first_name)),
         last_name: Some(pick(c.last_name, p.last_name, home.last_name)),
@@ -1289,8 +1287,8 @@ pub(crate) async fn customer_act(
             return Err(CkError::wrong_state(s, "paid"));
         }
         if s.state == SessionState::SessionCreated {
-            let customer = full_customer(s, input.customer.clone());
             let addr = full_address(s, input.address.clone());
+            let customer = full_customer(s, input.customer.clone(), addr.country.as_deref().unwrap_or_default());
             let ship_amount = chosen.as_ref().and_then(|o| o.amount().cloned());
             let tx = s.transaction_amount();
             let total = Amount::new(
