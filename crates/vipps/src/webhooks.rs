@@ -3,7 +3,7 @@
 //! - [`Webhooks`] (from [`Client::webhooks`]) calls `/webhooks/v1/webhooks`.
 //! - [`WebhookVerifier`] checks the HMAC-SHA256 signature of a delivery (pure functions,
 //!   no HTTP server needed); [`sign`] produces valid signed headers (for tests and emulators).
-//! - With the `axum` feature, [`VerifiedWebhook`] is an extractor that verifies and parses
+//! - With the `axum` feature, `VerifiedWebhook` is an extractor that verifies and parses
 //!   a delivery in a handler.
 //!
 //! ```no_run
