@@ -1,6 +1,7 @@
 //! # vipps: an async Rust SDK for the Vipps MobilePay APIs
 //!
-//! A typed client for the Access Token API and ePayment API v1, with what a payment
+//! A typed client for the Access Token API, ePayment API v1, Checkout API v3, Webhooks API v1,
+//! the Userinfo API and the legacy eCom API v2, with what a payment
 //! integration needs built in:
 //!
 //! - **Authentication**: the access token is fetched on demand, cached until shortly
@@ -13,6 +14,9 @@
 //!   [`RequestBuilder::idempotency_key`]; read the one used from [`Response::idempotency_key`]
 //!   or [`Error::idempotency_key`].
 //! - **Timeouts** on by default (5 s connect, 30 s per attempt, 60 s overall).
+//! - **HTTP**: HTTP/1.1 on hyper's pooled client, TLS by rustls with the webpki roots,
+//!   proxies from `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` or [`ClientBuilder::proxy`] through
+//!   `CONNECT` tunnels. A failure below HTTP is a [`NetworkError`].
 //! - **Typed errors** ([`Error`]) with the API's problem details, the numeric error code,
 //!   the trace id, and whether the request may have reached the server.
 //! - **Validation before sending**: a request that breaks a documented rule is rejected
