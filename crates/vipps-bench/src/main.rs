@@ -351,6 +351,17 @@ enum Side {
     Hyper,
 }
 
+impl Side {
+    /// The client's name in the tables.
+    fn label(self) -> &'static str {
+        match self {
+            Side::Sdk => "SDK",
+            Side::Raw => "raw reqwest",
+            Side::Hyper => "raw hyper-util",
+        }
+    }
+}
+
 /// The operations of the SDK-vs-raw comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum BenchOp {
@@ -659,11 +670,7 @@ async fn sdk_against_raw(base: String, quick: bool) {
         (Side::Raw, 32, scale(100_000), scale(50_000)),
     ];
     for (phase, &(raw, conc, n_get, n_cap)) in runs.iter().enumerate() {
-        let name = if raw == Side::Hyper {
-            "raw hyper-util"
-        } else {
-            "raw reqwest"
-        };
+        let name = raw.label();
         let c = interleaved(
             conc,
             n_get,

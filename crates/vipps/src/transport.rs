@@ -2,8 +2,7 @@
 //! idempotency keys and timeouts. API modules only describe operations ([`Op`]).
 
 use crate::config::Config;
-use crate::error::NetworkError;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, NetworkError, Result};
 use crate::net::{ConnectWatch, Failure};
 use crate::retry::{decide, parse_retry_after, AttemptOutcome, Decision, RetryPolicy};
 use crate::token::{Bearer, TokenCache};
@@ -508,30 +507,34 @@ impl Client {
         // an allocation, so only these attempts are watched.
         let watch = (timeout <= self.inner.config.connect_timeout).then(|| ConnectWatch::new(&mut req));
         // The attempt's deadline covers connecting, sending, the answer's head and its body.
-        match tokio::time::timeout(timeout, self.inner.http.exchange(req)).await {
-            Err(_elapsed) if watch.is_some_and(|w| !w.connected()) => Ok(Err(AttemptError::Failed(
-                ErrorKind::Connect(NetworkError::new(std::io::Error::new(
+        let exchanged = match tokio::time::timeout(timeout, self.inner.http.exchange(req)).await {
+            Ok(exchanged) => exchanged,
+            Err(_elapsed) if watch.is_some_and(|w| !w.connected()) => {
+                Err(Failure::Connect(NetworkError::new(std::io::Error::new(
                     std::io::ErrorKind::TimedOut,
                     format!(
                         "not connected within the attempt's timeout of {} ms",
                         timeout.as_millis()
                     ),
-                ))),
-                AttemptOutcome::ConnectFailed,
-            ))),
-            Err(_elapsed) => Ok(Err(AttemptError::Failed(
-                ErrorKind::Timeout,
-                AttemptOutcome::TimedOutOrBroken,
-            ))),
-            Ok(Err(Failure::Connect(e))) => Ok(Err(AttemptError::Failed(
+                ))))
+            }
+            Err(_elapsed) => {
+                return Ok(Err(AttemptError::Failed(
+                    ErrorKind::Timeout,
+                    AttemptOutcome::TimedOutOrBroken,
+                )))
+            }
+        };
+        match exchanged {
+            Err(Failure::Connect(e)) => Ok(Err(AttemptError::Failed(
                 ErrorKind::Connect(e),
                 AttemptOutcome::ConnectFailed,
             ))),
-            Ok(Err(Failure::Broken(e))) => Ok(Err(AttemptError::Failed(
+            Err(Failure::Broken(e)) => Ok(Err(AttemptError::Failed(
                 ErrorKind::Transport(e),
                 AttemptOutcome::TimedOutOrBroken,
             ))),
-            Ok(Ok((head, body))) => {
+            Ok((head, body)) => {
                 let status = head.status.as_u16();
                 if (200..300).contains(&status) {
                     Ok(Ok((status, body)))
@@ -612,8 +615,8 @@ const PATH: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
 
 impl Base {
     pub(crate) fn new(base_url: &str) -> Result<Base> {
-        let url = url::Url::parse(base_url).map_err(|e| Error::config(format!("base URL is not valid: {e}")))?;
         let invalid = |e: &dyn std::fmt::Display| Error::config(format!("base URL is not valid: {e}"));
+        let url = url::Url::parse(base_url).map_err(|e| invalid(&e))?;
         let scheme = url.scheme().parse().map_err(|e| invalid(&e))?;
         let authority = url[url::Position::BeforeHost..url::Position::AfterPort]
             .parse()
@@ -630,14 +633,13 @@ impl Base {
         let mut full = String::with_capacity(self.path.len() + path.len());
         full.push_str(&self.path);
         full.extend(percent_encoding::utf8_percent_encode(path, PATH));
+        let invalid = |e: &dyn std::fmt::Display| Error::config(format!("request path is not valid: {e}"));
         let mut parts = http::uri::Parts::default();
         parts.scheme = Some(self.scheme.clone());
         parts.authority = Some(self.authority.clone());
-        parts.path_and_query = Some(
-            http::uri::PathAndQuery::from_maybe_shared(bytes::Bytes::from(full))
-                .map_err(|e| Error::config(format!("request path is not valid: {e}")))?,
-        );
-        http::Uri::from_parts(parts).map_err(|e| Error::config(format!("request path is not valid: {e}")))
+        parts.path_and_query =
+            Some(http::uri::PathAndQuery::from_maybe_shared(bytes::Bytes::from(full)).map_err(|e| invalid(&e))?);
+        http::Uri::from_parts(parts).map_err(|e| invalid(&e))
     }
 }
 
