@@ -1,8 +1,8 @@
 //! Running the emulator on a socket.
 
-use crate::clock::Clock;
-use crate::config::{EmulatorConfig, Merchant};
-use crate::state::AppState;
+use crate::core::clock::Clock;
+use crate::core::config::{EmulatorConfig, Merchant};
+use crate::core::state::AppState;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;

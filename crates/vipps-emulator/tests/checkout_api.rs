@@ -386,8 +386,7 @@ async fn callback_gives_up_after_four_attempts() {
 async fn dynamic_shipping_is_used_and_falls_back() {
     let emu = Emulator::start().await.unwrap();
     emu.state()
-        .checkout()
-        .set_dynamic_shipping_timeout(Duration::from_millis(300));
+        .set_checkout_dynamic_shipping_timeout(Duration::from_millis(300));
     let (url, _, ship) = receiver(0).await;
     for (reference, path) in [
         ("ck-dyn-0001", "ship"),

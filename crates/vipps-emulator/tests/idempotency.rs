@@ -155,7 +155,7 @@ async fn concurrent_duplicate_creates_have_one_effect() {
         "every copy gets the same answer"
     );
     assert_eq!(h.events("concurrent-0001").await.len(), 1);
-    assert_eq!(h.emu.state().store().payment_count(), 1);
+    assert_eq!(h.emu.state().payment_count(), 1);
 
     // concurrent captures with one key: one capture
     h.approve("concurrent-0001").await;

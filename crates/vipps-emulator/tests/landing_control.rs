@@ -193,7 +193,7 @@ async fn control_plane() {
     // reset forgets payments; tokens stay valid
     let r = h.http.post(h.url("/_emulator/reset")).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(h.emu.state().store().payment_count(), 0);
+    assert_eq!(h.emu.state().payment_count(), 0);
     let r = h
         .req(reqwest::Method::GET, "/epayment/v1/payments/control-ref-0003")
         .send()

@@ -7,7 +7,7 @@ use vipps_emulator::{Emulator, EmulatorConfig};
 #[tokio::test]
 async fn epayment_write_limit_is_five_per_minute_per_reference() {
     let config = EmulatorConfig {
-        faults: Some(vipps_emulator::faults::FaultConfig {
+        faults: Some(vipps_emulator::FaultConfig {
             rate_limits: true,
             ..Default::default()
         }),

@@ -75,7 +75,7 @@ async fn validation_names_the_field() {
     body["expiresAt"] = json!("2020-01-01T00:00:00Z");
     body["receipt"] = json!({"orderLines": [{"name": "x", "id": "1", "totalAmount": 1000, "totalAmountExcludingTax": 800, "totalTaxAmount": 200, "taxPercentage": 25}], "bottomLine": {"currency": "NOK"}});
     problem(create_raw(&h, body).await, 400, Some(6120)).await;
-    assert_eq!(h.emu.state().store().payment_count(), 0);
+    assert_eq!(h.emu.state().payment_count(), 0);
 }
 
 #[tokio::test]

@@ -503,15 +503,12 @@ async fn scripted_receiver(answer: fn(usize) -> http::StatusCode) -> (String, Ar
 /// An emulator whose webhook deliveries are tried once each.
 async fn one_attempt_each() -> H {
     let h = H::start().await;
-    h.emu
-        .state()
-        .webhooks()
-        .set_retry_schedule(vipps_emulator::deliveries::RetrySchedule {
-            max_attempts: 1,
-            initial_backoff_ms: 1,
-            max_backoff_ms: 1,
-            timeout_ms: 5_000,
-        });
+    h.emu.state().set_webhook_retry_schedule(vipps_emulator::RetrySchedule {
+        max_attempts: 1,
+        initial_backoff_ms: 1,
+        max_backoff_ms: 1,
+        timeout_ms: 5_000,
+    });
     h
 }
 

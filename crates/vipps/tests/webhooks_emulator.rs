@@ -16,7 +16,7 @@ use vipps::types::webhooks::{RegisterWebhookRequest, WebhookEventType};
 use vipps::types::{Amount, Reference};
 use vipps::webhooks::{WebhookError, WebhookRequest, WebhookVerifier};
 use vipps::Client;
-use vipps_emulator::deliveries::RetrySchedule;
+use vipps_emulator::RetrySchedule;
 use vipps_emulator::{Emulator, RunningEmulator};
 
 fn web(reference: &Reference, value: i64) -> CreatePaymentRequest {
@@ -274,13 +274,13 @@ async fn a_receiver_failing_the_first_attempts_still_gets_the_event() {
 #[tokio::test]
 async fn order_is_preserved_per_payment_even_with_retries() {
     let emu = Emulator::start().await.unwrap();
-    emu.state().webhooks().set_retry_schedule(RetrySchedule {
+    emu.state().set_webhook_retry_schedule(RetrySchedule {
         max_attempts: 5,
         initial_backoff_ms: 20,
         max_backoff_ms: 100,
         timeout_ms: 2_000,
     });
-    assert_eq!(emu.state().webhooks().retry_schedule().initial_backoff_ms, 20);
+    assert_eq!(emu.state().webhook_retry_schedule().initial_backoff_ms, 20);
     let c = client_for(&emu);
     let ep = c.epayment();
     // the first attempt of every event fails: a later event must still wait for it

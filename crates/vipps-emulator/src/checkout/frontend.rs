@@ -7,10 +7,10 @@
 //! `shipping_address_changed`, `customer_information_changed`) and follows `redirect`.
 
 use super::{customer_act, shipping_options, sorted, with_session, AddressData, CkError, CustomerInput, Outcome};
-use crate::error::Stored;
-use crate::http::read_body;
-use crate::landing::escape;
-use crate::state::AppState;
+use crate::core::error::Stored;
+use crate::core::state::AppState;
+use crate::web::escape;
+use crate::web::read_body;
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::Uri;

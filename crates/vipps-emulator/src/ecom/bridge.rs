@@ -13,8 +13,8 @@
 use super::errors::EcomErr;
 use super::order::{Order, Phase};
 use super::with_data;
-use crate::error::{ApiError, Stored};
-use crate::state::AppState;
+use crate::core::error::{ApiError, Stored};
+use crate::core::state::{AppState, ForeignCall, IdempotentRun, Modification};
 use http::StatusCode;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -25,35 +25,24 @@ use vipps_types::epayment::{
 };
 use vipps_types::{Amount, Currency, Reference};
 
-/// A capture, refund or cancel asked for through ePayment.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Action<'a> {
-    /// `POST …/capture`.
-    Capture(&'a Amount),
-    /// `POST …/refund`.
-    Refund(&'a Amount),
-    /// `POST …/cancel` (`cancelTransactionOnly`).
-    Cancel { transaction_only: bool },
-}
-
 /// `GET /epayment/v1/payments/{reference}` of an eCom order, if `order_id` is one of `msn`'s.
-pub(crate) fn get(state: &AppState, msn: &str, order_id: &str) -> Option<GetPaymentResponse> {
+fn get(state: &AppState, msn: &str, order_id: &str) -> Option<GetPaymentResponse> {
     with_data(state, |d, now, out| d.order(msn, order_id, now, out).map(|o| view(o)))
 }
 
 /// `GET …/events` of an eCom order: its transaction log as ePayment events, oldest first.
-pub(crate) fn events(state: &AppState, msn: &str, order_id: &str) -> Option<Vec<PaymentEvent>> {
+fn events(state: &AppState, msn: &str, order_id: &str) -> Option<Vec<PaymentEvent>> {
     with_data(state, |d, now, out| d.order(msn, order_id, now, out).map(|o| log(o)))
 }
 
 /// Runs `action` on an eCom order; `None` when `order_id` is none of `msn`'s orders. `run`
 /// wraps the operation in ePayment's idempotency (it takes the store's lock).
-pub(crate) fn modify(
+fn modify(
     state: &AppState,
     msn: &str,
     order_id: &str,
     key: Option<&str>,
-    action: Action<'_>,
+    action: Modification<'_>,
     run: impl FnOnce(&mut dyn FnMut(OffsetDateTime) -> Result<Stored, ApiError>) -> Stored,
 ) -> Option<Stored> {
     with_data(state, |d, now, out| {
@@ -69,7 +58,7 @@ pub(crate) fn modify(
     })
 }
 
-fn apply(o: &mut Order, request_id: &str, action: Action<'_>, now: OffsetDateTime) -> Result<(), ApiError> {
+fn apply(o: &mut Order, request_id: &str, action: Modification<'_>, now: OffsetDateTime) -> Result<(), ApiError> {
     let text = o.request.transaction.transaction_text.clone();
     let amount = |m: &Amount| -> Result<Option<i64>, ApiError> {
         if m.currency != Currency::Nok {
@@ -82,9 +71,9 @@ fn apply(o: &mut Order, request_id: &str, action: Action<'_>, now: OffsetDateTim
         Ok(Some(m.value))
     };
     let r = match action {
-        Action::Capture(m) => o.capture(amount(m)?, &text, request_id, now).map(drop),
-        Action::Refund(m) => o.refund(amount(m)?, &text, request_id, now).map(drop),
-        Action::Cancel { transaction_only } => {
+        Modification::Capture(m) => o.capture(amount(m)?, &text, request_id, now).map(drop),
+        Modification::Refund(m) => o.refund(amount(m)?, &text, request_id, now).map(drop),
+        Modification::Cancel { transaction_only } => {
             if transaction_only && o.phase != Phase::Initiated {
                 return Err(ApiError::code(
                     6060,
@@ -104,7 +93,7 @@ fn apply(o: &mut Order, request_id: &str, action: Action<'_>, now: OffsetDateTim
 
 /// An eCom refusal in ePayment's format: the ePayment code of the same rule where there is one
 /// (the eCom group and code stay in `extraDetails` as `ecomError`).
-fn refused(e: EcomErr, action: Action<'_>) -> ApiError {
+fn refused(e: EcomErr, action: Modification<'_>) -> ApiError {
     let code = match (e.group, e.code.as_str(), action) {
         (_, "94", _) => Some(6160),
         ("Payment", "51", _) => Some(6040),
@@ -113,11 +102,11 @@ fn refused(e: EcomErr, action: Action<'_>) -> ApiError {
         ("Payment", "72", _) => Some(6020),
         ("Payment", "73", _) => Some(6210),
         ("Payment", "95", _) => Some(6220),
-        ("Payment", "98", Action::Cancel { .. }) => Some(6030),
+        ("Payment", "98", Modification::Cancel { .. }) => Some(6030),
         ("Payment", "98", _) => Some(6100),
-        (_, "91", Action::Capture(_)) => Some(6200),
-        (_, "91", Action::Refund(_)) => Some(6210),
-        (_, "91", Action::Cancel { .. }) => Some(6190),
+        (_, "91", Modification::Capture(_)) => Some(6200),
+        (_, "91", Modification::Refund(_)) => Some(6210),
+        (_, "91", Modification::Cancel { .. }) => Some(6190),
         _ => None,
     };
     let err = match code {
@@ -237,4 +226,36 @@ fn log(o: &Order) -> Vec<PaymentEvent> {
         }
     }
     events
+}
+
+impl crate::core::state::Part for super::EcomState {
+    fn settle_due(&self, state: &AppState) {
+        super::sweep(state);
+    }
+
+    fn reset(&self) {
+        super::EcomState::reset(self);
+    }
+
+    fn holds_reference(&self, msn: &str, reference: &str) -> Option<&'static str> {
+        self.holds(msn, reference).then_some("an eCom order")
+    }
+
+    fn payment(&self, state: &AppState, msn: &str, reference: &str) -> Option<GetPaymentResponse> {
+        get(state, msn, reference)
+    }
+
+    fn payment_events(&self, state: &AppState, msn: &str, reference: &str) -> Option<Vec<PaymentEvent>> {
+        events(state, msn, reference)
+    }
+
+    fn modify_payment(
+        &self,
+        state: &AppState,
+        call: ForeignCall<'_>,
+        modification: Modification<'_>,
+        run: IdempotentRun<'_>,
+    ) -> Option<Stored> {
+        modify(state, call.msn, call.reference, call.key, modification, run)
+    }
 }

@@ -5,7 +5,7 @@
 //! VippsError ⇒ 400, User ⇒ 400, InvalidRequest (the field name is the code) ⇒ 400,
 //! Authentication ⇒ 401/403.
 
-use crate::error::{ApiError, Stored};
+use crate::core::error::{ApiError, Stored};
 use http::StatusCode;
 use vipps_types::ecom::EcomError;
 use vipps_types::ValidationError;
@@ -57,11 +57,6 @@ impl EcomErr {
             _ => StatusCode::BAD_REQUEST,
         };
         Self::new(status, "VippsError", code.to_string(), message)
-    }
-
-    /// A `User` error (400).
-    pub fn user(code: u32, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "User", code.to_string(), message)
     }
 
     /// An `InvalidRequest` error: the field name is the code (400).

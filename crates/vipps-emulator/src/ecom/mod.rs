@@ -35,16 +35,17 @@
 //!   `Authorization: <authToken>` when given, logged at `GET /_emulator/deliveries`
 //!   (kind `ecom-callback`).
 
-pub(crate) mod bridge;
+mod bridge;
 pub mod errors;
 pub mod order;
 
-use crate::customer::Person;
-use crate::deliveries::{Outbound, RetrySchedule};
-use crate::error::Stored;
-use crate::http::{call_merchant, check_system_headers, header_str, parse_json, read_body};
-use crate::state::AppState;
-use crate::store::Fingerprint;
+use crate::core::customer::Person;
+use crate::core::error::Stored;
+use crate::core::state::AppState;
+use crate::core::store::Fingerprint;
+use crate::outbound::call_merchant;
+use crate::outbound::{DeliveriesExt, Outbound, RetrySchedule};
+use crate::web::{check_system_headers, header_str, parse_json, read_body};
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -129,29 +130,41 @@ impl Data {
 #[derive(Debug, Default)]
 pub struct EcomState {
     data: Mutex<Data>,
+    /// Every (MSN, order id) initiated: a leaf lock (nothing is locked while it is held), so
+    /// ePayment can ask whether a reference is an eCom order under the store's lock.
+    order_ids: parking_lot::RwLock<std::collections::HashSet<(String, String)>>,
 }
 
 impl EcomState {
     /// Forgets every order, token and request id.
     pub fn reset(&self) {
+        self.order_ids.write().clear();
         let mut d = self.data.lock();
         d.orders.clear();
         d.tokens.clear();
         d.replays.clear();
         d.deadlines.clear();
     }
+}
 
-    /// Whether `msn` has an order `order_id`.
-    pub fn has_order(&self, msn: &str, order_id: &str) -> bool {
-        self.data
-            .lock()
-            .orders
-            .contains_key(&(msn.to_owned(), order_id.to_owned()))
+impl EcomState {
+    /// Whether `msn` initiated an order `order_id` (reads only the leaf index).
+    fn holds(&self, msn: &str, order_id: &str) -> bool {
+        let ids = self.order_ids.read();
+        !ids.is_empty() && ids.contains(&(msn.to_owned(), order_id.to_owned()))
     }
+}
 
-    /// Number of orders.
-    pub fn order_count(&self) -> usize {
-        self.data.lock().orders.len()
+/// The eCom state of an emulator.
+pub(crate) trait EcomExt {
+    /// The eCom orders.
+    fn ecom(&self) -> &EcomState;
+}
+
+impl EcomExt for AppState {
+    fn ecom(&self) -> &EcomState {
+        self.part::<EcomState>()
+            .expect("the composition root registers the eCom state")
     }
 }
 
@@ -241,17 +254,17 @@ pub async fn remove_consent(
     uri: http::Uri,
 ) -> Response {
     let r = remove_consent_inner(&state, order_id, query.as_deref());
-    crate::http::respond(uri.path(), r)
+    crate::web::respond(uri.path(), r)
 }
 
 fn remove_consent_inner(
     state: &AppState,
     order_id: Result<Path<String>, PathRejection>,
     query: Option<&str>,
-) -> Result<Stored, crate::error::ApiError> {
-    use crate::error::ApiError;
+) -> Result<Stored, crate::core::error::ApiError> {
+    use crate::core::error::ApiError;
     let Path(order_id) = order_id.map_err(|e| ApiError::validation("orderId", &e.body_text(), None))?;
-    let msn = crate::control::target_msn(state, query, None)?;
+    let msn = crate::web::target_msn(state, query, None)?;
     let (prefix, auth, user_id) = {
         let d = state.ecom().data.lock();
         let o = d
@@ -316,7 +329,10 @@ fn consents_given(
                 o.reserved_at?,
                 o.user.as_ref()?,
             );
-            let person = Person::test(&Currency::Nok, Some(&crate::customer::msisdn(&user.mobile_number)));
+            let person = Person::test(
+                &Currency::Nok,
+                Some(&crate::core::customer::msisdn(&user.mobile_number)),
+            );
             Some((sub, o.msn.clone(), person, scope, at))
         })
         .collect()
@@ -361,7 +377,7 @@ async fn begin(state: &AppState, headers: &HeaderMap, body: Body) -> Result<(Str
             }
         }
     }
-    let merchant = crate::http::authenticate(state, &headers)?;
+    let merchant = crate::web::authenticate(state, &headers)?;
     Ok((merchant.msn.clone(), body))
 }
 
@@ -459,6 +475,7 @@ async fn initiate_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Re
         order.direct_capture = direct_capture;
         d.tokens.insert(token, id.clone());
         d.deadlines.push(Reverse((expires_at, id.clone())));
+        state.ecom().order_ids.write().insert(id.clone());
         d.orders.insert(id.clone(), order);
         Ok(Stored::json(
             StatusCode::OK,
@@ -680,7 +697,7 @@ async fn force_approve_inner(
             let o = d
                 .order(&msn, &order_id, now, out)
                 .ok_or_else(|| EcomErr::not_found(&order_id))?;
-            if known.is_some_and(|t| !crate::http::secure_eq(t, &o.token)) {
+            if known.is_some_and(|t| !crate::web::secure_eq(t, &o.token)) {
                 return Err(EcomErr::invalid("token", "belongs to another order"));
             }
             if o.express() {

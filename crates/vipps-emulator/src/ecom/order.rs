@@ -52,7 +52,7 @@ pub const EXPIRED: &str = "[Expired]";
 /// The test customer approving: the emulator's Norwegian test customer (Ola Nordmann, the
 /// same person ePayment and the Userinfo API show), with `phone` when one was given.
 pub fn test_user(phone: Option<&str>) -> UserDetails {
-    let c = crate::customer::NORWAY;
+    let c = crate::core::customer::NORWAY;
     // eCom numbers have no country code.
     let phone = phone.unwrap_or(&c.mobile[2..]).to_owned();
     UserDetails {
@@ -66,7 +66,7 @@ pub fn test_user(phone: Option<&str>) -> UserDetails {
 
 /// The test customer's address.
 pub fn test_address() -> Address {
-    let c = crate::customer::NORWAY;
+    let c = crate::core::customer::NORWAY;
     Address {
         address_line1: Some(c.street.into()),
         address_line2: Some(format!("Att: {} {}", c.first_name, c.last_name)),
@@ -477,7 +477,7 @@ impl Order {
         }
         if self.has_scope() {
             let mobile = self.user.as_ref().map_or("91234567", |u| u.mobile_number.as_str());
-            self.sub = Some(crate::store::customer_sub(&self.msn, mobile));
+            self.sub = Some(crate::core::store::customer_sub(&self.msn, mobile));
         }
         self.shipping = shipping;
         let (reserved, text) = (self.reserved, self.text());

@@ -1,7 +1,7 @@
 //! All emulator state behind one [`Store`]: payments with their event logs, landing-page tokens
 //! and idempotency records. The domain rules (state machine, amounts) live on [`Payment`].
 
-use crate::error::{ApiError, Stored};
+use crate::core::error::{ApiError, Stored};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use parking_lot::Mutex;
@@ -509,7 +509,7 @@ impl Payment {
         self.authorized = self.amount.value;
         if self.scope.as_deref().is_some_and(|s| !s.trim().is_empty()) {
             let phone = self.customer_phone.as_deref();
-            let mobile = phone.unwrap_or(crate::customer::test_customer(&self.amount.currency).mobile);
+            let mobile = phone.unwrap_or(crate::core::customer::test_customer(&self.amount.currency).mobile);
             self.sub = Some(customer_sub(&self.msn, mobile));
         }
         self.push(PaymentEventName::Authorized, self.amount.value, EventKey::Create, now);
@@ -579,7 +579,7 @@ impl Payment {
     /// The customer data shared with the merchant: once authorized, what the scope asked for.
     pub fn user_details(&self) -> Option<UserDetails> {
         self.sub.as_ref()?;
-        crate::express::user_details(
+        crate::core::customer::user_details(
             self.scope.as_deref().unwrap_or(""),
             self.customer_phone.as_deref(),
             &self.amount.currency,
@@ -602,7 +602,7 @@ impl Payment {
         let Some(min) = self.extras.as_ref().and_then(|x| x.minimum_user_age) else {
             return Ok(());
         };
-        let person = crate::customer::Person::test(&self.amount.currency, self.customer_phone.as_deref());
+        let person = crate::core::customer::Person::test(&self.amount.currency, self.customer_phone.as_deref());
         if person.age_on(now.date()) < min {
             return Err(ApiError::code(7010, "Customer not found").field("customer", "no eligible user"));
         }
@@ -765,7 +765,7 @@ pub const CONSENT_WINDOW: time::Duration = time::Duration::hours(168);
 /// different at another.
 pub fn customer_sub(msn: &str, phone: &str) -> String {
     const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x5f1d_0c7e_8a1b_4e0f_9c3d_7b2a_6e4f_1a90);
-    let phone = crate::customer::msisdn(phone);
+    let phone = crate::core::customer::msisdn(phone);
     uuid::Uuid::new_v5(&NAMESPACE, format!("{msn}:{phone}").as_bytes()).to_string()
 }
 
@@ -775,7 +775,7 @@ pub struct Consent {
     /// The sales unit that may read it.
     pub msn: String,
     /// The profile as the customer last shared it.
-    pub person: crate::customer::Person,
+    pub person: crate::core::customer::Person,
     /// Per scope word, when it was last consented to.
     pub given: Vec<(String, OffsetDateTime)>,
 }
@@ -1090,7 +1090,7 @@ impl Ledger {
         &mut self,
         sub: &str,
         msn: &str,
-        person: crate::customer::Person,
+        person: crate::core::customer::Person,
         scope: &str,
         at: OffsetDateTime,
     ) {
@@ -1131,7 +1131,7 @@ impl Ledger {
             if self.consents.get(sub).is_some_and(|c| c.covers(scope, at)) {
                 continue;
             }
-            let person = crate::customer::Person::test(&p.amount.currency, p.customer_phone.as_deref());
+            let person = crate::core::customer::Person::test(&p.amount.currency, p.customer_phone.as_deref());
             let (sub, msn, scope) = (sub.clone(), p.msn.clone(), scope.clone());
             self.record_consent(&sub, &msn, person, &scope, at);
         }

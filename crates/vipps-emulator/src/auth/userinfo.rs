@@ -11,10 +11,10 @@
 //! - Errors are RFC 6750 style, `{"error", "error_description"}`; a 401 also has
 //!   `WWW-Authenticate: Bearer error="…"`.
 
-use crate::customer::Person;
-use crate::http::header_str;
-use crate::state::AppState;
-use crate::store::CONSENT_WINDOW;
+use crate::core::customer::Person;
+use crate::core::state::AppState;
+use crate::core::store::CONSENT_WINDOW;
+use crate::web::header_str;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};

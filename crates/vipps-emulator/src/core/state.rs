@@ -1,13 +1,18 @@
 //! The shared application state handed to every handler.
 
-use crate::clock::Clock;
-use crate::config::{EmulatorConfig, Merchant};
-use crate::jwt::{Claims, TokenSigner};
-use crate::store::Store;
+use crate::core::clock::Clock;
+use crate::core::config::{EmulatorConfig, Merchant};
+use crate::core::error::{ApiError, Stored};
+use crate::core::jwt::{Claims, TokenSigner};
+use crate::core::store::Store;
 use parking_lot::RwLock;
+use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
+use time::OffsetDateTime;
 use vipps_types::access_token::AccessTokenResponse;
+use vipps_types::epayment::{GetPaymentResponse, PaymentEvent};
+use vipps_types::Amount;
 
 /// Configuration, clock, token key and store. Cheap to clone (an `Arc` inside).
 #[derive(Clone)]
@@ -21,12 +26,10 @@ struct Inner {
     signer: TokenSigner,
     store: Store,
     public_url: RwLock<String>,
-    deliveries: Arc<crate::deliveries::Deliveries>,
-    webhooks: crate::webhooks::WebhooksState,
-    checkout: crate::checkout::CheckoutState,
-    ecom: crate::ecom::EcomState,
-    faults: crate::faults::Faults,
-    merchant_http: reqwest::Client,
+    faults: crate::core::faults::Faults,
+    /// What the APIs and the delivery engine keep besides the store, in the order they were
+    /// registered (which is the order [`AppState::settle_due`] and [`AppState::reset`] use).
+    parts: Vec<Registered>,
     /// The background task of [`AppState::ensure_sweeper`], once started.
     sweeper: parking_lot::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
@@ -38,6 +41,88 @@ impl fmt::Debug for AppState {
             .field("clock", &self.inner.clock)
             .field("public_url", &*self.inner.public_url.read())
             .finish_non_exhaustive()
+    }
+}
+
+/// Something that keeps state of its own besides the store (an API's sessions or orders, the
+/// delivery engine), registered once when the state is built. Handlers reach it through
+/// [`AppState::part`]; the core reaches it only through these methods, so it never names an API.
+pub trait Part: Any + Send + Sync {
+    /// Ends what timed out by the clock's now (called every second and after a clock advance).
+    fn settle_due(&self, _state: &AppState) {}
+    /// Forgets everything (`POST /_emulator/reset`).
+    fn reset(&self) {}
+    /// What this part calls a holder of `reference` for `msn` ("a Checkout session"), if it
+    /// holds one. Called under the store's lock: must take no lock that is ever held while the
+    /// store's is taken.
+    fn holds_reference(&self, _msn: &str, _reference: &str) -> Option<&'static str> {
+        None
+    }
+    /// ePayment's view of a payment that this part keeps for another API (eCom orders, which
+    /// the migration guide lets ePayment read), if `reference` is one of `msn`'s.
+    fn payment(&self, _state: &AppState, _msn: &str, _reference: &str) -> Option<GetPaymentResponse> {
+        None
+    }
+    /// The event log of such a payment, oldest first.
+    fn payment_events(&self, _state: &AppState, _msn: &str, _reference: &str) -> Option<Vec<PaymentEvent>> {
+        None
+    }
+    /// A capture, refund or cancel of such a payment through ePayment, run inside `run` (which
+    /// adds ePayment's idempotency); `None` when `reference` is none of this part's.
+    fn modify_payment(
+        &self,
+        _state: &AppState,
+        _call: ForeignCall<'_>,
+        _modification: Modification<'_>,
+        _run: IdempotentRun<'_>,
+    ) -> Option<Stored> {
+        None
+    }
+}
+
+/// A capture, refund or cancel asked for through ePayment.
+#[derive(Debug, Clone, Copy)]
+pub enum Modification<'a> {
+    /// `POST …/capture`.
+    Capture(&'a Amount),
+    /// `POST …/refund`.
+    Refund(&'a Amount),
+    /// `POST …/cancel` (`cancelTransactionOnly`).
+    Cancel {
+        /// Cancel only the open transaction, not the payment.
+        transaction_only: bool,
+    },
+}
+
+/// Whose payment an ePayment modification is about, and with which `Idempotency-Key`.
+#[derive(Debug, Clone, Copy)]
+pub struct ForeignCall<'a> {
+    /// The merchant.
+    pub msn: &'a str,
+    /// The payment's reference.
+    pub reference: &'a str,
+    /// The request's `Idempotency-Key`.
+    pub key: Option<&'a str>,
+}
+
+/// Runs an operation (given the clock's now) under ePayment's idempotency and answers.
+pub type IdempotentRun<'r> = &'r mut dyn FnMut(&mut dyn FnMut(OffsetDateTime) -> Result<Stored, ApiError>) -> Stored;
+
+/// A registered [`Part`], kept twice: as itself (for the core's calls) and as `Any` (for
+/// [`AppState::part`]).
+pub struct Registered {
+    part: Arc<dyn Part>,
+    any: Arc<dyn Any + Send + Sync>,
+}
+
+impl Registered {
+    /// Registers `part`.
+    pub fn new<T: Part>(part: T) -> Self {
+        let part = Arc::new(part);
+        Registered {
+            part: part.clone(),
+            any: part,
+        }
     }
 }
 
@@ -61,14 +146,10 @@ impl AppState {
         WeakAppState(Arc::downgrade(&self.inner))
     }
 
-    /// State for a configuration, with a real-time clock. An empty merchant list gets the default
-    /// test merchant.
-    pub fn new(config: EmulatorConfig) -> Self {
-        Self::with_clock(config, Clock::new())
-    }
-
-    /// State with a given (possibly shared) clock.
-    pub fn with_clock(mut config: EmulatorConfig, clock: Clock) -> Self {
+    /// State for a configuration and a clock, with the given parts (see [`Part`]). The
+    /// composition root (`crate::app`) decides which parts there are. An empty merchant list
+    /// gets the default test merchant.
+    pub(crate) fn assemble(mut config: EmulatorConfig, clock: Clock, parts: Vec<Registered>) -> Self {
         if config.merchants.is_empty() {
             config.merchants.push(Merchant::default_test());
         }
@@ -79,10 +160,6 @@ impl AppState {
             config.payment_expiry_secs = 600;
         }
         let config_faults = config.faults.clone().unwrap_or_default();
-        let webhooks = crate::webhooks::WebhooksState::default();
-        if let Some(schedule) = config.webhook_retry.clone() {
-            webhooks.set_retry_schedule(schedule);
-        }
         let public_url = config
             .public_url
             .as_deref()
@@ -95,17 +172,69 @@ impl AppState {
                 signer: TokenSigner::random(),
                 store: Store::new(),
                 public_url: RwLock::new(public_url),
-                deliveries: Arc::new(crate::deliveries::Deliveries::new()),
-                webhooks,
-                checkout: Default::default(),
-                ecom: Default::default(),
-                faults: crate::faults::Faults::new(config_faults),
-                merchant_http: reqwest::Client::builder()
-                    .redirect(reqwest::redirect::Policy::none())
-                    .build()
-                    .unwrap_or_default(),
+                faults: crate::core::faults::Faults::new(config_faults),
+                parts,
                 sweeper: parking_lot::Mutex::new(None),
             }),
+        }
+    }
+
+    /// The registered part of type `T`, if the composition root registered one.
+    pub fn part<T: Part>(&self) -> Option<&T> {
+        self.inner.parts.iter().find_map(|p| p.any.downcast_ref::<T>())
+    }
+
+    /// What holds `reference` for `msn` besides an ePayment payment ("a Checkout session",
+    /// "an eCom order"), if anything does. Called under the store's lock.
+    pub fn reference_holder(&self, msn: &str, reference: &str) -> Option<&'static str> {
+        self.inner
+            .parts
+            .iter()
+            .find_map(|p| p.part.holds_reference(msn, reference))
+    }
+
+    /// How many ePayment payments the emulator keeps.
+    pub fn payment_count(&self) -> usize {
+        self.store().payment_count()
+    }
+
+    /// ePayment's view of a payment another API keeps (see [`Part::payment`]).
+    pub fn foreign_payment(&self, msn: &str, reference: &str) -> Option<GetPaymentResponse> {
+        self.inner
+            .parts
+            .iter()
+            .find_map(|p| p.part.payment(self, msn, reference))
+    }
+
+    /// The event log of a payment another API keeps (see [`Part::payment_events`]).
+    pub fn foreign_payment_events(&self, msn: &str, reference: &str) -> Option<Vec<PaymentEvent>> {
+        self.inner
+            .parts
+            .iter()
+            .find_map(|p| p.part.payment_events(self, msn, reference))
+    }
+
+    /// Modifies a payment another API keeps (see [`Part::modify_payment`]).
+    pub fn modify_foreign_payment(
+        &self,
+        call: ForeignCall<'_>,
+        modification: Modification<'_>,
+        run: IdempotentRun<'_>,
+    ) -> Option<Stored> {
+        for p in &self.inner.parts {
+            if let Some(answer) = p.part.modify_payment(self, call, modification, &mut *run) {
+                return Some(answer);
+            }
+        }
+        None
+    }
+
+    /// Forgets every payment, session, order, webhook, delivery and idempotency key. Access
+    /// tokens stay valid.
+    pub fn reset(&self) {
+        self.store().reset();
+        for p in &self.inner.parts {
+            p.part.reset();
         }
     }
 
@@ -141,41 +270,17 @@ impl AppState {
         let now = self.clock().now();
         // In chunks: requests get the store between two of them.
         while self.store().transaction(|ledger| ledger.expire_due(now, CHUNK)) == CHUNK {}
-        crate::ecom::sweep(self);
-        crate::checkout::sweep(self);
-    }
-
-    /// The configuration.
-    /// The outbound delivery engine (webhooks, callbacks).
-    pub fn deliveries(&self) -> &Arc<crate::deliveries::Deliveries> {
-        &self.inner.deliveries
+        for p in &self.inner.parts {
+            p.part.settle_due(self);
+        }
     }
 
     /// Fault injection and rate limits.
-    pub fn faults(&self) -> &crate::faults::Faults {
+    pub fn faults(&self) -> &crate::core::faults::Faults {
         &self.inner.faults
     }
 
-    /// Webhooks API state (lock order: the store first, then this).
-    pub fn webhooks(&self) -> &crate::webhooks::WebhooksState {
-        &self.inner.webhooks
-    }
-
-    /// Checkout API state (lock order: the store first, then this).
-    pub fn checkout(&self) -> &crate::checkout::CheckoutState {
-        &self.inner.checkout
-    }
-
-    /// The client for calls the customer waits on (dynamic shipping): no redirects followed.
-    pub(crate) fn merchant_http(&self) -> &reqwest::Client {
-        &self.inner.merchant_http
-    }
-
-    /// eCom API state (lock order: this first, then the store; see [`crate::ecom::EcomState`]).
-    pub fn ecom(&self) -> &crate::ecom::EcomState {
-        &self.inner.ecom
-    }
-
+    /// The configuration.
     pub fn config(&self) -> &EmulatorConfig {
         &self.inner.config
     }

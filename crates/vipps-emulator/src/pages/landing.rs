@@ -1,32 +1,16 @@
 //! The landing page a `redirectUrl` opens, where a person approves or rejects the payment,
 //! and a stand-in QR image.
 
-use crate::express::CustomerChoice;
-use crate::http::read_body;
-use crate::state::AppState;
-use crate::store::{CustomerOutcome, Payment};
+use crate::core::state::AppState;
+use crate::core::store::{CustomerOutcome, Payment};
+use crate::epayment::express::CustomerChoice;
+use crate::web::{escape, read_body};
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::response::{Html, IntoResponse, Response};
 use http::{header, HeaderMap, StatusCode};
 use vipps_types::epayment::{PaymentMethodType, PaymentState, QrFormatKind, ShippingGroup};
 use vipps_types::Amount;
-
-/// Escapes text for HTML content and attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(
@@ -98,7 +82,9 @@ fn choice_forms(token: &str, p: &Payment, offered: Result<Vec<ShippingGroup>, St
     let mut fields = String::new();
     match offered {
         Ok(groups) if p.is_express() => {
-            let default = crate::express::choose(&groups, None).ok().map(|o| o.id.clone());
+            let default = crate::epayment::express::choose(&groups, None)
+                .ok()
+                .map(|o| o.id.clone());
             fields += "<fieldset><legend>Delivery</legend>";
             for g in &groups {
                 for o in &g.options {
@@ -126,7 +112,7 @@ fn choice_forms(token: &str, p: &Payment, offered: Result<Vec<ShippingGroup>, St
     if p.payment_method == PaymentMethodType::Card {
         fields += &format!(
             "<label>Card number <input name=\"cardNumber\" inputmode=\"numeric\" autocomplete=\"off\" value=\"{}\"></label><br>",
-            crate::store::TEST_CARD_NUMBER
+            crate::core::store::TEST_CARD_NUMBER
         );
     }
     decision_forms(token, &fields)
@@ -225,7 +211,7 @@ async fn act(state: &AppState, headers: &HeaderMap, body: Body, approve: bool) -
         return ecom_act(state, token, approve).await;
     };
     let result = if approve {
-        crate::express::approve(state, &msn, &reference, &choice).await
+        crate::epayment::express::approve(state, &msn, &reference, &choice).await
     } else {
         state.store().transaction(|ledger| {
             let p = ledger.payment(&msn, &reference, now)?;
@@ -291,7 +277,7 @@ async fn act(state: &AppState, headers: &HeaderMap, body: Body, approve: bool) -
 /// The Express options to show (none for other payments), or why there are none.
 async fn offered_for(state: &AppState, p: &Payment) -> Result<Vec<ShippingGroup>, String> {
     match p.shipping() {
-        Some(shipping) => crate::express::offered(state, p.reference.as_str(), &p.amount.currency, shipping)
+        Some(shipping) => crate::epayment::express::offered(state, p.reference.as_str(), &p.amount.currency, shipping)
             .await
             .map_err(|e| e.detail),
         None => Ok(Vec::new()),
@@ -405,7 +391,7 @@ pub async fn qr(State(state): State<AppState>, RawQuery(query): RawQuery) -> Res
             match qr_png(&code, size) {
                 Some(png) => ("image/png", png),
                 None => {
-                    let e = crate::error::ApiError::internal("the QR code could not be encoded as PNG");
+                    let e = crate::core::error::ApiError::internal("the QR code could not be encoded as PNG");
                     return e.render("/qr").into_response();
                 }
             }

@@ -14,49 +14,21 @@
 //!   documented limit for its equivalent); a 400 means "cannot ship there", and any failure
 //!   leaves the payment waiting with the reason in the answer.
 
-use crate::customer::test_customer;
-use crate::error::ApiError;
-use crate::http::call_merchant;
-use crate::state::AppState;
-use crate::store::{CustomerOutcome, Payment};
+use crate::core::customer::test_address;
+use crate::core::error::ApiError;
+use crate::core::state::AppState;
+use crate::core::store::{CustomerOutcome, Payment};
+use crate::outbound::{call_merchant, DeliveriesExt};
 use http::StatusCode;
 use serde::Deserialize;
 use std::time::Duration;
 use vipps_types::epayment::{
-    Address, DynamicShippingRequest, DynamicShippingResponse, Shipping, ShippingDetails, ShippingGroup, ShippingOption,
-    UserDetails,
+    DynamicShippingRequest, DynamicShippingResponse, Shipping, ShippingDetails, ShippingGroup, ShippingOption,
 };
 use vipps_types::Currency;
 
 /// How long the dynamic shipping callback may take.
 pub const DYNAMIC_SHIPPING_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The test customer's address in the payment's market.
-pub fn test_address(currency: &Currency) -> Address {
-    let c = test_customer(currency);
-    Address {
-        address_line1: c.street.into(),
-        address_line2: None,
-        post_code: c.post_code.into(),
-        city: c.city.into(),
-        country: c.country.into(),
-    }
-}
-
-/// The customer data a payment with this scope shares once authorized (`None` when the scope
-/// asks for nothing `userDetails` carries).
-pub fn user_details(scope: &str, phone: Option<&str>, currency: &Currency) -> Option<UserDetails> {
-    let has = |s: &str| scope.split(' ').any(|x| x == s);
-    let c = test_customer(currency);
-    let d = UserDetails {
-        email: has("email").then(|| c.email.to_owned()),
-        first_name: has("name").then(|| c.first_name.to_owned()),
-        last_name: has("name").then(|| c.last_name.to_owned()),
-        mobile_number: has("phoneNumber").then(|| phone.unwrap_or(c.mobile).to_owned()),
-        addresses: has("address").then(|| vec![test_address(currency)]),
-    };
-    (d != UserDetails::default()).then_some(d)
-}
 
 /// What the customer chose: the landing page's form or the control plane's JSON body.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -201,6 +173,7 @@ pub async fn approve(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::customer::user_details;
     use vipps_types::epayment::{ShippingBrand, ShippingType};
     use vipps_types::Amount;
 

@@ -5,62 +5,54 @@
 //! Deliveries that share an ordering key (a webhook and a payment, say) are sent one after
 //! the other, each finished (delivered or given up) before the next starts.
 
-use crate::state::AppState;
-use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
-use bytes::Bytes;
+use crate::core::state::AppState;
+use bytes::{Bytes, BytesMut};
+use http::{header, StatusCode};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+
+pub use crate::core::config::RetrySchedule;
 use tokio::sync::mpsc;
 
-/// How often and how patiently a delivery is attempted.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct RetrySchedule {
-    /// Attempts in total, the first included.
-    pub max_attempts: u32,
-    /// Wait before the first retry; doubled for each further one (compressed from the real
-    /// hours so tests stay fast).
-    pub initial_backoff_ms: u64,
-    /// Cap of one wait.
-    pub max_backoff_ms: u64,
-    /// Per-attempt timeout.
-    pub timeout_ms: u64,
-}
+/// The most a merchant's answer to a call the customer waits on may hold (1 MiB).
+pub const MERCHANT_ANSWER_LIMIT: usize = 1 << 20;
 
-impl Default for RetrySchedule {
-    fn default() -> Self {
-        RetrySchedule {
-            max_attempts: 4,
-            initial_backoff_ms: 200,
-            max_backoff_ms: 5_000,
-            timeout_ms: 10_000,
-        }
+/// POSTs JSON to a merchant's endpoint while the customer waits (dynamic shipping): the
+/// `Authorization` header when given, at most `timeout`. Failures come back as a short reason
+/// (`timed out`, `connection failed`, …), never with the token in it.
+pub async fn call_merchant(
+    client: &reqwest::Client,
+    url: &str,
+    auth: Option<&str>,
+    body: &impl serde::Serialize,
+    timeout: std::time::Duration,
+) -> Result<(StatusCode, Bytes), String> {
+    let mut req = client.post(url).timeout(timeout).json(body);
+    if let Some(a) = auth {
+        req = req.header(header::AUTHORIZATION, a);
     }
-}
-
-impl RetrySchedule {
-    /// One attempt only (eCom callbacks).
-    pub fn once(timeout_ms: u64) -> Self {
-        RetrySchedule {
-            max_attempts: 1,
-            timeout_ms,
-            ..Default::default()
+    let call = async {
+        let mut r = req.send().await.map_err(Some)?;
+        let status = r.status();
+        let mut body = BytesMut::new();
+        while let Some(chunk) = r.chunk().await.map_err(Some)? {
+            if body.len() + chunk.len() > MERCHANT_ANSWER_LIMIT {
+                return Err(None::<reqwest::Error>);
+            }
+            body.extend_from_slice(&chunk);
         }
-    }
-
-    /// The wait before attempt `n + 1` (n ≥ 1).
-    pub fn backoff(&self, n: u32) -> Duration {
-        let exp = n.saturating_sub(1).min(20);
-        Duration::from_millis(
-            self.initial_backoff_ms
-                .saturating_mul(1u64 << exp)
-                .min(self.max_backoff_ms),
-        )
+        Ok((status, body.freeze()))
+    };
+    match tokio::time::timeout(timeout, call).await {
+        Err(_) => Err("timed out".into()),
+        Ok(Err(None)) => Err(format!("answered with more than {MERCHANT_ANSWER_LIMIT} bytes")),
+        Ok(Err(Some(e))) if e.is_timeout() => Err("timed out".into()),
+        Ok(Err(Some(e))) if e.is_connect() => Err("connection failed".into()),
+        Ok(Err(Some(_))) => Err("request failed".into()),
+        Ok(Ok(x)) => Ok(x),
     }
 }
 
@@ -298,21 +290,57 @@ impl Deliveries {
     }
 }
 
-/// Filters of `GET /_emulator/deliveries`.
-#[derive(Debug, Default, Deserialize)]
-pub struct Filter {
-    kind: Option<String>,
-    reference: Option<String>,
+/// The delivery engine as a part of the emulator's state, with the client for calls the
+/// customer waits on (dynamic shipping): no redirects followed.
+pub struct Engine {
+    deliveries: Arc<Deliveries>,
+    merchant_http: reqwest::Client,
 }
 
-/// `GET /_emulator/deliveries`: every delivery attempt, oldest first (`?kind=`, `?reference=`).
-pub async fn list(State(state): State<AppState>, Query(f): Query<Filter>) -> Response {
-    let items: Vec<Attempt> = state
-        .deliveries()
-        .attempts()
-        .into_iter()
-        .filter(|a| f.kind.as_ref().is_none_or(|k| &a.kind == k))
-        .filter(|a| f.reference.as_ref().is_none_or(|r| &a.reference == r))
-        .collect();
-    Json(serde_json::json!({ "deliveries": items })).into_response()
+impl Engine {
+    /// A new engine.
+    pub fn new() -> Self {
+        Engine {
+            deliveries: Arc::new(Deliveries::new()),
+            merchant_http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl crate::core::state::Part for Engine {
+    fn reset(&self) {
+        self.deliveries.clear();
+    }
+}
+
+/// The outbound side of an emulator.
+pub(crate) trait DeliveriesExt {
+    /// The delivery engine (webhooks, callbacks).
+    fn deliveries(&self) -> &Arc<Deliveries>;
+    /// The client for calls the customer waits on (dynamic shipping): no redirects followed.
+    fn merchant_http(&self) -> &reqwest::Client;
+}
+
+impl DeliveriesExt for AppState {
+    fn deliveries(&self) -> &Arc<Deliveries> {
+        &self.engine().deliveries
+    }
+
+    fn merchant_http(&self) -> &reqwest::Client {
+        &self.engine().merchant_http
+    }
+}
+
+trait EngineOf {
+    fn engine(&self) -> &Engine;
+}
+
+impl EngineOf for AppState {
+    fn engine(&self) -> &Engine {
+        self.part::<Engine>()
+            .expect("the composition root registers the delivery engine")
+    }
 }

@@ -1,8 +1,8 @@
 //! `POST /_emulator/seed`: fill the store with many payments at once (benchmarks, load tests).
 
-use crate::error::ApiError;
-use crate::state::AppState;
-use crate::store::NewPayment;
+use crate::core::error::ApiError;
+use crate::core::state::AppState;
+use crate::core::store::NewPayment;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;

@@ -1,6 +1,7 @@
 //! The emulated customer: who approves in the app, whose data Express, profile sharing,
 //! Checkout and eCom share with the merchant. One per market, chosen by currency.
 
+use vipps_types::epayment::{Address, UserDetails};
 use vipps_types::Currency;
 
 /// The Norwegian test customer (also the default).
@@ -147,4 +148,31 @@ pub(crate) fn msisdn(phone: &str) -> String {
     } else {
         phone.to_owned()
     }
+}
+
+/// The test customer's address in the payment's market.
+pub fn test_address(currency: &Currency) -> Address {
+    let c = test_customer(currency);
+    Address {
+        address_line1: c.street.into(),
+        address_line2: None,
+        post_code: c.post_code.into(),
+        city: c.city.into(),
+        country: c.country.into(),
+    }
+}
+
+/// The customer data a payment with this scope shares once authorized (`None` when the scope
+/// asks for nothing `userDetails` carries).
+pub fn user_details(scope: &str, phone: Option<&str>, currency: &Currency) -> Option<UserDetails> {
+    let has = |s: &str| scope.split(' ').any(|x| x == s);
+    let c = test_customer(currency);
+    let d = UserDetails {
+        email: has("email").then(|| c.email.to_owned()),
+        first_name: has("name").then(|| c.first_name.to_owned()),
+        last_name: has("name").then(|| c.last_name.to_owned()),
+        mobile_number: has("phoneNumber").then(|| phone.unwrap_or(c.mobile).to_owned()),
+        addresses: has("address").then(|| vec![test_address(currency)]),
+    };
+    (d != UserDetails::default()).then_some(d)
 }

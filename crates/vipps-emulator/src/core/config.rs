@@ -112,12 +112,12 @@ pub struct EmulatorConfig {
     pub max_body_bytes: usize,
     /// Fault injection rules and rate limits in force from start-up (see `POST /_emulator/faults`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub faults: Option<crate::faults::FaultConfig>,
+    pub faults: Option<FaultConfig>,
     /// How webhook deliveries are retried (default: 4 attempts, 200 ms doubling backoff, 10 s
     /// per attempt; the real API retries for up to 7 days, e.g. `{"maxAttempts": 30,
     /// "initialBackoffMs": 2000, "maxBackoffMs": 3600000}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub webhook_retry: Option<crate::deliveries::RetrySchedule>,
+    pub webhook_retry: Option<RetrySchedule>,
 }
 
 impl Default for EmulatorConfig {
@@ -253,9 +253,149 @@ mod tests {
             (30, 2000, 3_600_000)
         );
         assert_eq!(r.timeout_ms, 10_000, "unset fields keep their defaults");
-        let state = crate::AppState::new(c);
-        assert_eq!(state.webhooks().retry_schedule().max_attempts, 30);
         assert!(EmulatorConfig::from_json(r#"{"webhook_retry":{"maxAttempts":0}}"#).is_err());
         assert!(EmulatorConfig::from_json(r#"{"webhook_retry":{"initialBackoffMs":9000,"maxBackoffMs":10}}"#).is_err());
+    }
+}
+
+// Fault injection (see `POST /_emulator/faults`).
+
+/// The kind of fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// Answer with `status`; the operation does not run.
+    Status,
+    /// 429 with `Retry-After`.
+    RateLimited,
+    /// Wait `delayMs`, then answer normally.
+    Delay,
+    /// Close the connection without an answer; the operation does not run.
+    Drop,
+    /// Run the operation, then answer 500 (or drop, with `then: "drop"`).
+    ApplyThenFail,
+}
+
+/// One rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FaultRule {
+    /// HTTP method; any when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// Path pattern; `*` matches one segment, a trailing `**` any rest.
+    pub path: String,
+    /// Chance in [0, 1] that a matching request gets the fault (default 1).
+    #[serde(default = "one")]
+    pub probability: f64,
+    /// What happens.
+    pub fault: FaultKind,
+    /// Status for `status` (default 503) and `apply_then_fail` (default 500).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// `Retry-After` seconds for `rate_limited` (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+    /// Delay for `delay` (default 1000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<u64>,
+    /// For `apply_then_fail`: `"status"` (default) or `"drop"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub then: Option<String>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// The fault configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FaultConfig {
+    /// Seed for reproducible faults (random when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Rules, first match wins.
+    #[serde(default)]
+    pub rules: Vec<FaultRule>,
+    /// The documented rate limits (ePayment, eCom), off by default.
+    #[serde(default)]
+    pub rate_limits: bool,
+}
+
+impl FaultConfig {
+    /// Checks the rules.
+    pub fn check(&self) -> Result<(), (String, &'static str)> {
+        for (i, r) in self.rules.iter().enumerate() {
+            if !(0.0..=1.0).contains(&r.probability) || !r.probability.is_finite() {
+                return Err((format!("rules[{i}].probability"), "must be between 0 and 1"));
+            }
+            if !r.path.starts_with('/') {
+                return Err((format!("rules[{i}].path"), "must start with /"));
+            }
+            if let Some(s) = r.status {
+                if !(100..=599).contains(&s) {
+                    return Err((format!("rules[{i}].status"), "must be an HTTP status"));
+                }
+            }
+            if r.delay_ms.is_some_and(|d| d > 120_000) {
+                return Err((format!("rules[{i}].delayMs"), "must be at most 120000"));
+            }
+            if let Some(t) = &r.then {
+                if t != "status" && t != "drop" {
+                    return Err((format!("rules[{i}].then"), "must be 'status' or 'drop'"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+// Outbound deliveries (webhooks, callbacks).
+
+/// How often and how patiently a delivery is attempted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RetrySchedule {
+    /// Attempts in total, the first included.
+    pub max_attempts: u32,
+    /// Wait before the first retry; doubled for each further one (compressed from the real
+    /// hours so tests stay fast).
+    pub initial_backoff_ms: u64,
+    /// Cap of one wait.
+    pub max_backoff_ms: u64,
+    /// Per-attempt timeout.
+    pub timeout_ms: u64,
+}
+
+impl Default for RetrySchedule {
+    fn default() -> Self {
+        RetrySchedule {
+            max_attempts: 4,
+            initial_backoff_ms: 200,
+            max_backoff_ms: 5_000,
+            timeout_ms: 10_000,
+        }
+    }
+}
+
+impl RetrySchedule {
+    /// One attempt only (eCom callbacks).
+    pub fn once(timeout_ms: u64) -> Self {
+        RetrySchedule {
+            max_attempts: 1,
+            timeout_ms,
+            ..Default::default()
+        }
+    }
+
+    /// The wait before attempt `n + 1` (n ≥ 1).
+    pub fn backoff(&self, n: u32) -> std::time::Duration {
+        let exp = n.saturating_sub(1).min(20);
+        std::time::Duration::from_millis(
+            self.initial_backoff_ms
+                .saturating_mul(1u64 << exp)
+                .min(self.max_backoff_ms),
+        )
     }
 }

@@ -16,7 +16,7 @@
 //! types inside one registration are merged.
 //!
 //! Delivery: the store hands every payment event to this module right after the transaction
-//! that recorded it ([`crate::store::Store::add_event_sink`]), whatever produced it (ePayment
+//! that recorded it ([`crate::core::store::Store::add_event_sink`]), whatever produced it (ePayment
 //! API, landing page, control plane, lazy expiry). Each event goes to every webhook of that
 //! merchant registered for its type *at that moment* (a deleted webhook gets nothing more;
 //! already queued deliveries still finish), as a `POST` of the ePayment `WebhookEvent` signed
@@ -26,16 +26,16 @@
 //! [`RetrySchedule`] (see [`WebhooksState::set_retry_schedule`]) and logs every attempt at
 //! `GET /_emulator/deliveries` (kind `webhook`).
 
-use crate::clock::Clock;
-use crate::config::Merchant;
-use crate::deliveries::{AttemptHook, Deliveries, Outbound, RetrySchedule};
-use crate::error::{ApiError, Stored};
-use crate::http::{
+use crate::core::clock::Clock;
+use crate::core::config::Merchant;
+use crate::core::error::{ApiError, Stored};
+use crate::core::state::AppState;
+use crate::core::store::{Fingerprint, PublishedEvent};
+use crate::outbound::{AttemptHook, Deliveries, DeliveriesExt, Outbound, RetrySchedule};
+use crate::web::{
     authenticate, body_required, check_system_headers, header_str, idempotency_key, parse_json, read_body, respond,
     KeyRule,
 };
-use crate::state::AppState;
-use crate::store::{Fingerprint, PublishedEvent};
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -162,6 +162,25 @@ impl WebhooksState {
         let mut reg = self.shared.registry.lock();
         reg.hooks.clear();
         reg.idempotency.clear();
+    }
+}
+
+impl crate::core::state::Part for WebhooksState {
+    fn reset(&self) {
+        self.clear();
+    }
+}
+
+/// The Webhooks state of an emulator.
+pub(crate) trait WebhooksExt {
+    /// The registrations and the retry schedule.
+    fn webhooks(&self) -> &WebhooksState;
+}
+
+impl WebhooksExt for AppState {
+    fn webhooks(&self) -> &WebhooksState {
+        self.part::<WebhooksState>()
+            .expect("the composition root registers the Webhooks state")
     }
 }
 

@@ -1,13 +1,12 @@
 //! ePayment API v1 handlers (`/epayment/v1`).
 
-use crate::config::Merchant;
-use crate::ecom::bridge::Action as EcomAction;
-use crate::error::{ApiError, Stored};
-use crate::http::{
+use crate::core::config::Merchant;
+use crate::core::error::{ApiError, Stored};
+use crate::core::state::{AppState, ForeignCall, Modification};
+use crate::core::store::{Fingerprint, IdempotencyRecord, IdempotencyScope, Ledger, NewPayment};
+use crate::web::{
     authenticate, body_required, check_system_headers, idempotency_key, parse_json, read_body, respond, split, KeyRule,
 };
-use crate::state::AppState;
-use crate::store::{Fingerprint, IdempotencyRecord, IdempotencyScope, Ledger, NewPayment};
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
@@ -161,17 +160,9 @@ async fn create_inner(state: &AppState, path: &str, headers: &HeaderMap, body: B
         // A named customer below the age limit: "Customer not found", as for an unknown number
         // (the 2026 guide: do not tell the customer their number is wrong).
         let today = state.clock().now().date();
-        if crate::customer::Person::test(&req.amount.currency, Some(phone)).age_on(today) < min {
+        if crate::core::customer::Person::test(&req.amount.currency, Some(phone)).age_on(today) < min {
             return Err(ApiError::code(7010, "Customer not found").field("customer.phoneNumber", "no eligible user"));
         }
-    }
-    // An eCom order's id is its reference in ePayment too (ePayment reads eCom orders).
-    // Checked here, not under the store's lock: the eCom data is never locked inside it.
-    if state.ecom().has_order(&m.msn, req.reference.as_str()) {
-        return Err(ApiError::code(
-            4150,
-            format!("Reference '{}' is already used by an eCom order", req.reference),
-        ));
     }
     let public_url = state.public_url();
     let expiry_secs = state.config().payment_expiry_secs;
@@ -186,10 +177,12 @@ async fn create_inner(state: &AppState, path: &str, headers: &HeaderMap, body: B
         conflict_code: 4020,
     };
     Ok(mutation.run(|ledger, now| {
-        if state.checkout().holds_reference(&m.msn, req.reference.as_str()) {
+        // A Checkout session's reference and an eCom order's id are ePayment references too
+        // (ePayment reads eCom orders; a session's payment takes its reference).
+        if let Some(holder) = state.reference_holder(&m.msn, req.reference.as_str()) {
             return Err(ApiError::code(
                 4150,
-                format!("Reference '{}' is already used by a Checkout session", req.reference),
+                format!("Reference '{}' is already used by {holder}", req.reference),
             ));
         }
         let expires_at = req
@@ -244,7 +237,9 @@ async fn read(
             Ok(Stored::json(StatusCode::OK, &p.event_log()))
         });
         return or_ecom(found, || {
-            crate::ecom::bridge::events(state, msn, &reference).map(|e| Stored::json(StatusCode::OK, &e))
+            state
+                .foreign_payment_events(msn, &reference)
+                .map(|e| Stored::json(StatusCode::OK, &e))
         });
     }
     // The answer is copied out under the store's lock and serialized after it is released, so
@@ -252,13 +247,13 @@ async fn read(
     let answer = state
         .store()
         .transaction(|ledger| ledger.payment(msn, &reference, now).map(|p| p.get_response()));
-    let answer = or_ecom(answer, || crate::ecom::bridge::get(state, msn, &reference))?;
+    let answer = or_ecom(answer, || state.foreign_payment(msn, &reference))?;
     Ok(Stored::json(StatusCode::OK, &answer))
 }
 
 /// A capture, refund or cancel of the eCom order `order_id`, with this mutation's idempotency;
 /// `None` when the reference is an ePayment payment's or the merchant has no such order.
-fn ecom_modify(mutation: &Mutation<'_>, order_id: &str, action: EcomAction<'_>) -> Option<Stored> {
+fn ecom_modify(mutation: &Mutation<'_>, order_id: &str, action: Modification<'_>) -> Option<Stored> {
     if mutation
         .state
         .store()
@@ -267,9 +262,14 @@ fn ecom_modify(mutation: &Mutation<'_>, order_id: &str, action: EcomAction<'_>) 
         return None;
     }
     let key = mutation.key.clone();
-    crate::ecom::bridge::modify(mutation.state, mutation.msn, order_id, key.as_deref(), action, |op| {
-        mutation.clone().run(|_, now| op(now))
-    })
+    let call = ForeignCall {
+        msn: mutation.msn,
+        reference: order_id,
+        key: key.as_deref(),
+    };
+    mutation
+        .state
+        .modify_foreign_payment(call, action, &mut |op| mutation.clone().run(|_, now| op(now)))
 }
 
 /// For a reference no ePayment payment has: the eCom order of that id, read or operated on
@@ -339,8 +339,8 @@ async fn modify(
         conflict_code: if op == Op::Capture { 4010 } else { 4150 },
     };
     let action = match op {
-        Op::Capture => EcomAction::Capture(&req.modification_amount),
-        Op::Refund => EcomAction::Refund(&req.modification_amount),
+        Op::Capture => Modification::Capture(&req.modification_amount),
+        Op::Refund => Modification::Refund(&req.modification_amount),
     };
     if let Some(s) = ecom_modify(&mutation, &reference, action) {
         return Ok(s);
@@ -387,7 +387,7 @@ async fn cancel_inner(
         fingerprint: Fingerprint::of(&req),
         conflict_code: 4020,
     };
-    let action = EcomAction::Cancel {
+    let action = Modification::Cancel {
         transaction_only: req.cancel_transaction_only.unwrap_or(false),
     };
     if let Some(s) = ecom_modify(&mutation, &reference, action) {

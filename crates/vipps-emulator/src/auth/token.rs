@@ -1,9 +1,9 @@
 //! `POST /accesstoken/get` and `POST /miami/v1/token`.
 
-use crate::config::is_msn;
-use crate::error::{ApiError, Stored};
-use crate::http::{header_str, respond, secure_eq};
-use crate::state::AppState;
+use crate::core::config::is_msn;
+use crate::core::error::{ApiError, Stored};
+use crate::core::state::AppState;
+use crate::web::{header_str, respond, secure_eq};
 use axum::body::Body;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -84,7 +84,7 @@ fn issue(state: &AppState, headers: &HeaderMap) -> Result<Stored, ApiError> {
 /// RFC 6749 `{error, error_description}`. The token is an emulator JWT like the other one.
 pub async fn client_credentials(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let limit = state.config().max_body_bytes;
-    let body = match crate::http::read_body(body, &headers, limit).await {
+    let body = match crate::web::read_body(body, &headers, limit).await {
         Ok(b) => b,
         Err(e) => return oauth_error(e.status, "invalid_request", &e.detail),
     };

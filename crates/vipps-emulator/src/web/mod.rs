@@ -1,9 +1,11 @@
 //! Request plumbing shared by the handlers: body limits, header checks, authentication,
 //! JSON parsing with field paths, and the logging middleware.
 
-use crate::config::{is_msn, Merchant};
-use crate::error::{ApiError, Stored};
-use crate::state::AppState;
+pub mod faults;
+
+use crate::core::config::{is_msn, Merchant};
+use crate::core::error::{ApiError, Stored};
+use crate::core::state::AppState;
 use axum::body::{Body, HttpBody};
 use axum::extract::Request;
 use axum::middleware::Next;
@@ -38,45 +40,6 @@ fn too_large(limit: usize) -> ApiError {
         "Payload Too Large",
         format!("The request body is larger than {limit} bytes"),
     )
-}
-
-/// The most a merchant's answer to a call the customer waits on may hold (1 MiB).
-pub const MERCHANT_ANSWER_LIMIT: usize = 1 << 20;
-
-/// POSTs JSON to a merchant's endpoint while the customer waits (dynamic shipping): the
-/// `Authorization` header when given, at most `timeout`. Failures come back as a short reason
-/// (`timed out`, `connection failed`, …), never with the token in it.
-pub async fn call_merchant(
-    client: &reqwest::Client,
-    url: &str,
-    auth: Option<&str>,
-    body: &impl serde::Serialize,
-    timeout: std::time::Duration,
-) -> Result<(StatusCode, Bytes), String> {
-    let mut req = client.post(url).timeout(timeout).json(body);
-    if let Some(a) = auth {
-        req = req.header(header::AUTHORIZATION, a);
-    }
-    let call = async {
-        let mut r = req.send().await.map_err(Some)?;
-        let status = r.status();
-        let mut body = BytesMut::new();
-        while let Some(chunk) = r.chunk().await.map_err(Some)? {
-            if body.len() + chunk.len() > MERCHANT_ANSWER_LIMIT {
-                return Err(None::<reqwest::Error>);
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok((status, body.freeze()))
-    };
-    match tokio::time::timeout(timeout, call).await {
-        Err(_) => Err("timed out".into()),
-        Ok(Err(None)) => Err(format!("answered with more than {MERCHANT_ANSWER_LIMIT} bytes")),
-        Ok(Err(Some(e))) if e.is_timeout() => Err("timed out".into()),
-        Ok(Err(Some(e))) if e.is_connect() => Err("connection failed".into()),
-        Ok(Err(Some(_))) => Err("request failed".into()),
-        Ok(Ok(x)) => Ok(x),
-    }
 }
 
 /// Reads the whole body, refusing more than `limit` bytes with 413.
@@ -379,36 +342,36 @@ pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response 
         .into_response()
 }
 
-/// Whether `path` belongs to the eCom API, whose errors are an array, not a problem.
-fn is_ecom(path: &str) -> bool {
-    path.starts_with("/ecomm/")
+/// The merchant a control-plane call is about: `?msn=`, else an `msn` from the body, else the
+/// default merchant; 404 for an MSN no merchant has.
+pub fn target_msn(state: &AppState, query: Option<&str>, from_body: Option<String>) -> Result<String, ApiError> {
+    let from_query = query.and_then(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "msn")
+            .map(|(_, v)| v.into_owned())
+    });
+    match from_query.or(from_body) {
+        Some(m) => Ok(state
+            .merchant_by_msn(&m)
+            .ok_or_else(|| ApiError::no_route(format!("No merchant with MSN {m} is configured")))?
+            .msn
+            .clone()),
+        None => Ok(state.default_merchant().msn.clone()),
+    }
 }
 
-/// 404 problem for unknown routes (the error array under `/ecomm/`).
-pub async fn no_route(uri: http::Uri) -> Response {
-    let message = format!("No route for {}", uri.path());
-    if is_ecom(uri.path()) {
-        return crate::ecom::errors::EcomErr::invalid("404", message)
-            .with_status(StatusCode::NOT_FOUND)
-            .render()
-            .into_response();
+/// Escapes text for HTML content and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
     }
-    ApiError::no_route(message).render(uri.path()).into_response()
-}
-
-/// 405 problem (the error array under `/ecomm/`).
-pub async fn method_not_allowed(method: http::Method, uri: http::Uri) -> Response {
-    if is_ecom(uri.path()) {
-        return crate::ecom::errors::EcomErr::invalid("405", format!("{method} is not allowed on {}", uri.path()))
-            .with_status(StatusCode::METHOD_NOT_ALLOWED)
-            .render()
-            .into_response();
-    }
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "Method Not Allowed",
-        format!("{method} is not allowed on {}", uri.path()),
-    )
-    .render(uri.path())
-    .into_response()
+    out
 }

@@ -1,10 +1,10 @@
 //! The control plane under `/_emulator/` (no authentication): reset, clock, customer actions,
 //! health.
 
-use crate::error::{ApiError, Stored};
-use crate::http::{read_body, respond};
-use crate::state::AppState;
-use crate::store::CustomerOutcome;
+use crate::core::error::{ApiError, Stored};
+use crate::core::state::AppState;
+use crate::core::store::CustomerOutcome;
+use crate::web::{read_body, respond, target_msn};
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
@@ -45,11 +45,7 @@ pub async fn health() -> Response {
 /// `POST /_emulator/reset`: forgets every payment, token link and idempotency key.
 /// Access tokens stay valid.
 pub async fn reset(State(state): State<AppState>) -> Response {
-    state.store().reset();
-    state.checkout().clear();
-    state.ecom().reset();
-    state.webhooks().clear();
-    state.deliveries().clear();
+    state.reset();
     respond("", Ok(Stored::json(StatusCode::OK, &json!({"reset": true}))))
 }
 
@@ -112,24 +108,6 @@ pub async fn reject(
     respond(uri.path(), r)
 }
 
-/// The merchant a control-plane call is about: `?msn=`, else an `msn` from the body, else the
-/// default merchant; 404 for an MSN no merchant has.
-pub(crate) fn target_msn(state: &AppState, query: Option<&str>, from_body: Option<String>) -> Result<String, ApiError> {
-    let from_query = query.and_then(|q| {
-        url::form_urlencoded::parse(q.as_bytes())
-            .find(|(k, _)| k == "msn")
-            .map(|(_, v)| v.into_owned())
-    });
-    match from_query.or(from_body) {
-        Some(m) => Ok(state
-            .merchant_by_msn(&m)
-            .ok_or_else(|| ApiError::no_route(format!("No merchant with MSN {m} is configured")))?
-            .msn
-            .clone()),
-        None => Ok(state.default_merchant().msn.clone()),
-    }
-}
-
 async fn customer(
     state: &AppState,
     reference: Result<Path<String>, PathRejection>,
@@ -169,9 +147,10 @@ async fn customer(
         }
     }
     let (outcome, p) = if approve {
-        let choice: crate::express::CustomerChoice = serde_json::from_value(serde_json::Value::Object(obj))
-            .map_err(|e| ApiError::validation("body", &e.to_string(), None))?;
-        crate::express::approve(state, &msn, &reference, &choice).await?
+        let choice: crate::epayment::express::CustomerChoice =
+            serde_json::from_value(serde_json::Value::Object(obj))
+                .map_err(|e| ApiError::validation("body", &e.to_string(), None))?;
+        crate::epayment::express::approve(state, &msn, &reference, &choice).await?
     } else {
         state.store().transaction(|ledger| {
             let p = ledger.payment(&msn, &reference, now)?;

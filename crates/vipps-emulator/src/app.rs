@@ -1,0 +1,143 @@
+//! The composition root: which parts the emulator is made of, and how their routes and the
+//! shared layers fit together. The only module that names every API.
+
+use crate::checkout::CheckoutExt;
+use crate::core::clock::Clock;
+use crate::core::config::{EmulatorConfig, RetrySchedule};
+use crate::core::error::ApiError;
+use crate::core::state::{AppState, Registered};
+use crate::webhooks::WebhooksExt;
+use crate::{auth, checkout, control, ecom, epayment, outbound, pages, web, webhooks};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use http::StatusCode;
+
+impl AppState {
+    /// State for a configuration, with a real-time clock. An empty merchant list gets the default
+    /// test merchant.
+    pub fn new(config: EmulatorConfig) -> Self {
+        Self::with_clock(config, Clock::new())
+    }
+
+    /// State with a given (possibly shared) clock.
+    pub fn with_clock(config: EmulatorConfig, clock: Clock) -> Self {
+        let webhooks = webhooks::WebhooksState::default();
+        if let Some(schedule) = config.webhook_retry.clone() {
+            webhooks.set_retry_schedule(schedule);
+        }
+        // Timeouts are settled in this order: eCom orders, then Checkout sessions.
+        let parts = vec![
+            Registered::new(ecom::EcomState::default()),
+            Registered::new(checkout::CheckoutState::default()),
+            Registered::new(webhooks),
+            Registered::new(outbound::Engine::new()),
+        ];
+        AppState::assemble(config, clock, parts)
+    }
+
+    /// The retry schedule of webhook deliveries (default: 4 attempts, 200 ms doubling backoff,
+    /// 10 s timeout per attempt; `webhook_retry` in the configuration).
+    pub fn webhook_retry_schedule(&self) -> RetrySchedule {
+        self.webhooks().retry_schedule()
+    }
+
+    /// Sets the retry schedule of webhook deliveries queued from now on.
+    pub fn set_webhook_retry_schedule(&self, schedule: RetrySchedule) {
+        self.webhooks().set_retry_schedule(schedule);
+    }
+
+    /// Sets how long Checkout waits for the merchant's dynamic shipping callback before it
+    /// offers the session's fixed options (8 s by default).
+    pub fn set_checkout_dynamic_shipping_timeout(&self, timeout: std::time::Duration) {
+        self.checkout().set_dynamic_shipping_timeout(timeout);
+    }
+}
+
+/// The emulator's routes, without a socket (use with `tower::ServiceExt::oneshot` or your own server).
+///
+/// Requests are logged (target `vipps_emulator::http`, level `info`) only if that level is
+/// enabled when the router is built: install a `tracing` subscriber first.
+pub fn router(state: AppState) -> Router {
+    let routes = Router::new()
+        .merge(auth::routes())
+        .merge(epayment::routes())
+        .merge(pages::routes())
+        .merge(control::routes())
+        .merge(webhooks::routes())
+        .merge(checkout::routes())
+        .merge(ecom::routes())
+        .fallback(no_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), web::faults::layer));
+    with_layers(routes).with_state(state)
+}
+
+/// Panic catching (a 500 problem instead of a dropped connection) inside request logging.
+/// The request log is only layered on when its level is enabled when the router is built
+/// (install the tracing subscriber first): a layer that does nothing still costs a few
+/// percent of the emulator's throughput.
+fn with_layers(routes: Router<AppState>) -> Router<AppState> {
+    let routes = routes.layer(tower_http::catch_panic::CatchPanicLayer::custom(web::panic_response));
+    if tracing::enabled!(target: "vipps_emulator::http", tracing::Level::INFO) {
+        routes.layer(axum::middleware::from_fn(web::observe))
+    } else {
+        routes
+    }
+}
+
+/// Whether `path` belongs to the eCom API, whose errors are an array, not a problem.
+fn is_ecom(path: &str) -> bool {
+    path.starts_with("/ecomm/")
+}
+
+/// 404 problem for unknown routes (the error array under `/ecomm/`).
+pub async fn no_route(uri: http::Uri) -> Response {
+    let message = format!("No route for {}", uri.path());
+    if is_ecom(uri.path()) {
+        return ecom::errors::EcomErr::invalid("404", message)
+            .with_status(StatusCode::NOT_FOUND)
+            .render()
+            .into_response();
+    }
+    ApiError::no_route(message).render(uri.path()).into_response()
+}
+
+/// 405 problem (the error array under `/ecomm/`).
+pub async fn method_not_allowed(method: http::Method, uri: http::Uri) -> Response {
+    if is_ecom(uri.path()) {
+        return ecom::errors::EcomErr::invalid("405", format!("{method} is not allowed on {}", uri.path()))
+            .with_status(StatusCode::METHOD_NOT_ALLOWED)
+            .render()
+            .into_response();
+    }
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Method Not Allowed",
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+    .render(uri.path())
+    .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_a_500_problem() {
+        async fn boom() -> &'static str {
+            panic!("deliberate test panic")
+        }
+        let routes: Router<AppState> = Router::new().route("/boom", get(boom));
+        let app = with_layers(routes).with_state(AppState::new(EmulatorConfig::default()));
+        let req = ::http::Request::get("/boom").body(axum::body::Body::empty()).unwrap();
+        let resp = app.oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), 500);
+        assert_eq!(resp.headers()["content-type"], "application/problem+json");
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 16).await.unwrap();
+        let p: vipps_types::Problem = serde_json::from_slice(&body).unwrap();
+        assert_eq!(p.status, Some(500));
+    }
+}

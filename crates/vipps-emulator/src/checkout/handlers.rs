@@ -1,0 +1,275 @@
+//! The Checkout API's handlers: create, get, update and expire a session.
+
+#[allow(unused_imports)]
+use super::{control::*, customer::*, errors::*, lifecycle::*, request::*, state::*};
+use crate::core::error::Stored;
+use crate::core::state::AppState;
+use crate::core::store::Fingerprint;
+use crate::web::parse_json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::Uri;
+use axum::response::Response;
+use http::{HeaderMap, StatusCode};
+use vipps_types::checkout::{InitiateSessionRequest, SessionState, SessionType, UpdateSessionRequest};
+use vipps_types::epayment::PaymentState as EpState;
+use vipps_types::Validate;
+
+// ------------------------------------------------------------------------------------------
+// API handlers
+// ------------------------------------------------------------------------------------------
+
+/// Idempotency: replays an identical retry, 409 for a reused key with another body.
+pub(super) fn replay(
+    cs: &Sessions,
+    scope: &Option<(String, String, String, String)>,
+    fp: &Fingerprint,
+) -> Option<Result<Stored, CkError>> {
+    let scope = scope.as_ref()?;
+    let (old, stored) = cs.idempotency.get(scope)?;
+    if old == fp {
+        return Some(Ok(stored.clone()));
+    }
+    Some(Err(CkError::new(
+        StatusCode::CONFLICT,
+        "Idempotency-00100",
+        "Idempotency conflict",
+        format!(
+            "Idempotency-Key '{}' was already used with a different request",
+            scope.3
+        ),
+    )))
+}
+
+pub(super) fn scope(
+    msn: &str,
+    method: &str,
+    path: &str,
+    key: &Option<String>,
+) -> Option<(String, String, String, String)> {
+    key.as_ref()
+        .map(|k| (msn.to_owned(), method.to_owned(), path.to_owned(), k.clone()))
+}
+
+pub(super) async fn create(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    let path = uri.path().to_owned();
+    let r = create_inner(&state, &path, &headers, body).await;
+    respond(&path, r)
+}
+
+pub(super) async fn create_inner(
+    state: &AppState,
+    path: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Stored, CkError> {
+    let call = begin(state, headers, body).await?;
+    let req: InitiateSessionRequest = parse_json(headers, &call.body)?
+        .ok_or_else(|| CkError::validation("body", "a JSON request body is required"))?;
+    req.validate()?;
+    let m = call.merchant;
+    let amounts = [
+        (
+            "transaction.amount.currency",
+            req.transaction.as_ref().map(|t| &t.amount),
+        ),
+        (
+            "subscription.amount.currency",
+            req.subscription.as_ref().map(|s| &s.amount),
+        ),
+    ];
+    for (field, amount) in amounts {
+        if let Some(a) = amount {
+            if a.currency != m.currency {
+                return Err(CkError::validation(
+                    field,
+                    format!("must be {} for this merchant (was {})", m.currency, a.currency),
+                ));
+            }
+        }
+    }
+    let subscription = req.session_type() == SessionType::Subscription;
+    let reference = req
+        .effective_reference()
+        .map(|r| r.as_str().to_owned())
+        .ok_or_else(|| CkError::validation("reference", "is required"))?;
+    let settings = state.checkout().settings();
+    let public = state.public_url();
+    let fp = Fingerprint::of(&req);
+    let sc = scope(&m.msn, "POST", path, &call.key);
+    let r = state.store().transaction(|ledger| {
+        let mut cs = state.checkout().sessions.lock();
+        if let Some(r) = replay(&cs, &sc, &fp) {
+            return r;
+        }
+        let now = state.clock().now();
+        let id = (m.msn.clone(), reference.clone());
+        if cs.by_ref.contains_key(&id) || ledger.payment(&m.msn, &reference, now).is_ok() {
+            let e = CkError::new(
+                StatusCode::CONFLICT,
+                "Session-00200",
+                "Reference already used",
+                format!("A session or payment with reference '{reference}' already exists for this merchant"),
+            );
+            let stored = e.render(path);
+            if let Some(sc) = sc.clone() {
+                cs.idempotency.insert(sc, (fp, stored));
+            }
+            return Err(e);
+        }
+        let mut token = random_b64(32);
+        while cs.tokens.contains_key(&token) {
+            token = random_b64(32);
+        }
+        let session = Session {
+            msn: m.msn.clone(),
+            merchant_name: m.name.clone(),
+            reference: reference.clone(),
+            session_id: random_b64(16),
+            token: token.clone(),
+            created_at: now,
+            expires_at: now + time::Duration::seconds(settings.session_ttl.as_secs() as i64),
+            request: req.clone(),
+            state: SessionState::SessionCreated,
+            ended_at: None,
+            payment_created: false,
+            shipping: None,
+            billing: None,
+            user_info: None,
+            shared: None,
+            consent: None,
+            offered: None,
+            shipping_lookups: Vec::new(),
+            callback_sent: false,
+            agreement_id: subscription.then(agreement_id),
+        };
+        cs.tokens.insert(token.clone(), id.clone());
+        cs.by_ref.insert(id, session);
+        let resp = vipps_types::checkout::InitiateSessionResponse {
+            token,
+            checkout_frontend_url: format!("{public}/checkout/v3/frontend"),
+            polling_url: format!("{public}/checkout/v3/session/{reference}"),
+        };
+        let stored = Stored::json(StatusCode::OK, &resp);
+        if let Some(sc) = sc.clone() {
+            cs.idempotency.insert(sc, (fp, stored.clone()));
+        }
+        Ok(stored)
+    });
+    state.ensure_sweeper();
+    r
+}
+
+pub(super) async fn get_session(
+    State(state): State<AppState>,
+    SessionRef(reference): SessionRef,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let r = async {
+        let call = begin(&state, &headers, body).await?;
+        path_reference(&reference)?;
+        with_session(&state, &call.merchant.msn, &reference, |s, ledger, now, _| {
+            Ok(Stored::json(StatusCode::OK, &session_response(s, ledger, now)))
+        })
+    }
+    .await;
+    respond(uri.path(), r)
+}
+
+pub(super) async fn update_session(
+    State(state): State<AppState>,
+    SessionRef(reference): SessionRef,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let path = uri.path().to_owned();
+    let r = async {
+        let call = begin(&state, &headers, body).await?;
+        path_reference(&reference)?;
+        let req: UpdateSessionRequest = parse_json(&headers, &call.body)?
+            .ok_or_else(|| CkError::validation("body", "a JSON request body is required"))?;
+        req.validate()?;
+        if let Some(r) = &req.transaction.reference {
+            if r.as_str() != reference {
+                return Err(CkError::validation(
+                    "transaction.reference",
+                    "must be the session's reference (or left out: it is deprecated)",
+                ));
+            }
+        }
+        let m = call.merchant;
+        if req.transaction.amount.currency != m.currency {
+            return Err(CkError::validation(
+                "transaction.amount.currency",
+                format!("must be {} for this merchant", m.currency),
+            ));
+        }
+        let fp = Fingerprint::of(&req);
+        let sc = scope(&m.msn, "PATCH", &path, &call.key);
+        if let Some(r) = replay(&state.checkout().sessions.lock(), &sc, &fp) {
+            return r;
+        }
+        let stored = with_session(&state, &m.msn, &reference, |s, ledger, now, _| {
+            if s.state != SessionState::SessionCreated {
+                return Err(CkError::wrong_state(s, "updated"));
+            }
+            if s.request.transaction.is_none() {
+                return Err(CkError::validation(
+                    "transaction",
+                    "this SUBSCRIPTION session has no initial payment, and PATCH cannot add one",
+                ));
+            }
+            let mut candidate = s.request.clone();
+            let mut t = req.transaction.clone();
+            t.reference = candidate.transaction.as_ref().and_then(|old| old.reference.clone());
+            candidate.transaction = Some(t);
+            candidate.validate()?;
+            s.request = candidate;
+            Ok(Stored::json(StatusCode::OK, &session_response(s, ledger, now)))
+        })?;
+        if let Some(sc) = sc {
+            state
+                .checkout()
+                .sessions
+                .lock()
+                .idempotency
+                .insert(sc, (fp, stored.clone()));
+        }
+        Ok(stored)
+    }
+    .await;
+    respond(&path, r)
+}
+
+pub(super) async fn expire_session(
+    State(state): State<AppState>,
+    SessionRef(reference): SessionRef,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let r = async {
+        let call = begin(&state, &headers, body).await?;
+        path_reference(&reference)?;
+        with_session(&state, &call.merchant.msn, &reference, |s, ledger, now, out| {
+            if !s.state.is_final() {
+                if s.payment_created {
+                    if let Ok(p) = ledger.payment(&s.msn, &s.reference, now) {
+                        if p.state == EpState::Created {
+                            let _ = p.cancel(false, None, now);
+                        }
+                    }
+                }
+                s.state = SessionState::SessionExpired;
+                s.ended_at = Some(now);
+                settle_and_notify(&state, s, ledger, now, out);
+            }
+            Ok(Stored::json(StatusCode::OK, &session_response(s, ledger, now)))
+        })
+    }
+    .await;
+    respond(uri.path(), r)
+}

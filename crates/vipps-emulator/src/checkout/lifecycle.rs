@@ -1,0 +1,225 @@
+//! A session's life: how it follows its payment, its answer, its callback, its timeout.
+
+#[allow(unused_imports)]
+use super::{control::*, customer::*, errors::*, handlers::*, request::*, state::*};
+use crate::core::state::AppState;
+use crate::core::store::{Ledger, Payment};
+use crate::outbound::{DeliveriesExt, Outbound};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rand::RngCore;
+use time::OffsetDateTime;
+use vipps_types::checkout::{
+    PaymentDetails, PaymentMethod, PaymentState as CkPaymentState, SessionResponse, SessionState, TransactionAggregate,
+};
+use vipps_types::epayment::PaymentState as EpState;
+use vipps_types::{Amount, Reference};
+
+// ------------------------------------------------------------------------------------------
+// Lifecycle
+// ------------------------------------------------------------------------------------------
+
+pub(super) fn random_b64(n: usize) -> String {
+    let mut b = vec![0u8; n];
+    rand::thread_rng().fill_bytes(&mut b);
+    URL_SAFE_NO_PAD.encode(b)
+}
+
+/// A Recurring-style agreement id (`agr_` and 7 letters or digits).
+pub(super) fn agreement_id() -> String {
+    use rand::distributions::{Alphanumeric, DistString};
+    format!("agr_{}", Alphanumeric.sample_string(&mut rand::thread_rng(), 7))
+}
+
+pub(super) fn ck_payment_state(s: &EpState) -> CkPaymentState {
+    match s {
+        EpState::Created => CkPaymentState::Created,
+        EpState::Authorized => CkPaymentState::Authorized,
+        _ => CkPaymentState::Terminated,
+    }
+}
+
+/// Brings a session up to date with its payment and the clock. Returns whether it just ended.
+pub(super) fn settle(s: &mut Session, ledger: &mut Ledger, now: OffsetDateTime) -> bool {
+    if s.state.is_final() {
+        return false;
+    }
+    let pay = if s.payment_created {
+        ledger.payment(&s.msn, &s.reference, now).ok().map(|p| p.state.clone())
+    } else {
+        None
+    };
+    let next = match pay {
+        Some(EpState::Authorized) => Some(SessionState::PaymentSuccessful),
+        Some(EpState::Expired) => Some(SessionState::SessionExpired),
+        Some(EpState::Aborted) | Some(EpState::Terminated) => Some(SessionState::PaymentTerminated),
+        Some(EpState::Created) => None,
+        Some(_) => Some(SessionState::PaymentTerminated),
+        None if now >= s.expires_at => Some(SessionState::SessionExpired),
+        None => None,
+    };
+    match next {
+        Some(n) => {
+            s.ended_at = Some(if n == SessionState::SessionExpired {
+                s.expires_at.min(now)
+            } else {
+                now
+            });
+            s.state = n;
+            true
+        }
+        None => false,
+    }
+}
+
+pub(super) fn aggregate(p: &Payment) -> TransactionAggregate {
+    let a = p.aggregate();
+    let nz = |x: Amount| (x.value != 0).then_some(x);
+    TransactionAggregate {
+        cancelled_amount: nz(a.cancelled_amount),
+        captured_amount: nz(a.captured_amount),
+        refunded_amount: nz(a.refunded_amount),
+        authorized_amount: nz(a.authorized_amount),
+    }
+}
+
+/// The session as GET and the callback show it.
+pub(super) fn session_response(s: &Session, ledger: &mut Ledger, now: OffsetDateTime) -> SessionResponse {
+    let payment = if s.payment_created {
+        ledger.payment(&s.msn, &s.reference, now).ok().map(|p| p.clone())
+    } else {
+        None
+    };
+    let payment_details = match &payment {
+        Some(p) => Some(PaymentDetails {
+            type_: Some("WALLET".into()),
+            amount: p.amount.clone(),
+            state: Some(ck_payment_state(&p.state)),
+            aggregate: Some(aggregate(p)),
+        }),
+        // A subscription without an initial payment has no payment to show.
+        None if s.request.transaction.is_none() => None,
+        None => Some(PaymentDetails {
+            type_: Some("WALLET".into()),
+            amount: s.transaction_amount(),
+            // No payment started yet: CREATED, as the stored spec requires a state here.
+            state: Some(if s.state.is_final() {
+                CkPaymentState::Terminated
+            } else {
+                CkPaymentState::Created
+            }),
+            aggregate: None,
+        }),
+    };
+    SessionResponse {
+        session_id: s.session_id.clone(),
+        merchant_serial_number: Some(s.msn.clone()),
+        reference: Reference::new(s.reference.clone()).unwrap_or_else(|_| Reference::random()),
+        session_state: s.state.clone(),
+        payment_method: payment.as_ref().map(|_| PaymentMethod::Wallet),
+        subscription_details: s.subscription_details(),
+        payment_details,
+        user_info: s.user_info.clone(),
+        shipping_details: s.shipping.clone(),
+        billing_details: s.billing.clone(),
+        custom_consent_provided: s.consent,
+    }
+}
+
+pub(super) fn callback(state: &AppState, s: &Session, body: &SessionResponse) -> Outbound {
+    let schedule = state.checkout().settings().callback_schedule;
+    Outbound {
+        kind: "checkout-callback",
+        msn: s.msn.clone(),
+        reference: s.reference.clone(),
+        event: Some(s.state.to_string()),
+        url: s.request.merchant_info.callback_url.clone(),
+        method: http::Method::POST,
+        headers: vec![(
+            "Authorization".to_owned(),
+            s.request.merchant_info.callback_authorization_token.clone(),
+        )],
+        body: serde_json::to_vec(body).unwrap_or_default().into(),
+        schedule,
+        sign: None,
+        ordering_key: format!("checkout:{}:{}", s.msn, s.reference),
+        on_attempt: None,
+    }
+}
+
+/// Settles a session and, when it just ended, prepares its callback (sent once).
+pub(super) fn settle_and_notify(
+    state: &AppState,
+    s: &mut Session,
+    ledger: &mut Ledger,
+    now: OffsetDateTime,
+    out: &mut Vec<Outbound>,
+) {
+    settle(s, ledger, now);
+    if s.state.is_final() && !s.callback_sent {
+        s.callback_sent = true;
+        let body = session_response(s, ledger, now);
+        out.push(callback(state, s, &body));
+    }
+}
+
+pub(super) fn send_all(state: &AppState, out: Vec<Outbound>) {
+    for o in out {
+        state.deliveries().send(o);
+    }
+}
+
+/// Runs `f` on a session under the store lock, then the checkout lock; settles it first and
+/// sends the callbacks it causes after the locks are released.
+pub(super) fn with_session<R>(
+    state: &AppState,
+    msn: &str,
+    reference: &str,
+    f: impl FnOnce(&mut Session, &mut Ledger, OffsetDateTime, &mut Vec<Outbound>) -> Result<R, CkError>,
+) -> Result<R, CkError> {
+    let mut out = Vec::new();
+    let retention = state.checkout().settings().expired_retention;
+    let r = state.store().transaction(|ledger| {
+        let mut cs = state.checkout().sessions.lock();
+        let now = state.clock().now();
+        let s = cs
+            .by_ref
+            .get_mut(&(msn.to_owned(), reference.to_owned()))
+            .ok_or_else(|| CkError::not_found(reference))?;
+        if s.payment_created && ledger.payment(msn, reference, now).is_err() {
+            // The store was reset: the session is gone too.
+            let token = s.token.clone();
+            cs.by_ref.remove(&(msn.to_owned(), reference.to_owned()));
+            cs.tokens.remove(&token);
+            return Err(CkError::not_found(reference));
+        }
+        settle_and_notify(state, s, ledger, now, &mut out);
+        if s.state == SessionState::SessionExpired
+            && s.ended_at
+                .is_some_and(|e| now > e + time::Duration::seconds(retention.as_secs() as i64))
+        {
+            return Err(CkError::not_found(reference));
+        }
+        f(s, ledger, now, &mut out)
+    });
+    send_all(state, out);
+    r
+}
+
+/// The (MSN, reference) a Checkout page token belongs to.
+pub(super) fn by_token(state: &AppState, token: &str) -> Option<(String, String)> {
+    state.checkout().sessions.lock().tokens.get(token).cloned()
+}
+
+/// Settles every open session (sends the callbacks of those that ended).
+pub fn sweep(state: &AppState) {
+    let mut out = Vec::new();
+    state.store().transaction(|ledger| {
+        let mut cs = state.checkout().sessions.lock();
+        let now = state.clock().now();
+        for s in cs.by_ref.values_mut().filter(|s| !s.state.is_final()) {
+            settle_and_notify(state, s, ledger, now, &mut out);
+        }
+    });
+    send_all(state, out);
+}

@@ -1,0 +1,221 @@
+//! The Checkout emulation's data: sessions, their settings and what the dynamic shipping callback was asked.
+
+#[allow(unused_imports)]
+use super::{control::*, customer::*, errors::*, handlers::*, lifecycle::*, request::*};
+use crate::core::customer::Person;
+use crate::core::error::Stored;
+use crate::core::state::AppState;
+use crate::core::store::Fingerprint;
+use crate::outbound::RetrySchedule;
+use parking_lot::Mutex;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::time::Duration;
+use time::OffsetDateTime;
+use vipps_types::checkout::{
+    BillingDetails, DynamicShippingRequest, Elements, InitiateSessionRequest, LogisticsOption, SessionState,
+    ShippingDetails, SubscriptionDetails, SubscriptionState, UserInfo,
+};
+use vipps_types::Amount;
+
+/// Tunables of the Checkout emulation (tests shorten them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckoutSettings {
+    /// How long a session waits for the customer (1 hour).
+    pub session_ttl: Duration,
+    /// How long an expired session is still answered with `SessionExpired` (24 hours).
+    pub expired_retention: Duration,
+    /// How long the dynamic shipping callback may take (8 seconds).
+    pub dynamic_shipping_timeout: Duration,
+    /// Retries of the "payment completed" callback (4 attempts: 1 + 3 retries).
+    pub callback_schedule: RetrySchedule,
+}
+
+impl Default for CheckoutSettings {
+    fn default() -> Self {
+        CheckoutSettings {
+            session_ttl: Duration::from_secs(3600),
+            expired_retention: Duration::from_secs(24 * 3600),
+            dynamic_shipping_timeout: Duration::from_secs(8),
+            callback_schedule: RetrySchedule {
+                max_attempts: 4,
+                ..RetrySchedule::default()
+            },
+        }
+    }
+}
+
+/// One call of the dynamic shipping callback, as shown by `GET /_emulator/checkout/{reference}`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShippingLookup {
+    /// The callback URL.
+    pub url: String,
+    /// The address sent.
+    pub request: DynamicShippingRequest,
+    /// `dynamic` when the merchant's options were used, else `fixed`.
+    pub used: &'static str,
+    /// Why the fixed options were used (`timed out`, `HTTP 500`, `empty answer`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback_reason: Option<String>,
+}
+
+/// One session.
+#[derive(Debug, Clone)]
+pub(super) struct Session {
+    pub(super) msn: String,
+    pub(super) merchant_name: String,
+    pub(super) reference: String,
+    pub(super) session_id: String,
+    pub(super) token: String,
+    pub(super) created_at: OffsetDateTime,
+    pub(super) expires_at: OffsetDateTime,
+    pub(super) request: InitiateSessionRequest,
+    pub(super) state: SessionState,
+    pub(super) ended_at: Option<OffsetDateTime>,
+    pub(super) payment_created: bool,
+    pub(super) shipping: Option<ShippingDetails>,
+    pub(super) billing: Option<BillingDetails>,
+    pub(super) user_info: Option<UserInfo>,
+    /// With `requireUserInfo`: what the customer shares (profile, scope words), recorded for
+    /// the Userinfo API once they approve.
+    pub(super) shared: Option<(Person, &'static str)>,
+    pub(super) consent: Option<bool>,
+    /// The options last offered (address key, options, dynamic or not).
+    pub(super) offered: Option<(String, Vec<LogisticsOption>, bool)>,
+    pub(super) shipping_lookups: Vec<ShippingLookup>,
+    pub(super) callback_sent: bool,
+    /// The recurring agreement of a `SUBSCRIPTION` session.
+    pub(super) agreement_id: Option<String>,
+}
+
+impl Session {
+    pub(super) fn elements(&self) -> Elements {
+        self.request
+            .configuration
+            .as_ref()
+            .and_then(|c| c.elements.clone())
+            .unwrap_or(Elements::Full)
+    }
+
+    pub(super) fn transaction_amount(&self) -> Amount {
+        match (&self.request.transaction, &self.request.subscription) {
+            (Some(t), _) => t.amount.clone(),
+            (None, Some(sub)) => Amount::new(0, sub.amount.currency.clone()),
+            (None, None) => Amount::nok(0),
+        }
+    }
+
+    /// The agreement as the session shows it: its state follows the session's.
+    pub(super) fn subscription_details(&self) -> Option<SubscriptionDetails> {
+        let id = self.agreement_id.clone()?;
+        let state = match self.state {
+            SessionState::PaymentSuccessful => SubscriptionState::Active,
+            SessionState::PaymentTerminated => SubscriptionState::Stopped,
+            SessionState::SessionExpired => SubscriptionState::Expired,
+            _ => SubscriptionState::Pending,
+        };
+        Some(SubscriptionDetails {
+            state: Some(state),
+            agreement_id: Some(id),
+        })
+    }
+
+    pub(super) fn fixed_options(&self) -> Vec<LogisticsOption> {
+        self.request
+            .logistics
+            .as_ref()
+            .and_then(|l| l.fixed_options.clone())
+            .unwrap_or_default()
+    }
+
+    pub(super) fn dynamic_callback(&self) -> Option<String> {
+        if !self.elements().has_address_fields() {
+            return None;
+        }
+        self.request
+            .logistics
+            .as_ref()
+            .and_then(|l| l.dynamic_options_callback.clone())
+    }
+}
+
+#[derive(Debug, Default)]
+pub(super) struct Sessions {
+    pub(super) by_ref: HashMap<(String, String), Session>,
+    pub(super) tokens: HashMap<String, (String, String)>,
+    pub(super) idempotency: HashMap<(String, String, String, String), (Fingerprint, Stored)>,
+}
+
+/// State of the Checkout emulation, kept in [`AppState`] (lock order: the store first, then this).
+#[derive(Debug)]
+pub struct CheckoutState {
+    pub(super) sessions: Mutex<Sessions>,
+    pub(super) settings: Mutex<CheckoutSettings>,
+}
+
+impl Default for CheckoutState {
+    fn default() -> Self {
+        CheckoutState {
+            sessions: Mutex::new(Sessions::default()),
+            settings: Mutex::new(CheckoutSettings::default()),
+        }
+    }
+}
+
+impl CheckoutState {
+    /// The current settings.
+    pub fn settings(&self) -> CheckoutSettings {
+        self.settings.lock().clone()
+    }
+
+    /// Changes the settings (affects later sessions and calls).
+    pub fn update_settings(&self, f: impl FnOnce(&mut CheckoutSettings)) {
+        f(&mut self.settings.lock());
+    }
+
+    /// Sets the dynamic shipping timeout (8 s by default).
+    pub fn set_dynamic_shipping_timeout(&self, d: Duration) {
+        self.update_settings(|s| s.dynamic_shipping_timeout = d);
+    }
+
+    /// Whether a session of this merchant holds the reference (an ePayment payment may not
+    /// take it). Called under the store lock (lock order: the store first, then this).
+    fn holds(&self, msn: &str, reference: &str) -> bool {
+        let s = self.sessions.lock();
+        !s.by_ref.is_empty() && s.by_ref.contains_key(&(msn.to_owned(), reference.to_owned()))
+    }
+
+    /// Forgets every session.
+    pub fn clear(&self) {
+        let mut s = self.sessions.lock();
+        *s = Sessions::default();
+    }
+}
+
+impl crate::core::state::Part for CheckoutState {
+    fn settle_due(&self, state: &AppState) {
+        sweep(state);
+    }
+
+    fn reset(&self) {
+        self.clear();
+    }
+
+    fn holds_reference(&self, msn: &str, reference: &str) -> Option<&'static str> {
+        self.holds(msn, reference).then_some("a Checkout session")
+    }
+}
+
+/// The Checkout state of an emulator.
+pub(crate) trait CheckoutExt {
+    /// The Checkout sessions and settings.
+    fn checkout(&self) -> &CheckoutState;
+}
+
+impl CheckoutExt for AppState {
+    fn checkout(&self) -> &CheckoutState {
+        self.part::<CheckoutState>()
+            .expect("the composition root registers the Checkout state")
+    }
+}

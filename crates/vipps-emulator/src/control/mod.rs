@@ -1,0 +1,46 @@
+//! The control plane: every `/_emulator` route in one place (no Vipps authentication). Tests
+//! and tools use it to act as the customer, move the clock, inject faults, seed data and read
+//! the delivery log.
+
+mod deliveries;
+mod faults;
+mod plane;
+mod seed;
+
+use crate::core::state::AppState;
+use axum::routing::{get, post};
+use axum::Router;
+
+/// The control plane's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/_emulator/health", get(plane::health))
+        .route("/_emulator/reset", post(plane::reset))
+        .route("/_emulator/clock", get(plane::clock))
+        .route("/_emulator/clock/advance", post(plane::advance))
+        .route("/_emulator/payments/{reference}/approve", post(plane::approve))
+        .route("/_emulator/payments/{reference}/reject", post(plane::reject))
+        .route("/_emulator/deliveries", get(deliveries::list))
+        .route("/_emulator/seed", post(seed::seed))
+        .route(
+            "/_emulator/ecom/{order_id}/remove-consent",
+            post(crate::ecom::remove_consent),
+        )
+        .route("/_emulator/checkout/{reference}", get(crate::checkout::control::view))
+        .route(
+            "/_emulator/checkout/{reference}/complete",
+            post(crate::checkout::control::complete),
+        )
+        .route(
+            "/_emulator/checkout/{reference}/initiate",
+            post(crate::checkout::control::initiate),
+        )
+        .route(
+            "/_emulator/checkout/{reference}/abort",
+            post(crate::checkout::control::abort),
+        )
+        .route(
+            "/_emulator/faults",
+            get(faults::get).post(faults::set).delete(faults::clear),
+        )
+}
