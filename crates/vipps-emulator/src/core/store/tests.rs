@@ -1,0 +1,288 @@
+use super::*;
+use parking_lot::Mutex;
+use std::sync::Arc;
+use time::OffsetDateTime;
+use vipps_types::epayment::{CreatePaymentRequest, PaymentEventName, PaymentState, UserFlow};
+use vipps_types::{Amount, Reference};
+
+fn payment(value: i64) -> Payment {
+    let req = CreatePaymentRequest::new(
+        Amount::nok(value),
+        Reference::new("unit-test-ref-1").unwrap(),
+        UserFlow::WebRedirect,
+    );
+    let mut l = Ledger::default();
+    let now = OffsetDateTime::now_utc();
+    l.create_payment(NewPayment {
+        msn: "123456",
+        request: &req,
+        idempotency_key: Some("k".into()),
+        now,
+        expires_at: now + time::Duration::minutes(10),
+        public_url: "http://x",
+    })
+    .unwrap();
+    l.payment("123456", "unit-test-ref-1", now).unwrap().clone()
+}
+
+#[test]
+fn fingerprints_ignore_key_order_and_formatting_but_not_values() {
+    let a: CreatePaymentRequest = serde_json::from_str(
+        r#"{"amount":{"currency":"NOK","value":1000},"paymentMethod":{"type":"WALLET"},
+            "reference":"fp-test-ref-1","userFlow":"WEB_REDIRECT","returnUrl":"https://example.com/r",
+            "metadata":{"b":"2","a":"1"}}"#,
+    )
+    .unwrap();
+    let b: CreatePaymentRequest = serde_json::from_str(
+        r#"{"metadata":{"a":"1","b":"2"},"userFlow":"WEB_REDIRECT","reference":"fp-test-ref-1",
+            "returnUrl":"https://example.com/r","paymentMethod":{"type":"WALLET"},
+            "amount":{"value":1000,"currency":"NOK"}}"#,
+    )
+    .unwrap();
+    assert_eq!(Fingerprint::of(&a), Fingerprint::of(&b));
+    let mut c = a.clone();
+    c.amount.value = 1001;
+    assert_ne!(Fingerprint::of(&a), Fingerprint::of(&c));
+    // Free-form JSON inside a request is compared by content, whatever the key order.
+    let x = serde_json::json!({"free": {"k1": 1, "k2": [1, 2]}});
+    let y: serde_json::Value = serde_json::from_str(r#"{"free":{"k2":[1,2],"k1":1}}"#).unwrap();
+    assert_eq!(Fingerprint::of(&x), Fingerprint::of(&y));
+}
+
+#[test]
+fn amounts_and_states() {
+    let now = OffsetDateTime::now_utc();
+    let mut p = payment(1000);
+    assert_eq!(
+        p.capture(&Amount::nok(1), None, now).unwrap_err().error_code(),
+        Some(6080)
+    );
+    p.force_approve(now).unwrap();
+    assert_eq!(p.force_approve(now).unwrap_err().error_code(), Some(6230));
+    p.capture(&Amount::nok(250), None, now).unwrap();
+    assert_eq!(
+        p.refund(&Amount::nok(251), None, now).unwrap_err().error_code(),
+        Some(6150)
+    );
+    assert_eq!(
+        p.capture(&Amount::nok(751), None, now).unwrap_err().error_code(),
+        Some(6090)
+    );
+    assert_eq!(
+        p.capture(&Amount::nok(0), None, now).unwrap_err().error_code(),
+        Some(4040)
+    );
+    assert_eq!(p.capture(&Amount::eur(5), None, now).unwrap_err().status.as_u16(), 400);
+    p.cancel(false, None, now).unwrap();
+    assert_eq!(p.cancelled, 750);
+    assert_eq!(
+        p.capture(&Amount::nok(1), None, now).unwrap_err().error_code(),
+        Some(6070)
+    );
+    p.cancel(false, None, now).unwrap(); // no-op
+    assert_eq!(p.events.len(), 4);
+    p.refund(&Amount::nok(250), None, now).unwrap();
+    assert_eq!(
+        p.refund(&Amount::nok(1), None, now).unwrap_err().error_code(),
+        Some(6180)
+    );
+}
+
+#[test]
+fn transactions_publish_new_events_in_order() {
+    let store = Store::new();
+    let now = OffsetDateTime::now_utc();
+    // a payment created before anybody listens: its CREATED is never published
+    let early = CreatePaymentRequest::new(
+        Amount::nok(1000),
+        Reference::new("sink-test-ref-0").unwrap(),
+        UserFlow::WebRedirect,
+    );
+    store.transaction(|l| {
+        l.create_payment(NewPayment {
+            msn: "123456",
+            request: &early,
+            idempotency_key: None,
+            now,
+            expires_at: now + time::Duration::minutes(10),
+            public_url: "http://x",
+        })
+        .unwrap();
+    });
+    let seen: Arc<Mutex<Vec<(String, PaymentEventName)>>> = Arc::default();
+    let s2 = Arc::clone(&seen);
+    assert!(store.add_event_sink(
+        "test",
+        Arc::new(move |evs: &[PublishedEvent]| {
+            s2.lock()
+                .extend(evs.iter().map(|e| (e.msn.clone(), e.event.name.clone())));
+        })
+    ));
+    assert!(!store.add_event_sink("test", Arc::new(|_| {})));
+    assert!(store.has_event_sink("test") && !store.has_event_sink("other"));
+    let req = CreatePaymentRequest::new(
+        Amount::nok(1000),
+        Reference::new("sink-test-ref-1").unwrap(),
+        UserFlow::WebRedirect,
+    );
+    store.transaction(|l| {
+        l.create_payment(NewPayment {
+            msn: "123456",
+            request: &req,
+            idempotency_key: None,
+            now,
+            expires_at: now + time::Duration::minutes(10),
+            public_url: "http://x",
+        })
+        .unwrap();
+    });
+    store.transaction(|l| {
+        let p = l.payment("123456", "sink-test-ref-1", now).unwrap();
+        p.force_approve(now).unwrap();
+        p.capture(&Amount::nok(100), None, now).unwrap();
+    });
+    // a read publishes nothing new
+    store.transaction(|l| l.payment("123456", "sink-test-ref-1", now).map(|_| ()).unwrap());
+    // the early payment's later events are published, not its old CREATED
+    store.transaction(|l| {
+        l.payment("123456", "sink-test-ref-0", now)
+            .unwrap()
+            .force_approve(now)
+            .unwrap()
+    });
+    let names: Vec<_> = seen.lock().iter().map(|(_, n)| n.clone()).collect();
+    assert_eq!(
+        names,
+        vec![
+            PaymentEventName::Created,
+            PaymentEventName::Authorized,
+            PaymentEventName::Captured,
+            PaymentEventName::Authorized
+        ]
+    );
+    assert!(seen.lock().iter().all(|(m, _)| m == "123456"));
+    // lazy expiry on a read is published too
+    let req = CreatePaymentRequest::new(
+        Amount::nok(1000),
+        Reference::new("sink-test-ref-2").unwrap(),
+        UserFlow::WebRedirect,
+    );
+    store.transaction(|l| {
+        l.create_payment(NewPayment {
+            msn: "123456",
+            request: &req,
+            idempotency_key: None,
+            now,
+            expires_at: now + time::Duration::minutes(10),
+            public_url: "http://x",
+        })
+        .unwrap();
+    });
+    store.transaction(|l| {
+        l.payment("123456", "sink-test-ref-2", now + time::Duration::minutes(11))
+            .map(|_| ())
+            .unwrap()
+    });
+    assert_eq!(seen.lock().last().unwrap().1, PaymentEventName::Expired);
+    assert_eq!(seen.lock().len(), 6);
+}
+
+#[test]
+fn expiry_and_magic() {
+    let mut p = payment(151);
+    let later = p.expires_at + time::Duration::seconds(1);
+    let mut q = p.clone();
+    assert_eq!(
+        p.customer_approve(OffsetDateTime::now_utc()).unwrap(),
+        CustomerOutcome::Declined("insufficient funds (magic test amount)")
+    );
+    assert_eq!(p.state, PaymentState::Aborted);
+    q.settle(later);
+    assert_eq!(q.state, PaymentState::Expired);
+    assert_eq!(q.events.last().unwrap().timestamp, q.expires_at);
+    assert_eq!(q.event(q.events.last().unwrap()).idempotency_key.as_deref(), Some("k"));
+    assert_eq!(q.cancel(false, None, later).unwrap_err().error_code(), Some(6190));
+}
+
+#[test]
+fn expire_due_ends_waiting_payments_in_chunks_without_a_read() {
+    let store = Store::new();
+    let now = OffsetDateTime::now_utc();
+    let seen: Arc<Mutex<Vec<PaymentEventName>>> = Arc::default();
+    let s2 = Arc::clone(&seen);
+    store.add_event_sink(
+        "test",
+        Arc::new(move |evs: &[PublishedEvent]| s2.lock().extend(evs.iter().map(|e| e.event.name.clone()))),
+    );
+    store.transaction(|l| {
+        for i in 0..5 {
+            let req = CreatePaymentRequest::new(
+                Amount::nok(1000),
+                Reference::new(format!("sweep-test-ref-{i}")).unwrap(),
+                UserFlow::WebRedirect,
+            );
+            l.create_payment(NewPayment {
+                msn: "123456",
+                request: &req,
+                idempotency_key: None,
+                now,
+                // one deadline later than the others
+                expires_at: now + time::Duration::minutes(if i == 4 { 20 } else { 10 }),
+                public_url: "http://x",
+            })
+            .unwrap();
+        }
+        // one is approved in time and never expires
+        l.payment("123456", "sweep-test-ref-0", now)
+            .unwrap()
+            .force_approve(now)
+            .unwrap();
+    });
+    seen.lock().clear();
+    let later = now + time::Duration::minutes(11);
+    // Nothing is due before the deadline.
+    assert_eq!(store.transaction(|l| l.expire_due(now, 10)), 0);
+    // Four deadlines are due; two per call.
+    assert_eq!(store.transaction(|l| l.expire_due(later, 2)), 2);
+    assert_eq!(store.transaction(|l| l.expire_due(later, 2)), 2);
+    assert_eq!(store.transaction(|l| l.expire_due(later, 2)), 0);
+    // Three EXPIRED events were published without anybody reading a payment.
+    assert_eq!(*seen.lock(), vec![PaymentEventName::Expired; 3]);
+    store.transaction(|l| {
+        assert_eq!(
+            l.payments
+                .get(&("123456".to_owned(), "sweep-test-ref-0".to_owned()))
+                .unwrap()
+                .state,
+            PaymentState::Authorized
+        );
+        let p = l
+            .payments
+            .get(&("123456".to_owned(), "sweep-test-ref-1".to_owned()))
+            .unwrap();
+        assert_eq!(p.state, PaymentState::Expired);
+        assert_eq!(
+            p.events.last().unwrap().timestamp,
+            p.expires_at,
+            "stamped with the deadline"
+        );
+        assert_eq!(p.events.capacity(), 2, "room for the last event only");
+        // The wire form: the payment's reference, its own pspReference, the create key.
+        let created = p.event(&p.events[0]);
+        let expired = p.event(&p.events[1]);
+        assert_eq!(created.psp_reference, p.psp_reference);
+        assert_ne!(expired.psp_reference, p.psp_reference);
+        assert_eq!(expired.reference.as_str(), "sweep-test-ref-1");
+        assert_eq!(expired.amount, Amount::nok(1000));
+        let late = l
+            .payments
+            .get(&("123456".to_owned(), "sweep-test-ref-4".to_owned()))
+            .unwrap();
+        assert_eq!(late.state, PaymentState::Created);
+    });
+    assert_eq!(
+        store.transaction(|l| l.expire_due(now + time::Duration::minutes(21), 10)),
+        1
+    );
+    assert_eq!(seen.lock().len(), 4);
+}

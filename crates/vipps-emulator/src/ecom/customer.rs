@@ -1,0 +1,250 @@
+//! What the customer does with an order: approve or reject it on the landing page or the control plane.
+
+use super::errors::EcomErr;
+use super::order::{self, Order, Phase};
+#[allow(unused_imports)]
+use super::{consent::*, handlers::*, request::*, state::*};
+use crate::core::state::AppState;
+use crate::outbound::call_merchant;
+use crate::outbound::DeliveriesExt;
+use std::time::Duration;
+use vipps_types::ecom::{PaymentShippingDetails, ShippingCostRequest, ShippingCostResponse};
+
+/// Which order a customer action is for.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// By merchant and order id (the control plane).
+    Order {
+        /// Merchant serial number.
+        msn: String,
+        /// Order id.
+        order_id: String,
+    },
+    /// By landing-page token.
+    Token(String),
+}
+
+/// What the landing page and the control plane show about an order.
+#[derive(Debug, Clone)]
+pub struct View {
+    /// Merchant serial number.
+    pub msn: String,
+    /// Merchant name.
+    pub merchant_name: String,
+    /// Order id.
+    pub order_id: String,
+    /// Amount in øre (reserved amount once reserved).
+    pub amount: i64,
+    /// Transaction text.
+    pub text: String,
+    /// State name (`INITIATE`, `RESERVE`, `CANCEL`, …).
+    pub state: &'static str,
+    /// Whether the customer can still act.
+    pub waiting: bool,
+    /// Express payment.
+    pub express: bool,
+    /// Where the customer returns (`fallBack`).
+    pub fall_back: String,
+}
+
+/// How a customer action ended.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The order afterwards.
+    pub view: View,
+    /// Whether it is reserved now.
+    pub approved: bool,
+    /// Why not, when it is not.
+    pub reason: Option<String>,
+}
+
+pub(super) fn view(state: &AppState, o: &Order) -> View {
+    View {
+        msn: o.msn.clone(),
+        merchant_name: state
+            .merchant_by_msn(&o.msn)
+            .map(|m| m.name.clone())
+            .unwrap_or_default(),
+        order_id: o.order_id.clone(),
+        amount: if o.reserved > 0 { o.reserved } else { o.amount() },
+        text: o.request.transaction.transaction_text.clone(),
+        state: o.state_name(),
+        waiting: o.phase == Phase::Initiated,
+        express: o.express(),
+        fall_back: o.request.merchant_info.fall_back.clone(),
+    }
+}
+
+pub(super) fn resolve(d: &Data, target: &Target) -> Option<(String, String)> {
+    match target {
+        Target::Order { msn, order_id } => {
+            let id = (msn.clone(), order_id.clone());
+            d.orders.contains_key(&id).then_some(id)
+        }
+        Target::Token(t) => d.by_token(t),
+    }
+}
+
+/// The order behind a landing-page token (timeout applied), if any.
+pub fn view_by_token(state: &AppState, token: &str) -> Option<View> {
+    with_data(state, |d, now, out| {
+        let (msn, id) = d.by_token(token)?;
+        let o = d.order(&msn, &id, now, out)?;
+        Some(view(state, o))
+    })
+}
+
+/// The customer approves (`approve`) or rejects in the app / on the landing page.
+/// `None` when there is no such order. Express approvals may call the merchant's
+/// shipping-details endpoint; no lock is held meanwhile.
+pub async fn customer_action(state: &AppState, target: Target, approve: bool) -> Option<Result<Outcome, EcomErr>> {
+    enum Next {
+        Done(Result<Outcome, EcomErr>),
+        FetchShipping(String, Option<String>),
+    }
+    let first = with_data(state, |d, now, out| {
+        let (msn, id) = resolve(d, &target)?;
+        let o = d.order(&msn, &id, now, out)?;
+        if let Err(e) = o.require_initiated() {
+            return Some((msn, id, Next::Done(Err(e))));
+        }
+        if !approve {
+            out.push(o.customer_reject(now));
+            let v = view(state, o);
+            let reason = Some("rejected by the customer".to_owned());
+            return Some((
+                msn,
+                id,
+                Next::Done(Ok(Outcome {
+                    view: v,
+                    approved: false,
+                    reason,
+                })),
+            ));
+        }
+        if let Some((_, code, why)) = order::MAGIC_DECLINES.iter().find(|(a, _, _)| *a == o.amount()) {
+            out.push(o.fail(*code, why, now));
+            let v = view(state, o);
+            let reason = Some(format!("{why} (magic test amount)"));
+            return Some((
+                msn,
+                id,
+                Next::Done(Ok(Outcome {
+                    view: v,
+                    approved: false,
+                    reason,
+                })),
+            ));
+        }
+        if o.express() {
+            let statics = o.request.merchant_info.static_shipping_details.clone();
+            match statics {
+                Some(options) => {
+                    let chosen = order::pick_shipping(&options).map(shipping_of);
+                    if chosen.is_none() {
+                        let e = EcomErr::vipps(91, "No shipping methods found (staticShippingDetails is empty)");
+                        return Some((msn, id, Next::Done(Err(e))));
+                    }
+                    out.push(o.reserve(None, chosen, "", now));
+                }
+                None => {
+                    let prefix = o
+                        .request
+                        .merchant_info
+                        .shipping_details_prefix
+                        .clone()
+                        .unwrap_or_default();
+                    let url = format!(
+                        "{}/v2/payments/{}/shippingDetails",
+                        prefix.trim_end_matches('/'),
+                        o.order_id
+                    );
+                    o.phase = Phase::Approving;
+                    let auth = o.request.merchant_info.auth_token.clone();
+                    return Some((msn, id, Next::FetchShipping(url, auth)));
+                }
+            }
+        } else {
+            out.push(o.reserve(None, None, "", now));
+        }
+        let v = view(state, o);
+        Some((
+            msn,
+            id,
+            Next::Done(Ok(Outcome {
+                view: v,
+                approved: true,
+                reason: None,
+            })),
+        ))
+    })?;
+    let (msn, id, next) = first;
+    let (url, auth) = match next {
+        Next::Done(r) => return Some(r),
+        Next::FetchShipping(url, auth) => (url, auth),
+    };
+    let fetched = fetch_shipping(state, &url, auth.as_deref(), &id).await;
+    Some(with_data(state, |d, now, out| {
+        let o = d
+            .orders
+            .get_mut(&(msn.clone(), id.clone()))
+            .ok_or_else(|| EcomErr::not_found(&id))?;
+        if o.phase != Phase::Approving {
+            return Err(EcomErr::vipps(92, "The order changed while fetching shipping details"));
+        }
+        match fetched {
+            Ok(s) => {
+                out.push(o.reserve(None, Some(s), "", now));
+                Ok(Outcome {
+                    view: view(state, o),
+                    approved: true,
+                    reason: None,
+                })
+            }
+            Err(why) => {
+                o.phase = Phase::Initiated;
+                Err(EcomErr::vipps(91, format!("No shipping methods found: {why}")))
+            }
+        }
+    }))
+}
+
+pub(super) fn shipping_of(s: &vipps_types::ecom::ShippingDetails) -> PaymentShippingDetails {
+    PaymentShippingDetails {
+        address: Some(order::test_address()),
+        shipping_cost: s.shipping_cost,
+        shipping_method: s.shipping_method.clone(),
+        shipping_method_id: s.shipping_method_id.clone(),
+    }
+}
+
+/// Asks the merchant for shipping options for the test customer's address (10 s timeout).
+pub(super) async fn fetch_shipping(
+    state: &AppState,
+    url: &str,
+    auth: Option<&str>,
+    order_id: &str,
+) -> Result<PaymentShippingDetails, String> {
+    let a = order::test_address();
+    let body = ShippingCostRequest {
+        address_id: 100,
+        address_line1: a.address_line1.clone().unwrap_or_default(),
+        address_line2: a.address_line2.clone(),
+        city: a.city.clone(),
+        country: "NO".into(),
+        post_code: a.post_code.clone(),
+        address_type: Some("H".into()),
+    };
+    let (status, answer) = call_merchant(state.merchant_http(), url, auth, &body, Duration::from_secs(10))
+        .await
+        .map_err(|why| format!("the shipping details call failed: {why}"))?;
+    if !status.is_success() {
+        return Err(format!("the merchant answered HTTP {}", status.as_u16()));
+    }
+    let parsed: ShippingCostResponse = serde_json::from_slice(&answer)
+        .map_err(|e| format!("the merchant's answer is not a ShippingCostResponse: {e}"))?;
+    tracing::debug!(target: "vipps_emulator::ecom", order_id, options = parsed.shipping_details.len(), "shipping details");
+    order::pick_shipping(&parsed.shipping_details)
+        .map(shipping_of)
+        .ok_or_else(|| "the merchant returned no shipping options".to_owned())
+}
