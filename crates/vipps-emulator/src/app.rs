@@ -27,12 +27,16 @@ impl AppState {
         }
         // Timeouts are settled in this order: eCom orders, then Checkout sessions.
         let parts = vec![
-            Registered::new(ecom::EcomState::default()),
-            Registered::new(checkout::CheckoutState::default()),
-            Registered::new(webhooks),
+            Registered::new(ecom::EcomState).with_table(ecom::Data::default()),
+            Registered::new(checkout::CheckoutState::default()).with_table(checkout::Sessions::default()),
+            Registered::new(webhooks).with_table(webhooks::Registry::default()),
             Registered::new(outbound::Engine::new()),
         ];
-        AppState::assemble(config, clock, parts)
+        let state = AppState::assemble(config, clock, parts);
+        // Inside a Tokio runtime the background work starts now; outside one, with the first
+        // request that creates something.
+        state.ensure_background();
+        state
     }
 
     /// The retry schedule of webhook deliveries (default: 4 attempts, 200 ms doubling backoff,
@@ -91,7 +95,7 @@ fn is_ecom(path: &str) -> bool {
 }
 
 /// 404 problem for unknown routes (the error array under `/ecomm/`).
-pub async fn no_route(uri: http::Uri) -> Response {
+pub(crate) async fn no_route(uri: http::Uri) -> Response {
     let message = format!("No route for {}", uri.path());
     if is_ecom(uri.path()) {
         return ecom::errors::EcomErr::invalid("404", message)
@@ -103,7 +107,7 @@ pub async fn no_route(uri: http::Uri) -> Response {
 }
 
 /// 405 problem (the error array under `/ecomm/`).
-pub async fn method_not_allowed(method: http::Method, uri: http::Uri) -> Response {
+pub(crate) async fn method_not_allowed(method: http::Method, uri: http::Uri) -> Response {
     if is_ecom(uri.path()) {
         return ecom::errors::EcomErr::invalid("405", format!("{method} is not allowed on {}", uri.path()))
             .with_status(StatusCode::METHOD_NOT_ALLOWED)

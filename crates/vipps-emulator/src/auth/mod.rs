@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 /// The routes of the token endpoints and the Userinfo API.
-pub fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/accesstoken/get", post(token::get_token))
         // The official Postman collections spell it this way; the real gateway matches paths

@@ -13,11 +13,11 @@ use http::{header, HeaderMap, HeaderValue, StatusCode};
 use vipps_types::access_token::{ClientCredentialsTokenResponse, OAuthError};
 
 /// The lifetime of a `/miami/v1/token` token (15 minutes, as documented).
-pub const SPECIALIZED_TOKEN_SECS: i64 = 900;
+pub(crate) const SPECIALIZED_TOKEN_SECS: i64 = 900;
 
 /// Issues an access token for `client_id` + `client_secret` + `Ocp-Apim-Subscription-Key`.
 /// Any content type and body are accepted (and ignored).
-pub async fn get_token(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub(crate) async fn get_token(State(state): State<AppState>, headers: HeaderMap) -> Response {
     respond("/accesstoken/get", issue(&state, &headers))
 }
 
@@ -82,7 +82,7 @@ fn issue(state: &AppState, headers: &HeaderMap) -> Result<Stored, ApiError> {
 /// or leaving out `grant_type`, is `invalid_client`, as the guide says. Answers 200 with
 /// `{access_token, token_type, expires_in: 900}` and `Cache-Control: no-store`; errors are
 /// RFC 6749 `{error, error_description}`. The token is an emulator JWT like the other one.
-pub async fn client_credentials(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+pub(crate) async fn client_credentials(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let limit = state.config().max_body_bytes;
     let body = match crate::web::read_body(body, &headers, limit).await {
         Ok(b) => b,

@@ -23,7 +23,7 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use vipps_types::userinfo::{UserinfoAddress, UserinfoError, UserinfoResponse};
 
 /// `GET /vipps-userinfo-api/userinfo/{sub}`.
-pub async fn get(
+pub(crate) async fn get(
     State(state): State<AppState>,
     sub: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
@@ -78,7 +78,7 @@ pub async fn get(
 }
 
 /// The fields of `scopes` (scope words) from `person`.
-pub fn profile(sub: &str, person: &Person, scopes: &[String]) -> UserinfoResponse {
+pub(crate) fn profile(sub: &str, person: &Person, scopes: &[String]) -> UserinfoResponse {
     let has = |w: &str| scopes.iter().any(|s| s == w);
     let mut u = UserinfoResponse {
         sub: sub.to_owned(),

@@ -97,9 +97,9 @@ pub(super) async fn create_inner(
     let public = state.public_url();
     let fp = Fingerprint::of(&req);
     let sc = scope(&m.msn, "POST", path, &call.key);
-    let r = state.store().transaction(|ledger| {
-        let mut cs = state.checkout().sessions.lock();
-        if let Some(r) = replay(&cs, &sc, &fp) {
+    let r = state.store().transact(|t| {
+        let (ledger, cs) = t.ledger_and::<Sessions>();
+        if let Some(r) = replay(cs, &sc, &fp) {
             return r;
         }
         let now = state.clock().now();
@@ -156,7 +156,7 @@ pub(super) async fn create_inner(
         }
         Ok(stored)
     });
-    state.ensure_sweeper();
+    state.ensure_background();
     r
 }
 
@@ -209,7 +209,7 @@ pub(super) async fn update_session(
         }
         let fp = Fingerprint::of(&req);
         let sc = scope(&m.msn, "PATCH", &path, &call.key);
-        if let Some(r) = replay(&state.checkout().sessions.lock(), &sc, &fp) {
+        if let Some(r) = state.store().transact(|t| replay(t.get::<Sessions>(), &sc, &fp)) {
             return r;
         }
         let stored = with_session(&state, &m.msn, &reference, |s, ledger, now, _| {
@@ -232,11 +232,8 @@ pub(super) async fn update_session(
         })?;
         if let Some(sc) = sc {
             state
-                .checkout()
-                .sessions
-                .lock()
-                .idempotency
-                .insert(sc, (fp, stored.clone()));
+                .store()
+                .transact(|t| t.get_mut::<Sessions>().idempotency.insert(sc, (fp, stored.clone())));
         }
         Ok(stored)
     }

@@ -4,7 +4,7 @@
 use super::{control::*, customer::*, errors::*, handlers::*, request::*, state::*};
 use crate::core::state::AppState;
 use crate::core::store::{Ledger, Payment};
-use crate::outbound::{DeliveriesExt, Outbound};
+use crate::outbound::Outbound;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::RngCore;
@@ -134,7 +134,7 @@ pub(super) fn callback(state: &AppState, s: &Session, body: &SessionResponse) ->
         reference: s.reference.clone(),
         event: Some(s.state.to_string()),
         url: s.request.merchant_info.callback_url.clone(),
-        method: http::Method::POST,
+        method: "POST",
         headers: vec![(
             "Authorization".to_owned(),
             s.request.merchant_info.callback_authorization_token.clone(),
@@ -163,63 +163,77 @@ pub(super) fn settle_and_notify(
     }
 }
 
-pub(super) fn send_all(state: &AppState, out: Vec<Outbound>) {
-    for o in out {
-        state.deliveries().send(o);
-    }
-}
-
-/// Runs `f` on a session under the store lock, then the checkout lock; settles it first and
-/// sends the callbacks it causes after the locks are released.
+/// Runs `f` on a session in one store transaction; settles it first. The callbacks it causes
+/// are sent once the transaction commits.
 pub(super) fn with_session<R>(
     state: &AppState,
     msn: &str,
     reference: &str,
     f: impl FnOnce(&mut Session, &mut Ledger, OffsetDateTime, &mut Vec<Outbound>) -> Result<R, CkError>,
 ) -> Result<R, CkError> {
-    let mut out = Vec::new();
     let retention = state.checkout().settings().expired_retention;
-    let r = state.store().transaction(|ledger| {
-        let mut cs = state.checkout().sessions.lock();
-        let now = state.clock().now();
-        let s = cs
-            .by_ref
-            .get_mut(&(msn.to_owned(), reference.to_owned()))
-            .ok_or_else(|| CkError::not_found(reference))?;
-        if s.payment_created && ledger.payment(msn, reference, now).is_err() {
-            // The store was reset: the session is gone too.
-            let token = s.token.clone();
-            cs.by_ref.remove(&(msn.to_owned(), reference.to_owned()));
-            cs.tokens.remove(&token);
-            return Err(CkError::not_found(reference));
+    let now = state.clock().now();
+    state.store().transact(|t| {
+        let mut out = Vec::new();
+        let (ledger, cs) = t.ledger_and::<Sessions>();
+        let r = in_session(state, cs, ledger, (msn, reference), now, retention, &mut out, f);
+        for o in out {
+            t.deliver(o);
         }
-        settle_and_notify(state, s, ledger, now, &mut out);
-        if s.state == SessionState::SessionExpired
-            && s.ended_at
-                .is_some_and(|e| now > e + time::Duration::seconds(retention.as_secs() as i64))
-        {
-            return Err(CkError::not_found(reference));
-        }
-        f(s, ledger, now, &mut out)
-    });
-    send_all(state, out);
-    r
+        r
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn in_session<R>(
+    state: &AppState,
+    cs: &mut Sessions,
+    ledger: &mut Ledger,
+    (msn, reference): (&str, &str),
+    now: OffsetDateTime,
+    retention: std::time::Duration,
+    out: &mut Vec<Outbound>,
+    f: impl FnOnce(&mut Session, &mut Ledger, OffsetDateTime, &mut Vec<Outbound>) -> Result<R, CkError>,
+) -> Result<R, CkError> {
+    let s = cs
+        .by_ref
+        .get_mut(&(msn.to_owned(), reference.to_owned()))
+        .ok_or_else(|| CkError::not_found(reference))?;
+    if s.payment_created && ledger.payment(msn, reference, now).is_err() {
+        // The store was reset: the session is gone too.
+        let token = s.token.clone();
+        cs.by_ref.remove(&(msn.to_owned(), reference.to_owned()));
+        cs.tokens.remove(&token);
+        return Err(CkError::not_found(reference));
+    }
+    settle_and_notify(state, s, ledger, now, out);
+    if s.state == SessionState::SessionExpired
+        && s.ended_at
+            .is_some_and(|e| now > e + time::Duration::seconds(retention.as_secs() as i64))
+    {
+        return Err(CkError::not_found(reference));
+    }
+    f(s, ledger, now, out)
 }
 
 /// The (MSN, reference) a Checkout page token belongs to.
 pub(super) fn by_token(state: &AppState, token: &str) -> Option<(String, String)> {
-    state.checkout().sessions.lock().tokens.get(token).cloned()
+    state
+        .store()
+        .transact(|t| t.get::<Sessions>().tokens.get(token).cloned())
 }
 
 /// Settles every open session (sends the callbacks of those that ended).
-pub fn sweep(state: &AppState) {
-    let mut out = Vec::new();
-    state.store().transaction(|ledger| {
-        let mut cs = state.checkout().sessions.lock();
-        let now = state.clock().now();
+pub(crate) fn sweep(state: &AppState) {
+    let now = state.clock().now();
+    state.store().transact(|t| {
+        let mut out = Vec::new();
+        let (ledger, cs) = t.ledger_and::<Sessions>();
         for s in cs.by_ref.values_mut().filter(|s| !s.state.is_final()) {
             settle_and_notify(state, s, ledger, now, &mut out);
         }
+        for o in out {
+            t.deliver(o);
+        }
     });
-    send_all(state, out);
 }

@@ -71,12 +71,12 @@ mod request;
 mod state;
 #[allow(unused_imports)]
 pub(crate) use self::request::SessionRef;
-pub(crate) use self::state::{CheckoutExt, CheckoutState};
+pub(crate) use self::state::{CheckoutExt, CheckoutState, Sessions};
 #[allow(unused_imports)]
 use self::{control::*, customer::*, errors::*, handlers::*, lifecycle::*, request::*, state::*};
 
 /// The routes of this API.
-pub fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/checkout/v3/session", post(create))
         .route(

@@ -6,6 +6,7 @@ use crate::core::customer::Person;
 use crate::core::error::Stored;
 use crate::core::state::AppState;
 use crate::core::store::Fingerprint;
+use crate::core::store::{Table, Tables};
 use crate::outbound::RetrySchedule;
 use parking_lot::Mutex;
 use serde::Serialize;
@@ -20,15 +21,15 @@ use vipps_types::Amount;
 
 /// Tunables of the Checkout emulation (tests shorten them).
 #[derive(Debug, Clone, PartialEq)]
-pub struct CheckoutSettings {
+pub(crate) struct CheckoutSettings {
     /// How long a session waits for the customer (1 hour).
-    pub session_ttl: Duration,
+    pub(crate) session_ttl: Duration,
     /// How long an expired session is still answered with `SessionExpired` (24 hours).
-    pub expired_retention: Duration,
+    pub(crate) expired_retention: Duration,
     /// How long the dynamic shipping callback may take (8 seconds).
-    pub dynamic_shipping_timeout: Duration,
+    pub(crate) dynamic_shipping_timeout: Duration,
     /// Retries of the "payment completed" callback (4 attempts: 1 + 3 retries).
-    pub callback_schedule: RetrySchedule,
+    pub(crate) callback_schedule: RetrySchedule,
 }
 
 impl Default for CheckoutSettings {
@@ -48,16 +49,16 @@ impl Default for CheckoutSettings {
 /// One call of the dynamic shipping callback, as shown by `GET /_emulator/checkout/{reference}`.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ShippingLookup {
+pub(crate) struct ShippingLookup {
     /// The callback URL.
-    pub url: String,
+    pub(crate) url: String,
     /// The address sent.
-    pub request: DynamicShippingRequest,
+    pub(crate) request: DynamicShippingRequest,
     /// `dynamic` when the merchant's options were used, else `fixed`.
-    pub used: &'static str,
+    pub(crate) used: &'static str,
     /// Why the fixed options were used (`timed out`, `HTTP 500`, `empty answer`, …).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fallback_reason: Option<String>,
+    pub(crate) fallback_reason: Option<String>,
 }
 
 /// One session.
@@ -141,55 +142,39 @@ impl Session {
 }
 
 #[derive(Debug, Default)]
-pub(super) struct Sessions {
+pub(crate) struct Sessions {
     pub(super) by_ref: HashMap<(String, String), Session>,
     pub(super) tokens: HashMap<String, (String, String)>,
     pub(super) idempotency: HashMap<(String, String, String, String), (Fingerprint, Stored)>,
 }
 
 /// State of the Checkout emulation, kept in [`AppState`] (lock order: the store first, then this).
-#[derive(Debug)]
-pub struct CheckoutState {
-    pub(super) sessions: Mutex<Sessions>,
+#[derive(Debug, Default)]
+pub(crate) struct CheckoutState {
+    /// Tunables, not data: a leaf lock (nothing is locked while it is held).
     pub(super) settings: Mutex<CheckoutSettings>,
-}
-
-impl Default for CheckoutState {
-    fn default() -> Self {
-        CheckoutState {
-            sessions: Mutex::new(Sessions::default()),
-            settings: Mutex::new(CheckoutSettings::default()),
-        }
-    }
 }
 
 impl CheckoutState {
     /// The current settings.
-    pub fn settings(&self) -> CheckoutSettings {
+    pub(crate) fn settings(&self) -> CheckoutSettings {
         self.settings.lock().clone()
     }
 
     /// Changes the settings (affects later sessions and calls).
-    pub fn update_settings(&self, f: impl FnOnce(&mut CheckoutSettings)) {
+    pub(crate) fn update_settings(&self, f: impl FnOnce(&mut CheckoutSettings)) {
         f(&mut self.settings.lock());
     }
 
     /// Sets the dynamic shipping timeout (8 s by default).
-    pub fn set_dynamic_shipping_timeout(&self, d: Duration) {
+    pub(crate) fn set_dynamic_shipping_timeout(&self, d: Duration) {
         self.update_settings(|s| s.dynamic_shipping_timeout = d);
     }
+}
 
-    /// Whether a session of this merchant holds the reference (an ePayment payment may not
-    /// take it). Called under the store lock (lock order: the store first, then this).
-    fn holds(&self, msn: &str, reference: &str) -> bool {
-        let s = self.sessions.lock();
-        !s.by_ref.is_empty() && s.by_ref.contains_key(&(msn.to_owned(), reference.to_owned()))
-    }
-
-    /// Forgets every session.
-    pub fn clear(&self) {
-        let mut s = self.sessions.lock();
-        *s = Sessions::default();
+impl Table for Sessions {
+    fn clear(&mut self) {
+        *self = Sessions::default();
     }
 }
 
@@ -198,12 +183,10 @@ impl crate::core::state::Part for CheckoutState {
         sweep(state);
     }
 
-    fn reset(&self) {
-        self.clear();
-    }
-
-    fn holds_reference(&self, msn: &str, reference: &str) -> Option<&'static str> {
-        self.holds(msn, reference).then_some("a Checkout session")
+    fn holds_reference(&self, tables: &Tables, msn: &str, reference: &str) -> Option<&'static str> {
+        let sessions = &tables.get::<Sessions>().by_ref;
+        (!sessions.is_empty() && sessions.contains_key(&(msn.to_owned(), reference.to_owned())))
+            .then_some("a Checkout session")
     }
 }
 

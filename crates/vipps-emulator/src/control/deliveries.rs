@@ -9,13 +9,13 @@ use serde::Deserialize;
 
 /// Filters of `GET /_emulator/deliveries`.
 #[derive(Debug, Default, Deserialize)]
-pub struct Filter {
+pub(crate) struct Filter {
     kind: Option<String>,
     reference: Option<String>,
 }
 
 /// `GET /_emulator/deliveries`: every delivery attempt, oldest first (`?kind=`, `?reference=`).
-pub async fn list(State(state): State<AppState>, Query(f): Query<Filter>) -> Response {
+pub(crate) async fn list(State(state): State<AppState>, Query(f): Query<Filter>) -> Response {
     let items: Vec<Attempt> = state
         .deliveries()
         .attempts()

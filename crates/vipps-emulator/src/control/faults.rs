@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 /// `GET /_emulator/faults`.
-pub async fn get(State(state): State<AppState>) -> Response {
+pub(crate) async fn get(State(state): State<AppState>) -> Response {
     let (requests, injected) = state.faults().stats();
     let mut v = serde_json::to_value(state.faults().get()).unwrap_or_default();
     v["stats"] = serde_json::json!({"requests": requests, "injected": injected});
@@ -16,7 +16,7 @@ pub async fn get(State(state): State<AppState>) -> Response {
 }
 
 /// `POST /_emulator/faults`.
-pub async fn set(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+pub(crate) async fn set(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
     let path = "/_emulator/faults";
     let c: FaultConfig = match serde_json::from_slice(&body) {
         Ok(c) => c,
@@ -34,7 +34,7 @@ pub async fn set(State(state): State<AppState>, body: axum::body::Bytes) -> Resp
 }
 
 /// `DELETE /_emulator/faults`.
-pub async fn clear(State(state): State<AppState>) -> Response {
+pub(crate) async fn clear(State(state): State<AppState>) -> Response {
     state.faults().set(FaultConfig::default());
     http::StatusCode::NO_CONTENT.into_response()
 }

@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 /// The control plane's routes.
-pub fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/_emulator/health", get(plane::health))
         .route("/_emulator/reset", post(plane::reset))

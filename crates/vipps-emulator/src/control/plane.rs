@@ -38,24 +38,24 @@ fn json_object(body: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>
 }
 
 /// `GET /_emulator/health`.
-pub async fn health() -> Response {
+pub(crate) async fn health() -> Response {
     respond("", Ok(Stored::json(StatusCode::OK, &json!({"status": "ok"}))))
 }
 
 /// `POST /_emulator/reset`: forgets every payment, token link and idempotency key.
 /// Access tokens stay valid.
-pub async fn reset(State(state): State<AppState>) -> Response {
+pub(crate) async fn reset(State(state): State<AppState>) -> Response {
     state.reset();
     respond("", Ok(Stored::json(StatusCode::OK, &json!({"reset": true}))))
 }
 
 /// `GET /_emulator/clock`.
-pub async fn clock(State(state): State<AppState>) -> Response {
+pub(crate) async fn clock(State(state): State<AppState>) -> Response {
     respond("", Ok(Stored::json(StatusCode::OK, &now_json(&state))))
 }
 
 /// `POST /_emulator/clock/advance` with `{"seconds": N}`.
-pub async fn advance(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+pub(crate) async fn advance(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
     let r = async {
         let body = read_body(body, &headers, state.config().max_body_bytes).await?;
         let obj = json_object(&body)?;
@@ -83,7 +83,7 @@ pub async fn advance(State(state): State<AppState>, uri: Uri, headers: HeaderMap
 
 /// `POST /_emulator/payments/{reference}/approve`: the customer approves in the app
 /// (magic test amounts make it fail and abort the payment).
-pub async fn approve(
+pub(crate) async fn approve(
     State(state): State<AppState>,
     reference: Result<Path<String>, PathRejection>,
     RawQuery(query): RawQuery,
@@ -96,7 +96,7 @@ pub async fn approve(
 }
 
 /// `POST /_emulator/payments/{reference}/reject`: the customer rejects in the app.
-pub async fn reject(
+pub(crate) async fn reject(
     State(state): State<AppState>,
     reference: Result<Path<String>, PathRejection>,
     RawQuery(query): RawQuery,

@@ -27,7 +27,7 @@ struct Seed {
 }
 
 /// Creates `payments` payments for the default merchant (at most 2,000,000 per call).
-pub async fn seed(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+pub(crate) async fn seed(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
     let path = "/_emulator/seed";
     let s: Seed = match serde_json::from_slice(&body) {
         Ok(s) => s,
@@ -47,7 +47,7 @@ pub async fn seed(State(state): State<AppState>, body: axum::body::Bytes) -> Res
     let public_url = state.public_url();
     let now = state.clock().now();
     let expires_at = now + time::Duration::seconds(state.config().payment_expiry_secs);
-    state.ensure_sweeper();
+    state.ensure_background();
     let amount = s.amount.unwrap_or(10_000);
     let mut created = 0u64;
     let mut n = 0u64;

@@ -88,30 +88,30 @@ pub(crate) fn living_in(country: &str) -> Option<TestCustomer> {
 
 /// A customer's profile as shared with a merchant (what the Userinfo API answers with).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Person {
+pub(crate) struct Person {
     /// First name.
-    pub first_name: String,
+    pub(crate) first_name: String,
     /// Last name.
-    pub last_name: String,
+    pub(crate) last_name: String,
     /// Email.
-    pub email: String,
+    pub(crate) email: String,
     /// MSISDN with country code, e.g. `4791234567`.
-    pub phone: String,
+    pub(crate) phone: String,
     /// Street address.
-    pub street: String,
+    pub(crate) street: String,
     /// Postal code.
-    pub post_code: String,
+    pub(crate) post_code: String,
     /// City.
-    pub city: String,
+    pub(crate) city: String,
     /// ISO 3166-1 alpha-2 country code.
-    pub country: String,
+    pub(crate) country: String,
     /// `YYYY-MM-DD`.
-    pub birthdate: String,
+    pub(crate) birthdate: String,
 }
 
 impl Person {
     /// Age in whole years on `today` (0 for a birthdate that does not parse).
-    pub fn age_on(&self, today: time::Date) -> i64 {
+    pub(crate) fn age_on(&self, today: time::Date) -> i64 {
         let fmt = time::macros::format_description!("[year]-[month]-[day]");
         let Ok(born) = time::Date::parse(&self.birthdate, &fmt) else {
             return 0;
@@ -151,7 +151,7 @@ pub(crate) fn msisdn(phone: &str) -> String {
 }
 
 /// The test customer's address in the payment's market.
-pub fn test_address(currency: &Currency) -> Address {
+pub(crate) fn test_address(currency: &Currency) -> Address {
     let c = test_customer(currency);
     Address {
         address_line1: c.street.into(),
@@ -164,7 +164,7 @@ pub fn test_address(currency: &Currency) -> Address {
 
 /// The customer data a payment with this scope shares once authorized (`None` when the scope
 /// asks for nothing `userDetails` carries).
-pub fn user_details(scope: &str, phone: Option<&str>, currency: &Currency) -> Option<UserDetails> {
+pub(crate) fn user_details(scope: &str, phone: Option<&str>, currency: &Currency) -> Option<UserDetails> {
     let has = |s: &str| scope.split(' ').any(|x| x == s);
     let c = test_customer(currency);
     let d = UserDetails {

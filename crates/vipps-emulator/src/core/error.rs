@@ -9,13 +9,13 @@ use vipps_types::{ExtraDetail, Problem, ValidationError};
 
 /// A finished response (status, content type, body) that can be stored for idempotent replay.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Stored {
+pub(crate) struct Stored {
     /// The HTTP status.
-    pub status: u16,
+    pub(crate) status: u16,
     /// The content type, empty for no body.
-    pub content_type: &'static str,
+    pub(crate) content_type: &'static str,
     /// The body.
-    pub body: Bytes,
+    pub(crate) body: Bytes,
 }
 
 impl Stored {
@@ -24,7 +24,7 @@ impl Stored {
     /// Rendered into a buffer this thread keeps, then copied once into a body of the exact
     /// size: `serde_json::to_vec` starts at 128 bytes and grows three times for a payment
     /// (about 550 bytes), and a stored answer (idempotent replay) would keep the unused room.
-    pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Stored {
+    pub(crate) fn json<T: Serialize>(status: StatusCode, value: &T) -> Stored {
         thread_local! {
             static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
@@ -55,7 +55,7 @@ impl Stored {
     }
 
     /// No body.
-    pub fn empty(status: StatusCode) -> Stored {
+    pub(crate) fn empty(status: StatusCode) -> Stored {
         Stored {
             status: status.as_u16(),
             content_type: "",
@@ -81,21 +81,21 @@ impl IntoResponse for Stored {
 /// An error answer: rendered as `application/problem+json`, or in the Azure APIM shape
 /// (`{"statusCode":401,"message":"…"}`) for the access-token endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
+pub(crate) struct ApiError {
     /// The HTTP status.
-    pub status: StatusCode,
+    pub(crate) status: StatusCode,
     /// Short summary.
-    pub title: String,
+    pub(crate) title: String,
     /// Explanation.
-    pub detail: String,
+    pub(crate) detail: String,
     /// `extraDetails` entries.
-    pub extra: Vec<ExtraDetail>,
+    pub(crate) extra: Vec<ExtraDetail>,
     /// Render in the APIM gateway shape instead of a problem.
-    pub apim: bool,
+    pub(crate) apim: bool,
 }
 
 /// The HTTP status and title of a numeric ePayment error code (BEHAVIOUR §3.6 mapping).
-pub fn catalogue(code: u32) -> (StatusCode, &'static str) {
+pub(crate) fn catalogue(code: u32) -> (StatusCode, &'static str) {
     use StatusCode as S;
     let title = match code {
         3010 => "Internal error",
@@ -173,7 +173,7 @@ pub fn catalogue(code: u32) -> (StatusCode, &'static str) {
 
 impl ApiError {
     /// An error with a status, title and detail.
-    pub fn new(status: StatusCode, title: impl Into<String>, detail: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, title: impl Into<String>, detail: impl Into<String>) -> Self {
         ApiError {
             status,
             title: title.into(),
@@ -184,7 +184,7 @@ impl ApiError {
     }
 
     /// A domain error with its numeric code, status and title from the catalogue.
-    pub fn code(code: u32, detail: impl Into<String>) -> Self {
+    pub(crate) fn code(code: u32, detail: impl Into<String>) -> Self {
         let (status, title) = catalogue(code);
         let mut e = ApiError::new(status, title, detail);
         e.extra.push(ExtraDetail {
@@ -195,19 +195,19 @@ impl ApiError {
     }
 
     /// Overrides the title (where the documentation names a more specific one than the code's).
-    pub fn with_title(mut self, title: impl Into<String>) -> Self {
+    pub(crate) fn with_title(mut self, title: impl Into<String>) -> Self {
         self.title = title.into();
         self
     }
 
     /// Overrides the status.
-    pub fn with_status(mut self, status: StatusCode) -> Self {
+    pub(crate) fn with_status(mut self, status: StatusCode) -> Self {
         self.status = status;
         self
     }
 
     /// Adds a field entry to `extraDetails`.
-    pub fn field(mut self, name: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub(crate) fn field(mut self, name: impl Into<String>, reason: impl Into<String>) -> Self {
         self.extra.push(ExtraDetail {
             name: name.into(),
             reason: reason.into(),
@@ -216,7 +216,7 @@ impl ApiError {
     }
 
     /// A 400 naming a field, with an error code when the API documents one.
-    pub fn validation(field: &str, message: &str, code: Option<u32>) -> Self {
+    pub(crate) fn validation(field: &str, message: &str, code: Option<u32>) -> Self {
         let detail = format!("{field}: {message}");
         let e = match code {
             Some(c) => ApiError::code(c, detail).with_status(StatusCode::BAD_REQUEST),
@@ -230,22 +230,22 @@ impl ApiError {
     }
 
     /// 401 Unauthorized.
-    pub fn unauthorized(detail: impl Into<String>) -> Self {
+    pub(crate) fn unauthorized(detail: impl Into<String>) -> Self {
         ApiError::new(StatusCode::UNAUTHORIZED, "Unauthorized", detail)
     }
 
     /// 403 Forbidden.
-    pub fn forbidden(detail: impl Into<String>) -> Self {
+    pub(crate) fn forbidden(detail: impl Into<String>) -> Self {
         ApiError::new(StatusCode::FORBIDDEN, "Forbidden", detail)
     }
 
     /// 404 for a route that does not exist.
-    pub fn no_route(detail: impl Into<String>) -> Self {
+    pub(crate) fn no_route(detail: impl Into<String>) -> Self {
         ApiError::new(StatusCode::NOT_FOUND, "Not Found", detail)
     }
 
     /// 404 Reference not found (5090).
-    pub fn reference_not_found(reference: &str) -> Self {
+    pub(crate) fn reference_not_found(reference: &str) -> Self {
         ApiError::code(
             5090,
             format!("No payment with reference '{reference}' exists for this merchant serial number"),
@@ -253,19 +253,20 @@ impl ApiError {
     }
 
     /// 500 Internal error.
-    pub fn internal(detail: impl Into<String>) -> Self {
+    pub(crate) fn internal(detail: impl Into<String>) -> Self {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal error", detail)
     }
 
     /// An error in the Azure APIM gateway shape.
-    pub fn apim(status: StatusCode, message: impl Into<String>) -> Self {
+    pub(crate) fn apim(status: StatusCode, message: impl Into<String>) -> Self {
         let mut e = ApiError::new(status, "", message);
         e.apim = true;
         e
     }
 
     /// The numeric error code, if any.
-    pub fn error_code(&self) -> Option<u32> {
+    #[cfg(test)]
+    pub(crate) fn error_code(&self) -> Option<u32> {
         self.extra
             .iter()
             .find(|d| d.name == "ErrorCode")
@@ -273,7 +274,7 @@ impl ApiError {
     }
 
     /// The body as the client will see it, for a request to `instance`.
-    pub fn render(&self, instance: &str) -> Stored {
+    pub(crate) fn render(&self, instance: &str) -> Stored {
         if self.apim {
             let body = serde_json::json!({"statusCode": self.status.as_u16(), "message": self.detail});
             return Stored {
@@ -309,7 +310,7 @@ impl From<ValidationError> for ApiError {
 }
 
 /// A W3C trace-context style id: `00-<32 hex>-<16 hex>-01`.
-pub fn trace_id() -> String {
+pub(crate) fn trace_id() -> String {
     let mut rng = rand::thread_rng();
     format!("00-{:032x}-{:016x}-01", rng.gen::<u128>(), rng.gen::<u64>())
 }

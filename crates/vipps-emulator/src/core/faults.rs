@@ -29,7 +29,7 @@ struct Active {
 }
 
 /// Fault injection and rate-limit state.
-pub struct Faults {
+pub(crate) struct Faults {
     /// Fast checks on the hot path: whether any rule is set, whether rate limits are on.
     has_rules: std::sync::atomic::AtomicBool,
     rate_limits: std::sync::atomic::AtomicBool,
@@ -61,7 +61,7 @@ fn rng_for(c: &FaultConfig) -> StdRng {
 }
 
 /// Whether `path` matches `pattern` (`*` = one segment, trailing `**` = the rest).
-pub fn path_matches(pattern: &str, path: &str) -> bool {
+pub(crate) fn path_matches(pattern: &str, path: &str) -> bool {
     let mut p = pattern.trim_end_matches('/').split('/');
     let mut s = path.trim_end_matches('/').split('/');
     loop {
@@ -83,7 +83,7 @@ pub fn path_matches(pattern: &str, path: &str) -> bool {
 
 impl Faults {
     /// With a configuration.
-    pub fn new(config: FaultConfig) -> Self {
+    pub(crate) fn new(config: FaultConfig) -> Self {
         let rng = rng_for(&config);
         Faults {
             has_rules: (!config.rules.is_empty()).into(),
@@ -96,7 +96,7 @@ impl Faults {
     }
 
     /// Replaces the configuration (and reseeds).
-    pub fn set(&self, config: FaultConfig) {
+    pub(crate) fn set(&self, config: FaultConfig) {
         let rng = rng_for(&config);
         use std::sync::atomic::Ordering::Relaxed;
         self.has_rules.store(!config.rules.is_empty(), Relaxed);
@@ -108,17 +108,17 @@ impl Faults {
     }
 
     /// The configuration.
-    pub fn get(&self) -> FaultConfig {
+    pub(crate) fn get(&self) -> FaultConfig {
         self.active.lock().config.clone()
     }
 
     /// API requests seen and faults injected since the rules were last set.
-    pub fn stats(&self) -> (u64, u64) {
+    pub(crate) fn stats(&self) -> (u64, u64) {
         use std::sync::atomic::Ordering::Relaxed;
         (self.seen.load(Relaxed), self.injected.load(Relaxed))
     }
 
-    pub fn pick(&self, method: &str, path: &str) -> Option<FaultRule> {
+    pub(crate) fn pick(&self, method: &str, path: &str) -> Option<FaultRule> {
         use std::sync::atomic::Ordering::Relaxed;
         self.seen.fetch_add(1, Relaxed);
         if !self.has_rules.load(Relaxed) {
@@ -147,12 +147,12 @@ impl Faults {
         None
     }
 
-    pub fn rate_limits_on(&self) -> bool {
+    pub(crate) fn rate_limits_on(&self) -> bool {
         self.rate_limits.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Counts a request against a limit of `limit` per minute; `Err(retry_after_secs)` when over.
-    pub fn count(&self, key: String, limit: usize, now: OffsetDateTime) -> Result<(), u64> {
+    pub(crate) fn count(&self, key: String, limit: usize, now: OffsetDateTime) -> Result<(), u64> {
         let mut w = self.windows.lock();
         let q = w.entry(key).or_default();
         while q.front().is_some_and(|t| now - *t >= time::Duration::MINUTE) {

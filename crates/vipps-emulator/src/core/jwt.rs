@@ -13,27 +13,27 @@ type HmacSha256 = Hmac<Sha256>;
 
 /// The claims of an emulator access token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Claims {
+pub(crate) struct Claims {
     /// The `client_id` the token was issued to.
-    pub sub: String,
+    pub(crate) sub: String,
     /// The merchant serial number the token is bound to.
-    pub msn: String,
+    pub(crate) msn: String,
     /// Issued at (Unix seconds).
-    pub iat: i64,
+    pub(crate) iat: i64,
     /// Not before (Unix seconds).
-    pub nbf: i64,
+    pub(crate) nbf: i64,
     /// Expiry (Unix seconds).
-    pub exp: i64,
+    pub(crate) exp: i64,
     /// Unique token id.
-    pub jti: String,
+    pub(crate) jti: String,
     /// Issuer.
     #[serde(default)]
-    pub iss: String,
+    pub(crate) iss: String,
 }
 
 /// Why a token was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenError {
+pub(crate) enum TokenError {
     /// Not three base64url parts, bad JSON, or not HS256.
     Malformed,
     /// The signature does not match.
@@ -57,7 +57,7 @@ impl fmt::Display for TokenError {
 
 /// Signs and verifies tokens with a key that lives as long as the emulator.
 #[derive(Clone)]
-pub struct TokenSigner {
+pub(crate) struct TokenSigner {
     key: [u8; 32],
     /// Tokens whose signature was already checked, with their claims: a token string is only
     /// ever verified once (the validity window is still checked on every use). Hashed with
@@ -89,7 +89,7 @@ const SKEW_SECS: i64 = 5;
 
 impl TokenSigner {
     /// A signer with a fresh random key.
-    pub fn random() -> Self {
+    pub(crate) fn random() -> Self {
         let mut key = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut key);
         TokenSigner {
@@ -107,7 +107,7 @@ impl TokenSigner {
     }
 
     /// A signed token for the claims.
-    pub fn sign(&self, claims: &Claims) -> String {
+    pub(crate) fn sign(&self, claims: &Claims) -> String {
         let payload = serde_json::to_vec(claims).unwrap_or_default();
         let signing_input = format!("{}.{}", URL_SAFE_NO_PAD.encode(HEADER), URL_SAFE_NO_PAD.encode(payload));
         let mut mac = self.mac();
@@ -117,7 +117,7 @@ impl TokenSigner {
     }
 
     /// Verifies the signature and the validity window against `now`.
-    pub fn verify(&self, token: &str, now: OffsetDateTime) -> Result<std::sync::Arc<Claims>, TokenError> {
+    pub(crate) fn verify(&self, token: &str, now: OffsetDateTime) -> Result<std::sync::Arc<Claims>, TokenError> {
         let known = self.verified.read().get(token).cloned();
         let claims = match known {
             Some(c) => c,

@@ -1,11 +1,12 @@
 //! The emulator's domain, without HTTP: the clock, the configuration, the merchants' data
 //! (payments, consents, idempotency records) and the state every handler shares.
 
-pub mod clock;
-pub mod config;
-pub mod customer;
-pub mod error;
-pub mod faults;
-pub mod jwt;
-pub mod state;
-pub mod store;
+pub(crate) mod clock;
+pub(crate) mod config;
+pub(crate) mod customer;
+pub(crate) mod error;
+pub(crate) mod faults;
+pub(crate) mod jwt;
+pub(crate) mod outbox;
+pub(crate) mod state;
+pub(crate) mod store;

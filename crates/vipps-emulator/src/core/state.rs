@@ -4,7 +4,7 @@ use crate::core::clock::Clock;
 use crate::core::config::{EmulatorConfig, Merchant};
 use crate::core::error::{ApiError, Stored};
 use crate::core::jwt::{Claims, TokenSigner};
-use crate::core::store::Store;
+use crate::core::store::{AnyTable, PublishedEvent, Store, Table, Tables};
 use parking_lot::RwLock;
 use std::any::Any;
 use std::fmt;
@@ -30,7 +30,7 @@ struct Inner {
     /// What the APIs and the delivery engine keep besides the store, in the order they were
     /// registered (which is the order [`AppState::settle_due`] and [`AppState::reset`] use).
     parts: Vec<Registered>,
-    /// The background task of [`AppState::ensure_sweeper`], once started.
+    /// The background task of [`AppState::ensure_background`], once started.
     sweeper: parking_lot::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -44,45 +44,63 @@ impl fmt::Debug for AppState {
     }
 }
 
-/// Something that keeps state of its own besides the store (an API's sessions or orders, the
-/// delivery engine), registered once when the state is built. Handlers reach it through
-/// [`AppState::part`]; the core reaches it only through these methods, so it never names an API.
-pub trait Part: Any + Send + Sync {
+/// One of the emulator's parts (an API, the delivery engine), registered once when the state
+/// is built, with the table it keeps in the store if any. Handlers reach a part through
+/// [`AppState::part`] and its table through [`Tables::get`]; the core reaches parts only through
+/// these methods, so it never names an API.
+pub(crate) trait Part: Any + Send + Sync {
+    /// Starts the part's background work, if it has any (called once a Tokio runtime runs the
+    /// emulator, and again if that runtime has gone).
+    fn start(&self, _state: &AppState) {}
     /// Ends what timed out by the clock's now (called every second and after a clock advance).
     fn settle_due(&self, _state: &AppState) {}
-    /// Forgets everything (`POST /_emulator/reset`).
+    /// Forgets what the part keeps outside the store (`POST /_emulator/reset`).
     fn reset(&self) {}
+    /// Acts on payment events after the transaction that recorded them (outside the store's lock,
+    /// in commit order).
+    fn on_payment_events(&self, _state: &AppState, _events: &[PublishedEvent]) {}
     /// What this part calls a holder of `reference` for `msn` ("a Checkout session"), if it
-    /// holds one. Called under the store's lock: must take no lock that is ever held while the
-    /// store's is taken.
-    fn holds_reference(&self, _msn: &str, _reference: &str) -> Option<&'static str> {
+    /// holds one.
+    fn holds_reference(&self, _tables: &Tables, _msn: &str, _reference: &str) -> Option<&'static str> {
         None
     }
     /// ePayment's view of a payment that this part keeps for another API (eCom orders, which
     /// the migration guide lets ePayment read), if `reference` is one of `msn`'s.
-    fn payment(&self, _state: &AppState, _msn: &str, _reference: &str) -> Option<GetPaymentResponse> {
+    fn payment(
+        &self,
+        _tables: &mut Tables,
+        _now: OffsetDateTime,
+        _msn: &str,
+        _reference: &str,
+    ) -> Option<GetPaymentResponse> {
         None
     }
     /// The event log of such a payment, oldest first.
-    fn payment_events(&self, _state: &AppState, _msn: &str, _reference: &str) -> Option<Vec<PaymentEvent>> {
+    fn payment_events(
+        &self,
+        _tables: &mut Tables,
+        _now: OffsetDateTime,
+        _msn: &str,
+        _reference: &str,
+    ) -> Option<Vec<PaymentEvent>> {
         None
     }
-    /// A capture, refund or cancel of such a payment through ePayment, run inside `run` (which
-    /// adds ePayment's idempotency); `None` when `reference` is none of this part's.
+    /// A capture, refund or cancel of such a payment through ePayment; `None` when `reference`
+    /// is none of this part's.
     fn modify_payment(
         &self,
-        _state: &AppState,
+        _tables: &mut Tables,
+        _now: OffsetDateTime,
         _call: ForeignCall<'_>,
         _modification: Modification<'_>,
-        _run: IdempotentRun<'_>,
-    ) -> Option<Stored> {
+    ) -> Option<Result<Stored, ApiError>> {
         None
     }
 }
 
 /// A capture, refund or cancel asked for through ePayment.
 #[derive(Debug, Clone, Copy)]
-pub enum Modification<'a> {
+pub(crate) enum Modification<'a> {
     /// `POST …/capture`.
     Capture(&'a Amount),
     /// `POST …/refund`.
@@ -96,60 +114,65 @@ pub enum Modification<'a> {
 
 /// Whose payment an ePayment modification is about, and with which `Idempotency-Key`.
 #[derive(Debug, Clone, Copy)]
-pub struct ForeignCall<'a> {
+pub(crate) struct ForeignCall<'a> {
     /// The merchant.
-    pub msn: &'a str,
+    pub(crate) msn: &'a str,
     /// The payment's reference.
-    pub reference: &'a str,
+    pub(crate) reference: &'a str,
     /// The request's `Idempotency-Key`.
-    pub key: Option<&'a str>,
+    pub(crate) key: Option<&'a str>,
 }
 
-/// Runs an operation (given the clock's now) under ePayment's idempotency and answers.
-pub type IdempotentRun<'r> = &'r mut dyn FnMut(&mut dyn FnMut(OffsetDateTime) -> Result<Stored, ApiError>) -> Stored;
-
 /// A registered [`Part`], kept twice: as itself (for the core's calls) and as `Any` (for
-/// [`AppState::part`]).
-pub struct Registered {
+/// [`AppState::part`]), with its table until the store takes it.
+pub(crate) struct Registered {
     part: Arc<dyn Part>,
     any: Arc<dyn Any + Send + Sync>,
+    table: Option<Box<dyn AnyTable>>,
 }
 
 impl Registered {
     /// Registers `part`.
-    pub fn new<T: Part>(part: T) -> Self {
+    pub(crate) fn new<T: Part>(part: T) -> Self {
         let part = Arc::new(part);
         Registered {
             part: part.clone(),
             any: part,
+            table: None,
         }
+    }
+
+    /// With the table the part keeps in the store.
+    pub(crate) fn with_table<T: Table>(mut self, table: T) -> Self {
+        self.table = Some(Box::new(table));
+        self
     }
 }
 
 /// The public URL used when none is configured and the server has not started.
-pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1";
+pub(crate) const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1";
 
 /// A weak handle to the state, for background tasks that must not keep an emulator alive.
 #[derive(Clone)]
-pub struct WeakAppState(std::sync::Weak<Inner>);
+pub(crate) struct WeakAppState(std::sync::Weak<Inner>);
 
 impl WeakAppState {
     /// The state, while the emulator still exists.
-    pub fn upgrade(&self) -> Option<AppState> {
+    pub(crate) fn upgrade(&self) -> Option<AppState> {
         self.0.upgrade().map(|inner| AppState { inner })
     }
 }
 
 impl AppState {
     /// A weak handle (see [`WeakAppState`]).
-    pub fn downgrade(&self) -> WeakAppState {
+    pub(crate) fn downgrade(&self) -> WeakAppState {
         WeakAppState(Arc::downgrade(&self.inner))
     }
 
     /// State for a configuration and a clock, with the given parts (see [`Part`]). The
     /// composition root (`crate::app`) decides which parts there are. An empty merchant list
     /// gets the default test merchant.
-    pub(crate) fn assemble(mut config: EmulatorConfig, clock: Clock, parts: Vec<Registered>) -> Self {
+    pub(crate) fn assemble(mut config: EmulatorConfig, clock: Clock, mut parts: Vec<Registered>) -> Self {
         if config.merchants.is_empty() {
             config.merchants.push(Merchant::default_test());
         }
@@ -170,7 +193,7 @@ impl AppState {
                 config,
                 clock,
                 signer: TokenSigner::random(),
-                store: Store::new(),
+                store: Store::new(parts.iter_mut().filter_map(|p| p.table.take()).collect()),
                 public_url: RwLock::new(public_url),
                 faults: crate::core::faults::Faults::new(config_faults),
                 parts,
@@ -180,17 +203,24 @@ impl AppState {
     }
 
     /// The registered part of type `T`, if the composition root registered one.
-    pub fn part<T: Part>(&self) -> Option<&T> {
+    pub(crate) fn part<T: Part>(&self) -> Option<&T> {
         self.inner.parts.iter().find_map(|p| p.any.downcast_ref::<T>())
     }
 
     /// What holds `reference` for `msn` besides an ePayment payment ("a Checkout session",
-    /// "an eCom order"), if anything does. Called under the store's lock.
-    pub fn reference_holder(&self, msn: &str, reference: &str) -> Option<&'static str> {
+    /// "an eCom order"), if anything does.
+    pub(crate) fn reference_holder(&self, tables: &Tables, msn: &str, reference: &str) -> Option<&'static str> {
         self.inner
             .parts
             .iter()
-            .find_map(|p| p.part.holds_reference(msn, reference))
+            .find_map(|p| p.part.holds_reference(tables, msn, reference))
+    }
+
+    /// Hands payment events to every part (the outbox's consumer calls this).
+    pub(crate) fn publish(&self, events: &[PublishedEvent]) {
+        for p in &self.inner.parts {
+            p.part.on_payment_events(self, events);
+        }
     }
 
     /// How many ePayment payments the emulator keeps.
@@ -199,51 +229,66 @@ impl AppState {
     }
 
     /// ePayment's view of a payment another API keeps (see [`Part::payment`]).
-    pub fn foreign_payment(&self, msn: &str, reference: &str) -> Option<GetPaymentResponse> {
+    pub(crate) fn foreign_payment(
+        &self,
+        tables: &mut Tables,
+        msn: &str,
+        reference: &str,
+    ) -> Option<GetPaymentResponse> {
+        let now = self.clock().now();
         self.inner
             .parts
             .iter()
-            .find_map(|p| p.part.payment(self, msn, reference))
+            .find_map(|p| p.part.payment(tables, now, msn, reference))
     }
 
     /// The event log of a payment another API keeps (see [`Part::payment_events`]).
-    pub fn foreign_payment_events(&self, msn: &str, reference: &str) -> Option<Vec<PaymentEvent>> {
+    pub(crate) fn foreign_payment_events(
+        &self,
+        tables: &mut Tables,
+        msn: &str,
+        reference: &str,
+    ) -> Option<Vec<PaymentEvent>> {
+        let now = self.clock().now();
         self.inner
             .parts
             .iter()
-            .find_map(|p| p.part.payment_events(self, msn, reference))
+            .find_map(|p| p.part.payment_events(tables, now, msn, reference))
     }
 
     /// Modifies a payment another API keeps (see [`Part::modify_payment`]).
-    pub fn modify_foreign_payment(
+    pub(crate) fn modify_foreign_payment(
         &self,
+        tables: &mut Tables,
+        now: OffsetDateTime,
         call: ForeignCall<'_>,
         modification: Modification<'_>,
-        run: IdempotentRun<'_>,
-    ) -> Option<Stored> {
-        for p in &self.inner.parts {
-            if let Some(answer) = p.part.modify_payment(self, call, modification, &mut *run) {
-                return Some(answer);
-            }
-        }
-        None
+    ) -> Option<Result<Stored, ApiError>> {
+        self.inner
+            .parts
+            .iter()
+            .find_map(|p| p.part.modify_payment(tables, now, call, modification))
     }
 
     /// Forgets every payment, session, order, webhook, delivery and idempotency key. Access
     /// tokens stay valid.
-    pub fn reset(&self) {
+    pub(crate) fn reset(&self) {
         self.store().reset();
         for p in &self.inner.parts {
             p.part.reset();
         }
     }
 
-    /// Starts the background task that ends what timed out every second
-    /// ([`AppState::settle_due`]), so the timeout's webhook or callback goes out without
-    /// anybody reading the payment: once per emulator, and again if the runtime it ran on has
-    /// shut down while the emulator lives on. Outside a tokio runtime it does nothing (reads
-    /// still apply every timeout). The task ends with the emulator.
-    pub fn ensure_sweeper(&self) {
+    /// Starts the background work: each part's (the outbox's consumer, see [`Part::start`]) and
+    /// the task that ends what timed out every second ([`AppState::settle_due`]), so the
+    /// timeout's webhook or callback goes out without anybody reading the payment. Once per
+    /// emulator, and again if the runtime it ran on has shut down while the emulator lives on.
+    /// Outside a tokio runtime it does nothing (reads still apply every timeout). The tasks end
+    /// with the emulator.
+    pub(crate) fn ensure_background(&self) {
+        for p in &self.inner.parts {
+            p.part.start(self);
+        }
         let mut task = self.inner.sweeper.lock();
         if task.as_ref().is_some_and(|t| !t.is_finished()) {
             return;
@@ -265,7 +310,7 @@ impl AppState {
     /// acted on (EXPIRED, with the event and its webhooks), eCom orders (the `REJECTED`
     /// callback) and Checkout sessions (the callback). Reads apply the same timeouts on their
     /// own; this is for those who wait for the notification instead of polling.
-    pub fn settle_due(&self) {
+    pub(crate) fn settle_due(&self) {
         const CHUNK: usize = 2_000;
         let now = self.clock().now();
         // In chunks: requests get the store between two of them.
@@ -276,7 +321,7 @@ impl AppState {
     }
 
     /// Fault injection and rate limits.
-    pub fn faults(&self) -> &crate::core::faults::Faults {
+    pub(crate) fn faults(&self) -> &crate::core::faults::Faults {
         &self.inner.faults
     }
 
@@ -291,12 +336,12 @@ impl AppState {
     }
 
     /// The store.
-    pub fn store(&self) -> &Store {
+    pub(crate) fn store(&self) -> &Store {
         &self.inner.store
     }
 
     /// The configured merchants (never empty).
-    pub fn merchants(&self) -> &[Merchant] {
+    pub(crate) fn merchants(&self) -> &[Merchant] {
         &self.inner.config.merchants
     }
 
@@ -307,12 +352,12 @@ impl AppState {
     }
 
     /// A merchant by MSN.
-    pub fn merchant_by_msn(&self, msn: &str) -> Option<&Merchant> {
+    pub(crate) fn merchant_by_msn(&self, msn: &str) -> Option<&Merchant> {
         self.merchants().iter().find(|m| m.msn == msn)
     }
 
     /// A merchant by client id.
-    pub fn merchant_by_client_id(&self, client_id: &str) -> Option<&Merchant> {
+    pub(crate) fn merchant_by_client_id(&self, client_id: &str) -> Option<&Merchant> {
         self.merchants().iter().find(|m| m.client_id == client_id)
     }
 
@@ -322,7 +367,7 @@ impl AppState {
     }
 
     /// Sets the base URL used in `redirectUrl` (done by the server when none is configured).
-    pub fn set_public_url(&self, url: impl Into<String>) {
+    pub(crate) fn set_public_url(&self, url: impl Into<String>) {
         let url = url.into();
         *self.inner.public_url.write() = url.trim_end_matches('/').to_owned();
     }
@@ -337,7 +382,7 @@ impl AppState {
     }
 
     /// An access token for `merchant` that lives `ttl` seconds.
-    pub fn issue_token_for(&self, merchant: &Merchant, ttl: i64) -> AccessTokenResponse {
+    pub(crate) fn issue_token_for(&self, merchant: &Merchant, ttl: i64) -> AccessTokenResponse {
         let now = self.clock().now().unix_timestamp();
         let exp = now.saturating_add(ttl);
         let claims = Claims {

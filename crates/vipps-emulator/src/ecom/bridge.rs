@@ -7,14 +7,13 @@
 //! order's transaction id). Captures, refunds and cancels run the eCom rules on the order, with
 //! ePayment's idempotency (the `Idempotency-Key` is the eCom log's request id) and ePayment's
 //! error format.
-//!
-//! Lock order: the eCom data, then the store (see [`super::EcomState`]).
 
 use super::errors::EcomErr;
 use super::order::{Order, Phase};
-use super::with_data;
+use super::state::{in_data, Data};
 use crate::core::error::{ApiError, Stored};
-use crate::core::state::{AppState, ForeignCall, IdempotentRun, Modification};
+use crate::core::state::{AppState, ForeignCall, Modification};
+use crate::core::store::Tables;
 use http::StatusCode;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -26,35 +25,29 @@ use vipps_types::epayment::{
 use vipps_types::{Amount, Currency, Reference};
 
 /// `GET /epayment/v1/payments/{reference}` of an eCom order, if `order_id` is one of `msn`'s.
-fn get(state: &AppState, msn: &str, order_id: &str) -> Option<GetPaymentResponse> {
-    with_data(state, |d, now, out| d.order(msn, order_id, now, out).map(|o| view(o)))
+fn get(t: &mut Tables, now: OffsetDateTime, msn: &str, order_id: &str) -> Option<GetPaymentResponse> {
+    in_data(t, now, |d, now, out| d.order(msn, order_id, now, out).map(|o| view(o)))
 }
 
 /// `GET …/events` of an eCom order: its transaction log as ePayment events, oldest first.
-fn events(state: &AppState, msn: &str, order_id: &str) -> Option<Vec<PaymentEvent>> {
-    with_data(state, |d, now, out| d.order(msn, order_id, now, out).map(|o| log(o)))
+fn events(t: &mut Tables, now: OffsetDateTime, msn: &str, order_id: &str) -> Option<Vec<PaymentEvent>> {
+    in_data(t, now, |d, now, out| d.order(msn, order_id, now, out).map(|o| log(o)))
 }
 
-/// Runs `action` on an eCom order; `None` when `order_id` is none of `msn`'s orders. `run`
-/// wraps the operation in ePayment's idempotency (it takes the store's lock).
+/// Runs `action` on an eCom order, inside ePayment's transaction (which adds ePayment's
+/// idempotency); `None` when `call.reference` is none of the merchant's orders.
 fn modify(
-    state: &AppState,
-    msn: &str,
-    order_id: &str,
-    key: Option<&str>,
+    t: &mut Tables,
+    now: OffsetDateTime,
+    call: ForeignCall<'_>,
     action: Modification<'_>,
-    run: impl FnOnce(&mut dyn FnMut(OffsetDateTime) -> Result<Stored, ApiError>) -> Stored,
-) -> Option<Stored> {
-    with_data(state, |d, now, out| {
-        d.order(msn, order_id, now, out)?;
-        let mut op = |now: OffsetDateTime| {
-            let o = d
-                .order(msn, order_id, now, out)
-                .ok_or_else(|| ApiError::reference_not_found(order_id))?;
-            apply(o, key.unwrap_or_default(), action, now)?;
-            Ok(Stored::json(StatusCode::OK, &modification(o)))
-        };
-        Some(run(&mut op))
+) -> Option<Result<Stored, ApiError>> {
+    in_data(t, now, |d, now, out| {
+        let o = d.order(call.msn, call.reference, now, out)?;
+        Some(
+            apply(o, call.key.unwrap_or_default(), action, now)
+                .map(|()| Stored::json(StatusCode::OK, &modification(o))),
+        )
     })
 }
 
@@ -233,29 +226,38 @@ impl crate::core::state::Part for super::EcomState {
         super::sweep(state);
     }
 
-    fn reset(&self) {
-        super::EcomState::reset(self);
+    fn holds_reference(&self, tables: &Tables, msn: &str, reference: &str) -> Option<&'static str> {
+        let orders = &tables.get::<Data>().orders;
+        (!orders.is_empty() && orders.contains_key(&(msn.to_owned(), reference.to_owned()))).then_some("an eCom order")
     }
 
-    fn holds_reference(&self, msn: &str, reference: &str) -> Option<&'static str> {
-        self.holds(msn, reference).then_some("an eCom order")
+    fn payment(
+        &self,
+        tables: &mut Tables,
+        now: OffsetDateTime,
+        msn: &str,
+        reference: &str,
+    ) -> Option<GetPaymentResponse> {
+        get(tables, now, msn, reference)
     }
 
-    fn payment(&self, state: &AppState, msn: &str, reference: &str) -> Option<GetPaymentResponse> {
-        get(state, msn, reference)
-    }
-
-    fn payment_events(&self, state: &AppState, msn: &str, reference: &str) -> Option<Vec<PaymentEvent>> {
-        events(state, msn, reference)
+    fn payment_events(
+        &self,
+        tables: &mut Tables,
+        now: OffsetDateTime,
+        msn: &str,
+        reference: &str,
+    ) -> Option<Vec<PaymentEvent>> {
+        events(tables, now, msn, reference)
     }
 
     fn modify_payment(
         &self,
-        state: &AppState,
+        tables: &mut Tables,
+        now: OffsetDateTime,
         call: ForeignCall<'_>,
         modification: Modification<'_>,
-        run: IdempotentRun<'_>,
-    ) -> Option<Stored> {
-        modify(state, call.msn, call.reference, call.key, modification, run)
+    ) -> Option<Result<Stored, ApiError>> {
+        modify(tables, now, call, modification)
     }
 }

@@ -16,7 +16,7 @@ use http::StatusCode;
 /// given; one attempt, 3 s timeout; logged at `GET /_emulator/deliveries`, kind
 /// `ecom-consent-removal`). Answers 202 with where it was sent; 404 for an unknown order; 400
 /// when the order has no `consentRemovalPrefix` or no user data was shared.
-pub async fn remove_consent(
+pub(crate) async fn remove_consent(
     State(state): State<AppState>,
     order_id: Result<Path<String>, PathRejection>,
     axum::extract::RawQuery(query): axum::extract::RawQuery,
@@ -34,8 +34,8 @@ pub(super) fn remove_consent_inner(
     use crate::core::error::ApiError;
     let Path(order_id) = order_id.map_err(|e| ApiError::validation("orderId", &e.body_text(), None))?;
     let msn = crate::web::target_msn(state, query, None)?;
-    let (prefix, auth, user_id) = {
-        let d = state.ecom().data.lock();
+    let (prefix, auth, user_id) = state.store().transact(|t| {
+        let d = t.get::<Data>();
         let o = d
             .orders
             .get(&(msn.clone(), order_id.clone()))
@@ -51,8 +51,8 @@ pub(super) fn remove_consent_inner(
                 None,
             )
         })?;
-        (prefix, o.request.merchant_info.auth_token.clone(), user.user_id.clone())
-    };
+        Ok::<_, ApiError>((prefix, o.request.merchant_info.auth_token.clone(), user.user_id.clone()))
+    })?;
     let url = format!("{}/v2/consents/{user_id}", prefix.trim_end_matches('/'));
     let headers = auth.map(|a| vec![("Authorization".to_owned(), a)]).unwrap_or_default();
     state.deliveries().send(Outbound {
@@ -61,7 +61,7 @@ pub(super) fn remove_consent_inner(
         reference: order_id.clone(),
         event: None,
         url: url.clone(),
-        method: http::Method::DELETE,
+        method: "DELETE",
         headers,
         body: bytes::Bytes::new(),
         schedule: RetrySchedule::once(3000),

@@ -12,7 +12,7 @@ use vipps_types::ecom::{PaymentShippingDetails, ShippingCostRequest, ShippingCos
 
 /// Which order a customer action is for.
 #[derive(Debug, Clone)]
-pub enum Target {
+pub(crate) enum Target {
     /// By merchant and order id (the control plane).
     Order {
         /// Merchant serial number.
@@ -26,36 +26,36 @@ pub enum Target {
 
 /// What the landing page and the control plane show about an order.
 #[derive(Debug, Clone)]
-pub struct View {
+pub(crate) struct View {
     /// Merchant serial number.
-    pub msn: String,
+    pub(crate) msn: String,
     /// Merchant name.
-    pub merchant_name: String,
+    pub(crate) merchant_name: String,
     /// Order id.
-    pub order_id: String,
+    pub(crate) order_id: String,
     /// Amount in øre (reserved amount once reserved).
-    pub amount: i64,
+    pub(crate) amount: i64,
     /// Transaction text.
-    pub text: String,
+    pub(crate) text: String,
     /// State name (`INITIATE`, `RESERVE`, `CANCEL`, …).
-    pub state: &'static str,
+    pub(crate) state: &'static str,
     /// Whether the customer can still act.
-    pub waiting: bool,
+    pub(crate) waiting: bool,
     /// Express payment.
-    pub express: bool,
+    pub(crate) express: bool,
     /// Where the customer returns (`fallBack`).
-    pub fall_back: String,
+    pub(crate) fall_back: String,
 }
 
 /// How a customer action ended.
 #[derive(Debug, Clone)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// The order afterwards.
-    pub view: View,
+    pub(crate) view: View,
     /// Whether it is reserved now.
-    pub approved: bool,
+    pub(crate) approved: bool,
     /// Why not, when it is not.
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
 }
 
 pub(super) fn view(state: &AppState, o: &Order) -> View {
@@ -86,7 +86,7 @@ pub(super) fn resolve(d: &Data, target: &Target) -> Option<(String, String)> {
 }
 
 /// The order behind a landing-page token (timeout applied), if any.
-pub fn view_by_token(state: &AppState, token: &str) -> Option<View> {
+pub(crate) fn view_by_token(state: &AppState, token: &str) -> Option<View> {
     with_data(state, |d, now, out| {
         let (msn, id) = d.by_token(token)?;
         let o = d.order(&msn, &id, now, out)?;
@@ -97,7 +97,11 @@ pub fn view_by_token(state: &AppState, token: &str) -> Option<View> {
 /// The customer approves (`approve`) or rejects in the app / on the landing page.
 /// `None` when there is no such order. Express approvals may call the merchant's
 /// shipping-details endpoint; no lock is held meanwhile.
-pub async fn customer_action(state: &AppState, target: Target, approve: bool) -> Option<Result<Outcome, EcomErr>> {
+pub(crate) async fn customer_action(
+    state: &AppState,
+    target: Target,
+    approve: bool,
+) -> Option<Result<Outcome, EcomErr>> {
     enum Next {
         Done(Result<Outcome, EcomErr>),
         FetchShipping(String, Option<String>),

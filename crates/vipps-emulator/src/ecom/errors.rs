@@ -12,15 +12,15 @@ use vipps_types::ValidationError;
 
 /// An eCom error (one entry of the array).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EcomErr {
+pub(crate) struct EcomErr {
     /// HTTP status.
-    pub status: StatusCode,
+    pub(crate) status: StatusCode,
     /// `Authentication`, `Payment`, `InvalidRequest`, `VippsError`, `User`, `Merchant`.
-    pub group: &'static str,
+    pub(crate) group: &'static str,
     /// The code (a number as a string, or the field name for InvalidRequest).
-    pub code: String,
+    pub(crate) code: String,
     /// Message.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 impl EcomErr {
@@ -34,12 +34,12 @@ impl EcomErr {
     }
 
     /// A `Payment` error (400).
-    pub fn payment(code: u32, message: impl Into<String>) -> Self {
+    pub(crate) fn payment(code: u32, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "Payment", code.to_string(), message)
     }
 
     /// A `Merchant` error: 35 ⇒ 404, 34 ⇒ 400, others 403.
-    pub fn merchant(code: u32, message: impl Into<String>) -> Self {
+    pub(crate) fn merchant(code: u32, message: impl Into<String>) -> Self {
         let status = match code {
             35 => StatusCode::NOT_FOUND,
             34 => StatusCode::BAD_REQUEST,
@@ -49,7 +49,7 @@ impl EcomErr {
     }
 
     /// A `VippsError`: 94 ⇒ 423, 98 ⇒ 429, 99 ⇒ 500, others 400.
-    pub fn vipps(code: u32, message: impl Into<String>) -> Self {
+    pub(crate) fn vipps(code: u32, message: impl Into<String>) -> Self {
         let status = match code {
             94 => StatusCode::LOCKED,
             98 => StatusCode::TOO_MANY_REQUESTS,
@@ -60,18 +60,18 @@ impl EcomErr {
     }
 
     /// An `InvalidRequest` error: the field name is the code (400).
-    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "InvalidRequest", field, message)
     }
 
     /// Overrides the status.
-    pub fn with_status(mut self, status: StatusCode) -> Self {
+    pub(crate) fn with_status(mut self, status: StatusCode) -> Self {
         self.status = status;
         self
     }
 
     /// The unknown-order error (Merchant 35, 404).
-    pub fn not_found(order_id: &str) -> Self {
+    pub(crate) fn not_found(order_id: &str) -> Self {
         Self::merchant(
             35,
             format!("Requested order id '{order_id}' not found for this merchant serial number"),
@@ -79,7 +79,7 @@ impl EcomErr {
     }
 
     /// The error array as a stored answer.
-    pub fn render(&self) -> Stored {
+    pub(crate) fn render(&self) -> Stored {
         let body = vec![EcomError {
             error_group: self.group.to_owned(),
             error_code: self.code.clone(),
@@ -92,7 +92,7 @@ impl EcomErr {
     }
 
     /// As a problem (for the control plane, which answers problems).
-    pub fn to_api(&self) -> ApiError {
+    pub(crate) fn to_api(&self) -> ApiError {
         ApiError::new(
             self.status,
             format!("{} {}", self.group, self.code),

@@ -39,7 +39,7 @@ pub(super) async fn initiate_inner(state: &AppState, headers: &HeaderMap, body: 
     let rid = request_id(headers, false)?.unwrap_or_default();
     let public_url = state.public_url();
     let expiry = state.config().payment_expiry_secs;
-    state.ensure_sweeper();
+    state.ensure_background();
     with_data(state, |d, now, _| {
         let id = (msn.clone(), req.transaction.order_id.clone());
         if d.orders.contains_key(&id) {
@@ -67,7 +67,6 @@ pub(super) async fn initiate_inner(state: &AppState, headers: &HeaderMap, body: 
         order.direct_capture = direct_capture;
         d.tokens.insert(token, id.clone());
         d.deadlines.push(Reverse((expires_at, id.clone())));
-        state.ecom().order_ids.write().insert(id.clone());
         d.orders.insert(id.clone(), order);
         Ok(Stored::json(
             StatusCode::OK,

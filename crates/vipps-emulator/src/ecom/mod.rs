@@ -50,12 +50,12 @@ mod request;
 mod state;
 pub(crate) use self::consent::remove_consent;
 pub(crate) use self::customer::{customer_action, view_by_token, Target, View};
-pub(crate) use self::state::EcomState;
+pub(crate) use self::state::{Data, EcomState};
 #[allow(unused_imports)]
 use self::{consent::*, customer::*, handlers::*, request::*, state::*};
 
 /// The routes of this API.
-pub fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/ecomm/v2/payments", post(initiate))
         // The official Postman collection initiates with a trailing slash.

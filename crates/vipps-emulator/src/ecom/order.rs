@@ -12,7 +12,7 @@ use vipps_types::ecom::{
 
 /// Where an order is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
+pub(crate) enum Phase {
     /// Waiting for the customer.
     Initiated,
     /// The customer approved an express payment; the emulator is asking the merchant for
@@ -31,7 +31,7 @@ pub enum Phase {
 }
 
 /// Amounts that make the simulated customer approval fail, with eCom's Payment code.
-pub const MAGIC_DECLINES: &[(i64, u32, &str)] = &[
+pub(crate) const MAGIC_DECLINES: &[(i64, u32, &str)] = &[
     (151, 45, "Reservation failed: insufficient funds"),
     (182, 42, "Refused by issuer"),
     (183, 42, "Refused by issuer: suspected fraud"),
@@ -44,14 +44,14 @@ pub const MAGIC_DECLINES: &[(i64, u32, &str)] = &[
 
 /// How long the customer's information stays readable in `/details` after the reservation
 /// (eCom API guide, "Consent and GDPR").
-pub const USER_DATA_SHARED_FOR: time::Duration = time::Duration::days(7);
+pub(crate) const USER_DATA_SHARED_FOR: time::Duration = time::Duration::days(7);
 
 /// What replaces the customer's information after [`USER_DATA_SHARED_FOR`].
-pub const EXPIRED: &str = "[Expired]";
+pub(crate) const EXPIRED: &str = "[Expired]";
 
 /// The test customer approving: the emulator's Norwegian test customer (Ola Nordmann, the
 /// same person ePayment and the Userinfo API show), with `phone` when one was given.
-pub fn test_user(phone: Option<&str>) -> UserDetails {
+pub(crate) fn test_user(phone: Option<&str>) -> UserDetails {
     let c = crate::core::customer::NORWAY;
     // eCom numbers have no country code.
     let phone = phone.unwrap_or(&c.mobile[2..]).to_owned();
@@ -65,7 +65,7 @@ pub fn test_user(phone: Option<&str>) -> UserDetails {
 }
 
 /// The test customer's address.
-pub fn test_address() -> Address {
+pub(crate) fn test_address() -> Address {
     let c = crate::core::customer::NORWAY;
     Address {
         address_line1: Some(c.street.into()),
@@ -77,7 +77,7 @@ pub fn test_address() -> Address {
 }
 
 /// Picks the option marked `isDefault: "Y"`, else the one with the lowest priority, else the first.
-pub fn pick_shipping(options: &[ShippingDetails]) -> Option<&ShippingDetails> {
+pub(crate) fn pick_shipping(options: &[ShippingDetails]) -> Option<&ShippingDetails> {
     options
         .iter()
         .find(|o| o.is_default == "Y")
@@ -85,7 +85,7 @@ pub fn pick_shipping(options: &[ShippingDetails]) -> Option<&ShippingDetails> {
 }
 
 /// ISO 8601 with milliseconds.
-pub fn stamp(t: OffsetDateTime) -> String {
+pub(crate) fn stamp(t: OffsetDateTime) -> String {
     let ms = t.millisecond();
     let t = t.replace_millisecond(ms).unwrap_or(t);
     t.format(&Rfc3339).unwrap_or_default()
@@ -93,51 +93,51 @@ pub fn stamp(t: OffsetDateTime) -> String {
 
 /// One order.
 #[derive(Debug, Clone)]
-pub struct Order {
+pub(crate) struct Order {
     /// Merchant serial number.
-    pub msn: String,
+    pub(crate) msn: String,
     /// The order id.
-    pub order_id: String,
+    pub(crate) order_id: String,
     /// The initiate request.
-    pub request: InitiatePaymentRequest,
+    pub(crate) request: InitiatePaymentRequest,
     /// The landing-page token.
-    pub token: String,
+    pub(crate) token: String,
     /// The initiate `url`.
-    pub url: String,
+    pub(crate) url: String,
     /// Transaction id (one per order, like the API's examples).
-    pub transaction_id: String,
+    pub(crate) transaction_id: String,
     /// Phase.
-    pub phase: Phase,
+    pub(crate) phase: Phase,
     /// When an untouched order times out.
-    pub expires_at: OffsetDateTime,
+    pub(crate) expires_at: OffsetDateTime,
     /// Reserved amount (the order amount plus express shipping).
-    pub reserved: i64,
+    pub(crate) reserved: i64,
     /// Captured.
-    pub captured: i64,
+    pub(crate) captured: i64,
     /// Refunded.
-    pub refunded: i64,
+    pub(crate) refunded: i64,
     /// The rest was released after a partial capture.
-    pub released: bool,
+    pub(crate) released: bool,
     /// Whether the customer ever acted (the summary is absent until then).
-    pub customer_acted: bool,
+    pub(crate) customer_acted: bool,
     /// Express: chosen shipping.
-    pub shipping: Option<PaymentShippingDetails>,
+    pub(crate) shipping: Option<PaymentShippingDetails>,
     /// Express/profile: the customer.
-    pub user: Option<UserDetails>,
+    pub(crate) user: Option<UserDetails>,
     /// Profile flow `sub`.
-    pub sub: Option<String>,
+    pub(crate) sub: Option<String>,
     /// History, oldest first.
-    pub log: Vec<TransactionLogEntry>,
+    pub(crate) log: Vec<TransactionLogEntry>,
     /// The last callback status (for `/status` of failures and timeouts).
-    pub last_status: Option<OrderStatus>,
+    pub(crate) last_status: Option<OrderStatus>,
     /// When the customer approved: captures are possible for 180 days, refunds for 365.
-    pub reserved_at: Option<OffsetDateTime>,
+    pub(crate) reserved_at: Option<OffsetDateTime>,
     /// The sales unit uses direct capture: the approval captures everything (`SALE`).
-    pub direct_capture: bool,
+    pub(crate) direct_capture: bool,
 }
 
 /// Random 10-digit transaction id.
-pub fn transaction_id() -> String {
+pub(crate) fn transaction_id() -> String {
     rand::thread_rng()
         .gen_range(5_000_000_000u64..9_999_999_999)
         .to_string()
@@ -145,7 +145,7 @@ pub fn transaction_id() -> String {
 
 impl Order {
     /// A new order in INITIATE.
-    pub fn new(
+    pub(crate) fn new(
         msn: &str,
         request: InitiatePaymentRequest,
         token: String,
@@ -182,12 +182,12 @@ impl Order {
     }
 
     /// Whether this is an express payment.
-    pub fn express(&self) -> bool {
+    pub(crate) fn express(&self) -> bool {
         self.request.merchant_info.payment_type == Some(PaymentType::Express)
     }
 
     /// Whether a profile scope was asked for.
-    pub fn has_scope(&self) -> bool {
+    pub(crate) fn has_scope(&self) -> bool {
         self.request
             .transaction
             .scope
@@ -196,7 +196,7 @@ impl Order {
     }
 
     /// The order amount (without shipping).
-    pub fn amount(&self) -> i64 {
+    pub(crate) fn amount(&self) -> i64 {
         self.request.transaction.amount
     }
 
@@ -218,7 +218,7 @@ impl Order {
 
     /// Applies the timeout: an order nobody acted on becomes REJECTED at its deadline, with a
     /// CANCEL log entry (EMULATOR CHOICE) and a REJECTED callback (returned).
-    pub fn settle(&mut self, now: OffsetDateTime) -> Option<TransactionUpdateCallback> {
+    pub(crate) fn settle(&mut self, now: OffsetDateTime) -> Option<TransactionUpdateCallback> {
         if self.phase != Phase::Initiated || now < self.expires_at {
             return None;
         }
@@ -231,7 +231,7 @@ impl Order {
     }
 
     /// Still capturable.
-    pub fn remaining_to_capture(&self) -> i64 {
+    pub(crate) fn remaining_to_capture(&self) -> i64 {
         if self.phase == Phase::Reserved && !self.released {
             (self.reserved - self.captured).max(0)
         } else {
@@ -240,7 +240,7 @@ impl Order {
     }
 
     /// The running totals.
-    pub fn summary(&self, with_bin: bool) -> TransactionSummary {
+    pub(crate) fn summary(&self, with_bin: bool) -> TransactionSummary {
         TransactionSummary {
             captured_amount: self.captured,
             refunded_amount: self.refunded,
@@ -275,7 +275,7 @@ impl Order {
     }
 
     /// Capture: `amount` absent or 0 captures everything remaining.
-    pub fn capture(
+    pub(crate) fn capture(
         &mut self,
         amount: Option<i64>,
         text: &str,
@@ -333,7 +333,7 @@ impl Order {
     }
 
     /// Refund up to what was captured and not yet refunded.
-    pub fn refund(
+    pub(crate) fn refund(
         &mut self,
         amount: Option<i64>,
         text: &str,
@@ -390,7 +390,7 @@ impl Order {
 
     /// Merchant cancel: INITIATE ⇒ CANCEL; RESERVE ⇒ VOID; after a partial capture only with
     /// `shouldReleaseRemainingFunds` (releases the rest); never after a full capture (51).
-    pub fn cancel(
+    pub(crate) fn cancel(
         &mut self,
         release: bool,
         text: &str,
@@ -445,7 +445,7 @@ impl Order {
     }
 
     /// Checks that the customer can still act.
-    pub fn require_initiated(&self) -> Result<(), EcomErr> {
+    pub(crate) fn require_initiated(&self) -> Result<(), EcomErr> {
         match self.phase {
             Phase::Initiated => Ok(()),
             Phase::Approving => Err(EcomErr::vipps(94, "The order is being processed")),
@@ -458,7 +458,7 @@ impl Order {
     }
 
     /// Reserves (the customer approved); returns the callback.
-    pub fn reserve(
+    pub(crate) fn reserve(
         &mut self,
         phone: Option<&str>,
         shipping: Option<PaymentShippingDetails>,
@@ -497,7 +497,7 @@ impl Order {
     }
 
     /// The customer rejected: CANCEL, `CANCELLED` callback.
-    pub fn customer_reject(&mut self, now: OffsetDateTime) -> TransactionUpdateCallback {
+    pub(crate) fn customer_reject(&mut self, now: OffsetDateTime) -> TransactionUpdateCallback {
         self.phase = Phase::Cancelled;
         self.customer_acted = true;
         self.last_status = Some(OrderStatus::Cancel);
@@ -507,7 +507,7 @@ impl Order {
     }
 
     /// The reservation failed (magic amount): a failed RESERVE entry, `RESERVE_FAILED` callback.
-    pub fn fail(&mut self, code: u32, why: &str, now: OffsetDateTime) -> TransactionUpdateCallback {
+    pub(crate) fn fail(&mut self, code: u32, why: &str, now: OffsetDateTime) -> TransactionUpdateCallback {
         self.phase = Phase::Failed;
         self.customer_acted = true;
         self.last_status = Some(OrderStatus::Failed);
@@ -531,7 +531,7 @@ impl Order {
     }
 
     /// A transaction update callback body.
-    pub fn callback(
+    pub(crate) fn callback(
         &self,
         status: CallbackStatus,
         amount: i64,
@@ -556,7 +556,7 @@ impl Order {
     /// `GET …/details` at `now`. The customer's information is shared for
     /// [`USER_DATA_SHARED_FOR`] after the reservation; after that every field of it reads
     /// `"[Expired]"` (the shipping method and cost stay: they are the merchant's own).
-    pub fn details(&self, now: OffsetDateTime) -> TransactionDetails {
+    pub(crate) fn details(&self, now: OffsetDateTime) -> TransactionDetails {
         let expired = self.reserved_at.is_some_and(|t| now >= t + USER_DATA_SHARED_FOR);
         let mut user_details = self.user.clone();
         let mut shipping_details = self.shipping.clone();
@@ -594,7 +594,7 @@ impl Order {
     }
 
     /// `GET …/status` (deprecated): the last operation.
-    pub fn status(&self) -> PaymentStatus {
+    pub(crate) fn status(&self) -> PaymentStatus {
         let last = self.log.last();
         let status = match (&self.last_status, last.map(|l| &l.operation)) {
             (Some(s), _) => s.clone(),
@@ -622,7 +622,7 @@ impl Order {
     }
 
     /// A short state name for the landing page and the control plane.
-    pub fn state_name(&self) -> &'static str {
+    pub(crate) fn state_name(&self) -> &'static str {
         match self.phase {
             Phase::Initiated => "INITIATE",
             Phase::Approving => "PROCESSING",

@@ -7,8 +7,8 @@ use crate::core::customer::Person;
 use crate::core::error::Stored;
 use crate::core::state::AppState;
 use crate::core::store::Fingerprint;
-use crate::outbound::{DeliveriesExt, Outbound, RetrySchedule};
-use parking_lot::Mutex;
+use crate::core::store::{Table, Tables};
+use crate::outbound::{Outbound, RetrySchedule};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use time::OffsetDateTime;
@@ -25,7 +25,7 @@ pub(super) struct Replay {
 
 /// The eCom data.
 #[derive(Debug, Default)]
-pub(super) struct Data {
+pub(crate) struct Data {
     pub(super) orders: HashMap<(String, String), Order>,
     pub(super) tokens: HashMap<String, (String, String)>,
     pub(super) replays: HashMap<(String, String, &'static str, String), Replay>,
@@ -73,121 +73,82 @@ impl Data {
     }
 }
 
-/// State of the eCom emulation, kept in [`AppState`]. Lock order: this first, then the store
-/// (consents and the ePayment bridge take the store while holding this; nothing takes them the
-/// other way round).
+impl Table for Data {
+    fn clear(&mut self) {
+        *self = Data::default();
+    }
+}
+
+/// The eCom API as a part of the emulator: its data is the store's [`Data`] table; this only
+/// settles the orders' timeouts and answers ePayment's questions about them.
 #[derive(Debug, Default)]
-pub struct EcomState {
-    pub(super) data: Mutex<Data>,
-    /// Every (MSN, order id) initiated: a leaf lock (nothing is locked while it is held), so
-    /// ePayment can ask whether a reference is an eCom order under the store's lock.
-    pub(super) order_ids: parking_lot::RwLock<std::collections::HashSet<(String, String)>>,
-}
+pub(crate) struct EcomState;
 
-impl EcomState {
-    /// Forgets every order, token and request id.
-    pub fn reset(&self) {
-        self.order_ids.write().clear();
-        let mut d = self.data.lock();
-        d.orders.clear();
-        d.tokens.clear();
-        d.replays.clear();
-        d.deadlines.clear();
-    }
-}
-
-impl EcomState {
-    /// Whether `msn` initiated an order `order_id` (reads only the leaf index).
-    pub(super) fn holds(&self, msn: &str, order_id: &str) -> bool {
-        let ids = self.order_ids.read();
-        !ids.is_empty() && ids.contains(&(msn.to_owned(), order_id.to_owned()))
-    }
-}
-
-/// The eCom state of an emulator.
-pub(crate) trait EcomExt {
-    /// The eCom orders.
-    fn ecom(&self) -> &EcomState;
-}
-
-impl EcomExt for AppState {
-    fn ecom(&self) -> &EcomState {
-        self.part::<EcomState>()
-            .expect("the composition root registers the eCom state")
-    }
-}
-
-/// Runs `f` under the eCom lock, then queues the callbacks it produced.
+/// Runs `f` on the eCom data in one store transaction; the callbacks it produced are sent after
+/// the transaction commits, and the consents they carry are recorded in it.
 pub(super) fn with_data<R>(
     state: &AppState,
     f: impl FnOnce(&mut Data, OffsetDateTime, &mut Vec<TransactionUpdateCallback>) -> R,
 ) -> R {
-    let mut out = Vec::new();
     let now = state.clock().now();
-    let r = {
-        let mut d = state.ecom().data.lock();
-        let r = f(&mut d, now, &mut out);
-        // Recorded before the eCom lock is released, so no one sees a `sub` in `/details`
-        // before the Userinfo API knows it. Lock order: the eCom data, then the store (nothing
-        // takes them the other way round).
-        let consents = consents_given(&d, &out);
-        if !consents.is_empty() {
-            state.store().transaction(|l| {
-                for (sub, msn, person, scope, at) in consents {
-                    l.record_consent(&sub, &msn, person, &scope, at);
-                }
-            });
-        }
-        r
-    };
-    for cb in out {
-        send_callback(state, cb);
+    state.store().transact(|t| in_data(t, now, f))
+}
+
+/// [`with_data`] inside a transaction that is already running.
+pub(super) fn in_data<R>(
+    t: &mut Tables,
+    now: OffsetDateTime,
+    f: impl FnOnce(&mut Data, OffsetDateTime, &mut Vec<TransactionUpdateCallback>) -> R,
+) -> R {
+    let mut out = Vec::new();
+    let (ledger, d) = t.ledger_and::<Data>();
+    let r = f(d, now, &mut out);
+    // In the same transaction, so no one sees a `sub` in `/details` before the Userinfo API
+    // knows it.
+    for (sub, msn, person, scope, at) in consents_given(d, &out) {
+        ledger.record_consent(&sub, &msn, person, &scope, at);
+    }
+    let deliveries: Vec<Outbound> = out.iter().filter_map(|cb| callback_delivery(d, cb)).collect();
+    for o in deliveries {
+        t.deliver(o);
     }
     r
 }
 
 /// Times out the orders nobody acted on in time and sends their `REJECTED` callbacks, without
-/// waiting for a read of the order to do it (run every second by [`AppState::ensure_sweeper`]).
-pub fn sweep(state: &AppState) {
-    pub(super) const CHUNK: usize = 2_000;
-    // In chunks: requests get the eCom data between two of them.
+/// waiting for a read of the order to do it (run every second by [`AppState::ensure_background`]).
+pub(crate) fn sweep(state: &AppState) {
+    const CHUNK: usize = 2_000;
+    // In chunks: requests get the store between two of them.
     while with_data(state, |d, now, out| d.expire_due(now, CHUNK, out)) == CHUNK {}
 }
 
-/// Queues a transaction update callback for the order it is about.
-pub(super) fn send_callback(state: &AppState, cb: TransactionUpdateCallback) {
-    let target = {
-        let d = state.ecom().data.lock();
-        d.orders
-            .get(&(cb.merchant_serial_number.clone(), cb.order_id.clone()))
-            .map(|o| {
-                (
-                    o.request.merchant_info.callback_prefix.clone(),
-                    o.request.merchant_info.auth_token.clone(),
-                )
-            })
-    };
-    let Some((prefix, auth)) = target else { return };
+/// The delivery of a transaction update callback to the order it is about.
+fn callback_delivery(d: &Data, cb: &TransactionUpdateCallback) -> Option<Outbound> {
+    let o = d
+        .orders
+        .get(&(cb.merchant_serial_number.clone(), cb.order_id.clone()))?;
+    let prefix = &o.request.merchant_info.callback_prefix;
     let url = format!("{}/v2/payments/{}", prefix.trim_end_matches('/'), cb.order_id);
     let mut headers = Vec::new();
-    if let Some(a) = auth {
-        headers.push(("Authorization".to_owned(), a));
+    if let Some(a) = &o.request.merchant_info.auth_token {
+        headers.push(("Authorization".to_owned(), a.clone()));
     }
-    let body = serde_json::to_vec(&cb).unwrap_or_default();
-    state.deliveries().send(Outbound {
+    let body = serde_json::to_vec(cb).unwrap_or_default();
+    Some(Outbound {
         kind: "ecom-callback",
         msn: cb.merchant_serial_number.clone(),
         reference: cb.order_id.clone(),
         event: Some(cb.transaction_info.status.as_str().to_owned()),
         url,
-        method: http::Method::POST,
+        method: "POST",
         headers,
         body: body.into(),
         schedule: RetrySchedule::once(3000),
         sign: None,
         ordering_key: format!("ecom:{}:{}", cb.merchant_serial_number, cb.order_id),
         on_attempt: None,
-    });
+    })
 }
 
 /// The profile consents given by the reservations among `out`: (sub, MSN, profile, scope, when).

@@ -28,16 +28,16 @@ use vipps_types::epayment::{
 use vipps_types::Currency;
 
 /// How long the dynamic shipping callback may take.
-pub const DYNAMIC_SHIPPING_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const DYNAMIC_SHIPPING_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the customer chose: the landing page's form or the control plane's JSON body.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct CustomerChoice {
+pub(crate) struct CustomerChoice {
     /// An Express option's id (else the default option).
-    pub shipping_option_id: Option<String>,
+    pub(crate) shipping_option_id: Option<String>,
     /// A card payment's card number (else a test card).
-    pub card_number: Option<String>,
+    pub(crate) card_number: Option<String>,
 }
 
 impl CustomerChoice {
@@ -55,7 +55,7 @@ impl CustomerChoice {
 
 /// The shipping groups the customer is offered: the fixed ones, or the merchant's answer to
 /// the dynamic callback for the test customer's address.
-pub async fn offered(
+pub(crate) async fn offered(
     state: &AppState,
     reference: &str,
     currency: &Currency,
@@ -121,7 +121,7 @@ fn by_default_then_priority<T>(
 }
 
 /// The option the customer takes: the one named, else the default one.
-pub fn choose<'a>(groups: &'a [ShippingGroup], id: Option<&str>) -> Result<&'a ShippingOption, ApiError> {
+pub(crate) fn choose<'a>(groups: &'a [ShippingGroup], id: Option<&str>) -> Result<&'a ShippingOption, ApiError> {
     match id {
         Some(id) => groups
             .iter()
@@ -137,7 +137,7 @@ pub fn choose<'a>(groups: &'a [ShippingGroup], id: Option<&str>) -> Result<&'a S
 /// The customer approves the payment with their choices: for Express, the shipping option
 /// (its cost is added to the amount, and `shippingDetails` is filled); for a card payment, the
 /// card. Magic test amounts still make it fail.
-pub async fn approve(
+pub(crate) async fn approve(
     state: &AppState,
     msn: &str,
     reference: &str,

@@ -3,7 +3,7 @@
 use crate::core::config::Merchant;
 use crate::core::error::{ApiError, Stored};
 use crate::core::state::{AppState, ForeignCall, Modification};
-use crate::core::store::{Fingerprint, IdempotencyRecord, IdempotencyScope, Ledger, NewPayment};
+use crate::core::store::{Fingerprint, IdempotencyRecord, IdempotencyScope, NewPayment, Tables};
 use crate::web::{
     authenticate, body_required, check_system_headers, idempotency_key, parse_json, read_body, respond, split, KeyRule,
 };
@@ -54,7 +54,7 @@ impl Mutation<'_> {
     /// Runs `op` under the store lock: replays a stored answer for an identical retry, answers
     /// 409 for a reused key with a different body, and otherwise runs `op` and remembers its
     /// answer (successes and domain errors alike).
-    fn run(self, op: impl FnOnce(&mut Ledger, OffsetDateTime) -> Result<Stored, ApiError>) -> Stored {
+    fn run(self, op: impl FnOnce(&mut Tables, OffsetDateTime) -> Result<Stored, ApiError>) -> Stored {
         let state = self.state;
         // Digested before the store's lock is taken: the lock only sees 32 bytes.
         let scope = self.key.as_deref().map(|key| {
@@ -66,8 +66,8 @@ impl Mutation<'_> {
             }
             .digest()
         });
-        state.store().transaction(|ledger| {
-            if let Some(rec) = scope.as_ref().and_then(|s| ledger.idempotency_record(s)) {
+        state.store().transact(|tables| {
+            if let Some(rec) = scope.as_ref().and_then(|s| tables.ledger.idempotency_record(s)) {
                 if rec.fingerprint == self.fingerprint {
                     return rec.response.clone();
                 }
@@ -82,14 +82,14 @@ impl Mutation<'_> {
                 .render(self.path);
             }
             let now = state.clock().now();
-            let response = match op(ledger, now) {
+            let response = match op(tables, now) {
                 Ok(s) => s,
                 Err(e) => e.render(self.path),
             };
             if let Some(scope) = scope {
                 // 5xx and 423 (locked, "retry with the same key") are not final: not replayed.
                 if response.status < 500 && response.status != 423 {
-                    ledger.remember(
+                    tables.ledger.remember(
                         scope,
                         IdempotencyRecord {
                             fingerprint: self.fingerprint,
@@ -104,7 +104,7 @@ impl Mutation<'_> {
 }
 
 /// `POST /epayment/v1/payments`.
-pub async fn create(State(state): State<AppState>, req: Request) -> Response {
+pub(crate) async fn create(State(state): State<AppState>, req: Request) -> Response {
     let (uri, headers, body) = split(req);
     let path = uri.path().to_owned();
     respond(&path, create_inner(&state, &path, &headers, body).await)
@@ -166,7 +166,7 @@ async fn create_inner(state: &AppState, path: &str, headers: &HeaderMap, body: B
     }
     let public_url = state.public_url();
     let expiry_secs = state.config().payment_expiry_secs;
-    state.ensure_sweeper();
+    state.ensure_background();
     let mutation = Mutation {
         state,
         msn: &m.msn,
@@ -176,10 +176,10 @@ async fn create_inner(state: &AppState, path: &str, headers: &HeaderMap, body: B
         fingerprint: Fingerprint::of(&req),
         conflict_code: 4020,
     };
-    Ok(mutation.run(|ledger, now| {
+    Ok(mutation.run(|tables, now| {
         // A Checkout session's reference and an eCom order's id are ePayment references too
         // (ePayment reads eCom orders; a session's payment takes its reference).
-        if let Some(holder) = state.reference_holder(&m.msn, req.reference.as_str()) {
+        if let Some(holder) = state.reference_holder(tables, &m.msn, req.reference.as_str()) {
             return Err(ApiError::code(
                 4150,
                 format!("Reference '{}' is already used by {holder}", req.reference),
@@ -188,7 +188,7 @@ async fn create_inner(state: &AppState, path: &str, headers: &HeaderMap, body: B
         let expires_at = req
             .expires_at
             .unwrap_or_else(|| now.checked_add(time::Duration::seconds(expiry_secs)).unwrap_or(now));
-        let created = ledger.create_payment(NewPayment {
+        let created = tables.ledger.create_payment(NewPayment {
             msn: &m.msn,
             request: &req,
             idempotency_key: key,
@@ -201,7 +201,7 @@ async fn create_inner(state: &AppState, path: &str, headers: &HeaderMap, body: B
 }
 
 /// `GET /epayment/v1/payments/{reference}`.
-pub async fn get_payment(
+pub(crate) async fn get_payment(
     State(state): State<AppState>,
     reference: Result<Path<String>, PathRejection>,
     req: Request,
@@ -211,7 +211,7 @@ pub async fn get_payment(
 }
 
 /// `GET /epayment/v1/payments/{reference}/events`.
-pub async fn get_events(
+pub(crate) async fn get_events(
     State(state): State<AppState>,
     reference: Result<Path<String>, PathRejection>,
     req: Request,
@@ -232,44 +232,34 @@ async fn read(
     let now = state.clock().now();
     let msn = call.merchant.msn.as_str();
     if events {
-        let found = state.store().transaction(|ledger| {
-            let p = ledger.payment(msn, &reference, now)?;
-            Ok(Stored::json(StatusCode::OK, &p.event_log()))
-        });
-        return or_ecom(found, || {
-            state
-                .foreign_payment_events(msn, &reference)
-                .map(|e| Stored::json(StatusCode::OK, &e))
-        });
+        let log = state.store().transact(|t| {
+            let found = t.ledger.payment(msn, &reference, now).map(|p| p.event_log());
+            or_ecom(found, || state.foreign_payment_events(t, msn, &reference))
+        })?;
+        return Ok(Stored::json(StatusCode::OK, &log));
     }
     // The answer is copied out under the store's lock and serialized after it is released, so
     // the one lock every request takes is held for as short a time as possible.
-    let answer = state
-        .store()
-        .transaction(|ledger| ledger.payment(msn, &reference, now).map(|p| p.get_response()));
-    let answer = or_ecom(answer, || state.foreign_payment(msn, &reference))?;
+    let answer = state.store().transact(|t| {
+        let found = t.ledger.payment(msn, &reference, now).map(|p| p.get_response());
+        or_ecom(found, || state.foreign_payment(t, msn, &reference))
+    })?;
     Ok(Stored::json(StatusCode::OK, &answer))
 }
 
-/// A capture, refund or cancel of the eCom order `order_id`, with this mutation's idempotency;
-/// `None` when the reference is an ePayment payment's or the merchant has no such order.
-fn ecom_modify(mutation: &Mutation<'_>, order_id: &str, action: Modification<'_>) -> Option<Stored> {
-    if mutation
-        .state
-        .store()
-        .transaction(|l| l.has_payment(mutation.msn, order_id))
-    {
+/// A capture, refund or cancel of a payment another API keeps (an eCom order), if
+/// `reference` is no ePayment payment's and such a payment exists.
+fn foreign_modify(
+    state: &AppState,
+    tables: &mut Tables,
+    now: OffsetDateTime,
+    call: ForeignCall<'_>,
+    action: Modification<'_>,
+) -> Option<Result<Stored, ApiError>> {
+    if tables.ledger.has_payment(call.msn, call.reference) {
         return None;
     }
-    let key = mutation.key.clone();
-    let call = ForeignCall {
-        msn: mutation.msn,
-        reference: order_id,
-        key: key.as_deref(),
-    };
-    mutation
-        .state
-        .modify_foreign_payment(call, action, &mut |op| mutation.clone().run(|_, now| op(now)))
+    state.modify_foreign_payment(tables, now, call, action)
 }
 
 /// For a reference no ePayment payment has: the eCom order of that id, read or operated on
@@ -288,7 +278,7 @@ enum Op {
 }
 
 /// `POST /epayment/v1/payments/{reference}/capture`.
-pub async fn capture(
+pub(crate) async fn capture(
     State(state): State<AppState>,
     reference: Result<Path<String>, PathRejection>,
     req: Request,
@@ -302,7 +292,7 @@ pub async fn capture(
 }
 
 /// `POST /epayment/v1/payments/{reference}/refund`.
-pub async fn refund(
+pub(crate) async fn refund(
     State(state): State<AppState>,
     reference: Result<Path<String>, PathRejection>,
     req: Request,
@@ -342,21 +332,26 @@ async fn modify(
         Op::Capture => Modification::Capture(&req.modification_amount),
         Op::Refund => Modification::Refund(&req.modification_amount),
     };
-    if let Some(s) = ecom_modify(&mutation, &reference, action) {
-        return Ok(s);
-    }
-    Ok(mutation.run(|ledger, now| {
-        let p = ledger.payment(msn, &reference, now)?;
+    let foreign = ForeignCall {
+        msn,
+        reference: &reference,
+        key: key.as_deref(),
+    };
+    Ok(mutation.run(|tables, now| {
+        if let Some(answer) = foreign_modify(state, tables, now, foreign, action) {
+            return answer;
+        }
+        let p = tables.ledger.payment(msn, &reference, now)?;
         match op {
-            Op::Capture => p.capture(&req.modification_amount, key, now)?,
-            Op::Refund => p.refund(&req.modification_amount, key, now)?,
+            Op::Capture => p.capture(&req.modification_amount, key.clone(), now)?,
+            Op::Refund => p.refund(&req.modification_amount, key.clone(), now)?,
         }
         Ok(Stored::json(StatusCode::OK, &p.modification_response()))
     }))
 }
 
 /// `POST /epayment/v1/payments/{reference}/cancel` (optional body `{cancelTransactionOnly}`).
-pub async fn cancel(
+pub(crate) async fn cancel(
     State(state): State<AppState>,
     reference: Result<Path<String>, PathRejection>,
     req: Request,
@@ -390,19 +385,24 @@ async fn cancel_inner(
     let action = Modification::Cancel {
         transaction_only: req.cancel_transaction_only.unwrap_or(false),
     };
-    if let Some(s) = ecom_modify(&mutation, &reference, action) {
-        return Ok(s);
-    }
-    Ok(mutation.run(|ledger, now| {
-        let p = ledger.payment(msn, &reference, now)?;
-        p.cancel(req.cancel_transaction_only.unwrap_or(false), key, now)?;
+    let foreign = ForeignCall {
+        msn,
+        reference: &reference,
+        key: key.as_deref(),
+    };
+    Ok(mutation.run(|tables, now| {
+        if let Some(answer) = foreign_modify(state, tables, now, foreign, action) {
+            return answer;
+        }
+        let p = tables.ledger.payment(msn, &reference, now)?;
+        p.cancel(req.cancel_transaction_only.unwrap_or(false), key.clone(), now)?;
         Ok(Stored::json(StatusCode::OK, &p.modification_response()))
     }))
 }
 
 /// `POST /epayment/v1/test/payments/{reference}/approve` (and the alias without `/test`):
 /// the test-only force approve. 200 with an empty body.
-pub async fn force_approve(
+pub(crate) async fn force_approve(
     State(state): State<AppState>,
     reference: Result<Path<String>, PathRejection>,
     req: Request,

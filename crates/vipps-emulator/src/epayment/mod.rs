@@ -1,7 +1,7 @@
 //! The ePayment API v1 (`/epayment/v1`): payments, their event logs, captures, refunds,
 //! cancels, the test approval, and Express checkout's shipping choice.
 
-pub mod express;
+pub(crate) mod express;
 mod handlers;
 
 use crate::core::state::AppState;
@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 /// The routes of the ePayment API.
-pub fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/epayment/v1/payments", post(handlers::create))
         .route("/epayment/v1/payments/{reference}", get(handlers::get_payment))

@@ -5,7 +5,8 @@
 //! Deliveries that share an ordering key (a webhook and a payment, say) are sent one after
 //! the other, each finished (delivered or given up) before the next starts.
 
-use crate::core::state::AppState;
+use crate::core::outbox::{Message, Outbox};
+use crate::core::state::{AppState, WeakAppState};
 use bytes::{Bytes, BytesMut};
 use http::{header, StatusCode};
 use parking_lot::Mutex;
@@ -14,16 +15,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use crate::core::config::RetrySchedule;
+pub(crate) use crate::core::config::RetrySchedule;
 use tokio::sync::mpsc;
 
 /// The most a merchant's answer to a call the customer waits on may hold (1 MiB).
-pub const MERCHANT_ANSWER_LIMIT: usize = 1 << 20;
+pub(crate) const MERCHANT_ANSWER_LIMIT: usize = 1 << 20;
 
 /// POSTs JSON to a merchant's endpoint while the customer waits (dynamic shipping): the
 /// `Authorization` header when given, at most `timeout`. Failures come back as a short reason
 /// (`timed out`, `connection failed`, …), never with the token in it.
-pub async fn call_merchant(
+pub(crate) async fn call_merchant(
     client: &reqwest::Client,
     url: &str,
     auth: Option<&str>,
@@ -56,89 +57,45 @@ pub async fn call_merchant(
     }
 }
 
-/// Computes per-attempt headers from the method, URL and body.
-pub type Signer = Arc<dyn Fn(&http::Method, &url::Url, &[u8]) -> Vec<(String, String)> + Send + Sync>;
-
-/// Told after every attempt whether it was delivered (a 2xx); answers whether to go on
-/// retrying (false: stop, say because the webhook is gone).
-pub type AttemptHook = Arc<dyn Fn(bool) -> bool + Send + Sync>;
-
-/// What to send.
-#[derive(Clone)]
-pub struct Outbound {
-    /// `webhook`, `checkout-callback`, `ecom-callback`, …
-    pub kind: &'static str,
-    /// The merchant.
-    pub msn: String,
-    /// What it is about (a reference, an order id).
-    pub reference: String,
-    /// An event name, if any.
-    pub event: Option<String>,
-    /// Target URL.
-    pub url: String,
-    /// HTTP method.
-    pub method: http::Method,
-    /// Headers (besides the signature, which `sign` adds per attempt).
-    pub headers: Vec<(String, String)>,
-    /// Body (JSON).
-    pub body: Bytes,
-    /// Retry schedule.
-    pub schedule: RetrySchedule,
-    /// Computes extra headers for each attempt (webhook signatures carry the send time).
-    pub sign: Option<Signer>,
-    /// Deliveries with the same key are sent in order, one at a time.
-    pub ordering_key: String,
-    /// Called after each attempt (see [`AttemptHook`]).
-    pub on_attempt: Option<AttemptHook>,
-}
-
-impl std::fmt::Debug for Outbound {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Outbound")
-            .field("kind", &self.kind)
-            .field("url", &self.url)
-            .field("event", &self.event)
-            .finish_non_exhaustive()
-    }
-}
+pub(crate) use crate::core::outbox::{AttemptHook, Outbound};
 
 /// One attempt, as listed by `GET /_emulator/deliveries`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct Attempt {
+pub(crate) struct Attempt {
     /// Sequence number of the delivery (all its attempts share it).
-    pub delivery_id: u64,
+    pub(crate) delivery_id: u64,
     /// Kind.
-    pub kind: String,
+    pub(crate) kind: String,
     /// Merchant.
-    pub msn: String,
+    pub(crate) msn: String,
     /// Reference or order id.
-    pub reference: String,
+    pub(crate) reference: String,
     /// Event name.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub event: Option<String>,
+    pub(crate) event: Option<String>,
     /// Target URL.
-    pub url: String,
+    pub(crate) url: String,
     /// 1-based attempt number.
-    pub attempt: u32,
+    pub(crate) attempt: u32,
     /// HTTP status, when the receiver answered.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<u16>,
+    pub(crate) status: Option<u16>,
     /// Transport error or timeout.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
     /// Whether this attempt succeeded (2xx).
-    pub success: bool,
+    pub(crate) success: bool,
     /// Whether the delivery is finished (succeeded, or no attempts left).
-    pub finished: bool,
+    pub(crate) finished: bool,
     /// When (real time, RFC 3339).
-    pub at: String,
+    pub(crate) at: String,
     /// The body sent.
-    pub body: serde_json::Value,
+    pub(crate) body: serde_json::Value,
 }
 
 /// The delivery engine.
-pub struct Deliveries {
+pub(crate) struct Deliveries {
     client: reqwest::Client,
     log: Mutex<Vec<Attempt>>,
     queues: Mutex<HashMap<String, mpsc::UnboundedSender<(u64, Outbound)>>>,
@@ -153,7 +110,7 @@ impl Default for Deliveries {
 
 impl Deliveries {
     /// A new engine.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(5))
@@ -168,7 +125,7 @@ impl Deliveries {
     }
 
     /// Queues a delivery; returns its id. Must be called from within a Tokio runtime.
-    pub fn send(self: &Arc<Self>, o: Outbound) -> u64 {
+    pub(crate) fn send(self: &Arc<Self>, o: Outbound) -> u64 {
         let id = self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut queues = self.queues.lock();
         let key = o.ordering_key.clone();
@@ -212,9 +169,10 @@ impl Deliveries {
         };
         let attempts = o.schedule.max_attempts.max(1);
         for n in 1..=attempts {
+            let method = http::Method::from_bytes(o.method.as_bytes()).unwrap_or(http::Method::POST);
             let mut req = self
                 .client
-                .request(o.method.clone(), url.clone())
+                .request(method, url.clone())
                 .timeout(Duration::from_millis(o.schedule.timeout_ms.max(1)))
                 .header("content-type", "application/json")
                 .body(o.body.clone());
@@ -222,7 +180,7 @@ impl Deliveries {
                 req = req.header(k.as_str(), v.as_str());
             }
             if let Some(sign) = &o.sign {
-                for (k, v) in sign(&o.method, &url, &o.body) {
+                for (k, v) in sign(o.method, &url, &o.body) {
                     req = req.header(k.as_str(), v.as_str());
                 }
             }
@@ -280,37 +238,69 @@ impl Deliveries {
     }
 
     /// Every attempt so far, oldest first.
-    pub fn attempts(&self) -> Vec<Attempt> {
+    pub(crate) fn attempts(&self) -> Vec<Attempt> {
         self.log.lock().clone()
     }
 
     /// Forgets the log.
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         self.log.lock().clear();
     }
 }
 
 /// The delivery engine as a part of the emulator's state, with the client for calls the
 /// customer waits on (dynamic shipping): no redirects followed.
-pub struct Engine {
+pub(crate) struct Engine {
     deliveries: Arc<Deliveries>,
     merchant_http: reqwest::Client,
+    /// The outbox's consumer, once started.
+    consumer: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Engine {
     /// A new engine.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Engine {
             deliveries: Arc::new(Deliveries::new()),
             merchant_http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap_or_default(),
+            consumer: Mutex::new(None),
+        }
+    }
+}
+
+/// Takes what committed transactions hand on, in order: deliveries go to the engine, payment
+/// events to the parts that act on them (webhooks). Ends when the store is gone.
+async fn consume(outbox: Arc<Outbox>, state: WeakAppState) {
+    while let Some(batch) = outbox.next_batch().await {
+        let Some(state) = state.upgrade() else { return };
+        for message in batch {
+            match message {
+                Message::Deliver(o) => {
+                    state.deliveries().send(*o);
+                }
+                Message::PaymentEvents(events) => state.publish(&events),
+            }
         }
     }
 }
 
 impl crate::core::state::Part for Engine {
+    fn start(&self, state: &AppState) {
+        let mut task = self.consumer.lock();
+        if task.as_ref().is_some_and(|t| !t.is_finished()) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let outbox = Arc::clone(state.store().outbox());
+        outbox.start_consuming();
+        *task = Some(runtime.spawn(consume(outbox, state.downgrade())));
+    }
+
     fn reset(&self) {
         self.deliveries.clear();
     }

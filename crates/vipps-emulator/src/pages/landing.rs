@@ -141,7 +141,7 @@ fn return_link(p: &Payment) -> String {
 }
 
 /// `GET /landing?token=…`.
-pub async fn landing(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+pub(crate) async fn landing(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
     let Some(token) = query_param(query.as_deref(), "token") else {
         return not_found();
     };
@@ -173,12 +173,12 @@ pub async fn landing(State(state): State<AppState>, RawQuery(query): RawQuery) -
 }
 
 /// `POST /landing/approve` (form field `token`).
-pub async fn approve(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+pub(crate) async fn approve(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     act(&state, &headers, body, true).await
 }
 
 /// `POST /landing/reject` (form field `token`).
-pub async fn reject(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+pub(crate) async fn reject(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     act(&state, &headers, body, false).await
 }
 
@@ -367,7 +367,7 @@ async fn ecom_act(state: &AppState, token: String, approve: bool) -> Response {
 /// `GET /qr?token=…`: the payment's QR code, a real one that leads to its landing page (scan
 /// it with a phone that reaches the emulator's public URL). SVG by default; PNG of
 /// `qrFormat.size` pixels (1024 by default) for `IMAGE/PNG`.
-pub async fn qr(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+pub(crate) async fn qr(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
     let Some(token) = query_param(query.as_deref(), "token") else {
         return not_found();
     };

@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 /// The landing page's routes.
-pub fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/landing", get(landing::landing))
         .route("/landing/approve", post(landing::approve))

@@ -94,7 +94,7 @@ async fn rate_limit(state: &AppState, mut req: Request) -> Result<Request, Respo
 }
 
 /// The middleware: rate limits, then fault rules. The control plane and pages are exempt.
-pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub(crate) async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let p = req.uri().path();
     if p.starts_with("/_emulator")
         || !(p.starts_with("/epayment")

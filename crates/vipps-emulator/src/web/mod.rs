@@ -1,7 +1,7 @@
 //! Request plumbing shared by the handlers: body limits, header checks, authentication,
 //! JSON parsing with field paths, and the logging middleware.
 
-pub mod faults;
+pub(crate) mod faults;
 
 use crate::core::config::{is_msn, Merchant};
 use crate::core::error::{ApiError, Stored};
@@ -28,11 +28,11 @@ const SYSTEM_HEADERS: [HeaderName; 4] = [
 ];
 /// `Ocp-Apim-Subscription-Key` (header names built once: looking one up by `&str` parses it
 /// on every call).
-pub const SUBSCRIPTION_KEY: HeaderName = HeaderName::from_static("ocp-apim-subscription-key");
+pub(crate) const SUBSCRIPTION_KEY: HeaderName = HeaderName::from_static("ocp-apim-subscription-key");
 /// `Merchant-Serial-Number`.
-pub const MERCHANT_SERIAL_NUMBER: HeaderName = HeaderName::from_static("merchant-serial-number");
+pub(crate) const MERCHANT_SERIAL_NUMBER: HeaderName = HeaderName::from_static("merchant-serial-number");
 /// `Idempotency-Key`.
-pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+pub(crate) const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 
 fn too_large(limit: usize) -> ApiError {
     ApiError::new(
@@ -43,7 +43,7 @@ fn too_large(limit: usize) -> ApiError {
 }
 
 /// Reads the whole body, refusing more than `limit` bytes with 413.
-pub async fn read_body(mut body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, ApiError> {
+pub(crate) async fn read_body(mut body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, ApiError> {
     let declared = header_str(headers, header::CONTENT_LENGTH).and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > DRAIN_LIMIT as u64) {
         return Err(too_large(limit));
@@ -82,18 +82,18 @@ pub async fn read_body(mut body: Body, headers: &HeaderMap, limit: usize) -> Res
 
 /// A request taken apart into its URI, headers and body. Handlers take the request whole and
 /// split it: the `Uri` and `HeaderMap` extractors would copy both.
-pub fn split(req: Request) -> (http::Uri, HeaderMap, Body) {
+pub(crate) fn split(req: Request) -> (http::Uri, HeaderMap, Body) {
     let (parts, body) = req.into_parts();
     (parts.uri, parts.headers, body)
 }
 
 /// A header as a string, if present and valid.
-pub fn header_str(headers: &HeaderMap, name: impl http::header::AsHeaderName) -> Option<&str> {
+pub(crate) fn header_str(headers: &HeaderMap, name: impl http::header::AsHeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 /// `Vipps-System-*` headers must be at most 30 characters.
-pub fn check_system_headers(headers: &HeaderMap) -> Result<(), ApiError> {
+pub(crate) fn check_system_headers(headers: &HeaderMap) -> Result<(), ApiError> {
     for name in &SYSTEM_HEADERS {
         if let Some(v) = headers.get(name) {
             let len = v.to_str().map(|s| s.chars().count()).unwrap_or(v.len());
@@ -125,13 +125,13 @@ fn display_header(lower: &str) -> String {
 }
 
 /// Constant-time string equality.
-pub fn secure_eq(a: &str, b: &str) -> bool {
+pub(crate) fn secure_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
 /// Checks `Authorization: Bearer <jwt>`, the subscription key and the `Merchant-Serial-Number`
 /// of an ePayment call, and returns the merchant the token belongs to.
-pub fn authenticate<'s>(state: &'s AppState, headers: &HeaderMap) -> Result<&'s Merchant, ApiError> {
+pub(crate) fn authenticate<'s>(state: &'s AppState, headers: &HeaderMap) -> Result<&'s Merchant, ApiError> {
     let Some(auth) = header_str(headers, header::AUTHORIZATION) else {
         return Err(ApiError::unauthorized(
             "Missing Authorization header: send 'Authorization: Bearer <access token>'",
@@ -184,7 +184,7 @@ pub fn authenticate<'s>(state: &'s AppState, headers: &HeaderMap) -> Result<&'s 
 
 /// Whether an `Idempotency-Key` is needed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyRule {
+pub(crate) enum KeyRule {
     /// Required (ePayment create, capture, refund, cancel).
     Required,
     /// Optional but honoured (Checkout, Webhooks).
@@ -192,7 +192,7 @@ pub enum KeyRule {
 }
 
 /// Reads and checks the `Idempotency-Key` header (at most 50 characters).
-pub fn idempotency_key(headers: &HeaderMap, rule: KeyRule) -> Result<Option<String>, ApiError> {
+pub(crate) fn idempotency_key(headers: &HeaderMap, rule: KeyRule) -> Result<Option<String>, ApiError> {
     let raw = match headers.get(&IDEMPOTENCY_KEY) {
         None => None,
         Some(v) => match v.to_str() {
@@ -246,7 +246,7 @@ fn check_json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
 }
 
 /// Parses a JSON body into `T`, naming the JSON path of the first problem. An empty body is `None`.
-pub fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<Option<T>, ApiError> {
+pub(crate) fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<Option<T>, ApiError> {
     if body.iter().all(|b| b.is_ascii_whitespace()) {
         return Ok(None);
     }
@@ -297,12 +297,12 @@ fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
 }
 
 /// A 400 for a missing body.
-pub fn body_required() -> ApiError {
+pub(crate) fn body_required() -> ApiError {
     ApiError::validation("body", "a JSON request body is required", Some(4140))
 }
 
 /// Turns a handler result into a response, rendering errors as problems for `instance`.
-pub fn respond(instance: &str, r: Result<Stored, ApiError>) -> Response {
+pub(crate) fn respond(instance: &str, r: Result<Stored, ApiError>) -> Response {
     match r {
         Ok(s) => s.into_response(),
         Err(e) => e.render(instance).into_response(),
@@ -310,7 +310,7 @@ pub fn respond(instance: &str, r: Result<Stored, ApiError>) -> Response {
 }
 
 /// Logs every request (method, path, status, duration) at info.
-pub async fn observe(req: Request, next: Next) -> Response {
+pub(crate) async fn observe(req: Request, next: Next) -> Response {
     if !tracing::enabled!(target: "vipps_emulator::http", tracing::Level::INFO) {
         return next.run(req).await;
     }
@@ -330,7 +330,7 @@ pub async fn observe(req: Request, next: Next) -> Response {
 }
 
 /// The answer when a handler panicked.
-pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
+pub(crate) fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
     let what = err
         .downcast_ref::<String>()
         .map(String::as_str)
@@ -344,7 +344,7 @@ pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response 
 
 /// The merchant a control-plane call is about: `?msn=`, else an `msn` from the body, else the
 /// default merchant; 404 for an MSN no merchant has.
-pub fn target_msn(state: &AppState, query: Option<&str>, from_body: Option<String>) -> Result<String, ApiError> {
+pub(crate) fn target_msn(state: &AppState, query: Option<&str>, from_body: Option<String>) -> Result<String, ApiError> {
     let from_query = query.and_then(|q| {
         url::form_urlencoded::parse(q.as_bytes())
             .find(|(k, _)| k == "msn")
@@ -361,7 +361,7 @@ pub fn target_msn(state: &AppState, query: Option<&str>, from_body: Option<Strin
 }
 
 /// Escapes text for HTML content and attribute values.
-pub fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

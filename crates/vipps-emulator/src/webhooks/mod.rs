@@ -26,12 +26,12 @@
 //! [`RetrySchedule`] (see [`WebhooksState::set_retry_schedule`]) and logs every attempt at
 //! `GET /_emulator/deliveries` (kind `webhook`).
 
-use crate::core::clock::Clock;
 use crate::core::config::Merchant;
 use crate::core::error::{ApiError, Stored};
-use crate::core::state::AppState;
+use crate::core::state::{AppState, WeakAppState};
+use crate::core::store::Table;
 use crate::core::store::{Fingerprint, PublishedEvent};
-use crate::outbound::{AttemptHook, Deliveries, DeliveriesExt, Outbound, RetrySchedule};
+use crate::outbound::{AttemptHook, DeliveriesExt, Outbound, RetrySchedule};
 use crate::web::{
     authenticate, body_required, check_system_headers, header_str, idempotency_key, parse_json, read_body, respond,
     KeyRule,
@@ -50,7 +50,7 @@ use parking_lot::Mutex;
 use rand::RngCore;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use time::OffsetDateTime;
 use vipps_types::epayment::WebhookEvent;
 use vipps_types::webhooks::{
@@ -59,35 +59,27 @@ use vipps_types::webhooks::{
 use vipps_types::Validate;
 
 /// At most this many registrations per event type and merchant (2026 overview).
-pub const MAX_PER_EVENT: usize = 25;
+pub(crate) const MAX_PER_EVENT: usize = 25;
 
 /// At most this many registrations for the QR `user.checked-in.v1` event per merchant.
-pub const MAX_PER_EVENT_QR: usize = 1;
+pub(crate) const MAX_PER_EVENT_QR: usize = 1;
 
 /// A registration whose deliveries have failed for this long, with none delivered since, is
 /// deleted (2026 overview: "unresponsive for 2 weeks"). Counted on the emulator's clock, so a
 /// test can advance it.
-pub const UNRESPONSIVE_DELETION: time::Duration = time::Duration::days(14);
-
-/// The name of this module's event sink in the store.
-const SINK: &str = "webhooks";
+pub(crate) const UNRESPONSIVE_DELETION: time::Duration = time::Duration::days(14);
 
 /// State of the Webhooks emulation, kept in [`AppState`]: the registrations and the retry
 /// schedule of deliveries.
 #[derive(Debug, Default)]
-pub struct WebhooksState {
-    shared: Arc<Shared>,
-}
-
-#[derive(Debug, Default)]
-struct Shared {
-    registry: Mutex<Registry>,
-    /// `None`: the default schedule.
+pub(crate) struct WebhooksState {
+    /// `None`: the default schedule. A leaf lock (nothing is locked while it is held).
     schedule: Mutex<Option<RetrySchedule>>,
 }
 
+/// The registrations, a table of the store.
 #[derive(Debug, Default)]
-struct Registry {
+pub(crate) struct Registry {
     /// Oldest first.
     hooks: Vec<Registration>,
     /// (MSN, Idempotency-Key) → what was answered.
@@ -138,36 +130,25 @@ impl Registration {
 impl WebhooksState {
     /// The retry schedule of webhook deliveries (default: 4 attempts, 200 ms doubling backoff,
     /// 10 s timeout per attempt).
-    pub fn retry_schedule(&self) -> RetrySchedule {
-        self.shared.schedule.lock().clone().unwrap_or_default()
+    pub(crate) fn retry_schedule(&self) -> RetrySchedule {
+        self.schedule.lock().clone().unwrap_or_default()
     }
 
     /// Sets the retry schedule of deliveries queued from now on.
-    pub fn set_retry_schedule(&self, schedule: RetrySchedule) {
-        *self.shared.schedule.lock() = Some(schedule);
+    pub(crate) fn set_retry_schedule(&self, schedule: RetrySchedule) {
+        *self.schedule.lock() = Some(schedule);
     }
+}
 
-    /// The webhooks registered for a merchant, oldest first (without secrets).
-    pub fn registrations(&self, msn: &str) -> Vec<Webhook> {
-        let reg = self.shared.registry.lock();
-        reg.hooks
-            .iter()
-            .filter(|h| h.msn == msn)
-            .map(Registration::public)
-            .collect()
-    }
-
-    /// Forgets every registration and idempotency record.
-    pub fn clear(&self) {
-        let mut reg = self.shared.registry.lock();
-        reg.hooks.clear();
-        reg.idempotency.clear();
+impl Table for Registry {
+    fn clear(&mut self) {
+        *self = Registry::default();
     }
 }
 
 impl crate::core::state::Part for WebhooksState {
-    fn reset(&self) {
-        self.clear();
+    fn on_payment_events(&self, state: &AppState, events: &[PublishedEvent]) {
+        fan_out(state, self.retry_schedule(), events);
     }
 }
 
@@ -185,7 +166,7 @@ impl WebhooksExt for AppState {
 }
 
 /// The routes of this API.
-pub fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/webhooks/v1/webhooks", get(list).post(register))
         .route("/webhooks/v1/webhooks/{id}", delete(remove))
@@ -242,9 +223,23 @@ async fn register_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Re
     }
     req.events = events;
     let fingerprint = Fingerprint::of(&req);
-    ensure_sink(state);
+    state.ensure_background();
+    state.store().transact(|t| {
+        // From the first registration on, payment events are published (before it there was
+        // nobody to deliver them to).
+        t.start_publishing();
+        enroll(t.get_mut::<Registry>(), &merchant, req, key, fingerprint)
+    })
+}
 
-    let mut reg = state.webhooks().shared.registry.lock();
+/// Registers a webhook in the registry (idempotently, within the per-event limits).
+fn enroll(
+    reg: &mut Registry,
+    merchant: &Merchant,
+    req: RegisterWebhookRequest,
+    key: Option<String>,
+    fingerprint: Fingerprint,
+) -> Result<Stored, ApiError> {
     let scope = key.map(|k| (merchant.msn.clone(), k));
     if let Some(scope) = &scope {
         if let Some(replay) = reg.idempotency.get(scope) {
@@ -327,7 +322,14 @@ fn new_secret() -> String {
 async fn list(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
     let r = async {
         let (merchant, _) = begin(&state, &headers, body).await?;
-        let webhooks = state.webhooks().registrations(&merchant.msn);
+        let webhooks = state.store().transact(|t| {
+            t.get::<Registry>()
+                .hooks
+                .iter()
+                .filter(|h| h.msn == merchant.msn)
+                .map(Registration::public)
+                .collect()
+        });
         Ok(Stored::json(StatusCode::OK, &QueryWebhooksResponse { webhooks }))
     }
     .await;
@@ -348,16 +350,19 @@ async fn remove(
         if uuid::Uuid::parse_str(&id).is_err() {
             return Err(ApiError::validation("id", "must be a webhook id (a UUID)", None));
         }
-        let mut reg = state.webhooks().shared.registry.lock();
-        let Some(pos) = reg.hooks.iter().position(|h| h.id == id && h.msn == merchant.msn) else {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "Not Found",
-                format!("No webhook with id '{id}' is registered for this merchant"),
-            ));
-        };
-        reg.hooks.remove(pos);
-        reg.idempotency.retain(|_, r| r.id != id);
+        state.store().transact(|t| {
+            let reg = t.get_mut::<Registry>();
+            let Some(pos) = reg.hooks.iter().position(|h| h.id == id && h.msn == merchant.msn) else {
+                return Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "Not Found",
+                    format!("No webhook with id '{id}' is registered for this merchant"),
+                ));
+            };
+            reg.hooks.remove(pos);
+            reg.idempotency.retain(|_, r| r.id != id);
+            Ok(())
+        })?;
         tracing::info!(target: "vipps_emulator::webhooks", id = %id, "webhook deleted");
         Ok(Stored::empty(StatusCode::NO_CONTENT))
     }
@@ -365,39 +370,36 @@ async fn remove(
     respond(uri.path(), r)
 }
 
-/// Connects the store's payment events to the webhooks (once per emulator; before the first
-/// registration there is nobody to deliver to).
-fn ensure_sink(state: &AppState) {
-    if state.store().has_event_sink(SINK) {
-        return;
-    }
-    let shared = Arc::clone(&state.webhooks().shared);
-    let deliveries = Arc::clone(state.deliveries());
-    let clock = state.clock().clone();
-    state.store().add_event_sink(
-        SINK,
-        Arc::new(move |events: &[PublishedEvent]| dispatch(&shared, &deliveries, &clock, events)),
-    );
-}
+/// Who is registered for what, copied out of the registry: (id, MSN, URL, events, secret).
+type Target = (String, String, String, Vec<WebhookEventType>, Arc<str>);
 
-/// Queues one delivery per (event, matching webhook). Runs under the store lock: only
-/// lookups and queueing, no I/O.
-fn dispatch(shared: &Arc<Shared>, deliveries: &Arc<Deliveries>, clock: &Clock, events: &[PublishedEvent]) {
-    if tokio::runtime::Handle::try_current().is_err() {
-        tracing::warn!(
-            target: "vipps_emulator::webhooks",
-            "payment events outside a Tokio runtime are not delivered"
-        );
-        return;
-    }
-    let schedule = shared.schedule.lock().clone().unwrap_or_default();
-    let reg = shared.registry.lock();
-    for pe in events {
-        let ty = WebhookEventType::for_payment_event(&pe.event.name);
-        let mut targets = reg
+/// Queues one delivery per (event, matching webhook), in the order of the events (called by the
+/// outbox's consumer, after the transaction that recorded them).
+fn fan_out(state: &AppState, schedule: RetrySchedule, events: &[PublishedEvent]) {
+    let targets: Vec<Target> = state.store().transact(|t| {
+        t.get::<Registry>()
             .hooks
             .iter()
-            .filter(|h| h.msn == pe.msn && h.events.contains(&ty))
+            .map(|h| {
+                (
+                    h.id.clone(),
+                    h.msn.clone(),
+                    h.url.clone(),
+                    h.events.clone(),
+                    Arc::clone(&h.secret),
+                )
+            })
+            .collect()
+    });
+    if targets.is_empty() {
+        return;
+    }
+    let deliveries = state.deliveries();
+    for pe in events {
+        let ty = WebhookEventType::for_payment_event(&pe.event.name);
+        let mut targets = targets
+            .iter()
+            .filter(|(_, msn, _, events, _)| *msn == pe.msn && events.contains(&ty))
             .peekable();
         if targets.peek().is_none() {
             continue;
@@ -427,23 +429,23 @@ fn dispatch(shared: &Arc<Shared>, deliveries: &Arc<Deliveries>, clock: &Clock, e
                 continue;
             }
         };
-        for h in targets {
-            let secret = Arc::clone(&h.secret);
+        for (id, _, url, _, secret) in targets {
+            let secret = Arc::clone(secret);
             deliveries.send(Outbound {
                 kind: "webhook",
                 msn: pe.msn.clone(),
                 reference: e.reference.to_string(),
                 event: Some(ty.to_string()),
-                url: h.url.clone(),
-                method: http::Method::POST,
+                url: url.clone(),
+                method: "POST",
                 headers: Vec::new(),
                 body: body.clone(),
                 schedule: schedule.clone(),
-                sign: Some(Arc::new(move |method: &http::Method, url: &url::Url, body: &[u8]| {
+                sign: Some(Arc::new(move |method: &str, url: &url::Url, body: &[u8]| {
                     signed_headers(&secret, method, url, body, OffsetDateTime::now_utc())
                 })),
-                ordering_key: format!("webhook:{}:{}:{}", h.id, pe.msn, e.reference),
-                on_attempt: Some(attempt_hook(Arc::downgrade(shared), clock.clone(), h.id.clone())),
+                ordering_key: format!("webhook:{id}:{}:{}", pe.msn, e.reference),
+                on_attempt: Some(attempt_hook(state.downgrade(), id.clone())),
             });
         }
     }
@@ -451,13 +453,21 @@ fn dispatch(shared: &Arc<Shared>, deliveries: &Arc<Deliveries>, clock: &Clock, e
 
 /// Keeps a registration's `failing_since` and deletes it once its deliveries have failed for
 /// [`UNRESPONSIVE_DELETION`]. Answers false (stop retrying) when the registration is gone.
-fn attempt_hook(shared: Weak<Shared>, clock: Clock, id: String) -> AttemptHook {
+fn attempt_hook(state: WeakAppState, id: String) -> AttemptHook {
     Arc::new(move |delivered: bool| {
-        let Some(shared) = shared.upgrade() else {
+        let Some(state) = state.upgrade() else {
             return false;
         };
-        let now = clock.now();
-        let mut reg = shared.registry.lock();
+        let now = state.clock().now();
+        state
+            .store()
+            .transact(|t| record_attempt(t.get_mut::<Registry>(), &id, delivered, now))
+    })
+}
+
+/// Notes one attempt's outcome on registration `id`; false when it is gone (now or before).
+fn record_attempt(reg: &mut Registry, id: &str, delivered: bool, now: OffsetDateTime) -> bool {
+    {
         let Some(i) = reg.hooks.iter().position(|h| h.id == id) else {
             return false; // deleted meanwhile: nobody to deliver to
         };
@@ -478,7 +488,7 @@ fn attempt_hook(shared: Weak<Shared>, clock: Clock, id: String) -> AttemptHook {
             "webhook deleted: its deliveries have failed for two weeks"
         );
         false
-    })
+    }
 }
 
 /// The host the receiver sees in its `Host` header: the URL's host, plus `:port` when it is
@@ -494,7 +504,7 @@ fn authority(url: &url::Url) -> String {
 /// `x-ms-date`, `x-ms-content-sha256` and `Authorization` for one attempt.
 fn signed_headers(
     secret: &str,
-    method: &http::Method,
+    method: &str,
     url: &url::Url,
     body: &[u8],
     now: OffsetDateTime,
@@ -504,7 +514,7 @@ fn signed_headers(
         path_and_query.push('?');
         path_and_query.push_str(q);
     }
-    let s = signature::sign(secret, method.as_str(), &path_and_query, &authority(url), now, body);
+    let s = signature::sign(secret, method, &path_and_query, &authority(url), now, body);
     s.pairs()
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -521,7 +531,7 @@ mod tests {
         let url = url::Url::parse("https://webhook.site/e2cee29b-012e-4f1d-8ef4-e95fd74a7a63").unwrap();
         let body = br#"{"some-unique-content":"ee6e441b-cc4a-46f8-895d-a5af79bcc233/hello-world"}"#;
         let date = signature::parse_http_date("Thu, 30 Mar 2023 08:38:32 GMT").unwrap();
-        let h = signed_headers(secret, &http::Method::POST, &url, body, date);
+        let h = signed_headers(secret, "POST", &url, body, date);
         let get = |n: &str| h.iter().find(|(k, _)| k == n).unwrap().1.clone();
         assert_eq!(get("x-ms-date"), "Thu, 30 Mar 2023 08:38:32 GMT");
         assert_eq!(

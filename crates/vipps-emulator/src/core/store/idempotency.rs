@@ -6,21 +6,21 @@ use crate::core::error::Stored;
 
 /// Where an idempotency key applies: (MSN, HTTP method, path) plus the key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct IdempotencyScope<'a> {
+pub(crate) struct IdempotencyScope<'a> {
     /// Merchant serial number.
-    pub msn: &'a str,
+    pub(crate) msn: &'a str,
     /// HTTP method.
-    pub method: &'static str,
+    pub(crate) method: &'static str,
     /// Request path.
-    pub path: &'a str,
+    pub(crate) path: &'a str,
     /// The `Idempotency-Key`.
-    pub key: &'a str,
+    pub(crate) key: &'a str,
 }
 
 impl IdempotencyScope<'_> {
     /// How the scope is stored: the SHA-256 of its length-prefixed fields. 32 bytes in the
     /// map instead of three strings (about 200 bytes with their allocations) per remembered key.
-    pub fn digest(&self) -> ScopeDigest {
+    pub(crate) fn digest(&self) -> ScopeDigest {
         use sha2::Digest;
         let mut h = sha2::Sha256::new();
         for part in [self.msn, self.method, self.path, self.key] {
@@ -33,17 +33,17 @@ impl IdempotencyScope<'_> {
 
 /// A stored [`IdempotencyScope`] (see [`IdempotencyScope::digest`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ScopeDigest([u8; 32]);
+pub(crate) struct ScopeDigest([u8; 32]);
 
 /// What identifies a request body for idempotency: the SHA-256 of the parsed request
 /// serialized again as JSON (so formatting and field order do not matter, and maps are
 /// sorted). 32 bytes per remembered key, instead of a copy of the whole body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Fingerprint([u8; 32]);
+pub(crate) struct Fingerprint([u8; 32]);
 
 impl Fingerprint {
     /// The fingerprint of a parsed request.
-    pub fn of<T: serde::Serialize>(request: &T) -> Fingerprint {
+    pub(crate) fn of<T: serde::Serialize>(request: &T) -> Fingerprint {
         use sha2::Digest;
         let json = serde_json::to_vec(request).unwrap_or_default();
         Fingerprint(sha2::Sha256::digest(&json).into())
@@ -52,9 +52,9 @@ impl Fingerprint {
 
 /// What was answered the first time a key was used.
 #[derive(Debug, Clone)]
-pub struct IdempotencyRecord {
+pub(crate) struct IdempotencyRecord {
     /// The request body's fingerprint.
-    pub fingerprint: Fingerprint,
+    pub(crate) fingerprint: Fingerprint,
     /// The stored answer (status and body), replayed for identical retries.
-    pub response: Stored,
+    pub(crate) response: Stored,
 }

@@ -16,7 +16,7 @@ use vipps_types::epayment::{
 
 /// The data: payments per (MSN, reference), tokens, idempotency records, profile consents.
 #[derive(Debug, Default)]
-pub struct Ledger {
+pub(crate) struct Ledger {
     /// Boxed, so that growing the map moves pointers, not whole payments, while it holds the lock.
     pub(super) payments: Sharded<(String, String), Box<Payment>>,
     pub(super) tokens: Sharded<TokenBytes, (String, String)>,
@@ -40,19 +40,19 @@ pub struct Ledger {
 
 /// Everything create needs besides the request.
 #[derive(Debug, Clone)]
-pub struct NewPayment<'a> {
+pub(crate) struct NewPayment<'a> {
     /// Merchant serial number.
-    pub msn: &'a str,
+    pub(crate) msn: &'a str,
     /// The validated request.
-    pub request: &'a CreatePaymentRequest,
+    pub(crate) request: &'a CreatePaymentRequest,
     /// The request's idempotency key.
-    pub idempotency_key: Option<String>,
+    pub(crate) idempotency_key: Option<String>,
     /// Creation time.
-    pub now: OffsetDateTime,
+    pub(crate) now: OffsetDateTime,
     /// When it expires if nobody acts.
-    pub expires_at: OffsetDateTime,
+    pub(crate) expires_at: OffsetDateTime,
     /// Base URL for `redirectUrl`, without trailing slash.
-    pub public_url: &'a str,
+    pub(crate) public_url: &'a str,
 }
 
 /// A landing-page token: 24 random bytes, as URL-safe base64 (32 characters).
@@ -72,7 +72,7 @@ pub(super) fn token_bytes(token: &str) -> Option<TokenBytes> {
 
 impl Ledger {
     /// Creates a payment; 409/4150 when the reference is taken for this MSN.
-    pub fn create_payment(&mut self, n: NewPayment<'_>) -> Result<CreatePaymentResponse, ApiError> {
+    pub(crate) fn create_payment(&mut self, n: NewPayment<'_>) -> Result<CreatePaymentResponse, ApiError> {
         let req = n.request;
         let id = (n.msn.to_owned(), req.reference.as_str().to_owned());
         if self.payments.contains_key(&id) {
@@ -149,7 +149,12 @@ impl Ledger {
     }
 
     /// The payment, with expiry applied; 404/5090 when unknown.
-    pub fn payment(&mut self, msn: &str, reference: &str, now: OffsetDateTime) -> Result<&mut Payment, ApiError> {
+    pub(crate) fn payment(
+        &mut self,
+        msn: &str,
+        reference: &str,
+        now: OffsetDateTime,
+    ) -> Result<&mut Payment, ApiError> {
         let id = (msn.to_owned(), reference.to_owned());
         match self.payments.get_mut(&id) {
             Some(p) => {
@@ -166,7 +171,7 @@ impl Ledger {
     /// at most `limit` deadlines per call, so one transaction never holds the store for long.
     /// Returns how many deadlines it looked at (`limit` means there may be more). A payment
     /// whose deadline moved later is looked at again then.
-    pub fn expire_due(&mut self, now: OffsetDateTime, limit: usize) -> usize {
+    pub(crate) fn expire_due(&mut self, now: OffsetDateTime, limit: usize) -> usize {
         let mut seen = 0;
         while seen < limit && self.deadlines.peek().is_some_and(|Reverse((at, _))| *at <= now) {
             seen += 1;
@@ -190,17 +195,17 @@ impl Ledger {
     }
 
     /// Whether `msn` has a payment `reference` (nothing else happens: no expiry, no events).
-    pub fn has_payment(&self, msn: &str, reference: &str) -> bool {
+    pub(crate) fn has_payment(&self, msn: &str, reference: &str) -> bool {
         self.payments.contains_key(&(msn.to_owned(), reference.to_owned()))
     }
 
     /// Whether `token` is some payment's landing-page token.
-    pub fn knows_token(&self, token: &str) -> bool {
+    pub(crate) fn knows_token(&self, token: &str) -> bool {
         token_bytes(token).is_some_and(|b| self.tokens.contains_key(&b))
     }
 
     /// The payment a landing-page token belongs to, with expiry applied.
-    pub fn payment_by_token(&mut self, token: &str, now: OffsetDateTime) -> Option<&mut Payment> {
+    pub(crate) fn payment_by_token(&mut self, token: &str, now: OffsetDateTime) -> Option<&mut Payment> {
         let id = self.tokens.get(&token_bytes(token)?)?.clone();
         let p = self.payments.get_mut(&id)?;
         p.settle(now);
@@ -209,24 +214,24 @@ impl Ledger {
     }
 
     /// The idempotency record for a scope (see [`IdempotencyScope::digest`]).
-    pub fn idempotency_record(&self, scope: &ScopeDigest) -> Option<&IdempotencyRecord> {
+    pub(crate) fn idempotency_record(&self, scope: &ScopeDigest) -> Option<&IdempotencyRecord> {
         self.idempotency.get(scope)
     }
 
     /// Remembers the answer for a key.
-    pub fn remember(&mut self, scope: ScopeDigest, record: IdempotencyRecord) {
+    pub(crate) fn remember(&mut self, scope: ScopeDigest, record: IdempotencyRecord) {
         self.idempotency.insert(scope, record);
     }
 
     /// Number of payments.
-    pub fn payment_count(&self) -> usize {
+    pub(crate) fn payment_count(&self) -> usize {
         self.payments.len()
     }
 
     /// Records that the customer `sub` consented at `at` to share `scope` (space-separated
     /// words) of `person` with sales unit `msn`. Repeating a consent only moves its time
     /// forward; the profile is the one shared last.
-    pub fn record_consent(
+    pub(crate) fn record_consent(
         &mut self,
         sub: &str,
         msn: &str,
@@ -251,7 +256,7 @@ impl Ledger {
     }
 
     /// The consents of customer `sub`, if any were recorded.
-    pub fn consent(&self, sub: &str) -> Option<&Consent> {
+    pub(crate) fn consent(&self, sub: &str) -> Option<&Consent> {
         self.consents.get(sub)
     }
 
@@ -278,7 +283,7 @@ impl Ledger {
     }
 
     /// Forgets everything.
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.payments.clear();
         self.tokens.clear();
         self.idempotency.clear();
@@ -299,7 +304,7 @@ impl Ledger {
 
     /// The events recorded since the last call on the payments handed out meanwhile, in order
     /// per payment.
-    pub fn take_new_events(&mut self) -> Vec<PublishedEvent> {
+    pub(crate) fn take_new_events(&mut self) -> Vec<PublishedEvent> {
         let mut out = Vec::new();
         for id in std::mem::take(&mut self.touched) {
             let Some(p) = self.payments.get(&id) else { continue };

@@ -1,7 +1,10 @@
 //! All emulator state behind one [`Store`]: payments with their event logs, landing-page tokens
 //! and idempotency records. The domain rules (state machine, amounts) live on [`Payment`].
 
+use crate::core::outbox::{Message, Outbound, Outbox};
 use parking_lot::Mutex;
+use std::any::Any;
+use std::sync::Arc;
 
 mod consents;
 mod events;
@@ -10,79 +13,194 @@ mod ledger;
 mod payment;
 mod sharded;
 #[allow(unused_imports)]
-pub use self::{consents::*, events::*, idempotency::*, ledger::*, payment::*, sharded::*};
+pub(crate) use self::{consents::*, events::*, idempotency::*, ledger::*, payment::*, sharded::*};
 
-/// The emulator's state store. Every operation runs as one transaction under a single lock,
-/// which makes idempotency checks and state changes atomic (two identical concurrent requests
-/// have exactly one effect).
+/// The emulator's one store: every table of every API behind a single lock. Every operation
+/// runs as one transaction ([`Store::transact`]), which makes idempotency checks and state
+/// changes atomic (two identical concurrent requests have exactly one effect) and leaves no lock
+/// order to get wrong.
 ///
-/// The payment events a transaction records are handed to the [`EventSink`]s at its end, in
-/// order, which is how webhooks see every event whatever produced it (API call, landing page,
-/// control plane, lazy expiry).
-#[derive(Debug, Default)]
-pub struct Store {
-    data: Mutex<Ledger>,
-    sinks: Sinks,
+/// What a transaction causes (deliveries, and the payment events it recorded once somebody
+/// listens) is queued in the [`Outbox`] when it commits, in commit order, and acted on by the
+/// outbox's consumer after the lock is released.
+#[derive(Debug)]
+pub(crate) struct Store {
+    data: Mutex<Tables>,
+    outbox: Arc<Outbox>,
+}
+
+/// The data behind the store's lock: the ePayment ledger (payments, tokens, consents), the
+/// idempotency records of every API, and one table per API that keeps more (Checkout sessions,
+/// eCom orders, webhook registrations), which the core knows only as [`Table`]s.
+pub(crate) struct Tables {
+    /// Payments, landing tokens, consents.
+    pub(crate) ledger: Ledger,
+    /// What this transaction hands on when it commits.
+    outbox: Vec<Message>,
+    /// Whether payment events are published (from the first webhook registration on; until
+    /// then nobody could receive them, so no bookkeeping is done).
+    publishing: bool,
+    ext: Vec<Box<dyn AnyTable>>,
+}
+
+impl std::fmt::Debug for Tables {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tables")
+            .field("payments", &self.ledger.payment_count())
+            .field("tables", &self.ext.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// An API's table in the store.
+pub(crate) trait Table: Send + Sync + 'static {
+    /// Forgets everything (`POST /_emulator/reset`).
+    fn clear(&mut self);
+}
+
+/// A [`Table`] the store can hold without knowing its type.
+pub(crate) trait AnyTable: Send + Sync {
+    fn clear(&mut self);
+    fn as_any(&self) -> &dyn Any;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+impl<T: Table> AnyTable for T {
+    fn clear(&mut self) {
+        Table::clear(self);
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+const UNREGISTERED: &str = "the composition root registers every API's table";
+
+impl Tables {
+    /// The table of type `T`.
+    pub(crate) fn get<T: Table>(&self) -> &T {
+        self.ext
+            .iter()
+            .find_map(|t| t.as_any().downcast_ref::<T>())
+            .expect(UNREGISTERED)
+    }
+
+    /// The table of type `T`, to change.
+    pub(crate) fn get_mut<T: Table>(&mut self) -> &mut T {
+        self.ext
+            .iter_mut()
+            .find_map(|t| t.as_any_mut().downcast_mut::<T>())
+            .expect(UNREGISTERED)
+    }
+
+    /// The ledger and the table of type `T` at once.
+    pub(crate) fn ledger_and<T: Table>(&mut self) -> (&mut Ledger, &mut T) {
+        let table = self
+            .ext
+            .iter_mut()
+            .find_map(|t| t.as_any_mut().downcast_mut::<T>())
+            .expect(UNREGISTERED);
+        (&mut self.ledger, table)
+    }
+
+    /// Sends `o` once this transaction commits.
+    pub(crate) fn deliver(&mut self, o: Outbound) {
+        self.outbox.push(Message::Deliver(Box::new(o)));
+    }
+
+    /// Publishes payment events from now on (events recorded before are never published).
+    pub(crate) fn start_publishing(&mut self) {
+        if !self.publishing {
+            self.ledger.mark_all_published();
+            self.publishing = true;
+        }
+    }
+
+    /// Ends the transaction: records the consents it gave and queues what it hands on.
+    /// Answers whether anything was queued.
+    fn commit(&mut self, outbox: &Outbox) -> bool {
+        if !self.ledger.touched.is_empty() {
+            self.ledger.note_consents();
+            if self.publishing {
+                let events = self.ledger.take_new_events();
+                if !events.is_empty() {
+                    self.outbox.push(Message::PaymentEvents(events));
+                }
+            } else {
+                self.ledger.touched.clear();
+            }
+        }
+        if self.outbox.is_empty() {
+            return false;
+        }
+        outbox.push(self.outbox.drain(..));
+        true
+    }
 }
 
 impl Store {
-    /// An empty store.
-    pub fn new() -> Self {
-        Store::default()
+    /// An empty store with these API tables.
+    pub(crate) fn new(ext: Vec<Box<dyn AnyTable>>) -> Self {
+        Store {
+            data: Mutex::new(Tables {
+                ledger: Ledger::default(),
+                outbox: Vec::new(),
+                publishing: false,
+                ext,
+            }),
+            outbox: Arc::new(Outbox::default()),
+        }
     }
 
-    /// Runs `f` with exclusive access to the data. `f` must not block or await. The payment
-    /// events `f` recorded then go to the event sink, still under the lock (so in order).
-    pub fn transaction<R>(&self, f: impl FnOnce(&mut Ledger) -> R) -> R {
-        let mut guard = self.data.lock();
-        let r = f(&mut guard);
-        if !guard.touched.is_empty() {
-            guard.note_consents();
-            let sinks = self.sinks.0.read();
-            if sinks.is_empty() {
-                // Nobody listens (no sink yet): no bookkeeping; `add_event_sink` takes a baseline.
-                guard.touched.clear();
-            } else {
-                let events = guard.take_new_events();
-                if !events.is_empty() {
-                    for (_, sink) in sinks.iter() {
-                        sink(&events);
-                    }
-                }
-            }
+    /// Runs `f` with exclusive access to every table. `f` must not block or await. What it
+    /// caused is queued in the outbox before the lock is released (so in commit order), and
+    /// the outbox's consumer is woken after.
+    pub(crate) fn transact<R>(&self, f: impl FnOnce(&mut Tables) -> R) -> R {
+        let mut tables = self.data.lock();
+        let r = f(&mut tables);
+        let queued = tables.commit(&self.outbox);
+        drop(tables);
+        if queued {
+            self.outbox.wake();
         }
         r
     }
 
-    /// Adds a receiver of payment events under `name`; false (and nothing changes) when one
-    /// with that name exists already. Events recorded before are not replayed.
-    pub fn add_event_sink(&self, name: &'static str, sink: EventSink) -> bool {
-        let mut data = self.data.lock();
-        let mut sinks = self.sinks.0.write();
-        if sinks.iter().any(|(n, _)| *n == name) {
-            return false;
-        }
-        if sinks.is_empty() {
-            // Events recorded while nobody listened are never published.
-            data.mark_all_published();
-        }
-        sinks.push((name, sink));
-        true
+    /// [`Store::transact`] on the ePayment ledger alone.
+    pub(crate) fn transaction<R>(&self, f: impl FnOnce(&mut Ledger) -> R) -> R {
+        self.transact(|t| f(&mut t.ledger))
     }
 
-    /// Whether an event sink named `name` is set.
-    pub fn has_event_sink(&self, name: &str) -> bool {
-        self.sinks.0.read().iter().any(|(n, _)| *n == name)
+    /// The queue of what committed transactions hand on.
+    pub(crate) fn outbox(&self) -> &Arc<Outbox> {
+        &self.outbox
     }
 
-    /// Forgets all payments, tokens and idempotency keys.
-    pub fn reset(&self) {
-        self.data.lock().clear();
+    /// Forgets every payment, session, order, registration and idempotency key.
+    pub(crate) fn reset(&self) {
+        let mut t = self.data.lock();
+        t.ledger.clear();
+        t.outbox.clear();
+        for table in &mut t.ext {
+            table.clear();
+        }
+        drop(t);
+        self.outbox.clear();
     }
 
     /// Number of payments stored.
-    pub fn payment_count(&self) -> usize {
-        self.data.lock().payment_count()
+    pub(crate) fn payment_count(&self) -> usize {
+        self.data.lock().ledger.payment_count()
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // The consumer holds the outbox, not the store: tell it there is nothing more to come.
+        self.outbox.close();
     }
 }
 

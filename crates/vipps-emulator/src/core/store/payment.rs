@@ -17,7 +17,7 @@ use vipps_types::{Amount, Currency, Reference};
 
 /// Amounts (minor units) that make the simulated customer approval fail (BEHAVIOUR §1.8).
 /// Force approve ignores them.
-pub const MAGIC_DECLINES: &[(i64, &str)] = &[
+pub(crate) const MAGIC_DECLINES: &[(i64, &str)] = &[
     (151, "insufficient funds (magic test amount)"),
     (182, "refused by issuer (magic test amount)"),
     (183, "suspected fraud (magic test amount)"),
@@ -30,11 +30,11 @@ pub const MAGIC_DECLINES: &[(i64, &str)] = &[
 
 /// The amount whose approval has an unknown result for an hour: the payment stays CREATED
 /// until then, and expires at the end of it.
-pub const MAGIC_UNKNOWN_RESULT: i64 = 201;
+pub(crate) const MAGIC_UNKNOWN_RESULT: i64 = 201;
 
 /// Refund amounts that fail at the bank: the refund is refused and logged as a REFUNDED event
 /// with `success: false`.
-pub const MAGIC_REFUND_FAILURES: &[(i64, u32, &str)] = &[
+pub(crate) const MAGIC_REFUND_FAILURES: &[(i64, u32, &str)] = &[
     (
         123,
         5100,
@@ -45,7 +45,7 @@ pub const MAGIC_REFUND_FAILURES: &[(i64, u32, &str)] = &[
 
 /// How a simulated customer action ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CustomerOutcome {
+pub(crate) enum CustomerOutcome {
     /// The payment is AUTHORIZED.
     Approved,
     /// The approval failed (magic test amount): the payment is ABORTED.
@@ -59,21 +59,21 @@ pub enum CustomerOutcome {
 
 /// One payment and its history.
 #[derive(Debug, Clone)]
-pub struct Payment {
+pub(crate) struct Payment {
     /// Merchant serial number.
-    pub msn: String,
+    pub(crate) msn: String,
     /// The merchant's reference.
-    pub reference: Reference,
+    pub(crate) reference: Reference,
     /// The payment amount.
-    pub amount: Amount,
+    pub(crate) amount: Amount,
     /// The state.
-    pub state: PaymentState,
+    pub(crate) state: PaymentState,
     /// The payment method.
-    pub payment_method: PaymentMethodType,
+    pub(crate) payment_method: PaymentMethodType,
     /// The user flow.
-    pub user_flow: UserFlow,
+    pub(crate) user_flow: UserFlow,
     /// The CREATED event's PSP reference.
-    pub psp_reference: String,
+    pub(crate) psp_reference: String,
     /// The landing-page/QR token's bytes (see [`Payment::token_is`], [`Payment::redirect_url`]).
     pub(super) token: TokenBytes,
     /// The emulator's public URL when the payment was created, shared by every payment made
@@ -81,60 +81,60 @@ pub struct Payment {
     /// instead of its whole `redirectUrl`.
     pub(super) link_base: Arc<str>,
     /// Where the customer returns.
-    pub return_url: Option<String>,
+    pub(crate) return_url: Option<String>,
     /// Shown to the customer.
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// Echoed metadata.
-    pub metadata: Option<BTreeMap<String, String>>,
+    pub(crate) metadata: Option<BTreeMap<String, String>>,
     /// Requested profile scope.
-    pub scope: Option<String>,
+    pub(crate) scope: Option<String>,
     /// The customer's phone number, if given at creation.
-    pub customer_phone: Option<String>,
+    pub(crate) customer_phone: Option<String>,
     /// The create request's idempotency key.
-    pub create_key: Option<String>,
+    pub(crate) create_key: Option<String>,
     /// When the payment expires if nobody acts.
-    pub expires_at: OffsetDateTime,
+    pub(crate) expires_at: OffsetDateTime,
     /// Reserved amount (A).
-    pub authorized: i64,
+    pub(crate) authorized: i64,
     /// Released amount (X).
-    pub cancelled: i64,
+    pub(crate) cancelled: i64,
     /// Captured amount (C).
-    pub captured: i64,
+    pub(crate) captured: i64,
     /// Refunded amount (R).
-    pub refunded: i64,
+    pub(crate) refunded: i64,
     /// `profile.sub`, once authorized with a scope.
-    pub sub: Option<String>,
+    pub(crate) sub: Option<String>,
     /// When the customer approved (the capture, cancel and refund deadlines count from here).
-    pub authorized_at: Option<OffsetDateTime>,
+    pub(crate) authorized_at: Option<OffsetDateTime>,
     /// The event log, oldest first, as the store keeps it ([`Payment::event`] gives the wire
     /// form).
-    pub events: Vec<StoredEvent>,
+    pub(crate) events: Vec<StoredEvent>,
     /// What only Express and card payments have (boxed: most payments have none of it).
-    pub extras: Option<Box<PaymentExtras>>,
+    pub(crate) extras: Option<Box<PaymentExtras>>,
 }
 
 /// The parts of a payment only Express and card payments have.
 #[derive(Debug, Clone, Default)]
-pub struct PaymentExtras {
+pub(crate) struct PaymentExtras {
     /// Express: the shipping of the create request.
-    pub shipping: Option<Shipping>,
+    pub(crate) shipping: Option<Shipping>,
     /// Express: what the customer chose, once approved.
-    pub shipping_details: Option<ShippingDetails>,
+    pub(crate) shipping_details: Option<ShippingDetails>,
     /// Card payments: the first six digits of the card, once approved.
-    pub card_bin: Option<String>,
+    pub(crate) card_bin: Option<String>,
     /// `QR` payments asking for a PNG or a target URL instead of the default SVG.
-    pub qr_format: Option<QrFormat>,
+    pub(crate) qr_format: Option<QrFormat>,
     /// `minimumUserAge`: a younger customer cannot approve.
-    pub minimum_user_age: Option<i64>,
+    pub(crate) minimum_user_age: Option<i64>,
     /// Magic amount 201: an approval's result is unknown (until the payment expires).
-    pub result_pending: bool,
+    pub(crate) result_pending: bool,
 }
 
 /// The largest amount of a payment, in minor units (the API's limit).
-pub const MAX_AMOUNT: i64 = 65_000_000;
+pub(crate) const MAX_AMOUNT: i64 = 65_000_000;
 
 /// A test card number the emulator uses when none is given (Visa test range).
-pub const TEST_CARD_NUMBER: &str = "4925000000000004";
+pub(crate) const TEST_CARD_NUMBER: &str = "4925000000000004";
 
 pub(super) fn psp() -> String {
     uuid::Uuid::new_v4().to_string()
@@ -144,19 +144,19 @@ pub(super) fn psp() -> String {
 /// has beyond the payment's own reference, currency and create key, in about 100 bytes and no
 /// allocation (the wire form takes about 290 with its strings).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredEvent {
+pub(crate) struct StoredEvent {
     /// Its own pspReference; `None` for the payment's (the CREATED event's).
     pub(super) psp: Option<uuid::Uuid>,
     /// What happened.
-    pub name: PaymentEventName,
+    pub(crate) name: PaymentEventName,
     /// The amount affected, in the payment's currency.
-    pub value: i64,
+    pub(crate) value: i64,
     /// When.
-    pub timestamp: OffsetDateTime,
+    pub(crate) timestamp: OffsetDateTime,
     /// The idempotency key of the request that caused it.
     pub(super) key: EventKey,
     /// Whether the operation succeeded.
-    pub success: bool,
+    pub(crate) success: bool,
 }
 
 /// The idempotency key of an event.
@@ -204,7 +204,7 @@ impl Payment {
     }
 
     /// An event of this payment's log in its wire form.
-    pub fn event(&self, e: &StoredEvent) -> PaymentEvent {
+    pub(crate) fn event(&self, e: &StoredEvent) -> PaymentEvent {
         PaymentEvent {
             reference: self.reference.clone(),
             psp_reference: e.psp.map_or_else(|| self.psp_reference.clone(), |u| u.to_string()),
@@ -221,13 +221,13 @@ impl Payment {
     }
 
     /// The event log in its wire form, oldest first.
-    pub fn event_log(&self) -> Vec<PaymentEvent> {
+    pub(crate) fn event_log(&self) -> Vec<PaymentEvent> {
         self.events.iter().map(|e| self.event(e)).collect()
     }
 
     /// Applies expiry: a CREATED payment past its deadline becomes EXPIRED, with an EXPIRED event
     /// at the deadline.
-    pub fn settle(&mut self, now: OffsetDateTime) {
+    pub(crate) fn settle(&mut self, now: OffsetDateTime) {
         if self.state == PaymentState::Created && now >= self.expires_at {
             self.state = PaymentState::Expired;
             // The last event this payment gets: room for it alone, not the usual doubling.
@@ -238,7 +238,7 @@ impl Payment {
     }
 
     /// The running totals.
-    pub fn aggregate(&self) -> Aggregate {
+    pub(crate) fn aggregate(&self) -> Aggregate {
         let c = self.currency();
         Aggregate {
             authorized_amount: Amount::new(self.authorized, c.clone()),
@@ -249,7 +249,7 @@ impl Payment {
     }
 
     /// The get-payment body.
-    pub fn get_response(&self) -> GetPaymentResponse {
+    pub(crate) fn get_response(&self) -> GetPaymentResponse {
         GetPaymentResponse {
             aggregate: self.aggregate(),
             amount: self.amount.clone(),
@@ -270,7 +270,7 @@ impl Payment {
     }
 
     /// The capture/refund/cancel body.
-    pub fn modification_response(&self) -> ModificationResponse {
+    pub(crate) fn modification_response(&self) -> ModificationResponse {
         ModificationResponse {
             amount: self.amount.clone(),
             state: self.state.clone(),
@@ -282,13 +282,13 @@ impl Payment {
 
     /// Until when a capture (or a cancel) is possible: 180 days after the reservation in
     /// Norway (NOK), 14 days in Denmark and Finland (DKK, EUR) without "late capture".
-    pub fn capture_deadline(&self) -> Option<OffsetDateTime> {
+    pub(crate) fn capture_deadline(&self) -> Option<OffsetDateTime> {
         let days = if self.amount.currency == Currency::Nok { 180 } else { 14 };
         self.authorized_at.map(|t| t + time::Duration::days(days))
     }
 
     /// Until when a refund is possible: 365 days after the reservation.
-    pub fn refund_deadline(&self) -> Option<OffsetDateTime> {
+    pub(crate) fn refund_deadline(&self) -> Option<OffsetDateTime> {
         self.authorized_at.map(|t| t + time::Duration::days(365))
     }
 
@@ -314,7 +314,7 @@ impl Payment {
     }
 
     /// Captures `m` (BEHAVIOUR §3.4).
-    pub fn capture(&mut self, m: &Amount, key: Option<String>, now: OffsetDateTime) -> Result<(), ApiError> {
+    pub(crate) fn capture(&mut self, m: &Amount, key: Option<String>, now: OffsetDateTime) -> Result<(), ApiError> {
         match self.state {
             PaymentState::Authorized => {}
             PaymentState::Created => {
@@ -359,7 +359,7 @@ impl Payment {
     }
 
     /// Refunds `m` (BEHAVIOUR §3.4).
-    pub fn refund(&mut self, m: &Amount, key: Option<String>, now: OffsetDateTime) -> Result<(), ApiError> {
+    pub(crate) fn refund(&mut self, m: &Amount, key: Option<String>, now: OffsetDateTime) -> Result<(), ApiError> {
         match self.state {
             PaymentState::Authorized => {}
             PaymentState::Created => {
@@ -405,7 +405,12 @@ impl Payment {
     }
 
     /// Cancels (BEHAVIOUR §3.4): CREATED → TERMINATED; AUTHORIZED releases the remainder.
-    pub fn cancel(&mut self, transaction_only: bool, key: Option<String>, now: OffsetDateTime) -> Result<(), ApiError> {
+    pub(crate) fn cancel(
+        &mut self,
+        transaction_only: bool,
+        key: Option<String>,
+        now: OffsetDateTime,
+    ) -> Result<(), ApiError> {
         match self.state {
             PaymentState::Created => {
                 self.state = PaymentState::Terminated;
@@ -475,13 +480,13 @@ impl Payment {
     }
 
     /// Whether `token` is this payment's landing-page token (compared in constant time).
-    pub fn token_is(&self, token: &str) -> bool {
+    pub(crate) fn token_is(&self, token: &str) -> bool {
         token_bytes(token).is_some_and(|b| subtle::ConstantTimeEq::ct_eq(&b[..], &self.token[..]).into())
     }
 
     /// `redirectUrl` as create returned it: the landing page for the redirect flows, the QR
     /// stand-in for `QR`, none for `PUSH_MESSAGE`.
-    pub fn redirect_url(&self) -> Option<String> {
+    pub(crate) fn redirect_url(&self) -> Option<String> {
         match self.user_flow {
             UserFlow::WebRedirect | UserFlow::NativeRedirect => Some(self.page_url("landing")),
             // `TEXT/TARGETURL`: the link itself, for the merchant to draw its own QR code.
@@ -498,12 +503,12 @@ impl Payment {
     }
 
     /// The `qrFormat` of a `QR` payment, unless it is the default SVG.
-    pub fn qr_format(&self) -> Option<&QrFormat> {
+    pub(crate) fn qr_format(&self) -> Option<&QrFormat> {
         self.extras.as_ref().and_then(|x| x.qr_format.as_ref())
     }
 
     /// The landing page of this payment (where a QR code leads too).
-    pub fn landing_url(&self) -> String {
+    pub(crate) fn landing_url(&self) -> String {
         self.page_url("landing")
     }
 
@@ -520,7 +525,7 @@ impl Payment {
     }
 
     /// The customer data shared with the merchant: once authorized, what the scope asked for.
-    pub fn user_details(&self) -> Option<UserDetails> {
+    pub(crate) fn user_details(&self) -> Option<UserDetails> {
         self.sub.as_ref()?;
         crate::core::customer::user_details(
             self.scope.as_deref().unwrap_or(""),
@@ -530,18 +535,18 @@ impl Payment {
     }
 
     /// Whether this is an Express payment (the customer chooses shipping when approving).
-    pub fn is_express(&self) -> bool {
+    pub(crate) fn is_express(&self) -> bool {
         self.extras.as_ref().is_some_and(|x| x.shipping.is_some())
     }
 
     /// The Express shipping of the create request.
-    pub fn shipping(&self) -> Option<&Shipping> {
+    pub(crate) fn shipping(&self) -> Option<&Shipping> {
         self.extras.as_ref().and_then(|x| x.shipping.as_ref())
     }
 
     /// 7010 when the payment has a `minimumUserAge` and its customer (the test customer of its
     /// market, with its phone number) is younger.
-    pub fn check_age(&self, now: OffsetDateTime) -> Result<(), ApiError> {
+    pub(crate) fn check_age(&self, now: OffsetDateTime) -> Result<(), ApiError> {
         let Some(min) = self.extras.as_ref().and_then(|x| x.minimum_user_age) else {
             return Ok(());
         };
@@ -553,7 +558,7 @@ impl Payment {
     }
 
     /// The test-only force approve: ignores magic amounts. Express payments cannot use it.
-    pub fn force_approve(&mut self, now: OffsetDateTime) -> Result<(), ApiError> {
+    pub(crate) fn force_approve(&mut self, now: OffsetDateTime) -> Result<(), ApiError> {
         self.require_created()?;
         if self.is_express() {
             return Err(ApiError::code(
@@ -569,12 +574,12 @@ impl Payment {
     /// The customer approves in the app or on the landing page; magic amounts make it fail.
     /// An Express payment needs the customer's shipping choice (its cost is added to the
     /// amount); a card payment takes the card number the customer typed (a test card if none).
-    pub fn customer_approve(&mut self, now: OffsetDateTime) -> Result<CustomerOutcome, ApiError> {
+    pub(crate) fn customer_approve(&mut self, now: OffsetDateTime) -> Result<CustomerOutcome, ApiError> {
         self.customer_approve_with(now, None, None)
     }
 
     /// [`Payment::customer_approve`] with the customer's shipping choice and card number.
-    pub fn customer_approve_with(
+    pub(crate) fn customer_approve_with(
         &mut self,
         now: OffsetDateTime,
         shipping: Option<ShippingDetails>,
@@ -647,14 +652,14 @@ impl Payment {
 
     /// The approval fails for a reason outside the customer's hands (a sales unit set up for
     /// direct capture paying through Checkout): ABORTED, like a declined card.
-    pub fn decline(&mut self, now: OffsetDateTime, why: &'static str) -> Result<CustomerOutcome, ApiError> {
+    pub(crate) fn decline(&mut self, now: OffsetDateTime, why: &'static str) -> Result<CustomerOutcome, ApiError> {
         self.require_created()?;
         self.abort(now);
         Ok(CustomerOutcome::Declined(why))
     }
 
     /// The customer rejects in the app or on the landing page.
-    pub fn customer_reject(&mut self, now: OffsetDateTime) -> Result<CustomerOutcome, ApiError> {
+    pub(crate) fn customer_reject(&mut self, now: OffsetDateTime) -> Result<CustomerOutcome, ApiError> {
         self.require_created()?;
         self.abort(now);
         Ok(CustomerOutcome::Rejected)

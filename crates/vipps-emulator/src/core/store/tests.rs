@@ -1,6 +1,5 @@
 use super::*;
 use parking_lot::Mutex;
-use std::sync::Arc;
 use time::OffsetDateTime;
 use vipps_types::epayment::{CreatePaymentRequest, PaymentEventName, PaymentState, UserFlow};
 use vipps_types::{Amount, Reference};
@@ -90,7 +89,17 @@ fn amounts_and_states() {
 
 #[test]
 fn transactions_publish_new_events_in_order() {
-    let store = Store::new();
+    let store = Store::new(Vec::new());
+    store.outbox().start_consuming();
+    let seen: Mutex<Vec<(String, PaymentEventName)>> = Mutex::default();
+    let take = || {
+        for m in store.outbox().drain_now() {
+            if let crate::core::outbox::Message::PaymentEvents(evs) = m {
+                seen.lock()
+                    .extend(evs.iter().map(|e| (e.msn.clone(), e.event.name.clone())));
+            }
+        }
+    };
     let now = OffsetDateTime::now_utc();
     // a payment created before anybody listens: its CREATED is never published
     let early = CreatePaymentRequest::new(
@@ -109,17 +118,9 @@ fn transactions_publish_new_events_in_order() {
         })
         .unwrap();
     });
-    let seen: Arc<Mutex<Vec<(String, PaymentEventName)>>> = Arc::default();
-    let s2 = Arc::clone(&seen);
-    assert!(store.add_event_sink(
-        "test",
-        Arc::new(move |evs: &[PublishedEvent]| {
-            s2.lock()
-                .extend(evs.iter().map(|e| (e.msn.clone(), e.event.name.clone())));
-        })
-    ));
-    assert!(!store.add_event_sink("test", Arc::new(|_| {})));
-    assert!(store.has_event_sink("test") && !store.has_event_sink("other"));
+    take();
+    assert!(seen.lock().is_empty(), "nothing is published before anybody listens");
+    store.transact(|t| t.start_publishing());
     let req = CreatePaymentRequest::new(
         Amount::nok(1000),
         Reference::new("sink-test-ref-1").unwrap(),
@@ -150,6 +151,7 @@ fn transactions_publish_new_events_in_order() {
             .force_approve(now)
             .unwrap()
     });
+    take();
     let names: Vec<_> = seen.lock().iter().map(|(_, n)| n.clone()).collect();
     assert_eq!(
         names,
@@ -183,6 +185,7 @@ fn transactions_publish_new_events_in_order() {
             .map(|_| ())
             .unwrap()
     });
+    take();
     assert_eq!(seen.lock().last().unwrap().1, PaymentEventName::Expired);
     assert_eq!(seen.lock().len(), 6);
 }
@@ -206,14 +209,22 @@ fn expiry_and_magic() {
 
 #[test]
 fn expire_due_ends_waiting_payments_in_chunks_without_a_read() {
-    let store = Store::new();
+    let store = Store::new(Vec::new());
     let now = OffsetDateTime::now_utc();
-    let seen: Arc<Mutex<Vec<PaymentEventName>>> = Arc::default();
-    let s2 = Arc::clone(&seen);
-    store.add_event_sink(
-        "test",
-        Arc::new(move |evs: &[PublishedEvent]| s2.lock().extend(evs.iter().map(|e| e.event.name.clone()))),
-    );
+    store.outbox().start_consuming();
+    store.transact(|t| t.start_publishing());
+    let published = || -> Vec<PaymentEventName> {
+        store
+            .outbox()
+            .drain_now()
+            .into_iter()
+            .flat_map(|m| match m {
+                crate::core::outbox::Message::PaymentEvents(evs) => evs,
+                _ => Vec::new(),
+            })
+            .map(|e| e.event.name)
+            .collect()
+    };
     store.transaction(|l| {
         for i in 0..5 {
             let req = CreatePaymentRequest::new(
@@ -238,7 +249,7 @@ fn expire_due_ends_waiting_payments_in_chunks_without_a_read() {
             .force_approve(now)
             .unwrap();
     });
-    seen.lock().clear();
+    published();
     let later = now + time::Duration::minutes(11);
     // Nothing is due before the deadline.
     assert_eq!(store.transaction(|l| l.expire_due(now, 10)), 0);
@@ -247,7 +258,7 @@ fn expire_due_ends_waiting_payments_in_chunks_without_a_read() {
     assert_eq!(store.transaction(|l| l.expire_due(later, 2)), 2);
     assert_eq!(store.transaction(|l| l.expire_due(later, 2)), 0);
     // Three EXPIRED events were published without anybody reading a payment.
-    assert_eq!(*seen.lock(), vec![PaymentEventName::Expired; 3]);
+    assert_eq!(published(), vec![PaymentEventName::Expired; 3]);
     store.transaction(|l| {
         assert_eq!(
             l.payments
@@ -284,5 +295,9 @@ fn expire_due_ends_waiting_payments_in_chunks_without_a_read() {
         store.transaction(|l| l.expire_due(now + time::Duration::minutes(21), 10)),
         1
     );
-    assert_eq!(seen.lock().len(), 4);
+    assert_eq!(
+        published(),
+        vec![PaymentEventName::Expired],
+        "the late deadline, once due"
+    );
 }
