@@ -86,6 +86,10 @@ pub(crate) struct Op {
     pub name: &'static str,
     pub method: Method,
     pub path: String,
+    /// The query string, already encoded (untyped calls only).
+    pub query: Option<String>,
+    /// Headers of the caller's own (untyped calls only), after the ones the transport sets.
+    pub headers: HeaderMap,
     pub body: Option<bytes::Bytes>,
     /// The body's content type (JSON unless [`Op::form`] set it).
     pub content_type: &'static str,
@@ -99,11 +103,13 @@ pub(crate) struct Op {
 
 impl Op {
     pub(crate) fn new(name: &'static str, method: Method, path: impl Into<String>) -> Self {
-        let safe = method == Method::GET;
+        let safe = method == Method::GET || method == Method::HEAD;
         Op {
             name,
             method,
             path: path.into(),
+            query: None,
+            headers: HeaderMap::new(),
             body: None,
             content_type: "application/json",
             auth: Auth::Bearer,
@@ -113,7 +119,7 @@ impl Op {
         }
     }
 
-    pub(crate) fn json<B: serde::Serialize>(mut self, body: &B) -> Result<Self> {
+    pub(crate) fn json<B: serde::Serialize + ?Sized>(mut self, body: &B) -> Result<Self> {
         let bytes = serde_json::to_vec(body)
             .map_err(|e| Error::config(format!("request body could not be serialized: {e}")))?;
         self.body = Some(bytes::Bytes::from(bytes));
@@ -245,11 +251,13 @@ impl<T: DeserializeOwned + Send + 'static> IntoFuture for RequestBuilder<T> {
     }
 }
 
-pub(crate) struct RawResponse {
-    status: u16,
-    body: bytes::Bytes,
-    idempotency_key: Option<String>,
-    attempts: u32,
+/// A call's success, its body not decoded yet.
+pub(crate) struct Exchanged {
+    pub(crate) status: u16,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: bytes::Bytes,
+    pub(crate) idempotency_key: Option<String>,
+    pub(crate) attempts: u32,
     /// The operation's method and path, for the error context if decoding fails.
     method: Method,
     path: String,
@@ -363,10 +371,10 @@ fn attempt_span(op: &Op, attempt: u32) -> tracing::Span {
 fn by_status(
     head: http::response::Parts,
     body: bytes::Bytes,
-) -> std::result::Result<(u16, bytes::Bytes), AttemptError> {
+) -> std::result::Result<(u16, HeaderMap, bytes::Bytes), AttemptError> {
     let status = head.status.as_u16();
     if (200..300).contains(&status) {
-        Ok((status, body))
+        Ok((status, head.headers, body))
     } else {
         Err(AttemptError::Answer {
             status,
@@ -497,7 +505,11 @@ impl Client {
 
     /// The attempt loop: choose the key, then attempt, classify, and retry or stop. Boxed
     /// (and so explicitly `Send`) because fetching the access token goes through it too.
-    fn execute_raw(&self, op: Op, opts: CallOptions) -> Pin<Box<dyn Future<Output = Result<RawResponse>> + Send + '_>> {
+    pub(crate) fn execute_raw(
+        &self,
+        op: Op,
+        opts: CallOptions,
+    ) -> Pin<Box<dyn Future<Output = Result<Exchanged>> + Send + '_>> {
         Box::pin(async move {
             let key = choose_key(op.idempotency, opts.idempotency_key.as_deref())?;
             let per_attempt = opts.timeout.unwrap_or(self.inner.config.request_timeout);
@@ -517,11 +529,12 @@ impl Client {
                     .await
                     .map_err(|e| context(e, &op, &key, attempts))?;
                 let failed = match result {
-                    Ok((status, body)) => {
+                    Ok((status, headers, body)) => {
                         span.record("status", status);
                         tracing::debug!(parent: &span, "vipps request succeeded");
-                        return Ok(RawResponse {
+                        return Ok(Exchanged {
                             status,
+                            headers,
                             body,
                             idempotency_key: key,
                             attempts,
@@ -575,7 +588,7 @@ impl Client {
         token: Option<&Bearer>,
         timeout: Duration,
         span: &tracing::Span,
-    ) -> Result<std::result::Result<(u16, bytes::Bytes), AttemptError>> {
+    ) -> Result<std::result::Result<(u16, HeaderMap, bytes::Bytes), AttemptError>> {
         let t0 = Instant::now();
         let attempt = self.attempt(op, key, token, timeout);
         // Entering a span nobody listens to still costs on every poll (with tracing's
@@ -596,7 +609,7 @@ impl Client {
         key: Option<&str>,
         token: Option<&Bearer>,
         timeout: Duration,
-    ) -> Result<std::result::Result<(u16, bytes::Bytes), AttemptError>> {
+    ) -> Result<std::result::Result<(u16, HeaderMap, bytes::Bytes), AttemptError>> {
         let req = self.request_for(op, key, token)?;
         Ok(match self.exchange_within(req, timeout).await {
             Ok((head, body)) => by_status(head, body),
@@ -606,7 +619,7 @@ impl Client {
 
     /// The request of one attempt of `op`.
     fn request_for(&self, op: &Op, key: Option<&str>, token: Option<&Bearer>) -> Result<http::Request<Body>> {
-        let uri = self.inner.base.uri(&op.path)?;
+        let uri = self.inner.base.uri(&op.path, op.query.as_deref())?;
         let headers = self.headers_for(op, key, token)?;
         let body = op.body.clone().unwrap_or_default();
         let mut req = http::Request::new(Body::new(body));
@@ -632,6 +645,9 @@ impl Client {
             }
             (Auth::Basic, _) => {}
             _ => headers.extend(fixed.client_credentials.clone()),
+        }
+        if !op.headers.is_empty() {
+            headers.extend(op.headers.clone());
         }
         if let (Some((name, _)), Some(k)) = (op.idempotency.header(), key) {
             headers.insert(name, header_value(k, false)?);
@@ -760,11 +776,16 @@ impl Base {
         })
     }
 
-    /// The URI of `path` (which starts with `/`) under the base URL.
-    fn uri(&self, path: &str) -> Result<http::Uri> {
-        let mut full = String::with_capacity(self.path.len() + path.len());
+    /// The URI of `path` (which starts with `/`) under the base URL, with `query` (encoded).
+    fn uri(&self, path: &str, query: Option<&str>) -> Result<http::Uri> {
+        let query_len = query.map_or(0, |q| q.len() + 1);
+        let mut full = String::with_capacity(self.path.len() + path.len() + query_len);
         full.push_str(&self.path);
         full.extend(percent_encoding::utf8_percent_encode(path, PATH));
+        if let Some(q) = query {
+            full.push('?');
+            full.push_str(q);
+        }
         let invalid = |e: &dyn std::fmt::Display| Error::config(format!("request path is not valid: {e}"));
         let mut parts = http::uri::Parts::default();
         parts.scheme = Some(self.scheme.clone());
