@@ -195,9 +195,12 @@ impl fmt::Display for Error {
 }
 
 /// A failure of the network under HTTP: connecting (DNS, TCP, the proxy's tunnel, TLS), or
-/// the connection breaking or closing mid-answer. `Display` gives the whole chain of causes;
-/// [`std::error::Error::source`] leads to the underlying errors (an [`std::io::Error`] among
-/// them, where there is one). Neither holds a URL, a header or a credential.
+/// the connection breaking or closing mid-answer. `Display` says what happened in a few words
+/// ("connection refused", "timed out", "TLS failed", "connection failed");
+/// [`std::error::Error::source`] leads to the underlying errors and their own messages (an
+/// [`std::io::Error`] among them, where there is one), so reporters that print the chain
+/// (`anyhow`, `{:#}`) print each once. `Debug` shows the message and the chain. None of them
+/// holds a URL, a header or a credential.
 pub struct NetworkError(Box<dyn std::error::Error + Send + Sync>);
 
 impl NetworkError {
@@ -208,41 +211,70 @@ impl NetworkError {
     /// The kind of the [`std::io::Error`] at the root of this failure, if one is (such as
     /// `ConnectionRefused`, `TimedOut` or `ConnectionReset`).
     pub fn io_error_kind(&self) -> Option<std::io::ErrorKind> {
-        let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(&*self.0);
-        while let Some(e) = cur {
-            if let Some(io) = e.downcast_ref::<std::io::Error>() {
-                return Some(io.kind());
-            }
-            cur = e.source();
+        self.causes()
+            .find_map(|e| e.downcast_ref::<std::io::Error>())
+            .map(std::io::Error::kind)
+    }
+
+    /// The wrapped error and every error under it.
+    fn causes(&self) -> impl Iterator<Item = &(dyn std::error::Error + 'static)> {
+        std::iter::successors(Some(&*self.0 as &(dyn std::error::Error + 'static)), |e| e.source())
+    }
+
+    /// Whether the TLS layer failed. rustls's error travels inside `io::Error`s (two, from
+    /// hyper-rustls), which hide it from `source()`: look inside them.
+    fn is_tls(&self) -> bool {
+        self.causes().any(|cause| {
+            std::iter::successors(Some(cause), |e| {
+                e.downcast_ref::<std::io::Error>()
+                    .and_then(std::io::Error::get_ref)
+                    .map(|inner| inner as &(dyn std::error::Error + 'static))
+            })
+            .any(|e| e.is::<rustls::Error>())
+        })
+    }
+
+    /// Whether hyper saw the connection close before the answer was complete.
+    fn is_incomplete_answer(&self) -> bool {
+        self.causes()
+            .filter_map(|e| e.downcast_ref::<hyper::Error>())
+            .any(hyper::Error::is_incomplete_message)
+    }
+
+    /// What happened, in a few words: the network condition the root I/O error names, else the
+    /// layer that failed.
+    fn summary(&self) -> &'static str {
+        use std::io::ErrorKind as Io;
+        match self.io_error_kind() {
+            Some(Io::TimedOut) => "timed out",
+            Some(Io::ConnectionRefused) => "connection refused",
+            Some(Io::ConnectionReset) => "connection reset",
+            Some(Io::ConnectionAborted) => "connection aborted",
+            Some(Io::UnexpectedEof | Io::BrokenPipe) => "connection closed early",
+            _ if self.is_tls() => "TLS failed",
+            _ if self.is_incomplete_answer() => "connection closed early",
+            _ => "connection failed",
         }
-        None
     }
 }
 
 impl fmt::Display for NetworkError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // hyper's client error says only which stage failed ("client error (Connect)"),
-        // which the error's kind already tells: start at its cause.
-        let mut cur: Option<&(dyn std::error::Error + 'static)> = match self.0.source() {
-            Some(cause) if self.0.is::<hyper_util::client::legacy::Error>() => Some(cause),
-            _ => Some(&*self.0),
-        };
-        let mut first = true;
-        while let Some(e) = cur {
-            if !first {
-                f.write_str(": ")?;
-            }
-            write!(f, "{e}")?;
-            first = false;
-            cur = e.source();
-        }
-        Ok(())
+        // Only this error's own words: the causes are its `source()`, and printing them here
+        // too made every chain-printing reporter show each of them twice.
+        f.write_str(self.summary())
     }
 }
 
 impl fmt::Debug for NetworkError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "NetworkError({self})")
+        // The causes' messages, not their `Debug`: those are the texts checked to hold no
+        // URL or credential.
+        let causes: Vec<String> = self.causes().map(|e| e.to_string()).collect();
+        f.debug_struct("NetworkError")
+            .field("summary", &self.summary())
+            .field("causes", &causes)
+            .finish()
     }
 }
 
@@ -275,3 +307,92 @@ impl std::error::Error for Error {
 
 /// A `Result` with the SDK's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io;
+
+    /// A layer's error with its own message and maybe a cause, as the layers under hyper make.
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<dyn std::error::Error + Send + Sync>>);
+
+    impl fmt::Display for Layer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|e| e as _)
+        }
+    }
+
+    /// What a chain-printing reporter prints: each error's `Display`, then its source's.
+    fn chain(e: &(dyn std::error::Error + 'static)) -> Vec<String> {
+        std::iter::successors(Some(e), |e| e.source())
+            .map(|e| e.to_string())
+            .collect()
+    }
+
+    fn refused() -> NetworkError {
+        let io = io::Error::new(io::ErrorKind::ConnectionRefused, "Connection refused (os error 111)");
+        NetworkError::new(Layer("tcp connect error", Some(Box::new(io))))
+    }
+
+    #[test]
+    fn a_network_error_says_what_happened_and_leads_to_each_cause_once() {
+        let e = refused();
+        assert_eq!(e.to_string(), "connection refused");
+        assert_eq!(
+            chain(&e),
+            [
+                "connection refused",
+                "tcp connect error",
+                "Connection refused (os error 111)"
+            ]
+        );
+        assert_eq!(e.io_error_kind(), Some(io::ErrorKind::ConnectionRefused));
+        // `Debug` (as in a panic's message) still shows the causes.
+        let debug = format!("{e:?}");
+        assert!(
+            debug.contains("connection refused") && debug.contains("tcp connect error"),
+            "{debug}"
+        );
+        // In the SDK's error, each cause's text is printed once along the whole chain.
+        let err = Error::new(ErrorKind::Connect(e));
+        assert_eq!(
+            err.to_string(),
+            "could not connect (request not sent): connection refused"
+        );
+        let printed = chain(&err).join("\n");
+        for cause in ["tcp connect error", "Connection refused (os error 111)"] {
+            assert_eq!(printed.matches(cause).count(), 1, "{printed}");
+        }
+    }
+
+    #[test]
+    fn the_summary_names_the_condition_or_the_layer() {
+        let timed_out = NetworkError::new(io::Error::new(io::ErrorKind::TimedOut, "connect timed out after 5 ms"));
+        assert_eq!(timed_out.to_string(), "timed out");
+        let reset = NetworkError::new(Layer(
+            "error reading a body from connection",
+            Some(Box::new(io::Error::from(io::ErrorKind::ConnectionReset))),
+        ));
+        assert_eq!(reset.to_string(), "connection reset");
+        let tls = NetworkError::new(Layer(
+            "client error (Connect)",
+            // As hyper-rustls wraps tokio-rustls's error.
+            Some(Box::new(io::Error::other(io::Error::new(
+                io::ErrorKind::InvalidData,
+                rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+            )))),
+        ));
+        assert_eq!(tls.to_string(), "TLS failed");
+        assert!(chain(&tls).iter().any(|m| m.contains("certificate")), "{tls:?}");
+        let proxy = NetworkError::new(Layer("proxy authorization required", None));
+        assert_eq!(proxy.to_string(), "connection failed");
+        assert_eq!(chain(&proxy)[1], "proxy authorization required");
+    }
+}

@@ -53,6 +53,34 @@
 //!
 //! `Client::from_env()` reads the configuration from `VIPPS_*` variables (see
 //! [`ClientBuilder::from_env`]).
+//!
+//! ## Endpoints the SDK has not typed
+//!
+//! [`Client::request`] calls any endpoint under the base URL (the Report API, the Management
+//! API, a field newer than the SDK) through the same transport as the typed calls: the cached
+//! access token and the key, MSN and `Vipps-System-*` headers, an `Idempotency-Key` chosen once
+//! for every method but `GET` (your own with [`UntypedRequest::idempotency_key`], none with
+//! [`UntypedRequest::without_idempotency_key`]), the retry policy, the timeouts, and an
+//! [`Error`] with the problem details for an error status. Parse the answer into any type,
+//! `serde_json::Value` included, or take it raw with [`UntypedRequest::send_raw`].
+//!
+//! ```no_run
+//! # async fn run(client: vipps::Client) -> Result<(), vipps::Error> {
+//! use vipps::Method;
+//! let ledgers = client
+//!     .request(Method::GET, "/settlement/v1/ledgers")
+//!     .query([("settlesForRecipientHandles", "api:123456")])
+//!     .send::<serde_json::Value>()
+//!     .await?
+//!     .into_inner();
+//! let captured = client
+//!     .request(Method::POST, "/epayment/v1/payments/acme-shop-123-order123abc/capture")
+//!     .json(&serde_json::json!({"modificationAmount": {"currency": "NOK", "value": 49900}}))
+//!     .send_raw()
+//!     .await?;
+//! println!("{ledgers} {} {:?}", captured.status(), captured.idempotency_key());
+//! # Ok(()) }
+//! ```
 
 pub mod checkout;
 mod config;
@@ -65,14 +93,17 @@ pub mod retry;
 mod secret;
 mod token;
 mod transport;
+mod untyped;
 pub mod userinfo;
 pub mod webhooks;
 
 pub use config::{ClientBuilder, Config, Environment, SystemInfo};
 pub use error::{Error, ErrorKind, NetworkError, Result};
+pub use http::Method;
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use transport::{RequestBuilder, Response};
+pub use untyped::{RawResponse, UntypedRequest};
 /// The wire types (re-export of the `vipps-types` crate).
 pub use vipps_types as types;
 
@@ -156,6 +187,15 @@ impl Client {
     /// The Userinfo API: the profile a customer shared in a payment (by its `sub`).
     pub fn userinfo(&self) -> userinfo::Userinfo {
         userinfo::Userinfo::new(self.clone())
+    }
+
+    /// A call to an endpoint the SDK has not typed, such as `GET /settlement/v1/ledgers`: the
+    /// escape hatch. It goes through the same transport as the typed calls (authentication,
+    /// idempotency key, retries, timeouts, typed errors); see [`UntypedRequest`]. `path` is
+    /// a path under the base URL: it must start with `/` and cannot name another host, so the
+    /// credentials go nowhere else; `send` refuses it otherwise, before sending anything.
+    pub fn request(&self, method: Method, path: impl Into<String>) -> UntypedRequest {
+        UntypedRequest::new(self, method, path.into())
     }
 
     /// A valid access token (cached; fetched when needed).

@@ -3,7 +3,7 @@
 
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, NetworkError, Result};
-use crate::net::{ConnectWatch, Failure};
+use crate::net::{Body, ConnectWatch, Failure};
 use crate::retry::{decide, parse_retry_after, AttemptOutcome, Decision, RetryPolicy};
 use crate::token::{Bearer, TokenCache};
 use crate::Client;
@@ -63,6 +63,13 @@ pub(crate) enum Idempotency {
     RequestId,
 }
 
+impl Auth {
+    /// Whether the operation carries the access token.
+    fn is_bearer(self) -> bool {
+        matches!(self, Auth::Bearer | Auth::BearerWithoutKey)
+    }
+}
+
 impl Idempotency {
     fn header(self) -> Option<(&'static str, usize)> {
         match self {
@@ -79,6 +86,10 @@ pub(crate) struct Op {
     pub name: &'static str,
     pub method: Method,
     pub path: String,
+    /// The query string, already encoded (untyped calls only).
+    pub query: Option<String>,
+    /// Headers of the caller's own (untyped calls only), after the ones the transport sets.
+    pub headers: HeaderMap,
     pub body: Option<bytes::Bytes>,
     /// The body's content type (JSON unless [`Op::form`] set it).
     pub content_type: &'static str,
@@ -92,11 +103,13 @@ pub(crate) struct Op {
 
 impl Op {
     pub(crate) fn new(name: &'static str, method: Method, path: impl Into<String>) -> Self {
-        let safe = method == Method::GET;
+        let safe = method == Method::GET || method == Method::HEAD;
         Op {
             name,
             method,
             path: path.into(),
+            query: None,
+            headers: HeaderMap::new(),
             body: None,
             content_type: "application/json",
             auth: Auth::Bearer,
@@ -106,7 +119,7 @@ impl Op {
         }
     }
 
-    pub(crate) fn json<B: serde::Serialize>(mut self, body: &B) -> Result<Self> {
+    pub(crate) fn json<B: serde::Serialize + ?Sized>(mut self, body: &B) -> Result<Self> {
         let bytes = serde_json::to_vec(body)
             .map_err(|e| Error::config(format!("request body could not be serialized: {e}")))?;
         self.body = Some(bytes::Bytes::from(bytes));
@@ -238,23 +251,171 @@ impl<T: DeserializeOwned + Send + 'static> IntoFuture for RequestBuilder<T> {
     }
 }
 
-pub(crate) struct RawResponse {
-    status: u16,
-    body: bytes::Bytes,
-    idempotency_key: Option<String>,
-    attempts: u32,
+/// A call's success, its body not decoded yet.
+pub(crate) struct Exchanged {
+    pub(crate) status: u16,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: bytes::Bytes,
+    pub(crate) idempotency_key: Option<String>,
+    pub(crate) attempts: u32,
     /// The operation's method and path, for the error context if decoding fails.
     method: Method,
     path: String,
 }
 
+/// How an attempt fell short of a success.
 enum AttemptError {
+    /// The server answered with an error status.
     Answer {
         status: u16,
         headers: HeaderMap,
         body: bytes::Bytes,
     },
+    /// No complete answer: the error, and what it means for retrying.
     Failed(ErrorKind, AttemptOutcome),
+}
+
+/// The key every attempt of a call carries: the caller's or a new UUID, checked against the
+/// header's rules; none for operations without an idempotency header.
+fn choose_key(idempotency: Idempotency, given: Option<&str>) -> Result<Option<String>> {
+    let Some((name, max)) = idempotency.header() else {
+        return Ok(None);
+    };
+    let key = given.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+    if key.is_empty() || key.len() > max || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::validation(vipps_types::ValidationError::new(
+            name,
+            format!("must be 1 to {max} printable ASCII characters"),
+        )));
+    }
+    Ok(Some(key))
+}
+
+/// The retry bookkeeping of one call.
+struct Retries<'a> {
+    policy: &'a RetryPolicy,
+    /// A read, or a write with an idempotency key: safe to send again.
+    repeatable: bool,
+    started: Instant,
+    /// Attempts sent so far.
+    attempts: u32,
+    /// The attempts that count against the policy (the 401 refresh does not).
+    counted: u32,
+    refreshed_after_401: bool,
+}
+
+impl<'a> Retries<'a> {
+    fn new(policy: &'a RetryPolicy, repeatable: bool) -> Self {
+        Retries {
+            policy,
+            repeatable,
+            started: Instant::now(),
+            attempts: 0,
+            counted: 0,
+            refreshed_after_401: false,
+        }
+    }
+
+    /// Counts a new attempt; its number (1-based).
+    fn begin_attempt(&mut self) -> u32 {
+        self.attempts += 1;
+        self.counted += 1;
+        self.attempts
+    }
+
+    /// Whether to fetch a new token and repeat at once: the token of a `401` may have been
+    /// revoked or expired early. Once per call, and not counted as a retry.
+    fn refresh_token_once(&mut self, auth: Auth, status: u16) -> bool {
+        if status != 401 || !auth.is_bearer() || self.refreshed_after_401 {
+            return false;
+        }
+        self.refreshed_after_401 = true;
+        self.counted -= 1;
+        true
+    }
+
+    fn decide(&self, outcome: &AttemptOutcome) -> Decision {
+        let jitter: f64 = rand::random();
+        decide(
+            self.policy,
+            self.counted,
+            outcome,
+            self.repeatable,
+            self.started.elapsed(),
+            jitter,
+        )
+    }
+}
+
+/// `e` with what the call was: its key, operation and attempts.
+fn context(e: Error, op: &Op, key: &Option<String>, attempts: u32) -> Error {
+    e.with_context(key.clone(), format!("{} {}", op.method, op.path), attempts)
+}
+
+fn attempt_span(op: &Op, attempt: u32) -> tracing::Span {
+    tracing::info_span!(
+        "vipps.request",
+        op = op.name,
+        method = %op.method,
+        path = %op.path,
+        attempt,
+        status = tracing::field::Empty,
+        duration_ms = tracing::field::Empty,
+    )
+}
+
+/// A complete answer: its status and body when it is a success.
+// The error is moved once per attempt, as the attempt's result was before; boxing it would
+// add an allocation to every failed attempt.
+#[allow(clippy::result_large_err)]
+fn by_status(
+    head: http::response::Parts,
+    body: bytes::Bytes,
+) -> std::result::Result<(u16, HeaderMap, bytes::Bytes), AttemptError> {
+    let status = head.status.as_u16();
+    if (200..300).contains(&status) {
+        Ok((status, head.headers, body))
+    } else {
+        Err(AttemptError::Answer {
+            status,
+            headers: head.headers,
+            body,
+        })
+    }
+}
+
+/// What a failed attempt makes: the error to report, and the outcome to decide a retry by.
+fn classify(failed: AttemptError, span: &tracing::Span) -> (ErrorKind, AttemptOutcome) {
+    match failed {
+        AttemptError::Answer { status, headers, body } => {
+            tracing::debug!(parent: span, status, "vipps request answered with an error");
+            api_error(status, &headers, &body)
+        }
+        AttemptError::Failed(kind, outcome) => {
+            tracing::debug!(parent: span, outcome = ?outcome, "vipps request failed");
+            (kind, outcome)
+        }
+    }
+}
+
+/// An error answer as an [`ErrorKind::Api`] (problem details and at most 4 KiB of the body),
+/// and its `Retry-After`.
+fn api_error(status: u16, headers: &HeaderMap, body: &[u8]) -> (ErrorKind, AttemptOutcome) {
+    let retry_after = headers
+        .get(http::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
+    let mut text = String::from_utf8_lossy(&body[..body.len().min(4096)]).into_owned();
+    text.truncate(4096);
+    let problem = parse_problem(status, body);
+    (
+        ErrorKind::Api {
+            status,
+            problem,
+            body: text,
+        },
+        AttemptOutcome::Status { status, retry_after },
+    )
 }
 
 /// Turns an error body into problem details: RFC 7807, Checkout's variant, the gateway's
@@ -342,69 +503,38 @@ impl Client {
         })
     }
 
-    /// The attempt loop. Boxed (and so explicitly `Send`) because fetching the access token
-    /// goes through it too.
-    fn execute_raw(&self, op: Op, opts: CallOptions) -> Pin<Box<dyn Future<Output = Result<RawResponse>> + Send + '_>> {
+    /// The attempt loop: choose the key, then attempt, classify, and retry or stop. Boxed
+    /// (and so explicitly `Send`) because fetching the access token goes through it too.
+    pub(crate) fn execute_raw(
+        &self,
+        op: Op,
+        opts: CallOptions,
+    ) -> Pin<Box<dyn Future<Output = Result<Exchanged>> + Send + '_>> {
         Box::pin(async move {
-            let key = match op.idempotency.header() {
-                None => None,
-                Some((name, max)) => {
-                    let k = opts
-                        .idempotency_key
-                        .clone()
-                        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-                    if k.is_empty() || k.len() > max || !k.bytes().all(|b| b.is_ascii_graphic()) {
-                        return Err(Error::validation(vipps_types::ValidationError::new(
-                            name,
-                            format!("must be 1 to {max} printable ASCII characters"),
-                        )));
-                    }
-                    Some(k)
-                }
-            };
-            let policy = opts.retry.as_ref().unwrap_or(&self.inner.config.retry);
+            let key = choose_key(op.idempotency, opts.idempotency_key.as_deref())?;
             let per_attempt = opts.timeout.unwrap_or(self.inner.config.request_timeout);
-            let repeatable = op.safe || key.is_some();
-            let started = Instant::now();
-            let mut attempts = 0u32;
-            let mut retries_used = 0u32;
-            let mut refreshed_after_401 = false;
-            let ctx = |e: Error, attempts| e.with_context(key.clone(), format!("{} {}", op.method, op.path), attempts);
+            let mut retries = Retries::new(
+                opts.retry.as_ref().unwrap_or(&self.inner.config.retry),
+                op.safe || key.is_some(),
+            );
             loop {
-                attempts += 1;
-                retries_used += 1;
-                let token = match op.auth {
-                    Auth::Bearer | Auth::BearerWithoutKey => {
-                        Some(self.bearer_token().await.map_err(|e| ctx(e, attempts - 1))?)
-                    }
-                    Auth::ClientCredentials | Auth::Basic => None,
-                };
-                let span = tracing::info_span!(
-                    "vipps.request",
-                    op = op.name,
-                    method = %op.method,
-                    path = %op.path,
-                    attempt = attempts,
-                    status = tracing::field::Empty,
-                    duration_ms = tracing::field::Empty,
-                );
-                let t0 = Instant::now();
-                let attempt = self.attempt(&op, key.as_deref(), token.as_ref(), per_attempt);
-                // Entering a span nobody listens to still costs on every poll (with tracing's
-                // `log` feature, which axum turns on, a check of the `log` crate's level).
-                let result = if span.is_disabled() {
-                    attempt.await
-                } else {
-                    attempt.instrument(span.clone()).await
-                }
-                .map_err(|e| ctx(e, attempts))?;
-                span.record("duration_ms", t0.elapsed().as_millis() as u64);
-                let (kind, outcome) = match result {
-                    Ok((status, body)) => {
+                let attempts = retries.begin_attempt();
+                let token = self
+                    .token_for(op.auth)
+                    .await
+                    .map_err(|e| context(e, &op, &key, attempts - 1))?;
+                let span = attempt_span(&op, attempts);
+                let result = self
+                    .traced_attempt(&op, key.as_deref(), token.as_ref(), per_attempt, &span)
+                    .await
+                    .map_err(|e| context(e, &op, &key, attempts))?;
+                let failed = match result {
+                    Ok((status, headers, body)) => {
                         span.record("status", status);
                         tracing::debug!(parent: &span, "vipps request succeeded");
-                        return Ok(RawResponse {
+                        return Ok(Exchanged {
                             status,
+                            headers,
                             body,
                             idempotency_key: key,
                             attempts,
@@ -412,45 +542,20 @@ impl Client {
                             path: op.path,
                         });
                     }
-                    Err(AttemptError::Answer { status, headers, body }) => {
-                        span.record("status", status);
-                        if status == 401
-                            && matches!(op.auth, Auth::Bearer | Auth::BearerWithoutKey)
-                            && !refreshed_after_401
-                        {
-                            // The token may have been revoked or expired early: fetch one new token, retry once.
-                            refreshed_after_401 = true;
-                            if let Some(t) = &token {
-                                self.inner.tokens.invalidate(&t.token);
-                            }
-                            retries_used -= 1;
-                            tracing::debug!(parent: &span, "401: refreshing the access token once");
-                            continue;
-                        }
-                        let retry_after = headers
-                            .get(http::header::RETRY_AFTER)
-                            .and_then(|v| v.to_str().ok())
-                            .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
-                        let mut text = String::from_utf8_lossy(&body[..body.len().min(4096)]).into_owned();
-                        text.truncate(4096);
-                        let problem = parse_problem(status, &body);
-                        tracing::debug!(parent: &span, status, "vipps request answered with an error");
-                        (
-                            ErrorKind::Api {
-                                status,
-                                problem,
-                                body: text,
-                            },
-                            AttemptOutcome::Status { status, retry_after },
-                        )
-                    }
-                    Err(AttemptError::Failed(kind, outcome)) => {
-                        tracing::debug!(parent: &span, outcome = ?outcome, "vipps request failed");
-                        (kind, outcome)
-                    }
+                    Err(failed) => failed,
                 };
-                let jitter: f64 = rand::random();
-                match decide(policy, retries_used, &outcome, repeatable, started.elapsed(), jitter) {
+                if let AttemptError::Answer { status, .. } = failed {
+                    span.record("status", status);
+                    if retries.refresh_token_once(op.auth, status) {
+                        if let Some(t) = &token {
+                            self.inner.tokens.invalidate(&t.token);
+                        }
+                        tracing::debug!(parent: &span, "401: refreshing the access token once");
+                        continue;
+                    }
+                }
+                let (kind, outcome) = classify(failed, &span);
+                match retries.decide(&outcome) {
                     Decision::RetryAfter(wait) => {
                         tracing::debug!(
                             op = op.name,
@@ -460,20 +565,73 @@ impl Client {
                         );
                         tokio::time::sleep(wait).await;
                     }
-                    Decision::Stop => return Err(ctx(Error::new(kind), attempts)),
+                    Decision::Stop => return Err(context(Error::new(kind), &op, &key, attempts)),
                 }
             }
         })
     }
 
+    /// The access token an attempt carries, for operations that take one.
+    async fn token_for(&self, auth: Auth) -> Result<Option<Bearer>> {
+        if auth.is_bearer() {
+            self.bearer_token().await.map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// One attempt inside its span, which gets the attempt's duration.
+    async fn traced_attempt(
+        &self,
+        op: &Op,
+        key: Option<&str>,
+        token: Option<&Bearer>,
+        timeout: Duration,
+        span: &tracing::Span,
+    ) -> Result<std::result::Result<(u16, HeaderMap, bytes::Bytes), AttemptError>> {
+        let t0 = Instant::now();
+        let attempt = self.attempt(op, key, token, timeout);
+        // Entering a span nobody listens to still costs on every poll (with tracing's
+        // `log` feature, which axum turns on, a check of the `log` crate's level).
+        let result = if span.is_disabled() {
+            attempt.await
+        } else {
+            attempt.instrument(span.clone()).await
+        }?;
+        span.record("duration_ms", t0.elapsed().as_millis() as u64);
+        Ok(result)
+    }
+
+    /// One attempt: build the request, exchange it within the timeout, sort the answer.
     async fn attempt(
         &self,
         op: &Op,
         key: Option<&str>,
         token: Option<&Bearer>,
         timeout: Duration,
-    ) -> Result<std::result::Result<(u16, bytes::Bytes), AttemptError>> {
-        let uri = self.inner.base.uri(&op.path)?;
+    ) -> Result<std::result::Result<(u16, HeaderMap, bytes::Bytes), AttemptError>> {
+        let req = self.request_for(op, key, token)?;
+        Ok(match self.exchange_within(req, timeout).await {
+            Ok((head, body)) => by_status(head, body),
+            Err(failed) => Err(failed),
+        })
+    }
+
+    /// The request of one attempt of `op`.
+    fn request_for(&self, op: &Op, key: Option<&str>, token: Option<&Bearer>) -> Result<http::Request<Body>> {
+        let uri = self.inner.base.uri(&op.path, op.query.as_deref())?;
+        let headers = self.headers_for(op, key, token)?;
+        let body = op.body.clone().unwrap_or_default();
+        let mut req = http::Request::new(Body::new(body));
+        *req.method_mut() = op.method.clone();
+        *req.uri_mut() = uri;
+        *req.headers_mut() = headers;
+        Ok(req)
+    }
+
+    /// The headers of one attempt: the fixed ones `op`'s authentication takes, its
+    /// credentials, its idempotency key and its body's framing.
+    fn headers_for(&self, op: &Op, key: Option<&str>, token: Option<&Bearer>) -> Result<HeaderMap> {
         let fixed = &self.inner.fixed_headers;
         let mut headers = match (op.auth, op.msn) {
             (Auth::Basic, _) => fixed.basic.clone(),
@@ -488,6 +646,9 @@ impl Client {
             (Auth::Basic, _) => {}
             _ => headers.extend(fixed.client_credentials.clone()),
         }
+        if !op.headers.is_empty() {
+            headers.extend(op.headers.clone());
+        }
         if let (Some((name, _)), Some(k)) = (op.idempotency.header(), key) {
             headers.insert(name, header_value(k, false)?);
         }
@@ -496,57 +657,44 @@ impl Client {
         } else if op.method == Method::POST || op.method == Method::PUT || op.method == Method::PATCH {
             headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("0"));
         }
-        let body = op.body.clone().unwrap_or_default();
-        let mut req = http::Request::new(crate::net::Body::new(body));
-        *req.method_mut() = op.method.clone();
-        *req.uri_mut() = uri;
-        *req.headers_mut() = headers;
+        Ok(headers)
+    }
+
+    /// Sends `req` and reads the whole answer, all within `timeout`.
+    #[allow(clippy::result_large_err)] // as `by_status`
+    async fn exchange_within(
+        &self,
+        mut req: http::Request<Body>,
+        timeout: Duration,
+    ) -> std::result::Result<(http::response::Parts, bytes::Bytes), AttemptError> {
         // A deadline no longer than the connect timeout can end the attempt while it is still
         // connecting (a longer one cannot: the connect fails first). Whether it had a
         // connection then tells "not sent" from "may have reached the server"; watching costs
         // an allocation, so only these attempts are watched.
         let watch = (timeout <= self.inner.config.connect_timeout).then(|| ConnectWatch::new(&mut req));
-        // The attempt's deadline covers connecting, sending, the answer's head and its body.
-        let exchanged = match tokio::time::timeout(timeout, self.inner.http.exchange(req)).await {
-            Ok(exchanged) => exchanged,
+        let failure = match tokio::time::timeout(timeout, self.inner.http.exchange(req)).await {
+            Ok(Ok(answer)) => return Ok(answer),
+            Ok(Err(failure)) => failure,
             Err(_elapsed) if watch.is_some_and(|w| !w.connected()) => {
-                Err(Failure::Connect(NetworkError::new(std::io::Error::new(
+                Failure::Connect(NetworkError::new(std::io::Error::new(
                     std::io::ErrorKind::TimedOut,
                     format!(
                         "not connected within the attempt's timeout of {} ms",
                         timeout.as_millis()
                     ),
-                ))))
-            }
-            Err(_elapsed) => {
-                return Ok(Err(AttemptError::Failed(
-                    ErrorKind::Timeout,
-                    AttemptOutcome::TimedOutOrBroken,
                 )))
             }
-        };
-        match exchanged {
-            Err(Failure::Connect(e)) => Ok(Err(AttemptError::Failed(
-                ErrorKind::Connect(e),
-                AttemptOutcome::ConnectFailed,
-            ))),
-            Err(Failure::Broken(e)) => Ok(Err(AttemptError::Failed(
-                ErrorKind::Transport(e),
-                AttemptOutcome::TimedOutOrBroken,
-            ))),
-            Ok((head, body)) => {
-                let status = head.status.as_u16();
-                if (200..300).contains(&status) {
-                    Ok(Ok((status, body)))
-                } else {
-                    Ok(Err(AttemptError::Answer {
-                        status,
-                        headers: head.headers,
-                        body,
-                    }))
-                }
+            Err(_elapsed) => {
+                return Err(AttemptError::Failed(
+                    ErrorKind::Timeout,
+                    AttemptOutcome::TimedOutOrBroken,
+                ))
             }
-        }
+        };
+        Err(match failure {
+            Failure::Connect(e) => AttemptError::Failed(ErrorKind::Connect(e), AttemptOutcome::ConnectFailed),
+            Failure::Broken(e) => AttemptError::Failed(ErrorKind::Transport(e), AttemptOutcome::TimedOutOrBroken),
+        })
     }
 
     /// A fresh access token, from the cache or fetched once for all concurrent callers.
@@ -628,11 +776,16 @@ impl Base {
         })
     }
 
-    /// The URI of `path` (which starts with `/`) under the base URL.
-    fn uri(&self, path: &str) -> Result<http::Uri> {
-        let mut full = String::with_capacity(self.path.len() + path.len());
+    /// The URI of `path` (which starts with `/`) under the base URL, with `query` (encoded).
+    fn uri(&self, path: &str, query: Option<&str>) -> Result<http::Uri> {
+        let query_len = query.map_or(0, |q| q.len() + 1);
+        let mut full = String::with_capacity(self.path.len() + path.len() + query_len);
         full.push_str(&self.path);
         full.extend(percent_encoding::utf8_percent_encode(path, PATH));
+        if let Some(q) = query {
+            full.push('?');
+            full.push_str(q);
+        }
         let invalid = |e: &dyn std::fmt::Display| Error::config(format!("request path is not valid: {e}"));
         let mut parts = http::uri::Parts::default();
         parts.scheme = Some(self.scheme.clone());
