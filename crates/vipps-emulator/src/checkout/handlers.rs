@@ -4,7 +4,7 @@
 use super::{control::*, customer::*, errors::*, lifecycle::*, request::*, state::*};
 use crate::core::error::Stored;
 use crate::core::state::AppState;
-use crate::core::store::Fingerprint;
+use crate::core::store::{Fingerprint, IdempotencyScope, Once};
 use crate::web::parse_json;
 use axum::body::Body;
 use axum::extract::State;
@@ -19,36 +19,42 @@ use vipps_types::Validate;
 // API handlers
 // ------------------------------------------------------------------------------------------
 
-/// Idempotency: replays an identical retry, 409 for a reused key with another body.
-pub(super) fn replay(
-    cs: &Sessions,
-    scope: &Option<(String, String, String, String)>,
-    fp: &Fingerprint,
-) -> Option<Result<Stored, CkError>> {
-    let scope = scope.as_ref()?;
-    let (old, stored) = cs.idempotency.get(scope)?;
-    if old == fp {
-        return Some(Ok(stored.clone()));
+/// Checkout's use of the idempotency engine: `Idempotency-Key` per (merchant, method, path).
+pub(super) fn once(
+    msn: &str,
+    method: &'static str,
+    path: &str,
+    key: &Option<String>,
+    fingerprint: Fingerprint,
+) -> Once {
+    Once {
+        scope: key.as_deref().map(|key| {
+            IdempotencyScope {
+                api: "checkout",
+                msn,
+                method,
+                path,
+                key,
+            }
+            .digest()
+        }),
+        fingerprint,
+        tag: None,
     }
-    Some(Err(CkError::new(
+}
+
+/// The answer to a reused `Idempotency-Key` with another body.
+pub(super) fn conflict(key: &Option<String>, path: &str) -> Stored {
+    CkError::new(
         StatusCode::CONFLICT,
         "Idempotency-00100",
         "Idempotency conflict",
         format!(
             "Idempotency-Key '{}' was already used with a different request",
-            scope.3
+            key.as_deref().unwrap_or_default()
         ),
-    )))
-}
-
-pub(super) fn scope(
-    msn: &str,
-    method: &str,
-    path: &str,
-    key: &Option<String>,
-) -> Option<(String, String, String, String)> {
-    key.as_ref()
-        .map(|k| (msn.to_owned(), method.to_owned(), path.to_owned(), k.clone()))
+    )
+    .render(path)
 }
 
 pub(super) async fn create(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
@@ -95,69 +101,63 @@ pub(super) async fn create_inner(
         .ok_or_else(|| CkError::validation("reference", "is required"))?;
     let settings = state.checkout().settings();
     let public = state.public_url();
-    let fp = Fingerprint::of(&req);
-    let sc = scope(&m.msn, "POST", path, &call.key);
+    let once = once(&m.msn, "POST", path, &call.key, Fingerprint::of(&req));
     let r = state.store().transact(|t| {
-        let (ledger, cs) = t.ledger_and::<Sessions>();
-        if let Some(r) = replay(cs, &sc, &fp) {
-            return r;
-        }
-        let now = state.clock().now();
-        let id = (m.msn.clone(), reference.clone());
-        if cs.by_ref.contains_key(&id) || ledger.payment(&m.msn, &reference, now).is_ok() {
-            let e = CkError::new(
-                StatusCode::CONFLICT,
-                "Session-00200",
-                "Reference already used",
-                format!("A session or payment with reference '{reference}' already exists for this merchant"),
-            );
-            let stored = e.render(path);
-            if let Some(sc) = sc.clone() {
-                cs.idempotency.insert(sc, (fp, stored));
-            }
-            return Err(e);
-        }
-        let mut token = random_b64(32);
-        while cs.tokens.contains_key(&token) {
-            token = random_b64(32);
-        }
-        let session = Session {
-            msn: m.msn.clone(),
-            merchant_name: m.name.clone(),
-            reference: reference.clone(),
-            session_id: random_b64(16),
-            token: token.clone(),
-            created_at: now,
-            expires_at: now + time::Duration::seconds(settings.session_ttl.as_secs() as i64),
-            request: req.clone(),
-            state: SessionState::SessionCreated,
-            ended_at: None,
-            payment_created: false,
-            shipping: None,
-            billing: None,
-            user_info: None,
-            shared: None,
-            consent: None,
-            offered: None,
-            shipping_lookups: Vec::new(),
-            callback_sent: false,
-            agreement_id: subscription.then(agreement_id),
-        };
-        cs.tokens.insert(token.clone(), id.clone());
-        cs.by_ref.insert(id, session);
-        let resp = vipps_types::checkout::InitiateSessionResponse {
-            token,
-            checkout_frontend_url: format!("{public}/checkout/v3/frontend"),
-            polling_url: format!("{public}/checkout/v3/session/{reference}"),
-        };
-        let stored = Stored::json(StatusCode::OK, &resp);
-        if let Some(sc) = sc.clone() {
-            cs.idempotency.insert(sc, (fp, stored.clone()));
-        }
-        Ok(stored)
+        once.run(
+            t,
+            |_| conflict(&call.key, path),
+            |t| {
+                let (ledger, cs) = t.ledger_and::<Sessions>();
+                let now = state.clock().now();
+                let id = (m.msn.clone(), reference.clone());
+                if cs.by_ref.contains_key(&id) || ledger.payment(&m.msn, &reference, now).is_ok() {
+                    let e = CkError::new(
+                        StatusCode::CONFLICT,
+                        "Session-00200",
+                        "Reference already used",
+                        format!("A session or payment with reference '{reference}' already exists for this merchant"),
+                    );
+                    return e.render(path);
+                }
+                let mut token = random_b64(32);
+                while cs.tokens.contains_key(&token) {
+                    token = random_b64(32);
+                }
+                let session = Session {
+                    msn: m.msn.clone(),
+                    merchant_name: m.name.clone(),
+                    reference: reference.clone(),
+                    session_id: random_b64(16),
+                    token: token.clone(),
+                    created_at: now,
+                    expires_at: now + time::Duration::seconds(settings.session_ttl.as_secs() as i64),
+                    request: req.clone(),
+                    state: SessionState::SessionCreated,
+                    ended_at: None,
+                    payment_created: false,
+                    shipping: None,
+                    billing: None,
+                    user_info: None,
+                    shared: None,
+                    consent: None,
+                    offered: None,
+                    shipping_lookups: Vec::new(),
+                    callback_sent: false,
+                    agreement_id: subscription.then(agreement_id),
+                };
+                cs.tokens.insert(token.clone(), id.clone());
+                cs.by_ref.insert(id, session);
+                let resp = vipps_types::checkout::InitiateSessionResponse {
+                    token,
+                    checkout_frontend_url: format!("{public}/checkout/v3/frontend"),
+                    polling_url: format!("{public}/checkout/v3/session/{reference}"),
+                };
+                Stored::json(StatusCode::OK, &resp)
+            },
+        )
     });
     state.ensure_background();
-    r
+    Ok(r)
 }
 
 pub(super) async fn get_session(
@@ -207,34 +207,35 @@ pub(super) async fn update_session(
                 format!("must be {} for this merchant", m.currency),
             ));
         }
-        let fp = Fingerprint::of(&req);
-        let sc = scope(&m.msn, "PATCH", &path, &call.key);
-        if let Some(r) = state.store().transact(|t| replay(t.get::<Sessions>(), &sc, &fp)) {
-            return r;
-        }
-        let stored = with_session(&state, &m.msn, &reference, |s, ledger, now, _| {
-            if s.state != SessionState::SessionCreated {
-                return Err(CkError::wrong_state(s, "updated"));
-            }
-            if s.request.transaction.is_none() {
-                return Err(CkError::validation(
-                    "transaction",
-                    "this SUBSCRIPTION session has no initial payment, and PATCH cannot add one",
-                ));
-            }
-            let mut candidate = s.request.clone();
-            let mut t = req.transaction.clone();
-            t.reference = candidate.transaction.as_ref().and_then(|old| old.reference.clone());
-            candidate.transaction = Some(t);
-            candidate.validate()?;
-            s.request = candidate;
-            Ok(Stored::json(StatusCode::OK, &session_response(s, ledger, now)))
-        })?;
-        if let Some(sc) = sc {
-            state
-                .store()
-                .transact(|t| t.get_mut::<Sessions>().idempotency.insert(sc, (fp, stored.clone())));
-        }
+        let once = once(&m.msn, "PATCH", &path, &call.key, Fingerprint::of(&req));
+        let now = state.clock().now();
+        let stored = state.store().transact(|t| {
+            once.run(
+                t,
+                |_| conflict(&call.key, &path),
+                |t| {
+                    session_in(&state, t, (&m.msn, &reference), now, |s, ledger, now, _| {
+                        if s.state != SessionState::SessionCreated {
+                            return Err(CkError::wrong_state(s, "updated"));
+                        }
+                        if s.request.transaction.is_none() {
+                            return Err(CkError::validation(
+                                "transaction",
+                                "this SUBSCRIPTION session has no initial payment, and PATCH cannot add one",
+                            ));
+                        }
+                        let mut candidate = s.request.clone();
+                        let mut t = req.transaction.clone();
+                        t.reference = candidate.transaction.as_ref().and_then(|old| old.reference.clone());
+                        candidate.transaction = Some(t);
+                        candidate.validate()?;
+                        s.request = candidate;
+                        Ok(Stored::json(StatusCode::OK, &session_response(s, ledger, now)))
+                    })
+                    .unwrap_or_else(|e| e.render(&path))
+                },
+            )
+        });
         Ok(stored)
     }
     .await;

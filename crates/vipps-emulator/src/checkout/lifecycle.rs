@@ -3,6 +3,7 @@
 #[allow(unused_imports)]
 use super::{control::*, customer::*, errors::*, handlers::*, request::*, state::*};
 use crate::core::state::AppState;
+use crate::core::store::Tables;
 use crate::core::store::{Ledger, Payment};
 use crate::outbound::Outbound;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -171,17 +172,28 @@ pub(super) fn with_session<R>(
     reference: &str,
     f: impl FnOnce(&mut Session, &mut Ledger, OffsetDateTime, &mut Vec<Outbound>) -> Result<R, CkError>,
 ) -> Result<R, CkError> {
-    let retention = state.checkout().settings().expired_retention;
     let now = state.clock().now();
-    state.store().transact(|t| {
-        let mut out = Vec::new();
-        let (ledger, cs) = t.ledger_and::<Sessions>();
-        let r = in_session(state, cs, ledger, (msn, reference), now, retention, &mut out, f);
-        for o in out {
-            t.deliver(o);
-        }
-        r
-    })
+    state
+        .store()
+        .transact(|t| session_in(state, t, (msn, reference), now, f))
+}
+
+/// [`with_session`] inside a transaction that is already running.
+pub(super) fn session_in<R>(
+    state: &AppState,
+    t: &mut Tables,
+    (msn, reference): (&str, &str),
+    now: OffsetDateTime,
+    f: impl FnOnce(&mut Session, &mut Ledger, OffsetDateTime, &mut Vec<Outbound>) -> Result<R, CkError>,
+) -> Result<R, CkError> {
+    let retention = state.checkout().settings().expired_retention;
+    let mut out = Vec::new();
+    let (ledger, cs) = t.ledger_and::<Sessions>();
+    let r = in_session(state, cs, ledger, (msn, reference), now, retention, &mut out, f);
+    for o in out {
+        t.deliver(o);
+    }
+    r
 }
 
 #[allow(clippy::too_many_arguments)]

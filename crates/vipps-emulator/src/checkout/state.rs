@@ -3,9 +3,7 @@
 #[allow(unused_imports)]
 use super::{control::*, customer::*, errors::*, handlers::*, lifecycle::*, request::*};
 use crate::core::customer::Person;
-use crate::core::error::Stored;
 use crate::core::state::AppState;
-use crate::core::store::Fingerprint;
 use crate::core::store::{Table, Tables};
 use crate::outbound::RetrySchedule;
 use parking_lot::Mutex;
@@ -145,7 +143,6 @@ impl Session {
 pub(crate) struct Sessions {
     pub(super) by_ref: HashMap<(String, String), Session>,
     pub(super) tokens: HashMap<String, (String, String)>,
-    pub(super) idempotency: HashMap<(String, String, String, String), (Fingerprint, Stored)>,
 }
 
 /// State of the Checkout emulation, kept in [`AppState`] (lock order: the store first, then this).

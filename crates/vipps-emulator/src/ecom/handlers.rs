@@ -6,7 +6,7 @@ use super::order::Order;
 use super::{consent::*, customer::*, request::*, state::*};
 use crate::core::error::Stored;
 use crate::core::state::AppState;
-use crate::core::store::Fingerprint;
+use crate::core::store::{Fingerprint, IdempotencyRecord, IdempotencyScope, Once};
 use crate::web::parse_json;
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
@@ -14,6 +14,8 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use http::{HeaderMap, StatusCode};
 use std::cmp::Reverse;
+use time::OffsetDateTime;
+use vipps_types::ecom::TransactionUpdateCallback;
 use vipps_types::ecom::{
     CancelPaymentRequest, ForceApproveRequest, InitiatePaymentRequest, InitiatePaymentResponse, PaymentActionsRequest,
 };
@@ -150,51 +152,93 @@ pub(super) async fn modify(
             (Fingerprint::of(&req), None, release, text)
         }
     };
-    Ok(with_data(state, |d, now, out| {
-        let scope = rid
-            .as_ref()
-            .map(|r| (msn.clone(), order_id.clone(), action.endpoint(), r.clone()));
-        if let Some(rec) = scope.as_ref().and_then(|s| d.replays.get(s)) {
-            if rec.body == fingerprint {
-                return rec.response.clone();
-            }
-            let e = if rec.amount != amount {
-                EcomErr::payment(93, "Captured amount must be the same in an idempotent retry")
-            } else {
-                EcomErr::vipps(
-                    93,
-                    "The request differs from the earlier one with the same X-Request-Id",
+    let amount_tag = amount.map(|a| a.to_string().into_boxed_str());
+    let once = once(
+        &msn,
+        action.endpoint(),
+        &order_id,
+        rid.as_deref(),
+        fingerprint,
+        amount_tag.clone(),
+    );
+    let conflict = |rec: &IdempotencyRecord| {
+        let e = if rec.tag != amount_tag {
+            EcomErr::payment(93, "Captured amount must be the same in an idempotent retry")
+        } else {
+            EcomErr::vipps(
+                93,
+                "The request differs from the earlier one with the same X-Request-Id",
+            )
+        };
+        e.render()
+    };
+    let now = state.clock().now();
+    Ok(state.store().transact(|t| {
+        once.run(t, conflict, |t| {
+            in_data(t, now, |d, now, out| {
+                modify_order(
+                    d,
+                    now,
+                    out,
+                    (&msn, &order_id),
+                    rid.as_deref(),
+                    action,
+                    (amount, release, &text),
                 )
-            };
-            return e.render();
-        }
-        let rid_str = rid.clone().unwrap_or_default();
-        let result = match d.order(&msn, &order_id, now, out) {
-            None => Err(EcomErr::not_found(&order_id)),
-            Some(o) => match action {
-                Action::Capture => o.capture(amount, &text, &rid_str, now),
-                Action::Refund => o.refund(amount, &text, &rid_str, now),
-                Action::Cancel => o.cancel(release, &text, &rid_str, now),
-            },
-        };
-        let response = match result {
-            Ok(v) => Stored::json(StatusCode::OK, &v),
-            Err(e) => e.render(),
-        };
-        if let Some(scope) = scope {
-            if response.status < 500 && response.status != 423 {
-                d.replays.insert(
-                    scope,
-                    Replay {
-                        body: fingerprint,
-                        amount,
-                        response: response.clone(),
-                    },
-                );
-            }
-        }
-        response
+            })
+        })
     }))
+}
+
+/// Runs a capture, refund or cancel on an order; the answer, success or error.
+fn modify_order(
+    d: &mut Data,
+    now: OffsetDateTime,
+    out: &mut Vec<TransactionUpdateCallback>,
+    (msn, order_id): (&str, &str),
+    rid: Option<&str>,
+    action: Action,
+    (amount, release, text): (Option<i64>, bool, &str),
+) -> Stored {
+    let (msn, order_id) = (msn.to_owned(), order_id.to_owned());
+    let rid_str = rid.unwrap_or_default().to_owned();
+    let result = match d.order(&msn, &order_id, now, out) {
+        None => Err(EcomErr::not_found(&order_id)),
+        Some(o) => match action {
+            Action::Capture => o.capture(amount, text, &rid_str, now),
+            Action::Refund => o.refund(amount, text, &rid_str, now),
+            Action::Cancel => o.cancel(release, text, &rid_str, now),
+        },
+    };
+    match result {
+        Ok(v) => Stored::json(StatusCode::OK, &v),
+        Err(e) => e.render(),
+    }
+}
+
+/// eCom's use of the idempotency engine: `X-Request-Id` per (merchant, endpoint, order).
+fn once(
+    msn: &str,
+    endpoint: &'static str,
+    order_id: &str,
+    rid: Option<&str>,
+    fingerprint: Fingerprint,
+    tag: Option<Box<str>>,
+) -> Once {
+    Once {
+        scope: rid.map(|key| {
+            IdempotencyScope {
+                api: "ecom",
+                msn,
+                method: endpoint,
+                path: order_id,
+                key,
+            }
+            .digest()
+        }),
+        fingerprint,
+        tag,
+    }
 }
 
 /// `GET …/{orderId}/details`.
@@ -266,60 +310,46 @@ pub(super) async fn force_approve_inner(
             ));
         }
     }
-    let fingerprint = Fingerprint::of(&req);
-    Ok(with_data(state, |d, now, out| {
-        let scope = rid
-            .as_ref()
-            .map(|r| (msn.clone(), order_id.clone(), "approve", r.clone()));
-        if let Some(rec) = scope.as_ref().and_then(|s| d.replays.get(s)) {
-            if rec.body == fingerprint {
-                return rec.response.clone();
-            }
-            return EcomErr::vipps(
-                93,
-                "The request differs from the earlier one with the same X-Request-Id",
-            )
-            .render();
-        }
-        let rid_str = rid.clone().unwrap_or_default();
-        let result = (|| {
-            // As in ePayment: another order's token is refused, one that is no order's ignored.
-            let known = req.token.as_deref().filter(|t| d.tokens.contains_key(*t));
-            let o = d
-                .order(&msn, &order_id, now, out)
-                .ok_or_else(|| EcomErr::not_found(&order_id))?;
-            if known.is_some_and(|t| !crate::web::secure_eq(t, &o.token)) {
-                return Err(EcomErr::invalid("token", "belongs to another order"));
-            }
-            if o.express() {
-                return Err(EcomErr::vipps(
-                    91,
-                    "Force approve does not support express payments (Vipps Hurtigkasse)",
-                ));
-            }
-            if o.request.transaction.skip_landing_page == Some(true) {
-                return Err(EcomErr::vipps(
-                    91,
-                    "Force approve does not support skipLandingPage payments",
-                ));
-            }
-            o.require_initiated()?;
-            out.push(o.reserve(req.customer_phone_number.as_deref(), None, &rid_str, now));
-            Ok(Stored::empty(StatusCode::OK))
-        })();
-        let response = result.unwrap_or_else(|e| e.render());
-        if let Some(scope) = scope {
-            if response.status < 500 && response.status != 423 {
-                d.replays.insert(
-                    scope,
-                    Replay {
-                        body: fingerprint,
-                        amount: None,
-                        response: response.clone(),
-                    },
-                );
-            }
-        }
-        response
+    let once = once(&msn, "approve", &order_id, rid.as_deref(), Fingerprint::of(&req), None);
+    let conflict = |_: &IdempotencyRecord| {
+        EcomErr::vipps(
+            93,
+            "The request differs from the earlier one with the same X-Request-Id",
+        )
+        .render()
+    };
+    let now = state.clock().now();
+    Ok(state.store().transact(|t| {
+        once.run(t, conflict, |t| {
+            in_data(t, now, |d, now, out| {
+                let rid_str = rid.clone().unwrap_or_default();
+                let result = (|| {
+                    // As in ePayment: another order's token is refused, one that is no order's ignored.
+                    let known = req.token.as_deref().filter(|t| d.tokens.contains_key(*t));
+                    let o = d
+                        .order(&msn, &order_id, now, out)
+                        .ok_or_else(|| EcomErr::not_found(&order_id))?;
+                    if known.is_some_and(|t| !crate::web::secure_eq(t, &o.token)) {
+                        return Err(EcomErr::invalid("token", "belongs to another order"));
+                    }
+                    if o.express() {
+                        return Err(EcomErr::vipps(
+                            91,
+                            "Force approve does not support express payments (Vipps Hurtigkasse)",
+                        ));
+                    }
+                    if o.request.transaction.skip_landing_page == Some(true) {
+                        return Err(EcomErr::vipps(
+                            91,
+                            "Force approve does not support skipLandingPage payments",
+                        ));
+                    }
+                    o.require_initiated()?;
+                    out.push(o.reserve(req.customer_phone_number.as_deref(), None, &rid_str, now));
+                    Ok(Stored::empty(StatusCode::OK))
+                })();
+                result.unwrap_or_else(|e| e.render())
+            })
+        })
     }))
 }

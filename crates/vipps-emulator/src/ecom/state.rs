@@ -4,9 +4,7 @@ use super::order::Order;
 #[allow(unused_imports)]
 use super::{consent::*, customer::*, handlers::*, request::*};
 use crate::core::customer::Person;
-use crate::core::error::Stored;
 use crate::core::state::AppState;
-use crate::core::store::Fingerprint;
 use crate::core::store::{Table, Tables};
 use crate::outbound::{Outbound, RetrySchedule};
 use std::cmp::Reverse;
@@ -15,20 +13,11 @@ use time::OffsetDateTime;
 use vipps_types::ecom::{CallbackStatus, TransactionUpdateCallback};
 use vipps_types::Currency;
 
-/// A remembered answer for an `X-Request-Id`.
-#[derive(Debug, Clone)]
-pub(super) struct Replay {
-    pub(super) body: Fingerprint,
-    pub(super) amount: Option<i64>,
-    pub(super) response: Stored,
-}
-
 /// The eCom data.
 #[derive(Debug, Default)]
 pub(crate) struct Data {
     pub(super) orders: HashMap<(String, String), Order>,
     pub(super) tokens: HashMap<String, (String, String)>,
-    pub(super) replays: HashMap<(String, String, &'static str, String), Replay>,
     /// Every order initiated, by its timeout, earliest first (see [`sweep`]).
     pub(super) deadlines: BinaryHeap<Reverse<(OffsetDateTime, (String, String))>>,
 }

@@ -3,7 +3,7 @@
 use crate::core::config::Merchant;
 use crate::core::error::{ApiError, Stored};
 use crate::core::state::{AppState, ForeignCall, Modification};
-use crate::core::store::{Fingerprint, IdempotencyRecord, IdempotencyScope, NewPayment, Tables};
+use crate::core::store::{Fingerprint, IdempotencyRecord, IdempotencyScope, NewPayment, Once, Tables};
 use crate::web::{
     authenticate, body_required, check_system_headers, idempotency_key, parse_json, read_body, respond, split, KeyRule,
 };
@@ -59,6 +59,7 @@ impl Mutation<'_> {
         // Digested before the store's lock is taken: the lock only sees 32 bytes.
         let scope = self.key.as_deref().map(|key| {
             IdempotencyScope {
+                api: "epayment",
                 msn: self.msn,
                 method: self.method,
                 path: self.path,
@@ -66,39 +67,27 @@ impl Mutation<'_> {
             }
             .digest()
         });
+        let once = Once {
+            scope,
+            fingerprint: self.fingerprint,
+            tag: None,
+        };
+        let conflict = |_: &IdempotencyRecord| {
+            ApiError::code(
+                self.conflict_code,
+                format!(
+                    "Idempotency-Key '{}' was already used with a different request body",
+                    self.key.as_deref().unwrap_or_default()
+                ),
+            )
+            .with_status(StatusCode::CONFLICT)
+            .render(self.path)
+        };
         state.store().transact(|tables| {
-            if let Some(rec) = scope.as_ref().and_then(|s| tables.ledger.idempotency_record(s)) {
-                if rec.fingerprint == self.fingerprint {
-                    return rec.response.clone();
-                }
-                return ApiError::code(
-                    self.conflict_code,
-                    format!(
-                        "Idempotency-Key '{}' was already used with a different request body",
-                        self.key.as_deref().unwrap_or_default()
-                    ),
-                )
-                .with_status(StatusCode::CONFLICT)
-                .render(self.path);
-            }
-            let now = state.clock().now();
-            let response = match op(tables, now) {
-                Ok(s) => s,
-                Err(e) => e.render(self.path),
-            };
-            if let Some(scope) = scope {
-                // 5xx and 423 (locked, "retry with the same key") are not final: not replayed.
-                if response.status < 500 && response.status != 423 {
-                    tables.ledger.remember(
-                        scope,
-                        IdempotencyRecord {
-                            fingerprint: self.fingerprint,
-                            response: response.clone(),
-                        },
-                    );
-                }
-            }
-            response
+            once.run(tables, conflict, |tables| {
+                let now = state.clock().now();
+                op(tables, now).unwrap_or_else(|e| e.render(self.path))
+            })
         })
     }
 }

@@ -30,7 +30,7 @@ use crate::core::config::Merchant;
 use crate::core::error::{ApiError, Stored};
 use crate::core::state::{AppState, WeakAppState};
 use crate::core::store::Table;
-use crate::core::store::{Fingerprint, PublishedEvent};
+use crate::core::store::{Fingerprint, IdempotencyRecord, IdempotencyScope, Once, PublishedEvent};
 use crate::outbound::{AttemptHook, DeliveriesExt, Outbound, RetrySchedule};
 use crate::web::{
     authenticate, body_required, check_system_headers, header_str, idempotency_key, parse_json, read_body, respond,
@@ -48,7 +48,6 @@ use base64::Engine as _;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use parking_lot::Mutex;
 use rand::RngCore;
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -82,15 +81,6 @@ pub(crate) struct WebhooksState {
 pub(crate) struct Registry {
     /// Oldest first.
     hooks: Vec<Registration>,
-    /// (MSN, Idempotency-Key) → what was answered.
-    idempotency: HashMap<(String, String), Replay>,
-}
-
-#[derive(Debug, Clone)]
-struct Replay {
-    fingerprint: Fingerprint,
-    response: Stored,
-    id: String,
 }
 
 #[derive(Clone)]
@@ -204,10 +194,10 @@ fn token_msn(state: &AppState, headers: &HeaderMap) -> Option<String> {
 
 /// `POST /webhooks/v1/webhooks`.
 async fn register(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
-    respond(uri.path(), register_inner(&state, &headers, body).await)
+    respond(uri.path(), register_inner(&state, uri.path(), &headers, body).await)
 }
 
-async fn register_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Stored, ApiError> {
+async fn register_inner(state: &AppState, path: &str, headers: &HeaderMap, body: Body) -> Result<Stored, ApiError> {
     let (merchant, body) = begin(state, headers, body).await?;
     let key = idempotency_key(headers, KeyRule::Optional)?;
     let mut req: RegisterWebhookRequest = parse_json(headers, &body)?.ok_or_else(body_required)?;
@@ -224,12 +214,41 @@ async fn register_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Re
     req.events = events;
     let fingerprint = Fingerprint::of(&req);
     state.ensure_background();
-    state.store().transact(|t| {
+    // Made up front: the idempotency record is tagged with it, and forgotten with the webhook.
+    let id = uuid::Uuid::new_v4().to_string();
+    let once = Once {
+        scope: key.as_deref().map(|key| {
+            IdempotencyScope {
+                api: "webhooks",
+                msn: &merchant.msn,
+                method: "POST",
+                path: "/webhooks/v1/webhooks",
+                key,
+            }
+            .digest()
+        }),
+        fingerprint,
+        tag: Some(id.clone().into()),
+    };
+    let conflict = |_: &IdempotencyRecord| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "Idempotency error",
+            format!(
+                "Idempotency-Key '{}' was already used with a different request body",
+                key.as_deref().unwrap_or_default()
+            ),
+        )
+        .render(path)
+    };
+    Ok(state.store().transact(|t| {
         // From the first registration on, payment events are published (before it there was
         // nobody to deliver them to).
         t.start_publishing();
-        enroll(t.get_mut::<Registry>(), &merchant, req, key, fingerprint)
-    })
+        once.run(t, conflict, |t| {
+            enroll(t.get_mut::<Registry>(), &merchant, req, id).unwrap_or_else(|e| e.render(path))
+        })
+    }))
 }
 
 /// Registers a webhook in the registry (idempotently, within the per-event limits).
@@ -237,25 +256,8 @@ fn enroll(
     reg: &mut Registry,
     merchant: &Merchant,
     req: RegisterWebhookRequest,
-    key: Option<String>,
-    fingerprint: Fingerprint,
+    id: String,
 ) -> Result<Stored, ApiError> {
-    let scope = key.map(|k| (merchant.msn.clone(), k));
-    if let Some(scope) = &scope {
-        if let Some(replay) = reg.idempotency.get(scope) {
-            if replay.fingerprint == fingerprint {
-                return Ok(replay.response.clone());
-            }
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "Idempotency error",
-                format!(
-                    "Idempotency-Key '{}' was already used with a different request body",
-                    scope.1
-                ),
-            ));
-        }
-    }
     for (i, e) in req.events.iter().enumerate() {
         let limit = if *e == WebhookEventType::UserCheckedIn {
             MAX_PER_EVENT_QR
@@ -276,7 +278,7 @@ fn enroll(
         }
     }
     let registration = Registration {
-        id: uuid::Uuid::new_v4().to_string(),
+        id,
         msn: merchant.msn.clone(),
         url: req.url,
         events: req.events,
@@ -290,16 +292,6 @@ fn enroll(
             secret: registration.secret.to_string(),
         },
     );
-    if let Some(scope) = scope {
-        reg.idempotency.insert(
-            scope,
-            Replay {
-                fingerprint,
-                response: response.clone(),
-                id: registration.id.clone(),
-            },
-        );
-    }
     tracing::info!(
         target: "vipps_emulator::webhooks",
         id = %registration.id,
@@ -360,7 +352,7 @@ async fn remove(
                 ));
             };
             reg.hooks.remove(pos);
-            reg.idempotency.retain(|_, r| r.id != id);
+            t.idempotency.forget_tagged(&id);
             Ok(())
         })?;
         tracing::info!(target: "vipps_emulator::webhooks", id = %id, "webhook deleted");

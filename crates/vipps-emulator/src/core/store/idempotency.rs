@@ -1,19 +1,24 @@
 //! What identifies a request for idempotency, and the answer remembered for it.
 
+use super::Tables;
 #[allow(unused_imports)]
 use super::{consents::*, events::*, ledger::*, payment::*, sharded::*};
 use crate::core::error::Stored;
 
-/// Where an idempotency key applies: (MSN, HTTP method, path) plus the key.
+/// Where an idempotency key applies: (API, MSN, operation, resource) plus the key. Each API
+/// reads its own header (`Idempotency-Key`, eCom's `X-Request-Id`) with its own limits; the
+/// rules of [`Idempotency`] are the same for all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct IdempotencyScope<'a> {
+    /// `epayment`, `checkout`, `webhooks`, `ecom`: keys of two APIs never meet.
+    pub(crate) api: &'static str,
     /// Merchant serial number.
     pub(crate) msn: &'a str,
-    /// HTTP method.
+    /// The operation (the HTTP method, or eCom's endpoint name).
     pub(crate) method: &'static str,
-    /// Request path.
+    /// The resource (the request path, or eCom's order id).
     pub(crate) path: &'a str,
-    /// The `Idempotency-Key`.
+    /// The key.
     pub(crate) key: &'a str,
 }
 
@@ -23,7 +28,7 @@ impl IdempotencyScope<'_> {
     pub(crate) fn digest(&self) -> ScopeDigest {
         use sha2::Digest;
         let mut h = sha2::Sha256::new();
-        for part in [self.msn, self.method, self.path, self.key] {
+        for part in [self.api, self.msn, self.method, self.path, self.key] {
             h.update((part.len() as u64).to_le_bytes());
             h.update(part.as_bytes());
         }
@@ -57,4 +62,84 @@ pub(crate) struct IdempotencyRecord {
     pub(crate) fingerprint: Fingerprint,
     /// The stored answer (status and body), replayed for identical retries.
     pub(crate) response: Stored,
+    /// What the API tells apart in a conflicting retry (eCom: the amount), or what the record
+    /// belongs to (Webhooks: the registration it made, forgotten with it).
+    pub(crate) tag: Option<Box<str>>,
+}
+
+/// The one idempotency engine of every API: per scope, the answer given the first time.
+///
+/// The rules: an identical retry (same scope, same fingerprint) gets the stored answer and has
+/// no effect; a different request with the same key is a conflict, answered as its API says;
+/// every answer is stored except 5xx and 423 (not final: "retry with the same key"). All of it
+/// happens inside one store transaction ([`Idempotency::once`]), so two identical concurrent
+/// requests have exactly one effect.
+#[derive(Debug, Default)]
+pub(crate) struct Idempotency {
+    records: Sharded<ScopeDigest, IdempotencyRecord>,
+}
+
+impl Idempotency {
+    /// The record for a scope, if the key was used.
+    pub(crate) fn record(&self, scope: &ScopeDigest) -> Option<&IdempotencyRecord> {
+        self.records.get(scope)
+    }
+
+    /// Remembers the answer for a scope, if it is final.
+    pub(crate) fn remember(&mut self, scope: ScopeDigest, record: IdempotencyRecord) {
+        if record.response.status < 500 && record.response.status != 423 {
+            self.records.insert(scope, record);
+        }
+    }
+
+    /// Forgets the records tagged `tag` (a deleted webhook's registration).
+    pub(crate) fn forget_tagged(&mut self, tag: &str) {
+        self.records.retain(|_, r| r.tag.as_deref() != Some(tag));
+    }
+
+    /// Forgets everything.
+    pub(crate) fn clear(&mut self) {
+        self.records.clear();
+    }
+}
+
+/// One idempotent operation, as its API describes it.
+pub(crate) struct Once {
+    /// Where the key applies (`None`: no key was sent, nothing is remembered).
+    pub(crate) scope: Option<ScopeDigest>,
+    /// The request's fingerprint.
+    pub(crate) fingerprint: Fingerprint,
+    /// See [`IdempotencyRecord::tag`].
+    pub(crate) tag: Option<Box<str>>,
+}
+
+impl Once {
+    /// Runs `op` once per key, inside the caller's transaction: replays the stored answer for an
+    /// identical retry, answers `conflict(earlier record)` for a different request with the same
+    /// key, and otherwise runs `op` and remembers its answer.
+    pub(crate) fn run(
+        self,
+        tables: &mut Tables,
+        conflict: impl FnOnce(&IdempotencyRecord) -> Stored,
+        op: impl FnOnce(&mut Tables) -> Stored,
+    ) -> Stored {
+        if let Some(rec) = self.scope.as_ref().and_then(|s| tables.idempotency.record(s)) {
+            if rec.fingerprint == self.fingerprint {
+                return rec.response.clone();
+            }
+            return conflict(rec);
+        }
+        let response = op(tables);
+        if let Some(scope) = self.scope {
+            tables.idempotency.remember(
+                scope,
+                IdempotencyRecord {
+                    fingerprint: self.fingerprint,
+                    response: response.clone(),
+                    tag: self.tag,
+                },
+            );
+        }
+        response
+    }
 }

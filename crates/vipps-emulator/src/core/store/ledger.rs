@@ -14,13 +14,12 @@ use vipps_types::epayment::{
     CreatePaymentRequest, CreatePaymentResponse, PaymentEventName, PaymentState, QrFormatKind, UserFlow,
 };
 
-/// The data: payments per (MSN, reference), tokens, idempotency records, profile consents.
+/// The ePayment data: payments per (MSN, reference), landing tokens, profile consents.
 #[derive(Debug, Default)]
 pub(crate) struct Ledger {
     /// Boxed, so that growing the map moves pointers, not whole payments, while it holds the lock.
     pub(super) payments: Sharded<(String, String), Box<Payment>>,
     pub(super) tokens: Sharded<TokenBytes, (String, String)>,
-    pub(super) idempotency: Sharded<ScopeDigest, IdempotencyRecord>,
     /// Payments handed out during the current transaction (their new events get published).
     pub(super) touched: Vec<(String, String)>,
     /// Every payment created, by the deadline it had then, earliest first: what
@@ -213,16 +212,6 @@ impl Ledger {
         Some(p)
     }
 
-    /// The idempotency record for a scope (see [`IdempotencyScope::digest`]).
-    pub(crate) fn idempotency_record(&self, scope: &ScopeDigest) -> Option<&IdempotencyRecord> {
-        self.idempotency.get(scope)
-    }
-
-    /// Remembers the answer for a key.
-    pub(crate) fn remember(&mut self, scope: ScopeDigest, record: IdempotencyRecord) {
-        self.idempotency.insert(scope, record);
-    }
-
     /// Number of payments.
     pub(crate) fn payment_count(&self) -> usize {
         self.payments.len()
@@ -286,7 +275,6 @@ impl Ledger {
     pub(crate) fn clear(&mut self) {
         self.payments.clear();
         self.tokens.clear();
-        self.idempotency.clear();
         self.touched.clear();
         self.deadlines.clear();
         self.published.clear();

@@ -35,6 +35,8 @@ pub(crate) struct Store {
 pub(crate) struct Tables {
     /// Payments, landing tokens, consents.
     pub(crate) ledger: Ledger,
+    /// Every API's idempotency records.
+    pub(crate) idempotency: Idempotency,
     /// What this transaction hands on when it commits.
     outbox: Vec<Message>,
     /// Whether payment events are published (from the first webhook registration on; until
@@ -147,6 +149,7 @@ impl Store {
         Store {
             data: Mutex::new(Tables {
                 ledger: Ledger::default(),
+                idempotency: Idempotency::default(),
                 outbox: Vec::new(),
                 publishing: false,
                 ext,
@@ -183,6 +186,7 @@ impl Store {
     pub(crate) fn reset(&self) {
         let mut t = self.data.lock();
         t.ledger.clear();
+        t.idempotency.clear();
         t.outbox.clear();
         for table in &mut t.ext {
             table.clear();

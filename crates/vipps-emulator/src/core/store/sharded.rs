@@ -67,6 +67,12 @@ impl<K: std::hash::Hash + Eq, V> Sharded<K, V> {
         self.parts.iter().map(|p| p.len()).sum()
     }
 
+    pub(super) fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+        for part in self.parts.iter_mut() {
+            part.retain(|k, v| keep(k, v));
+        }
+    }
+
     pub(super) fn clear(&mut self) {
         for p in self.parts.iter_mut() {
             // Give the memory back: a reset emulator should not keep a million payments' worth.

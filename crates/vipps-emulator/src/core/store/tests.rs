@@ -1,4 +1,5 @@
 use super::*;
+use crate::core::error::Stored;
 use parking_lot::Mutex;
 use time::OffsetDateTime;
 use vipps_types::epayment::{CreatePaymentRequest, PaymentEventName, PaymentState, UserFlow};
@@ -300,4 +301,80 @@ fn expire_due_ends_waiting_payments_in_chunks_without_a_read() {
         vec![PaymentEventName::Expired],
         "the late deadline, once due"
     );
+}
+
+#[test]
+fn one_idempotency_engine_replays_conflicts_and_keeps_only_final_answers() {
+    let store = Store::new(Vec::new());
+    let scope = |key: &str| {
+        Some(
+            IdempotencyScope {
+                api: "test",
+                msn: "123456",
+                method: "POST",
+                path: "/x",
+                key,
+            }
+            .digest(),
+        )
+    };
+    let body = |n: u32| Fingerprint::of(&serde_json::json!({ "n": n }));
+    let once = |key: &str, n: u32, tag: Option<&str>| Once {
+        scope: scope(key),
+        fingerprint: body(n),
+        tag: tag.map(Into::into),
+    };
+    let effects = std::cell::Cell::new(0);
+    let run = |o: Once, status: u16| {
+        store.transact(|t| {
+            o.run(
+                t,
+                |rec| {
+                    Stored::json(
+                        http::StatusCode::CONFLICT,
+                        &serde_json::json!({"tag": rec.tag.as_deref()}),
+                    )
+                },
+                |_| {
+                    effects.set(effects.get() + 1);
+                    Stored::json(
+                        http::StatusCode::from_u16(status).unwrap(),
+                        &serde_json::json!({ "n": effects.get() }),
+                    )
+                },
+            )
+        })
+    };
+    // The first use acts; an identical retry replays the answer without acting again.
+    let first = run(once("k1", 1, Some("a")), 201);
+    assert_eq!(run(once("k1", 1, Some("a")), 201).body, first.body);
+    assert_eq!(effects.get(), 1);
+    // The same key with another body is a conflict, and the API sees the earlier record.
+    let c = run(once("k1", 2, None), 201);
+    assert_eq!((c.status, &c.body[..]), (409, &br#"{"tag":"a"}"#[..]));
+    assert_eq!(effects.get(), 1);
+    // Keys of two scopes never meet.
+    run(once("k2", 1, None), 201);
+    assert_eq!(effects.get(), 2);
+    // 5xx and 423 are not final: the retry acts again. A 4xx is final.
+    run(once("k3", 1, None), 503);
+    run(once("k3", 1, None), 423);
+    run(once("k3", 1, None), 400);
+    run(once("k3", 1, None), 201);
+    assert_eq!(effects.get(), 5);
+    // No key: nothing is remembered.
+    let no_key = || Once {
+        scope: None,
+        fingerprint: body(1),
+        tag: None,
+    };
+    run(no_key(), 201);
+    run(no_key(), 201);
+    assert_eq!(effects.get(), 7);
+    // Forgetting a tag forgets its records only.
+    store.transact(|t| t.idempotency.forget_tagged("a"));
+    run(once("k1", 2, None), 201);
+    assert_eq!(effects.get(), 8, "k1 was forgotten with its tag");
+    run(once("k2", 2, None), 201);
+    assert_eq!(effects.get(), 8, "k2 still conflicts");
 }
