@@ -86,7 +86,10 @@ pub(crate) async fn client_credentials(State(state): State<AppState>, headers: H
     let limit = state.config().max_body_bytes;
     let body = match crate::web::read_body(body, &headers, limit).await {
         Ok(b) => b,
-        Err(e) => return oauth_error(e.status, "invalid_request", &e.detail),
+        Err(e) => {
+            let e = crate::core::error::ApiError::from(e);
+            return oauth_error(e.status, "invalid_request", &e.detail);
+        }
     };
     match specialized(&state, &headers, &body) {
         Ok(r) => no_store((StatusCode::OK, axum::Json(r)).into_response()),

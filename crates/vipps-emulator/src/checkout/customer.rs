@@ -1,7 +1,6 @@
 //! What the customer does on the Checkout page: enter an address, choose shipping, pay or abort.
 
-#[allow(unused_imports)]
-use super::{control::*, errors::*, handlers::*, lifecycle::*, request::*, state::*};
+use super::{errors::*, lifecycle::*, state::*};
 use crate::core::customer::{living_in, Person, NORWAY};
 use crate::core::state::AppState;
 use crate::core::store::{Ledger, NewPayment};
@@ -9,6 +8,8 @@ use crate::outbound::call_merchant;
 use crate::outbound::DeliveriesExt;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+#[allow(unused_imports)]
+use vipps_types::checkout::CustomConsent;
 use vipps_types::checkout::{
     BillingDetails, DynamicShippingRequest, DynamicShippingResponse, Elements, LogisticsOption, PickupPoint,
     SessionResponse, SessionState, ShippingDetails, UserInfo,
@@ -300,215 +301,305 @@ pub(crate) async fn customer_act(
     input: CustomerInput,
     outcome: Outcome,
 ) -> Result<SessionResponse, CkError> {
-    let (elements, has_logistics, consent_cfg, require_user_info, countries, prefilled_country) =
-        with_session(state, msn, reference, |s, _, _, _| {
-            if s.state.is_final() {
-                return Err(CkError::wrong_state(s, "paid"));
-            }
-            let cfg = s.request.configuration.clone().unwrap_or_default();
-            let has_logistics = s.dynamic_callback().is_some() || !s.fixed_options().is_empty();
-            Ok((
-                s.elements(),
-                has_logistics,
-                cfg.custom_consent,
-                cfg.require_user_info.unwrap_or(false),
-                // An empty list restricts nothing (the reference does not say what it means).
-                cfg.countries.map(|c| c.supported).filter(|l| !l.is_empty()),
-                s.request.prefill_customer.as_ref().and_then(|p| p.country.clone()),
-            ))
-        })?;
-    let with_address = elements.has_address_fields();
-    // `configuration.countries.supported`: "the customer will only be able to select these
-    // countries". Checked on the address the payment would use: entered, else prefilled.
-    if let (true, Some(list), false) = (with_address, &countries, outcome == Outcome::Reject) {
-        let entered = input.address.as_ref().and_then(|a| a.country.clone());
-        let country = entered.or(prefilled_country).filter(|c| !c.trim().is_empty());
-        if let Some(c) = country.as_deref().map(str::trim) {
-            if !list.iter().any(|s| s.eq_ignore_ascii_case(c)) {
-                return Err(CkError::validation(
-                    "address.country",
-                    format!("'{c}' is not one of the supported countries ({})", list.join(", ")),
-                ));
-            }
-        }
+    let page = with_session(state, msn, reference, |s, _, _, _| PageSetup::of(s))?;
+    if outcome != Outcome::Reject {
+        page.check_country(&input)?;
     }
-    let chosen = if has_logistics && outcome != Outcome::Reject {
-        let addr = if with_address { input.address.clone() } else { None };
-        let (options, _) = shipping_options(state, msn, reference, addr).await?;
-        if options.is_empty() {
-            return Err(CkError::validation(
-                "shippingOptionId",
-                "no shipping options are available (the dynamic shipping callback failed and there are no fixed options)",
-            ));
-        }
-        match &input.shipping_option_id {
-            Some(id) => Some(
-                options
-                    .iter()
-                    .find(|o| o.id() == Some(id.as_str()))
-                    .cloned()
-                    .ok_or_else(|| {
-                        CkError::validation("shippingOptionId", format!("'{id}' is not an offered option"))
-                    })?,
-            ),
-            None => default_option(&options),
-        }
-    } else {
-        None
+    let chosen = choose_shipping(state, (msn, reference), &page, &input, outcome).await?;
+    let consent = consent_given(&page, &input, outcome)?;
+    let choice = Choice {
+        input: &input,
+        outcome,
+        chosen,
+        consent,
+        with_address: page.elements.has_address_fields(),
+        require_user_info: page.require_user_info,
+        public_url: state.public_url(),
     };
-    let consent = match &consent_cfg {
-        None => None,
-        Some(c) => {
-            let given = input.consent.unwrap_or(true);
-            if c.required && !given && outcome != Outcome::Reject {
-                return Err(CkError::validation("consent", "the custom consent is required"));
-            }
-            Some(given)
-        }
-    };
-    let public = state.public_url();
     let direct_capture = state.merchant_by_msn(msn).is_some_and(|m| m.direct_capture);
-    let mut out_resp = None;
     with_session(state, msn, reference, |s, ledger, now, out| {
         if s.state.is_final() {
             return Err(CkError::wrong_state(s, "paid"));
         }
         if s.state == SessionState::SessionCreated {
-            let addr = full_address(s, input.address.clone());
-            let customer = full_customer(s, input.customer.clone(), addr.country.as_deref().unwrap_or_default());
-            let ship_amount = chosen.as_ref().and_then(|o| o.amount().cloned());
-            let tx = s.transaction_amount();
-            let total = Amount::new(
-                tx.value + ship_amount.as_ref().map_or(0, |a| a.value),
-                tx.currency.clone(),
-            );
-            // A subscription without a transaction has no initial payment.
-            if let Some(t) = &s.request.transaction {
-                let reference =
-                    Reference::new(s.reference.clone()).map_err(|e| CkError::validation("reference", e.to_string()))?;
-                let req = CreatePaymentRequest {
-                    return_url: Some(s.request.merchant_info.return_url.clone()),
-                    payment_description: Some(t.payment_description.clone()),
-                    ..CreatePaymentRequest::new(total, reference, UserFlow::WebRedirect)
-                };
-                ledger
-                    .create_payment(NewPayment {
-                        msn: &s.msn,
-                        request: &req,
-                        idempotency_key: None,
-                        now,
-                        expires_at: s.expires_at.max(now + time::Duration::seconds(1)),
-                        public_url: &public,
-                    })
-                    .map_err(CkError::from)?;
-                s.payment_created = true;
-            }
-            // A customer who cancels before entering anything gave no details: none are made up.
-            let entered = outcome != Outcome::Reject || input.customer.is_some() || input.address.is_some();
-            let contact = elements != Elements::PaymentOnly && entered;
-            if contact {
-                s.billing = Some(BillingDetails {
-                    first_name: customer.first_name.clone().unwrap_or_default(),
-                    last_name: customer.last_name.clone().unwrap_or_default(),
-                    email: customer.email.clone().unwrap_or_default(),
-                    phone_number: customer.phone_number.clone().unwrap_or_default(),
-                    street_address: with_address.then(|| addr.street_address.clone()).flatten(),
-                    postal_code: with_address.then(|| addr.postal_code.clone()).flatten(),
-                    city: with_address.then(|| addr.city.clone()).flatten(),
-                    country: with_address.then(|| addr.country.clone()).flatten(),
-                });
-            }
-            if contact && (with_address || chosen.is_some()) {
-                s.shipping = Some(ShippingDetails {
-                    first_name: customer.first_name.clone(),
-                    last_name: customer.last_name.clone(),
-                    email: customer.email.clone(),
-                    phone_number: customer.phone_number.clone(),
-                    street_address: with_address.then(|| addr.street_address.clone()).flatten(),
-                    postal_code: with_address.then(|| addr.postal_code.clone()).flatten(),
-                    city: with_address.then(|| addr.city.clone()).flatten(),
-                    country: with_address.then(|| addr.country.clone()).flatten(),
-                    shipping_method_id: chosen.as_ref().and_then(|o| o.id().map(str::to_owned)),
-                    amount: ship_amount,
-                    pickup_point: chosen
-                        .as_ref()
-                        .and_then(|o| pickup_point_for(o, input.pickup_point.clone(), &addr)),
-                });
-            }
-            if require_user_info {
-                let mobile = crate::core::customer::msisdn(customer.phone_number.as_deref().unwrap_or_default());
-                let sub = crate::core::store::customer_sub(&s.msn, &mobile);
-                {
-                    // What the Checkout page shares, readable from the Userinfo API once the
-                    // customer approves.
-                    let scope = if with_address {
-                        "name email phoneNumber address"
-                    } else {
-                        "name email phoneNumber"
-                    };
-                    let person = Person {
-                        first_name: customer.first_name.clone().unwrap_or_default(),
-                        last_name: customer.last_name.clone().unwrap_or_default(),
-                        email: customer.email.clone().unwrap_or_default(),
-                        phone: mobile,
-                        street: addr.street_address.clone().unwrap_or_default(),
-                        post_code: addr.postal_code.clone().unwrap_or_default(),
-                        city: addr.city.clone().unwrap_or_default(),
-                        country: addr.country.clone().unwrap_or_default(),
-                        birthdate: NORWAY.birthdate.to_owned(),
-                    };
-                    s.shared = Some((person, scope));
-                }
-                s.user_info = Some(UserInfo {
-                    sub,
-                    email: customer.email.clone(),
-                });
-            }
-            s.consent = consent;
-            s.state = SessionState::PaymentInitiated;
+            enter_details(s, ledger, now, &choice)?;
         }
-        if s.payment_created {
-            let p = ledger
-                .payment(&s.msn, &s.reference, now)
-                .map_err(|_| CkError::not_found(&s.reference))?;
-            if p.state == EpState::Created {
-                let r = match outcome {
-                    // "Direct capture is not supported in Checkout, and transactions will fail."
-                    Outcome::Approve if direct_capture => p
-                        .decline(
-                            now,
-                            "the sales unit uses direct capture, which Checkout does not support",
-                        )
-                        .map(|_| ()),
-                    Outcome::Approve => p.customer_approve(now).map(|_| ()),
-                    Outcome::Reject => p.customer_reject(now).map(|_| ()),
-                    Outcome::Initiate => Ok(()),
-                };
-                r.map_err(CkError::from)?;
-                if p.state == EpState::Authorized {
-                    record_shared(s, ledger, now);
-                }
-            }
-        } else {
-            // Only the agreement: the customer's answer ends the session.
-            let ended = match outcome {
-                Outcome::Approve => Some(SessionState::PaymentSuccessful),
-                Outcome::Reject => Some(SessionState::PaymentTerminated),
-                Outcome::Initiate => None,
-            };
-            if let Some(state) = ended {
-                s.state = state;
-                s.ended_at = Some(now);
-                if s.state == SessionState::PaymentSuccessful {
-                    record_shared(s, ledger, now);
-                }
-            }
-        }
+        answer(s, ledger, now, outcome, direct_capture)?;
         settle_and_notify(state, s, ledger, now, out);
-        out_resp = Some(session_response(s, ledger, now));
-        Ok(())
-    })?;
-    out_resp.ok_or_else(|| CkError::not_found(reference))
+        Ok(session_response(s, ledger, now))
+    })
+}
+
+/// What the page shows, read from the session before the customer acts.
+struct PageSetup {
+    elements: Elements,
+    has_logistics: bool,
+    custom_consent: Option<CustomConsent>,
+    require_user_info: bool,
+    /// `configuration.countries.supported` (an empty list restricts nothing: the reference
+    /// does not say what it means).
+    countries: Option<Vec<String>>,
+    prefilled_country: Option<String>,
+}
+
+impl PageSetup {
+    fn of(s: &Session) -> Result<PageSetup, CkError> {
+        if s.state.is_final() {
+            return Err(CkError::wrong_state(s, "paid"));
+        }
+        let cfg = s.request.configuration.clone().unwrap_or_default();
+        Ok(PageSetup {
+            elements: s.elements(),
+            has_logistics: s.dynamic_callback().is_some() || !s.fixed_options().is_empty(),
+            custom_consent: cfg.custom_consent,
+            require_user_info: cfg.require_user_info.unwrap_or(false),
+            countries: cfg.countries.map(|c| c.supported).filter(|l| !l.is_empty()),
+            prefilled_country: s.request.prefill_customer.as_ref().and_then(|p| p.country.clone()),
+        })
+    }
+
+    /// `configuration.countries.supported`: "the customer will only be able to select these
+    /// countries". Checked on the address the payment would use: entered, else prefilled.
+    fn check_country(&self, input: &CustomerInput) -> Result<(), CkError> {
+        let (true, Some(list)) = (self.elements.has_address_fields(), &self.countries) else {
+            return Ok(());
+        };
+        let entered = input.address.as_ref().and_then(|a| a.country.clone());
+        let country = entered
+            .or(self.prefilled_country.clone())
+            .filter(|c| !c.trim().is_empty());
+        match country.as_deref().map(str::trim) {
+            Some(c) if !list.iter().any(|s| s.eq_ignore_ascii_case(c)) => Err(CkError::validation(
+                "address.country",
+                format!("'{c}' is not one of the supported countries ({})", list.join(", ")),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The shipping option the customer takes: the one they chose among those offered for their
+/// address, else the default; none when the session has no logistics or they cancel.
+async fn choose_shipping(
+    state: &AppState,
+    (msn, reference): (&str, &str),
+    page: &PageSetup,
+    input: &CustomerInput,
+    outcome: Outcome,
+) -> Result<Option<LogisticsOption>, CkError> {
+    if !page.has_logistics || outcome == Outcome::Reject {
+        return Ok(None);
+    }
+    let addr = if page.elements.has_address_fields() {
+        input.address.clone()
+    } else {
+        None
+    };
+    let (options, _) = shipping_options(state, msn, reference, addr).await?;
+    if options.is_empty() {
+        return Err(CkError::validation(
+            "shippingOptionId",
+            "no shipping options are available (the dynamic shipping callback failed and there are no fixed options)",
+        ));
+    }
+    match &input.shipping_option_id {
+        Some(id) => options
+            .iter()
+            .find(|o| o.id() == Some(id.as_str()))
+            .cloned()
+            .map(Some)
+            .ok_or_else(|| CkError::validation("shippingOptionId", format!("'{id}' is not an offered option"))),
+        None => Ok(default_option(&options)),
+    }
+}
+
+/// The custom consent's answer (given unless refused); a required one refused stops payment.
+fn consent_given(page: &PageSetup, input: &CustomerInput, outcome: Outcome) -> Result<Option<bool>, CkError> {
+    let Some(c) = &page.custom_consent else {
+        return Ok(None);
+    };
+    let given = input.consent.unwrap_or(true);
+    if c.required && !given && outcome != Outcome::Reject {
+        return Err(CkError::validation("consent", "the custom consent is required"));
+    }
+    Ok(Some(given))
+}
+
+/// Everything the customer decided on the page.
+struct Choice<'a> {
+    input: &'a CustomerInput,
+    outcome: Outcome,
+    chosen: Option<LogisticsOption>,
+    consent: Option<bool>,
+    with_address: bool,
+    require_user_info: bool,
+    public_url: String,
+}
+
+/// The customer's details enter the session (the first action on it): the payment is created,
+/// billing, shipping and shared profile recorded, and the session is `PaymentInitiated`.
+fn enter_details(s: &mut Session, ledger: &mut Ledger, now: OffsetDateTime, c: &Choice<'_>) -> Result<(), CkError> {
+    let addr = full_address(s, c.input.address.clone());
+    let customer = full_customer(s, c.input.customer.clone(), addr.country.as_deref().unwrap_or_default());
+    let ship_amount = c.chosen.as_ref().and_then(|o| o.amount().cloned());
+    start_payment(
+        s,
+        ledger,
+        now,
+        ship_amount.as_ref().map_or(0, |a| a.value),
+        &c.public_url,
+    )?;
+    // A customer who cancels before entering anything gave no details: none are made up.
+    let entered = c.outcome != Outcome::Reject || c.input.customer.is_some() || c.input.address.is_some();
+    let contact = s.elements() != Elements::PaymentOnly && entered;
+    let part = |v: &Option<String>| c.with_address.then(|| v.clone()).flatten();
+    if contact {
+        s.billing = Some(BillingDetails {
+            first_name: customer.first_name.clone().unwrap_or_default(),
+            last_name: customer.last_name.clone().unwrap_or_default(),
+            email: customer.email.clone().unwrap_or_default(),
+            phone_number: customer.phone_number.clone().unwrap_or_default(),
+            street_address: part(&addr.street_address),
+            postal_code: part(&addr.postal_code),
+            city: part(&addr.city),
+            country: part(&addr.country),
+        });
+    }
+    if contact && (c.with_address || c.chosen.is_some()) {
+        s.shipping = Some(ShippingDetails {
+            first_name: customer.first_name.clone(),
+            last_name: customer.last_name.clone(),
+            email: customer.email.clone(),
+            phone_number: customer.phone_number.clone(),
+            street_address: part(&addr.street_address),
+            postal_code: part(&addr.postal_code),
+            city: part(&addr.city),
+            country: part(&addr.country),
+            shipping_method_id: c.chosen.as_ref().and_then(|o| o.id().map(str::to_owned)),
+            amount: ship_amount,
+            pickup_point: c
+                .chosen
+                .as_ref()
+                .and_then(|o| pickup_point_for(o, c.input.pickup_point.clone(), &addr)),
+        });
+    }
+    if c.require_user_info {
+        share_profile(s, &customer, &addr, c.with_address);
+    }
+    s.consent = c.consent;
+    s.state = SessionState::PaymentInitiated;
+    Ok(())
+}
+
+/// Creates the session's ePayment payment (the transaction plus shipping); a subscription
+/// without a transaction has no initial payment.
+fn start_payment(
+    s: &mut Session,
+    ledger: &mut Ledger,
+    now: OffsetDateTime,
+    shipping: i64,
+    public_url: &str,
+) -> Result<(), CkError> {
+    let Some(t) = &s.request.transaction else {
+        return Ok(());
+    };
+    let tx = s.transaction_amount();
+    let total = Amount::new(tx.value + shipping, tx.currency.clone());
+    let reference = Reference::new(s.reference.clone()).map_err(|e| CkError::validation("reference", e.to_string()))?;
+    let req = CreatePaymentRequest {
+        return_url: Some(s.request.merchant_info.return_url.clone()),
+        payment_description: Some(t.payment_description.clone()),
+        ..CreatePaymentRequest::new(total, reference, UserFlow::WebRedirect)
+    };
+    ledger
+        .create_payment(NewPayment {
+            msn: &s.msn,
+            request: &req,
+            idempotency_key: None,
+            now,
+            expires_at: s.expires_at.max(now + time::Duration::seconds(1)),
+            public_url,
+        })
+        .map_err(CkError::from)?;
+    s.payment_created = true;
+    Ok(())
+}
+
+/// With `requireUserInfo`: what the Checkout page shares, readable from the Userinfo API once
+/// the customer approves.
+fn share_profile(s: &mut Session, customer: &CustomerData, addr: &AddressData, with_address: bool) {
+    let mobile = crate::core::customer::msisdn(customer.phone_number.as_deref().unwrap_or_default());
+    let sub = crate::core::store::customer_sub(&s.msn, &mobile);
+    let scope = if with_address {
+        "name email phoneNumber address"
+    } else {
+        "name email phoneNumber"
+    };
+    let person = Person {
+        first_name: customer.first_name.clone().unwrap_or_default(),
+        last_name: customer.last_name.clone().unwrap_or_default(),
+        email: customer.email.clone().unwrap_or_default(),
+        phone: mobile,
+        street: addr.street_address.clone().unwrap_or_default(),
+        post_code: addr.postal_code.clone().unwrap_or_default(),
+        city: addr.city.clone().unwrap_or_default(),
+        country: addr.country.clone().unwrap_or_default(),
+        birthdate: NORWAY.birthdate.to_owned(),
+    };
+    s.shared = Some((person, scope));
+    s.user_info = Some(UserInfo {
+        sub,
+        email: customer.email.clone(),
+    });
+}
+
+/// The customer's answer: to the payment when there is one, else (only an agreement) to the
+/// session itself.
+fn answer(
+    s: &mut Session,
+    ledger: &mut Ledger,
+    now: OffsetDateTime,
+    outcome: Outcome,
+    direct_capture: bool,
+) -> Result<(), CkError> {
+    if !s.payment_created {
+        let ended = match outcome {
+            Outcome::Approve => Some(SessionState::PaymentSuccessful),
+            Outcome::Reject => Some(SessionState::PaymentTerminated),
+            Outcome::Initiate => None,
+        };
+        if let Some(state) = ended {
+            s.state = state;
+            s.ended_at = Some(now);
+            if s.state == SessionState::PaymentSuccessful {
+                record_shared(s, ledger, now);
+            }
+        }
+        return Ok(());
+    }
+    let p = ledger
+        .payment(&s.msn, &s.reference, now)
+        .map_err(|_| CkError::not_found(&s.reference))?;
+    if p.state != EpState::Created {
+        return Ok(());
+    }
+    match outcome {
+        // "Direct capture is not supported in Checkout, and transactions will fail."
+        Outcome::Approve if direct_capture => p
+            .decline(
+                now,
+                "the sales unit uses direct capture, which Checkout does not support",
+            )
+            .map(drop),
+        Outcome::Approve => p.customer_approve(now).map(drop),
+        Outcome::Reject => p.customer_reject(now).map(drop),
+        Outcome::Initiate => Ok(()),
+    }
+    .map_err(CkError::from)?;
+    if p.state == EpState::Authorized {
+        record_shared(s, ledger, now);
+    }
+    Ok(())
 }
 
 /// Records what the customer shared (with `requireUserInfo`) for the Userinfo API: called when

@@ -1,8 +1,9 @@
 //! Checkout's error answer (`CheckoutProblemDetails`) and its rendering.
 
-#[allow(unused_imports)]
-use super::{control::*, customer::*, handlers::*, lifecycle::*, request::*, state::*};
+use super::state::*;
 use crate::core::error::{ApiError, Stored};
+#[allow(unused_imports)]
+use crate::web::Rejection;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use std::collections::BTreeMap;
@@ -103,6 +104,33 @@ impl CkError {
 impl From<ValidationError> for CkError {
     fn from(e: ValidationError) -> Self {
         CkError::validation(&e.field, e.message)
+    }
+}
+
+/// The shared plumbing's refusals in Checkout's format, by kind.
+impl From<Rejection> for CkError {
+    fn from(r: Rejection) -> Self {
+        match r {
+            Rejection::Header { name, reason, .. } => CkError::validation(&name, reason),
+            Rejection::Body { path, reason, .. } => CkError::validation(&path, reason),
+            Rejection::Unauthorized(d) => {
+                CkError::new(StatusCode::UNAUTHORIZED, "Authentication-00001", "Unauthorized", d)
+            }
+            Rejection::Forbidden(d) => CkError::new(StatusCode::FORBIDDEN, "Authorization-00001", "Forbidden", d),
+            Rejection::Unreadable(d) => CkError::new(StatusCode::BAD_REQUEST, "Validation-00001", "Bad Request", d),
+            Rejection::TooLarge(limit) => CkError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Validation-00002",
+                "Payload Too Large",
+                format!("The request body is larger than {limit} bytes"),
+            ),
+            Rejection::NotJson(d) => CkError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Validation-00003",
+                "Unsupported Media Type",
+                d,
+            ),
+        }
     }
 }
 

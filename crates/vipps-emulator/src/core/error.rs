@@ -1,8 +1,7 @@
 //! Problem (RFC 7807) responses, the ePayment error catalogue, and stored responses.
 
-use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use http::{header, HeaderValue, StatusCode};
+use http::StatusCode;
 use rand::Rng;
 use serde::Serialize;
 use vipps_types::{ExtraDetail, Problem, ValidationError};
@@ -61,20 +60,6 @@ impl Stored {
             content_type: "",
             body: Bytes::new(),
         }
-    }
-}
-
-impl IntoResponse for Stored {
-    fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut r = (status, self.body).into_response();
-        if self.content_type.is_empty() {
-            r.headers_mut().remove(header::CONTENT_TYPE);
-        } else {
-            r.headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static(self.content_type));
-        }
-        r
     }
 }
 

@@ -6,6 +6,7 @@
 //! Authentication ⇒ 401/403.
 
 use crate::core::error::{ApiError, Stored};
+use crate::web::Rejection;
 use http::StatusCode;
 use vipps_types::ecom::EcomError;
 use vipps_types::ValidationError;
@@ -107,29 +108,34 @@ impl From<ValidationError> for EcomErr {
     }
 }
 
-/// Maps the shared plumbing's problems (authentication, body limits, JSON parsing) to eCom.
-impl From<ApiError> for EcomErr {
-    fn from(e: ApiError) -> Self {
-        match e.status {
-            StatusCode::UNAUTHORIZED => {
-                EcomErr::new(e.status, "Authentication", e.status.as_u16().to_string(), e.detail)
+/// The shared plumbing's refusals in eCom's format, by kind.
+impl From<Rejection> for EcomErr {
+    fn from(r: Rejection) -> Self {
+        let invalid = |status: StatusCode, field: &str, message: String| {
+            EcomErr::new(
+                status,
+                "InvalidRequest",
+                field.trim_start_matches('.').to_owned(),
+                message,
+            )
+        };
+        match r {
+            Rejection::Unauthorized(d) => EcomErr::new(StatusCode::UNAUTHORIZED, "Authentication", "401", d),
+            Rejection::Forbidden(d) => EcomErr::new(StatusCode::FORBIDDEN, "Authentication", "403", d),
+            Rejection::NotJson(d) => invalid(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type", d),
+            Rejection::TooLarge(limit) => invalid(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body",
+                format!("The request body is larger than {limit} bytes"),
+            ),
+            Rejection::Unreadable(d) => invalid(StatusCode::BAD_REQUEST, "body", d),
+            // serde paths look like `.transaction.amount`: the leading dot goes.
+            Rejection::Header { name, reason, .. } => {
+                invalid(StatusCode::BAD_REQUEST, &name, format!("{name}: {reason}"))
             }
-            StatusCode::FORBIDDEN => EcomErr::new(e.status, "Authentication", "403", e.detail),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => EcomErr::new(e.status, "InvalidRequest", "Content-Type", e.detail),
-            StatusCode::PAYLOAD_TOO_LARGE => EcomErr::new(e.status, "InvalidRequest", "body", e.detail),
-            s if s.is_client_error() => {
-                let field = e
-                    .extra
-                    .iter()
-                    .rev()
-                    .find(|d| d.name != "ErrorCode")
-                    .map(|d| d.name.clone())
-                    .unwrap_or_else(|| "body".to_owned());
-                // serde paths look like `.transaction.amount`: drop the leading dot.
-                let field = field.trim_start_matches('.').to_owned();
-                EcomErr::new(StatusCode::BAD_REQUEST, "InvalidRequest", field, e.detail)
+            Rejection::Body { path, reason, .. } => {
+                invalid(StatusCode::BAD_REQUEST, &path, format!("{path}: {reason}"))
             }
-            _ => EcomErr::vipps(99, e.detail),
         }
     }
 }

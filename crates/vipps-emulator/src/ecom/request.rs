@@ -5,14 +5,14 @@ use super::errors::EcomErr;
 use super::{consent::*, customer::*, handlers::*, state::*};
 use crate::core::error::Stored;
 use crate::core::state::AppState;
-use crate::web::{check_system_headers, header_str, parse_json, read_body};
+use crate::web::{inbound, parse_json, Credentials};
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::{HeaderMap, StatusCode};
 use rand::RngCore;
 use serde::de::DeserializeOwned;
 use vipps_types::ecom::check_order_id;
@@ -24,27 +24,15 @@ pub(super) fn answer(r: Result<Stored, EcomErr>) -> Response {
     }
 }
 
-/// Body limit, system headers and authentication; returns the merchant's MSN and the body.
+/// The shared pipeline with a token (`Merchant-Serial-Number` optional); returns the
+/// merchant's MSN and the body.
 pub(super) async fn begin(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(String, bytes::Bytes), EcomErr> {
-    let body = read_body(body, headers, state.config().max_body_bytes).await?;
-    check_system_headers(headers)?;
-    // `Merchant-Serial-Number` is optional in eCom: fill it in from a valid token so the shared
-    // check (token, subscription key, MSN) applies unchanged.
-    let mut headers = headers.clone();
-    if header_str(&headers, "merchant-serial-number").is_none() {
-        let token = header_str(&headers, "authorization").and_then(|a| a.strip_prefix("Bearer "));
-        if let Some(Ok(claims)) = token.map(|t| state.signer().verify(t.trim(), state.clock().now())) {
-            if let Ok(v) = HeaderValue::from_str(&claims.msn) {
-                headers.insert("merchant-serial-number", v);
-            }
-        }
-    }
-    let merchant = crate::web::authenticate(state, &headers)?;
-    Ok((merchant.msn.clone(), body))
+    let call = inbound(state, headers, body, Credentials::TokenMsnOptional, None).await?;
+    Ok((call.merchant.msn.clone(), call.body))
 }
 
 pub(super) fn path_order(p: Result<Path<String>, PathRejection>) -> Result<String, EcomErr> {

@@ -1,12 +1,9 @@
 //! ePayment API v1 handlers (`/epayment/v1`).
 
-use crate::core::config::Merchant;
 use crate::core::error::{ApiError, Stored};
 use crate::core::state::{AppState, ForeignCall, Modification};
 use crate::core::store::{Fingerprint, IdempotencyRecord, IdempotencyScope, NewPayment, Once, Tables};
-use crate::web::{
-    authenticate, body_required, check_system_headers, idempotency_key, parse_json, read_body, respond, split, KeyRule,
-};
+use crate::web::{body_required, idempotency_key, inbound, parse_json, respond, split, Credentials, KeyRule};
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
@@ -17,20 +14,6 @@ use vipps_types::epayment::{
     CancelModificationRequest, CreatePaymentRequest, ForceApproveRequest, ModificationRequest, UserFlow,
 };
 use vipps_types::{Reference, Validate};
-
-/// An authenticated request with its body read.
-struct Call<'s> {
-    merchant: &'s Merchant,
-    body: bytes::Bytes,
-}
-
-/// Body limit, system headers and authentication, in that order.
-async fn begin<'s>(state: &'s AppState, headers: &HeaderMap, body: Body) -> Result<Call<'s>, ApiError> {
-    let body = read_body(body, headers, state.config().max_body_bytes).await?;
-    check_system_headers(headers)?;
-    let merchant = authenticate(state, headers)?;
-    Ok(Call { merchant, body })
-}
 
 fn path_reference(p: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
     let Path(r) = p.map_err(|e| ApiError::validation("reference", &e.body_text(), None))?;
@@ -100,7 +83,7 @@ pub(crate) async fn create(State(state): State<AppState>, req: Request) -> Respo
 }
 
 async fn create_inner(state: &AppState, path: &str, headers: &HeaderMap, body: Body) -> Result<Stored, ApiError> {
-    let call = begin(state, headers, body).await?;
+    let call = inbound(state, headers, body, Credentials::Token, None).await?;
     let key = idempotency_key(headers, KeyRule::Required)?;
     let req: CreatePaymentRequest = parse_json(headers, &call.body)?.ok_or_else(body_required)?;
     req.validate()?;
@@ -216,7 +199,7 @@ async fn read(
     body: Body,
     events: bool,
 ) -> Result<Stored, ApiError> {
-    let call = begin(state, headers, body).await?;
+    let call = inbound(state, headers, body, Credentials::Token, None).await?;
     let reference = path_reference(reference)?;
     let now = state.clock().now();
     let msn = call.merchant.msn.as_str();
@@ -302,7 +285,7 @@ async fn modify(
     body: Body,
     op: Op,
 ) -> Result<Stored, ApiError> {
-    let call = begin(state, headers, body).await?;
+    let call = inbound(state, headers, body, Credentials::Token, None).await?;
     let reference = path_reference(reference)?;
     let key = idempotency_key(headers, KeyRule::Required)?;
     let req: ModificationRequest = parse_json(headers, &call.body)?.ok_or_else(body_required)?;
@@ -357,7 +340,7 @@ async fn cancel_inner(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Stored, ApiError> {
-    let call = begin(state, headers, body).await?;
+    let call = inbound(state, headers, body, Credentials::Token, None).await?;
     let reference = path_reference(reference)?;
     let key = idempotency_key(headers, KeyRule::Required)?;
     let req: CancelModificationRequest = parse_json(headers, &call.body)?.unwrap_or_default();
@@ -406,7 +389,7 @@ async fn approve_inner(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Stored, ApiError> {
-    let call = begin(state, headers, body).await?;
+    let call = inbound(state, headers, body, Credentials::Token, None).await?;
     let reference = path_reference(reference)?;
     let req: ForceApproveRequest = parse_json(headers, &call.body)?.unwrap_or_default();
     req.validate()?;

@@ -1,6 +1,7 @@
 //! The landing page a `redirectUrl` opens, where a person approves or rejects the payment,
 //! and a stand-in QR image.
 
+use crate::core::error::ApiError;
 use crate::core::state::AppState;
 use crate::core::store::{CustomerOutcome, Payment};
 use crate::epayment::express::CustomerChoice;
@@ -185,7 +186,10 @@ pub(crate) async fn reject(State(state): State<AppState>, headers: HeaderMap, bo
 async fn act(state: &AppState, headers: &HeaderMap, body: Body, approve: bool) -> Response {
     let body = match read_body(body, headers, state.config().max_body_bytes).await {
         Ok(b) => b,
-        Err(e) => return page(e.status, "Request refused", &format!("<p>{}</p>", escape(&e.detail))),
+        Err(e) => {
+            let e = ApiError::from(e);
+            return page(e.status, "Request refused", &format!("<p>{}</p>", escape(&e.detail)));
+        }
     };
     let token = url::form_urlencoded::parse(&body)
         .find(|(k, _)| k == "token")

@@ -2,6 +2,11 @@
 //! JSON parsing with field paths, and the logging middleware.
 
 pub(crate) mod faults;
+mod inbound;
+mod rejection;
+
+pub(crate) use inbound::{inbound, Credentials, Inbound};
+pub(crate) use rejection::Rejection;
 
 use crate::core::config::{is_msn, Merchant};
 use crate::core::error::{ApiError, Stored};
@@ -11,7 +16,7 @@ use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
-use http::{header, HeaderMap, HeaderName, StatusCode};
+use http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde::de::DeserializeOwned;
 use std::pin::Pin;
 use subtle::ConstantTimeEq;
@@ -34,19 +39,11 @@ pub(crate) const MERCHANT_SERIAL_NUMBER: HeaderName = HeaderName::from_static("m
 /// `Idempotency-Key`.
 pub(crate) const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 
-fn too_large(limit: usize) -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "Payload Too Large",
-        format!("The request body is larger than {limit} bytes"),
-    )
-}
-
 /// Reads the whole body, refusing more than `limit` bytes with 413.
-pub(crate) async fn read_body(mut body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, ApiError> {
+pub(crate) async fn read_body(mut body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, Rejection> {
     let declared = header_str(headers, header::CONTENT_LENGTH).and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > DRAIN_LIMIT as u64) {
-        return Err(too_large(limit));
+        return Err(Rejection::TooLarge(limit));
     }
     let mut buf = BytesMut::new();
     let mut total = 0usize;
@@ -55,11 +52,9 @@ pub(crate) async fn read_body(mut body: Body, headers: &HeaderMap, limit: usize)
         match frame {
             None => break,
             Some(Err(e)) => {
-                return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "Bad Request",
-                    format!("The request body could not be read: {e}"),
-                ))
+                return Err(Rejection::Unreadable(format!(
+                    "The request body could not be read: {e}"
+                )))
             }
             Some(Ok(frame)) => {
                 if let Ok(data) = frame.into_data() {
@@ -75,7 +70,7 @@ pub(crate) async fn read_body(mut body: Body, headers: &HeaderMap, limit: usize)
         }
     }
     if total > limit {
-        return Err(too_large(limit));
+        return Err(Rejection::TooLarge(limit));
     }
     Ok(buf.freeze())
 }
@@ -93,15 +88,15 @@ pub(crate) fn header_str(headers: &HeaderMap, name: impl http::header::AsHeaderN
 }
 
 /// `Vipps-System-*` headers must be at most 30 characters.
-pub(crate) fn check_system_headers(headers: &HeaderMap) -> Result<(), ApiError> {
+pub(crate) fn check_system_headers(headers: &HeaderMap) -> Result<(), Rejection> {
     for name in &SYSTEM_HEADERS {
         if let Some(v) = headers.get(name) {
             let len = v.to_str().map(|s| s.chars().count()).unwrap_or(v.len());
             if len > 30 {
                 let display = display_header(name.as_str());
-                return Err(ApiError::validation(
-                    &display,
-                    &format!("must be at most 30 characters (was {len})"),
+                return Err(Rejection::header(
+                    display,
+                    format!("must be at most 30 characters (was {len})"),
                     None,
                 ));
             }
@@ -131,51 +126,51 @@ pub(crate) fn secure_eq(a: &str, b: &str) -> bool {
 
 /// Checks `Authorization: Bearer <jwt>`, the subscription key and the `Merchant-Serial-Number`
 /// of an ePayment call, and returns the merchant the token belongs to.
-pub(crate) fn authenticate<'s>(state: &'s AppState, headers: &HeaderMap) -> Result<&'s Merchant, ApiError> {
+pub(crate) fn authenticate<'s>(state: &'s AppState, headers: &HeaderMap) -> Result<&'s Merchant, Rejection> {
     let Some(auth) = header_str(headers, header::AUTHORIZATION) else {
-        return Err(ApiError::unauthorized(
+        return Err(Rejection::unauthorized(
             "Missing Authorization header: send 'Authorization: Bearer <access token>'",
         ));
     };
     let Some(token) = auth.strip_prefix("Bearer ") else {
-        return Err(ApiError::unauthorized(
+        return Err(Rejection::unauthorized(
             "The Authorization header must be 'Bearer <access token>' (the word Bearer is case-sensitive)",
         ));
     };
     let claims = state
         .signer()
         .verify(token.trim(), state.clock().now())
-        .map_err(|e| ApiError::unauthorized(format!("Invalid access token: {e}")))?;
+        .map_err(|e| Rejection::unauthorized(format!("Invalid access token: {e}")))?;
     let merchant = state
         .merchant_by_client_id(&claims.sub)
         .filter(|m| m.msn == claims.msn)
-        .ok_or_else(|| ApiError::unauthorized("Invalid access token: unknown client"))?;
+        .ok_or_else(|| Rejection::unauthorized("Invalid access token: unknown client"))?;
     let Some(key) = header_str(headers, &SUBSCRIPTION_KEY) else {
-        return Err(ApiError::unauthorized(
+        return Err(Rejection::unauthorized(
             "Access denied due to missing subscription key. Send the Ocp-Apim-Subscription-Key header.",
         ));
     };
     if !secure_eq(key, &merchant.subscription_key) {
-        return Err(ApiError::unauthorized(
+        return Err(Rejection::unauthorized(
             "Access denied due to invalid subscription key: it must belong to the same sales unit as the access token.",
         ));
     }
     let Some(msn) = header_str(headers, &MERCHANT_SERIAL_NUMBER) else {
-        return Err(ApiError::validation(
+        return Err(Rejection::header(
             "Merchant-Serial-Number",
             "the header is required",
             Some(4140),
         ));
     };
     if !is_msn(msn) {
-        return Err(ApiError::validation(
+        return Err(Rejection::header(
             "Merchant-Serial-Number",
             "must match ^[0-9]{4,6}$",
             None,
         ));
     }
     if msn != merchant.msn {
-        return Err(ApiError::forbidden(format!(
+        return Err(Rejection::forbidden(format!(
             "The access token is not valid for Merchant-Serial-Number {msn}"
         )));
     }
@@ -192,13 +187,13 @@ pub(crate) enum KeyRule {
 }
 
 /// Reads and checks the `Idempotency-Key` header (at most 50 characters).
-pub(crate) fn idempotency_key(headers: &HeaderMap, rule: KeyRule) -> Result<Option<String>, ApiError> {
+pub(crate) fn idempotency_key(headers: &HeaderMap, rule: KeyRule) -> Result<Option<String>, Rejection> {
     let raw = match headers.get(&IDEMPOTENCY_KEY) {
         None => None,
         Some(v) => match v.to_str() {
             Ok(s) => Some(s.trim()),
             Err(_) => {
-                return Err(ApiError::validation(
+                return Err(Rejection::header(
                     "Idempotency-Key",
                     "must be visible ASCII characters",
                     None,
@@ -207,13 +202,13 @@ pub(crate) fn idempotency_key(headers: &HeaderMap, rule: KeyRule) -> Result<Opti
         },
     };
     match raw {
-        None | Some("") if rule == KeyRule::Required => Err(ApiError::validation(
+        None | Some("") if rule == KeyRule::Required => Err(Rejection::header(
             "Idempotency-Key",
             "the header is required",
             Some(4140),
         )),
         None | Some("") => Ok(None),
-        Some(k) if k.chars().count() > 50 => Err(ApiError::validation(
+        Some(k) if k.chars().count() > 50 => Err(Rejection::header(
             "Idempotency-Key",
             "must be at most 50 characters",
             None,
@@ -223,7 +218,7 @@ pub(crate) fn idempotency_key(headers: &HeaderMap, rule: KeyRule) -> Result<Opti
 }
 
 /// Whether the body (if any) is declared as JSON.
-fn check_json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+fn check_json_content_type(headers: &HeaderMap) -> Result<(), Rejection> {
     let ct = header_str(headers, header::CONTENT_TYPE).unwrap_or("");
     let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     // `text/json` and `application/*+json` are listed next to `application/json` in the
@@ -234,26 +229,22 @@ fn check_json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     {
         Ok(())
     } else {
-        Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "Unsupported Media Type",
-            format!(
-                "The body must be JSON with Content-Type: application/json (was '{}')",
-                if ct.is_empty() { "none" } else { ct }
-            ),
-        ))
+        Err(Rejection::NotJson(format!(
+            "The body must be JSON with Content-Type: application/json (was '{}')",
+            if ct.is_empty() { "none" } else { ct }
+        )))
     }
 }
 
 /// Parses a JSON body into `T`, naming the JSON path of the first problem. An empty body is `None`.
-pub(crate) fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<Option<T>, ApiError> {
+pub(crate) fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<Option<T>, Rejection> {
     if body.iter().all(|b| b.is_ascii_whitespace()) {
         return Ok(None);
     }
     check_json_content_type(headers)?;
     // Every request body of these APIs is an object (serde would also accept a struct as an array).
     if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(ApiError::validation("body", "must be a JSON object", None));
+        return Err(Rejection::body("body", "must be a JSON object", None));
     }
     let mut de = serde_json::Deserializer::from_slice(body);
     let value: T = match serde_path_to_error::deserialize(&mut de) {
@@ -261,12 +252,12 @@ pub(crate) fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) 
         Err(e) => return Err(json_error(e)),
     };
     if let Err(e) = de.end() {
-        return Err(ApiError::validation("body", &format!("not valid JSON: {e}"), None));
+        return Err(Rejection::body("body", format!("not valid JSON: {e}"), None));
     }
     Ok(Some(value))
 }
 
-fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> Rejection {
     let mut path = e.path().to_string();
     let inner = e.inner();
     let message = inner.to_string();
@@ -293,12 +284,12 @@ fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     };
     // ePayment's own code for a metadata key given twice.
     let code = (path == "metadata" && message.starts_with("duplicate key")).then_some(4110);
-    ApiError::validation(&path, &message, code)
+    Rejection::body(path, message, code)
 }
 
 /// A 400 for a missing body.
-pub(crate) fn body_required() -> ApiError {
-    ApiError::validation("body", "a JSON request body is required", Some(4140))
+pub(crate) fn body_required() -> Rejection {
+    Rejection::body("body", "a JSON request body is required", Some(4140))
 }
 
 /// Turns a handler result into a response, rendering errors as problems for `instance`.
@@ -374,4 +365,19 @@ pub(crate) fn escape(s: &str) -> String {
         }
     }
     out
+}
+
+/// A stored answer as the response (its content type, or none for an empty body).
+impl IntoResponse for Stored {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut r = (status, self.body).into_response();
+        if self.content_type.is_empty() {
+            r.headers_mut().remove(header::CONTENT_TYPE);
+        } else {
+            r.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(self.content_type));
+        }
+        r
+    }
 }

@@ -32,10 +32,7 @@ use crate::core::state::{AppState, WeakAppState};
 use crate::core::store::Table;
 use crate::core::store::{Fingerprint, IdempotencyRecord, IdempotencyScope, Once, PublishedEvent};
 use crate::outbound::{AttemptHook, DeliveriesExt, Outbound, RetrySchedule};
-use crate::web::{
-    authenticate, body_required, check_system_headers, header_str, idempotency_key, parse_json, read_body, respond,
-    KeyRule,
-};
+use crate::web::{body_required, idempotency_key, inbound, parse_json, respond, Credentials, KeyRule};
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -45,7 +42,7 @@ use axum::routing::{delete, get};
 use axum::Router;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::{HeaderMap, StatusCode};
 use parking_lot::Mutex;
 use rand::RngCore;
 use std::fmt;
@@ -162,34 +159,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/webhooks/v1/webhooks/{id}", delete(remove))
 }
 
-/// Body limit, system headers and authentication (MSN optional), in that order.
+/// The shared pipeline with a token (`Merchant-Serial-Number` optional: a registration without
+/// it is for the token's merchant).
 async fn begin(state: &AppState, headers: &HeaderMap, body: Body) -> Result<(Merchant, bytes::Bytes), ApiError> {
-    let body = read_body(body, headers, state.config().max_body_bytes).await?;
-    check_system_headers(headers)?;
-    let merchant = if headers.contains_key("merchant-serial-number") {
-        authenticate(state, headers)?
-    } else {
-        // Without Merchant-Serial-Number the registration is for the token's merchant (a
-        // partner registration covers the partner's merchants; the emulator's tokens are per
-        // merchant).
-        let mut with_msn = headers.clone();
-        if let Some(msn) = token_msn(state, headers) {
-            if let Ok(v) = HeaderValue::from_str(&msn) {
-                with_msn.insert("merchant-serial-number", v);
-            }
-        }
-        authenticate(state, &with_msn)?
-    };
-    Ok((merchant.clone(), body))
-}
-
-fn token_msn(state: &AppState, headers: &HeaderMap) -> Option<String> {
-    let token = header_str(headers, "authorization")?.strip_prefix("Bearer ")?;
-    state
-        .signer()
-        .verify(token.trim(), state.clock().now())
-        .ok()
-        .map(|c| c.msn.clone())
+    let call = inbound(state, headers, body, Credentials::TokenMsnOptional, None).await?;
+    Ok((call.merchant.clone(), call.body))
 }
 
 /// `POST /webhooks/v1/webhooks`.
