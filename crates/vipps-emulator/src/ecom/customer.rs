@@ -8,7 +8,8 @@ use crate::core::state::AppState;
 use crate::outbound::call_merchant;
 use crate::outbound::DeliveriesExt;
 use std::time::Duration;
-use vipps_types::ecom::{PaymentShippingDetails, ShippingCostRequest, ShippingCostResponse};
+use time::OffsetDateTime;
+use vipps_types::ecom::{PaymentShippingDetails, ShippingCostRequest, ShippingCostResponse, TransactionUpdateCallback};
 
 /// Which order a customer action is for.
 #[derive(Debug, Clone)]
@@ -102,115 +103,121 @@ pub(crate) async fn customer_action(
     target: Target,
     approve: bool,
 ) -> Option<Result<Outcome, EcomErr>> {
-    enum Next {
-        Done(Result<Outcome, EcomErr>),
-        FetchShipping(String, Option<String>),
-    }
-    let first = with_data(state, |d, now, out| {
+    let (msn, id, next) = with_data(state, |d, now, out| {
         let (msn, id) = resolve(d, &target)?;
         let o = d.order(&msn, &id, now, out)?;
-        if let Err(e) = o.require_initiated() {
-            return Some((msn, id, Next::Done(Err(e))));
-        }
-        if !approve {
-            out.push(o.customer_reject(now));
-            let v = view(state, o);
-            let reason = Some("rejected by the customer".to_owned());
-            return Some((
-                msn,
-                id,
-                Next::Done(Ok(Outcome {
-                    view: v,
-                    approved: false,
-                    reason,
-                })),
-            ));
-        }
-        if let Some((_, code, why)) = order::MAGIC_DECLINES.iter().find(|(a, _, _)| *a == o.amount()) {
-            out.push(o.fail(*code, why, now));
-            let v = view(state, o);
-            let reason = Some(format!("{why} (magic test amount)"));
-            return Some((
-                msn,
-                id,
-                Next::Done(Ok(Outcome {
-                    view: v,
-                    approved: false,
-                    reason,
-                })),
-            ));
-        }
-        if o.express() {
-            let statics = o.request.merchant_info.static_shipping_details.clone();
-            match statics {
-                Some(options) => {
-                    let chosen = order::pick_shipping(&options).map(shipping_of);
-                    if chosen.is_none() {
-                        let e = EcomErr::vipps(91, "No shipping methods found (staticShippingDetails is empty)");
-                        return Some((msn, id, Next::Done(Err(e))));
-                    }
-                    out.push(o.reserve(None, chosen, "", now));
-                }
-                None => {
-                    let prefix = o
-                        .request
-                        .merchant_info
-                        .shipping_details_prefix
-                        .clone()
-                        .unwrap_or_default();
-                    let url = format!(
-                        "{}/v2/payments/{}/shippingDetails",
-                        prefix.trim_end_matches('/'),
-                        o.order_id
-                    );
-                    o.phase = Phase::Approving;
-                    let auth = o.request.merchant_info.auth_token.clone();
-                    return Some((msn, id, Next::FetchShipping(url, auth)));
-                }
-            }
-        } else {
-            out.push(o.reserve(None, None, "", now));
-        }
-        let v = view(state, o);
-        Some((
-            msn,
-            id,
-            Next::Done(Ok(Outcome {
-                view: v,
-                approved: true,
-                reason: None,
-            })),
-        ))
+        let next = decide(state, o, approve, now, out);
+        Some((msn, id, next))
     })?;
-    let (msn, id, next) = first;
     let (url, auth) = match next {
         Next::Done(r) => return Some(r),
         Next::FetchShipping(url, auth) => (url, auth),
     };
+    // No lock is held while the merchant answers.
     let fetched = fetch_shipping(state, &url, auth.as_deref(), &id).await;
     Some(with_data(state, |d, now, out| {
         let o = d
             .orders
             .get_mut(&(msn.clone(), id.clone()))
             .ok_or_else(|| EcomErr::not_found(&id))?;
-        if o.phase != Phase::Approving {
-            return Err(EcomErr::vipps(92, "The order changed while fetching shipping details"));
-        }
-        match fetched {
-            Ok(s) => {
-                out.push(o.reserve(None, Some(s), "", now));
-                Ok(Outcome {
-                    view: view(state, o),
-                    approved: true,
-                    reason: None,
-                })
-            }
-            Err(why) => {
-                o.phase = Phase::Initiated;
-                Err(EcomErr::vipps(91, format!("No shipping methods found: {why}")))
-            }
-        }
+        reserve_with_fetched(state, o, fetched, now, out)
     }))
+}
+
+/// Where a customer action stands after the first look at the order.
+enum Next {
+    /// Finished (approved, declined, rejected or refused).
+    Done(Result<Outcome, EcomErr>),
+    /// An Express order without static options: ask the merchant for shipping (URL, auth).
+    FetchShipping(String, Option<String>),
+}
+
+/// The customer's answer to an initiated order: rejected, declined (magic amounts), reserved,
+/// or (Express with dynamic shipping) waiting for the merchant's shipping options.
+fn decide(
+    state: &AppState,
+    o: &mut Order,
+    approve: bool,
+    now: OffsetDateTime,
+    out: &mut Vec<TransactionUpdateCallback>,
+) -> Next {
+    if let Err(e) = o.require_initiated() {
+        return Next::Done(Err(e));
+    }
+    let ended = |o: &Order, approved: bool, reason: Option<String>| {
+        Next::Done(Ok(Outcome {
+            view: view(state, o),
+            approved,
+            reason,
+        }))
+    };
+    if !approve {
+        out.push(o.customer_reject(now));
+        return ended(o, false, Some("rejected by the customer".to_owned()));
+    }
+    if let Some((_, code, why)) = order::MAGIC_DECLINES.iter().find(|(a, _, _)| *a == o.amount()) {
+        out.push(o.fail(*code, why, now));
+        return ended(o, false, Some(format!("{why} (magic test amount)")));
+    }
+    if !o.express() {
+        out.push(o.reserve(None, None, "", now));
+        return ended(o, true, None);
+    }
+    match o.request.merchant_info.static_shipping_details.clone() {
+        Some(options) => match order::pick_shipping(&options).map(shipping_of) {
+            None => Next::Done(Err(EcomErr::vipps(
+                91,
+                "No shipping methods found (staticShippingDetails is empty)",
+            ))),
+            Some(chosen) => {
+                out.push(o.reserve(None, Some(chosen), "", now));
+                ended(o, true, None)
+            }
+        },
+        None => {
+            let prefix = o
+                .request
+                .merchant_info
+                .shipping_details_prefix
+                .clone()
+                .unwrap_or_default();
+            let url = format!(
+                "{}/v2/payments/{}/shippingDetails",
+                prefix.trim_end_matches('/'),
+                o.order_id
+            );
+            o.phase = Phase::Approving;
+            Next::FetchShipping(url, o.request.merchant_info.auth_token.clone())
+        }
+    }
+}
+
+/// Reserves an Express order with the shipping the merchant answered, if it is still waiting
+/// for it.
+fn reserve_with_fetched(
+    state: &AppState,
+    o: &mut Order,
+    fetched: Result<PaymentShippingDetails, String>,
+    now: OffsetDateTime,
+    out: &mut Vec<TransactionUpdateCallback>,
+) -> Result<Outcome, EcomErr> {
+    if o.phase != Phase::Approving {
+        return Err(EcomErr::vipps(92, "The order changed while fetching shipping details"));
+    }
+    match fetched {
+        Ok(s) => {
+            out.push(o.reserve(None, Some(s), "", now));
+            Ok(Outcome {
+                view: view(state, o),
+                approved: true,
+                reason: None,
+            })
+        }
+        Err(why) => {
+            o.phase = Phase::Initiated;
+            Err(EcomErr::vipps(91, format!("No shipping methods found: {why}")))
+        }
+    }
 }
 
 pub(super) fn shipping_of(s: &vipps_types::ecom::ShippingDetails) -> PaymentShippingDetails {
