@@ -2,7 +2,7 @@
 
 use crate::core::error::{ApiError, Stored};
 use crate::core::state::{AppState, ForeignCall, Modification};
-use crate::core::store::{Fingerprint, IdempotencyRecord, IdempotencyScope, NewPayment, Once, Tables};
+use crate::core::store::{Fingerprint, IdempotencyRecord, IdempotencyScope, NewPayment, Once, Payment, Tables};
 use crate::web::{body_required, idempotency_key, inbound, parse_json, respond, split, Credentials, KeyRule};
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
@@ -71,6 +71,33 @@ impl Mutation<'_> {
                 let now = state.clock().now();
                 op(tables, now).unwrap_or_else(|e| e.render(self.path))
             })
+        })
+    }
+}
+
+impl Mutation<'_> {
+    /// A capture, refund or cancel: of the payment another API keeps when `reference` is one
+    /// of its (an eCom order), else `apply` on the ePayment payment. Idempotent like every
+    /// mutation.
+    fn modify(
+        self,
+        reference: &str,
+        action: Modification<'_>,
+        apply: impl FnOnce(&mut Payment, Option<String>, OffsetDateTime) -> Result<(), ApiError>,
+    ) -> Stored {
+        let (state, msn, key) = (self.state, self.msn, self.key.clone());
+        let foreign = ForeignCall {
+            msn,
+            reference,
+            key: key.as_deref(),
+        };
+        self.run(|tables, now| {
+            if let Some(answer) = foreign_modify(state, tables, now, foreign, action) {
+                return answer;
+            }
+            let p = tables.ledger.payment(msn, reference, now)?;
+            apply(p, key.clone(), now)?;
+            Ok(Stored::json(StatusCode::OK, &p.modification_response()))
         })
     }
 }
@@ -304,21 +331,9 @@ async fn modify(
         Op::Capture => Modification::Capture(&req.modification_amount),
         Op::Refund => Modification::Refund(&req.modification_amount),
     };
-    let foreign = ForeignCall {
-        msn,
-        reference: &reference,
-        key: key.as_deref(),
-    };
-    Ok(mutation.run(|tables, now| {
-        if let Some(answer) = foreign_modify(state, tables, now, foreign, action) {
-            return answer;
-        }
-        let p = tables.ledger.payment(msn, &reference, now)?;
-        match op {
-            Op::Capture => p.capture(&req.modification_amount, key.clone(), now)?,
-            Op::Refund => p.refund(&req.modification_amount, key.clone(), now)?,
-        }
-        Ok(Stored::json(StatusCode::OK, &p.modification_response()))
+    Ok(mutation.modify(&reference, action, |p, key, now| match op {
+        Op::Capture => p.capture(&req.modification_amount, key, now),
+        Op::Refund => p.refund(&req.modification_amount, key, now),
     }))
 }
 
@@ -357,18 +372,8 @@ async fn cancel_inner(
     let action = Modification::Cancel {
         transaction_only: req.cancel_transaction_only.unwrap_or(false),
     };
-    let foreign = ForeignCall {
-        msn,
-        reference: &reference,
-        key: key.as_deref(),
-    };
-    Ok(mutation.run(|tables, now| {
-        if let Some(answer) = foreign_modify(state, tables, now, foreign, action) {
-            return answer;
-        }
-        let p = tables.ledger.payment(msn, &reference, now)?;
-        p.cancel(req.cancel_transaction_only.unwrap_or(false), key.clone(), now)?;
-        Ok(Stored::json(StatusCode::OK, &p.modification_response()))
+    Ok(mutation.modify(&reference, action, |p, key, now| {
+        p.cancel(req.cancel_transaction_only.unwrap_or(false), key, now)
     }))
 }
 
