@@ -1,7 +1,6 @@
 //! The control plane's Checkout routes: act as the customer without the page.
 
-#[allow(unused_imports)]
-use super::{customer::*, errors::*, handlers::*, lifecycle::*, request::*, state::*};
+use super::{customer::*, errors::*, lifecycle::*, request::*};
 use crate::core::error::Stored;
 use crate::core::state::AppState;
 use crate::web::read_body;

@@ -8,7 +8,6 @@ use crate::outbound::call_merchant;
 use crate::outbound::DeliveriesExt;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-#[allow(unused_imports)]
 use vipps_types::checkout::CustomConsent;
 use vipps_types::checkout::{
     BillingDetails, DynamicShippingRequest, DynamicShippingResponse, Elements, LogisticsOption, PickupPoint,

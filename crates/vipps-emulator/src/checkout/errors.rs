@@ -2,7 +2,6 @@
 
 use super::state::*;
 use crate::core::error::{ApiError, Stored};
-#[allow(unused_imports)]
 use crate::web::Rejection;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;

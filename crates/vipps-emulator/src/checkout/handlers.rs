@@ -1,7 +1,6 @@
 //! The Checkout API's handlers: create, get, update and expire a session.
 
-#[allow(unused_imports)]
-use super::{control::*, customer::*, errors::*, lifecycle::*, request::*, state::*};
+use super::{errors::*, lifecycle::*, request::*, state::*};
 use crate::core::error::Stored;
 use crate::core::state::AppState;
 use crate::core::store::{Fingerprint, IdempotencyScope, Once};

@@ -1,7 +1,6 @@
 //! A session's life: how it follows its payment, its answer, its callback, its timeout.
 
-#[allow(unused_imports)]
-use super::{control::*, customer::*, errors::*, handlers::*, request::*, state::*};
+use super::{errors::*, state::*};
 use crate::core::state::AppState;
 use crate::core::store::Tables;
 use crate::core::store::{Ledger, Payment};
@@ -248,4 +247,16 @@ pub(crate) fn sweep(state: &AppState) {
             t.deliver(o);
         }
     });
+}
+
+impl crate::core::state::Part for CheckoutState {
+    fn settle_due(&self, state: &AppState) {
+        sweep(state);
+    }
+
+    fn holds_reference(&self, tables: &Tables, msn: &str, reference: &str) -> Option<&'static str> {
+        let sessions = &tables.get::<Sessions>().by_ref;
+        (!sessions.is_empty() && sessions.contains_key(&(msn.to_owned(), reference.to_owned())))
+            .then_some("a Checkout session")
+    }
 }

@@ -69,11 +69,8 @@ mod handlers;
 mod lifecycle;
 mod request;
 mod state;
-#[allow(unused_imports)]
-pub(crate) use self::request::SessionRef;
 pub(crate) use self::state::{CheckoutExt, CheckoutState, Sessions};
-#[allow(unused_imports)]
-use self::{control::*, customer::*, errors::*, handlers::*, lifecycle::*, request::*, state::*};
+use self::{customer::*, errors::*, handlers::*, lifecycle::*};
 
 /// The routes of this API.
 pub(crate) fn routes() -> Router<AppState> {

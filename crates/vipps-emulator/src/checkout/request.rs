@@ -1,7 +1,6 @@
 //! What every Checkout call checks first: the merchant's credentials, the body, the session reference.
 
-#[allow(unused_imports)]
-use super::{control::*, customer::*, errors::*, handlers::*, lifecycle::*, state::*};
+use super::errors::*;
 use crate::core::state::AppState;
 use crate::web::{inbound, Credentials, Inbound, KeyRule};
 use axum::body::Body;

@@ -1,10 +1,8 @@
 //! The Checkout emulation's data: sessions, their settings and what the dynamic shipping callback was asked.
 
-#[allow(unused_imports)]
-use super::{control::*, customer::*, errors::*, handlers::*, lifecycle::*, request::*};
 use crate::core::customer::Person;
 use crate::core::state::AppState;
-use crate::core::store::{Table, Tables};
+use crate::core::store::Table;
 use crate::outbound::RetrySchedule;
 use parking_lot::Mutex;
 use serde::Serialize;
@@ -172,18 +170,6 @@ impl CheckoutState {
 impl Table for Sessions {
     fn clear(&mut self) {
         *self = Sessions::default();
-    }
-}
-
-impl crate::core::state::Part for CheckoutState {
-    fn settle_due(&self, state: &AppState) {
-        sweep(state);
-    }
-
-    fn holds_reference(&self, tables: &Tables, msn: &str, reference: &str) -> Option<&'static str> {
-        let sessions = &tables.get::<Sessions>().by_ref;
-        (!sessions.is_empty() && sessions.contains_key(&(msn.to_owned(), reference.to_owned())))
-            .then_some("a Checkout session")
     }
 }
 

@@ -4,12 +4,13 @@
 //! nothing a transaction causes runs while the store is held, and order per payment is kept.
 
 use crate::core::config::RetrySchedule;
-use crate::core::store::PublishedEvent;
 use bytes::Bytes;
 use parking_lot::Mutex;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use time::OffsetDateTime;
+use vipps_types::epayment::{PaymentEvent, UserDetails};
 
 /// Computes per-attempt headers from the method, URL and body (webhook signatures carry the
 /// send time, so they are made anew for each attempt).
@@ -137,4 +138,27 @@ impl Outbox {
     pub(crate) fn clear(&self) {
         self.queue.lock().clear();
     }
+}
+
+/// A payment event handed on (to webhooks) after the transaction that recorded it.
+#[derive(Debug, Clone)]
+pub(crate) struct PublishedEvent {
+    /// The merchant.
+    pub(crate) msn: String,
+    /// The event, as in the payment's event log.
+    pub(crate) event: PaymentEvent,
+    /// For `AUTHORIZED`: what the 2026 webhook payload adds (shared data, `sub`, capture
+    /// guarantee).
+    pub(crate) authorized: Option<Box<AuthorizedDetails>>,
+}
+
+/// What an `AUTHORIZED` webhook carries besides the event.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AuthorizedDetails {
+    /// The customer data the scope asked for.
+    pub(crate) user_details: Option<UserDetails>,
+    /// The user id, when a scope was asked for.
+    pub(crate) sub: Option<String>,
+    /// Until when a capture is guaranteed.
+    pub(crate) capture_guaranteed_until: Option<OffsetDateTime>,
 }

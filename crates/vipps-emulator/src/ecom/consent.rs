@@ -1,7 +1,6 @@
 //! The customer withdraws a consent: the merchant's consent-removal callback.
 
-#[allow(unused_imports)]
-use super::{customer::*, handlers::*, request::*, state::*};
+use super::state::*;
 use crate::core::error::Stored;
 use crate::core::state::AppState;
 use crate::outbound::{DeliveriesExt, Outbound, RetrySchedule};

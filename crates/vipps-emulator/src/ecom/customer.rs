@@ -2,8 +2,7 @@
 
 use super::errors::EcomErr;
 use super::order::{self, Order, Phase};
-#[allow(unused_imports)]
-use super::{consent::*, handlers::*, request::*, state::*};
+use super::state::*;
 use crate::core::state::AppState;
 use crate::outbound::call_merchant;
 use crate::outbound::DeliveriesExt;

@@ -2,8 +2,7 @@
 
 use super::errors::EcomErr;
 use super::order::Order;
-#[allow(unused_imports)]
-use super::{consent::*, customer::*, request::*, state::*};
+use super::{request::*, state::*};
 use crate::core::error::Stored;
 use crate::core::state::AppState;
 use crate::core::store::{Fingerprint, IdempotencyRecord, IdempotencyScope, Once};

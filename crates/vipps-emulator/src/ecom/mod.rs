@@ -51,8 +51,7 @@ mod state;
 pub(crate) use self::consent::remove_consent;
 pub(crate) use self::customer::{customer_action, view_by_token, Target, View};
 pub(crate) use self::state::{Data, EcomState};
-#[allow(unused_imports)]
-use self::{consent::*, customer::*, handlers::*, request::*, state::*};
+use self::{handlers::*, state::*};
 
 /// The routes of this API.
 pub(crate) fn routes() -> Router<AppState> {

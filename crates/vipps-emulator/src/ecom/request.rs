@@ -1,8 +1,6 @@
 //! What every eCom call checks first: body, system headers, credentials, ids.
 
 use super::errors::EcomErr;
-#[allow(unused_imports)]
-use super::{consent::*, customer::*, handlers::*, state::*};
 use crate::core::error::Stored;
 use crate::core::state::AppState;
 use crate::web::{inbound, parse_json, Credentials};

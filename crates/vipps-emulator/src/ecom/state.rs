@@ -1,8 +1,6 @@
 //! The eCom data behind its lock, the timeouts and the callbacks they cause.
 
 use super::order::Order;
-#[allow(unused_imports)]
-use super::{consent::*, customer::*, handlers::*, request::*};
 use crate::core::customer::Person;
 use crate::core::state::AppState;
 use crate::core::store::{Table, Tables};

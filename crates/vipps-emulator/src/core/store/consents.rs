@@ -1,7 +1,5 @@
 //! What customers agreed to share with a sales unit (the Userinfo API's data).
 
-#[allow(unused_imports)]
-use super::{events::*, idempotency::*, ledger::*, payment::*, sharded::*};
 use time::OffsetDateTime;
 
 /// How long after consenting the customer's profile can be fetched from the Userinfo API.

@@ -1,8 +1,7 @@
 //! What identifies a request for idempotency, and the answer remembered for it.
 
+use super::sharded::*;
 use super::Tables;
-#[allow(unused_imports)]
-use super::{consents::*, events::*, ledger::*, payment::*, sharded::*};
 use crate::core::error::Stored;
 
 /// Where an idempotency key applies: (API, MSN, operation, resource) plus the key. Each API

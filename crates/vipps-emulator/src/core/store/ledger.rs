@@ -1,11 +1,8 @@
 //! The data behind the store's lock: payments, landing tokens, idempotency records, consents.
 
-#[allow(unused_imports)]
-use super::{consents::*, events::*, idempotency::*, payment::*, sharded::*};
+use super::{consents::*, payment::*, sharded::*};
 use crate::core::error::ApiError;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use rand::RngCore;
+use crate::core::outbox::{AuthorizedDetails, PublishedEvent};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
@@ -52,21 +49,6 @@ pub(crate) struct NewPayment<'a> {
     pub(crate) expires_at: OffsetDateTime,
     /// Base URL for `redirectUrl`, without trailing slash.
     pub(crate) public_url: &'a str,
-}
-
-/// A landing-page token: 24 random bytes, as URL-safe base64 (32 characters).
-pub(super) type TokenBytes = [u8; 24];
-
-pub(super) fn random_token() -> TokenBytes {
-    let mut b = [0u8; 24];
-    rand::thread_rng().fill_bytes(&mut b);
-    b
-}
-
-/// The bytes behind a token string, if it is one of ours.
-pub(super) fn token_bytes(token: &str) -> Option<TokenBytes> {
-    let v = URL_SAFE_NO_PAD.decode(token).ok()?;
-    v.try_into().ok()
 }
 
 impl Ledger {

@@ -7,13 +7,12 @@ use std::any::Any;
 use std::sync::Arc;
 
 mod consents;
-mod events;
 mod idempotency;
 mod ledger;
 mod payment;
 mod sharded;
-#[allow(unused_imports)]
-pub(crate) use self::{consents::*, events::*, idempotency::*, ledger::*, payment::*, sharded::*};
+pub(crate) use self::{consents::*, idempotency::*, ledger::*, payment::*};
+pub(crate) use crate::core::outbox::PublishedEvent;
 
 /// The emulator's one store: every table of every API behind a single lock. Every operation
 /// runs as one transaction ([`Store::transact`]), which makes idempotency checks and state

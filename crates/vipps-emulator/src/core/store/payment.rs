@@ -1,10 +1,10 @@
 //! One ePayment payment: its state machine, amounts, event log and the magic test amounts.
 
-#[allow(unused_imports)]
-use super::{consents::*, events::*, idempotency::*, ledger::*, sharded::*};
+use super::consents::*;
 use crate::core::error::ApiError;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use rand::RngCore;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -664,4 +664,19 @@ impl Payment {
         self.abort(now);
         Ok(CustomerOutcome::Rejected)
     }
+}
+
+/// A landing-page token: 24 random bytes, as URL-safe base64 (32 characters).
+pub(super) type TokenBytes = [u8; 24];
+
+pub(super) fn random_token() -> TokenBytes {
+    let mut b = [0u8; 24];
+    rand::thread_rng().fill_bytes(&mut b);
+    b
+}
+
+/// The bytes behind a token string, if it is one of ours.
+pub(super) fn token_bytes(token: &str) -> Option<TokenBytes> {
+    let v = URL_SAFE_NO_PAD.decode(token).ok()?;
+    v.try_into().ok()
 }

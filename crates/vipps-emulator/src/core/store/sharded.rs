@@ -1,7 +1,5 @@
 //! A hash map in parts, so growing it never pauses the store for long.
 
-#[allow(unused_imports)]
-use super::{consents::*, events::*, idempotency::*, ledger::*, payment::*};
 use std::collections::HashMap;
 
 /// How many parts a [`Sharded`] map has.

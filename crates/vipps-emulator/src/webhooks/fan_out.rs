@@ -1,0 +1,214 @@
+//! Payment events to registered webhooks: one signed delivery per (event, webhook), in order, retried; unresponsive webhooks are deleted.
+
+use super::state::*;
+use crate::core::state::{AppState, WeakAppState};
+use crate::core::store::PublishedEvent;
+use crate::outbound::{AttemptHook, DeliveriesExt, Outbound, RetrySchedule};
+use std::sync::Arc;
+use time::OffsetDateTime;
+use vipps_types::epayment::WebhookEvent;
+use vipps_types::webhooks::{signature, WebhookEventType};
+
+/// Who is registered for what, copied out of the registry: (id, MSN, URL, events, secret).
+pub(super) type Target = (String, String, String, Vec<WebhookEventType>, Arc<str>);
+
+/// Queues one delivery per (event, matching webhook), in the order of the events (called by the
+/// outbox's consumer, after the transaction that recorded them).
+pub(super) fn fan_out(state: &AppState, schedule: RetrySchedule, events: &[PublishedEvent]) {
+    let targets: Vec<Target> = state.store().transact(|t| {
+        t.get::<Registry>()
+            .hooks
+            .iter()
+            .map(|h| {
+                (
+                    h.id.clone(),
+                    h.msn.clone(),
+                    h.url.clone(),
+                    h.events.clone(),
+                    Arc::clone(&h.secret),
+                )
+            })
+            .collect()
+    });
+    if targets.is_empty() {
+        return;
+    }
+    let deliveries = state.deliveries();
+    for pe in events {
+        let ty = WebhookEventType::for_payment_event(&pe.event.name);
+        let mut targets = targets
+            .iter()
+            .filter(|(_, msn, _, events, _)| *msn == pe.msn && events.contains(&ty))
+            .peekable();
+        if targets.peek().is_none() {
+            continue;
+        }
+        let e = &pe.event;
+        let payload = WebhookEvent {
+            msn: pe.msn.clone(),
+            reference: e.reference.clone(),
+            psp_reference: e.psp_reference.clone(),
+            name: e.name.clone(),
+            amount: e.amount.clone(),
+            timestamp: e.timestamp,
+            idempotency_key: e.idempotency_key.clone(),
+            success: e.success,
+            user_details: pe.authorized.as_ref().and_then(|a| a.user_details.clone()),
+            profile: pe
+                .authorized
+                .as_ref()
+                .and_then(|a| a.sub.clone())
+                .map(|sub| vipps_types::epayment::ProfileResponse { sub: Some(sub) }),
+            capture_guaranteed_until: pe.authorized.as_ref().and_then(|a| a.capture_guaranteed_until),
+        };
+        let body: bytes::Bytes = match serde_json::to_vec(&payload) {
+            Ok(b) => b.into(),
+            Err(err) => {
+                tracing::error!(target: "vipps_emulator::webhooks", error = %err, "cannot render a webhook event");
+                continue;
+            }
+        };
+        for (id, _, url, _, secret) in targets {
+            let secret = Arc::clone(secret);
+            deliveries.send(Outbound {
+                kind: "webhook",
+                msn: pe.msn.clone(),
+                reference: e.reference.to_string(),
+                event: Some(ty.to_string()),
+                url: url.clone(),
+                method: "POST",
+                headers: Vec::new(),
+                body: body.clone(),
+                schedule: schedule.clone(),
+                sign: Some(Arc::new(move |method: &str, url: &url::Url, body: &[u8]| {
+                    signed_headers(&secret, method, url, body, OffsetDateTime::now_utc())
+                })),
+                ordering_key: format!("webhook:{id}:{}:{}", pe.msn, e.reference),
+                on_attempt: Some(attempt_hook(state.downgrade(), id.clone())),
+            });
+        }
+    }
+}
+
+/// Keeps a registration's `failing_since` and deletes it once its deliveries have failed for
+/// [`UNRESPONSIVE_DELETION`]. Answers false (stop retrying) when the registration is gone.
+pub(super) fn attempt_hook(state: WeakAppState, id: String) -> AttemptHook {
+    Arc::new(move |delivered: bool| {
+        let Some(state) = state.upgrade() else {
+            return false;
+        };
+        let now = state.clock().now();
+        state
+            .store()
+            .transact(|t| record_attempt(t.get_mut::<Registry>(), &id, delivered, now))
+    })
+}
+
+/// Notes one attempt's outcome on registration `id`; false when it is gone (now or before).
+pub(super) fn record_attempt(reg: &mut Registry, id: &str, delivered: bool, now: OffsetDateTime) -> bool {
+    {
+        let Some(i) = reg.hooks.iter().position(|h| h.id == id) else {
+            return false; // deleted meanwhile: nobody to deliver to
+        };
+        let h = &mut reg.hooks[i];
+        if delivered {
+            h.failing_since = None;
+            return true;
+        }
+        let since = *h.failing_since.get_or_insert(now);
+        if now - since < UNRESPONSIVE_DELETION {
+            return true;
+        }
+        let gone = reg.hooks.remove(i);
+        tracing::info!(
+            target: "vipps_emulator::webhooks",
+            id = %gone.id,
+            url = %gone.url,
+            "webhook deleted: its deliveries have failed for two weeks"
+        );
+        false
+    }
+}
+
+/// The host the receiver sees in its `Host` header: the URL's host, plus `:port` when it is
+/// not the scheme's default.
+pub(super) fn authority(url: &url::Url) -> String {
+    match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_owned(),
+        (None, _) => String::new(),
+    }
+}
+
+/// `x-ms-date`, `x-ms-content-sha256` and `Authorization` for one attempt.
+pub(super) fn signed_headers(
+    secret: &str,
+    method: &str,
+    url: &url::Url,
+    body: &[u8],
+    now: OffsetDateTime,
+) -> Vec<(String, String)> {
+    let mut path_and_query = url.path().to_owned();
+    if let Some(q) = url.query() {
+        path_and_query.push('?');
+        path_and_query.push_str(q);
+    }
+    let s = signature::sign(secret, method, &path_and_query, &authority(url), now, body);
+    s.pairs()
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+impl crate::core::state::Part for WebhooksState {
+    fn on_payment_events(&self, state: &AppState, events: &[PublishedEvent]) {
+        fan_out(state, self.retry_schedule(), events);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signs_like_the_official_vector() {
+        let secret = "A0+AeKBRG2KRGvnNwJpQlb6IJFk48CKXCIcrLoHncVJKDILsQSxS6NWCccwWm6r6FhGKhiHTBsG2wo/xU6FY/A==";
+        let url = url::Url::parse("https://webhook.site/e2cee29b-012e-4f1d-8ef4-e95fd74a7a63").unwrap();
+        let body = br#"{"some-unique-content":"ee6e441b-cc4a-46f8-895d-a5af79bcc233/hello-world"}"#;
+        let date = signature::parse_http_date("Thu, 30 Mar 2023 08:38:32 GMT").unwrap();
+        let h = signed_headers(secret, "POST", &url, body, date);
+        let get = |n: &str| h.iter().find(|(k, _)| k == n).unwrap().1.clone();
+        assert_eq!(get("x-ms-date"), "Thu, 30 Mar 2023 08:38:32 GMT");
+        assert_eq!(
+            get("x-ms-content-sha256"),
+            "lNlsp1XA03N34HrQsVzPgJKtC+r7l/RBF4V3JQUWMj4="
+        );
+        assert_eq!(
+            get("authorization"),
+            "HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature=agAiSyogQbDHpeucoNwYz+yAr5nJ+v+zasdkSbqzv+U="
+        );
+    }
+
+    #[test]
+    fn authority_is_what_the_host_header_carries() {
+        let a = |s: &str| authority(&url::Url::parse(s).unwrap());
+        assert_eq!(a("https://example.com/x"), "example.com");
+        assert_eq!(a("https://example.com:443/x"), "example.com");
+        assert_eq!(a("https://example.com:8443/x?y=1"), "example.com:8443");
+        assert_eq!(a("http://127.0.0.1:3000/hook"), "127.0.0.1:3000");
+        assert_eq!(a("http://[::1]:3000/hook"), "[::1]:3000");
+    }
+
+    #[test]
+    fn registration_debug_hides_the_secret() {
+        let r = Registration {
+            id: "i".into(),
+            msn: "123456".into(),
+            url: "https://example.com".into(),
+            events: vec![WebhookEventType::EpaymentCreated],
+            secret: "top-secret".into(),
+            failing_since: None,
+        };
+        assert!(!format!("{r:?}").contains("top-secret"));
+    }
+}

@@ -1,0 +1,102 @@
+//! The Webhooks API's data: the registrations (a table of the store), the retry schedule, the limits.
+
+use crate::core::state::AppState;
+use crate::core::store::Table;
+use crate::outbound::RetrySchedule;
+use parking_lot::Mutex;
+use std::fmt;
+use std::sync::Arc;
+use time::OffsetDateTime;
+use vipps_types::webhooks::{Webhook, WebhookEventType};
+
+/// At most this many registrations per event type and merchant (2026 overview).
+pub(crate) const MAX_PER_EVENT: usize = 25;
+
+/// At most this many registrations for the QR `user.checked-in.v1` event per merchant.
+pub(crate) const MAX_PER_EVENT_QR: usize = 1;
+
+/// A registration whose deliveries have failed for this long, with none delivered since, is
+/// deleted (2026 overview: "unresponsive for 2 weeks"). Counted on the emulator's clock, so a
+/// test can advance it.
+pub(crate) const UNRESPONSIVE_DELETION: time::Duration = time::Duration::days(14);
+
+/// State of the Webhooks emulation, kept in [`AppState`]: the registrations and the retry
+/// schedule of deliveries.
+#[derive(Debug, Default)]
+pub(crate) struct WebhooksState {
+    /// `None`: the default schedule. A leaf lock (nothing is locked while it is held).
+    pub(super) schedule: Mutex<Option<RetrySchedule>>,
+}
+
+/// The registrations, a table of the store.
+#[derive(Debug, Default)]
+pub(crate) struct Registry {
+    /// Oldest first.
+    pub(super) hooks: Vec<Registration>,
+}
+
+#[derive(Clone)]
+pub(super) struct Registration {
+    pub(super) id: String,
+    pub(super) msn: String,
+    pub(super) url: String,
+    pub(super) events: Vec<WebhookEventType>,
+    pub(super) secret: Arc<str>,
+    /// When the first delivery attempt failed since the last one that succeeded.
+    pub(super) failing_since: Option<OffsetDateTime>,
+}
+
+impl fmt::Debug for Registration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registration")
+            .field("id", &self.id)
+            .field("msn", &self.msn)
+            .field("url", &self.url)
+            .field("events", &self.events)
+            .field("secret", &"<redacted>")
+            .field("failing_since", &self.failing_since)
+            .finish()
+    }
+}
+
+impl Registration {
+    pub(super) fn public(&self) -> Webhook {
+        Webhook {
+            id: self.id.clone(),
+            url: self.url.clone(),
+            events: self.events.clone(),
+        }
+    }
+}
+
+impl WebhooksState {
+    /// The retry schedule of webhook deliveries (default: 4 attempts, 200 ms doubling backoff,
+    /// 10 s timeout per attempt).
+    pub(crate) fn retry_schedule(&self) -> RetrySchedule {
+        self.schedule.lock().clone().unwrap_or_default()
+    }
+
+    /// Sets the retry schedule of deliveries queued from now on.
+    pub(crate) fn set_retry_schedule(&self, schedule: RetrySchedule) {
+        *self.schedule.lock() = Some(schedule);
+    }
+}
+
+impl Table for Registry {
+    fn clear(&mut self) {
+        *self = Registry::default();
+    }
+}
+
+/// The Webhooks state of an emulator.
+pub(crate) trait WebhooksExt {
+    /// The registrations and the retry schedule.
+    fn webhooks(&self) -> &WebhooksState;
+}
+
+impl WebhooksExt for AppState {
+    fn webhooks(&self) -> &WebhooksState {
+        self.part::<WebhooksState>()
+            .expect("the composition root registers the Webhooks state")
+    }
+}
