@@ -28,8 +28,20 @@ pub(super) async fn initiate(State(state): State<AppState>, headers: HeaderMap, 
 
 pub(super) async fn initiate_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Stored, EcomErr> {
     let (msn, body) = begin(state, headers, body).await?;
-    let req: InitiatePaymentRequest = body_of(headers, &body)?;
+    let mut req: InitiatePaymentRequest = body_of(headers, &body)?;
     req.validate()?;
+    // Vipps corrects a badly formatted number; one it cannot correct is User 81
+    // (ecom-v2.yaml, `CustomerInfo.mobileNumber`).
+    if let Some(n) = req.customer_info.mobile_number.take() {
+        let corrected = vipps_types::ecom::correct_mobile_number(&n).ok_or_else(|| {
+            EcomErr::user(
+                81,
+                "User not registered with Vipps: the phone number is either incorrectly formatted, \
+                 is not a Vipps user, or the user cannot pay businesses",
+            )
+        })?;
+        req.customer_info.mobile_number = Some(corrected);
+    }
     check_msn(&req.merchant_info.merchant_serial_number, &msn)?;
     let direct_capture = state.merchant_by_msn(&msn).is_some_and(|m| m.direct_capture);
     if req.transaction.skip_landing_page == Some(true) && req.customer_info.mobile_number.is_none() {
