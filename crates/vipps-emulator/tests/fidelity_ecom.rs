@@ -84,3 +84,50 @@ async fn phone_numbers_are_corrected_or_refused_with_81() {
         ecom_error(initiate_with(&h, &b).await, 400, "User", "81").await;
     }
 }
+
+fn action_body(h: &H, amount: Option<i64>) -> Value {
+    json!({"merchantInfo": {"merchantSerialNumber": h.m().msn}, "transaction": {"amount": amount, "transactionText": "x"}})
+}
+
+async fn action(h: &H, order_id: &str, op: &str, amount: Option<i64>, rid: Option<&str>) -> reqwest::Response {
+    let mut r = ecom(h, Method::POST, &format!("/ecomm/v2/payments/{order_id}/{op}")).json(&action_body(h, amount));
+    if let Some(k) = rid {
+        r = r.header("X-Request-Id", k);
+    }
+    r.send().await.unwrap()
+}
+
+// ecom-v2.yaml, capture's `X-Request-Id`: "Required for making partial captures."; refund's:
+// "Required if the amount is partial."; ecom--api-guide.md, "Idempotency": "In a capture
+// request, the merchant may also use the `X-Request-Id` header." A full capture or refund
+// (amount absent or 0, ecom--api-guide.md "Capture": "`amount` can be omitted … or set to
+// `0`") goes without one.
+#[tokio::test]
+async fn x_request_id_only_for_partial_amounts() {
+    let h = H::start().await;
+    initiated_with(&h, &initiate_body(&h, "order-full", 5000)).await;
+    approve_as_named(&h, "order-full").await;
+    // partial capture without the header: refused
+    let r = action(&h, "order-full", "capture", Some(1000), None).await;
+    ecom_error(r, 400, "InvalidRequest", "X-Request-Id").await;
+    // full capture without it: done
+    let r = action(&h, "order-full", "capture", None, None).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+    // partial refund without it: refused; with it: done
+    let r = action(&h, "order-full", "refund", Some(1000), None).await;
+    ecom_error(r, 400, "InvalidRequest", "X-Request-Id").await;
+    let r = action(&h, "order-full", "refund", Some(1000), Some("ref-1")).await;
+    assert_eq!(r.status(), 200);
+    // full refund (amount 0) without it: the rest is refunded
+    let r = action(&h, "order-full", "refund", Some(0), None).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+    let d = ecom_details(&h, "order-full").await;
+    assert_eq!(d["transactionSummary"]["capturedAmount"], 5000, "{d}");
+    assert_eq!(d["transactionSummary"]["refundedAmount"], 5000, "{d}");
+    let log = d["transactionLogHistory"].as_array().unwrap();
+    assert_eq!(log[0]["operation"], "REFUND");
+    assert_eq!(log[0]["requestId"], "");
+    assert_eq!(log[1]["requestId"], "ref-1");
+    assert_eq!(log[2]["operation"], "CAPTURE");
+    assert_eq!(log[2]["requestId"], "");
+}

@@ -145,7 +145,6 @@ pub(super) async fn modify(
 ) -> Result<Stored, EcomErr> {
     let (msn, body) = begin(state, headers, body).await?;
     let order_id = path_order(order_id)?;
-    let rid = request_id(headers, action != Action::Cancel)?;
     let (fingerprint, amount, release, text) = match action {
         Action::Capture | Action::Refund => {
             let req: PaymentActionsRequest = body_of(headers, &body)?;
@@ -164,6 +163,11 @@ pub(super) async fn modify(
             (Fingerprint::of(&req), None, release, text)
         }
     };
+    // X-Request-Id is "Required for making partial captures" / "Required if the amount is
+    // partial" (ecom-v2.yaml); the guide says the merchant "may" send it. A full capture or
+    // refund (amount absent, null or 0) goes without; cancel never needs it.
+    let partial = action != Action::Cancel && amount.is_some_and(|a| a > 0);
+    let rid = request_id(headers, partial)?;
     let amount_tag = amount.map(|a| a.to_string().into_boxed_str());
     let once = once(
         &msn,

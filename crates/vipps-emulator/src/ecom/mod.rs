@@ -12,8 +12,8 @@
 //!   (else 403, `InvalidRequest`/`merchantSerialNumber`).
 //! - Errors are eCom's array `[{errorGroup, errorCode, errorMessage, contextId}]`; statuses in
 //!   [`errors`].
-//! - `X-Request-Id` (≤ 40 characters) is required on capture and refund, optional on cancel and
-//!   force approve. Scope: (MSN, orderId, endpoint, requestId). The same body replays the first
+//! - `X-Request-Id` (≤ 40 characters) is required on a partial capture or refund, optional on
+//!   a full one (amount absent, null or 0), on cancel and on force approve. Scope: (MSN, orderId, endpoint, requestId). The same body replays the first
 //!   answer (errors included) without a second effect; another amount gives Payment 93, another
 //!   body with the same amount VippsError 93 (both 400).
 //! - Timeout: an INITIATE order nobody acts on for `payment_expiry_secs` (emulator clock;
