@@ -131,3 +131,27 @@ async fn x_request_id_only_for_partial_amounts() {
     assert_eq!(log[2]["operation"], "CAPTURE");
     assert_eq!(log[2]["requestId"], "");
 }
+
+// ecom-v2.yaml, `userDetails.userId`: "Identifies a user in Vipps. Merchant is required to
+// store this field for future references.", `pattern: '^[\d\w\/=+]+$'`. One per customer.
+#[tokio::test]
+async fn user_id_matches_the_spec_pattern_and_is_stable() {
+    let h = H::start().await;
+    let mut ids = Vec::new();
+    for (id, phone) in [("order-uid-1", "91234567"), ("order-uid-2", "91234567"), ("order-uid-3", "98765432")] {
+        let mut b = initiate_body(&h, id, 1000);
+        b["customerInfo"]["mobileNumber"] = json!(phone);
+        b["transaction"]["scope"] = json!("name");
+        initiated_with(&h, &b).await;
+        approve_as_named(&h, id).await;
+        let d = ecom_details(&h, id).await;
+        let uid = d["userDetails"]["userId"].as_str().unwrap_or_else(|| panic!("{d}")).to_owned();
+        assert!(
+            !uid.is_empty() && uid.chars().all(|c| c.is_alphanumeric() || "_/=+".contains(c)),
+            "{uid}"
+        );
+        ids.push(uid);
+    }
+    assert_eq!(ids[0], ids[1]);
+    assert_ne!(ids[0], ids[2]);
+}

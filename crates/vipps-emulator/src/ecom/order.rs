@@ -59,9 +59,18 @@ pub(crate) fn test_user(phone: Option<&str>) -> UserDetails {
         email: c.email.into(),
         first_name: c.first_name.into(),
         last_name: c.last_name.into(),
-        user_id: format!("emulator-user-{phone}"),
+        user_id: user_id(&phone),
         mobile_number: phone,
     }
+}
+
+/// The customer's `userId`: one per phone number, in the spec's pattern `^[\d\w\/=+]+$` and
+/// shaped like its example (`uiJskNQ6qNN1iwN891uuob==`, base64). The 9-byte prefix keeps the
+/// digits on 3-byte boundaries, so a number's digits never encode to `+` or `/` (the id goes
+/// into the consent-removal URL's path as it is).
+fn user_id(phone: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(format!("emulator:{phone}"))
 }
 
 /// The test customer's address.
