@@ -155,3 +155,29 @@ async fn user_id_matches_the_spec_pattern_and_is_stable() {
     assert_eq!(ids[0], ids[1]);
     assert_ne!(ids[0], ids[2]);
 }
+
+// knowledge-base--url-validation.md (eCom and PSP APIs): "URLs that start with
+// `http://localhost` will be rejected. If you want to use localhost as fallback, please use
+// `http://127.0.0.1`." The emulator keeps other loopback addresses for local merchant servers.
+#[tokio::test]
+async fn http_localhost_is_refused_and_127_0_0_1_accepted() {
+    let h = H::start().await;
+    for field in ["fallBack", "callbackPrefix", "consentRemovalPrefix", "shippingDetailsPrefix"] {
+        for url in ["http://localhost", "http://localhost:3000/x", "http://LocalHost/x"] {
+            let mut b = initiate_body(&h, "order-url", 1000);
+            b["merchantInfo"][field] = json!(url);
+            ecom_error(initiate_with(&h, &b).await, 400, "InvalidRequest", field).await;
+        }
+    }
+    for (i, url) in ["http://127.0.0.1:3000/done", "http://127.1.2.3/x", "http://[::1]:8/x"].iter().enumerate() {
+        let mut b = initiate_body(&h, &format!("order-loop-{i}"), 1000);
+        b["merchantInfo"]["fallBack"] = json!(url);
+        b["merchantInfo"]["callbackPrefix"] = json!(url);
+        initiated_with(&h, &b).await;
+    }
+    // With isApp the fallBack is an app-switch URL and is not validated (same document).
+    let mut b = initiate_body(&h, "order-app", 1000);
+    b["merchantInfo"]["isApp"] = json!(true);
+    b["merchantInfo"]["fallBack"] = json!("http://localhost/app");
+    initiated_with(&h, &b).await;
+}

@@ -315,15 +315,33 @@ fn check_text(field: &str, s: &str) -> Result<(), ValidationError> {
     check_len(field, s, 1, 100)
 }
 
+/// An eCom merchant URL: as [`check_url`], and not `http://localhost`, which the eCom API
+/// rejects (knowledge-base--url-validation.md: "URLs that start with `http://localhost` will be
+/// rejected. If you want to use localhost as fallback, please use `http://127.0.0.1`."). Other
+/// loopback addresses stay accepted so local merchant servers work with the emulator.
+fn check_ecom_url(field: &str, s: &str, allow_custom_scheme: bool) -> Result<(), ValidationError> {
+    check_url(field, s, allow_custom_scheme, None)?;
+    let lower = s.to_ascii_lowercase();
+    if let Some(rest) = lower.strip_prefix("http://localhost") {
+        if rest.is_empty() || rest.starts_with([':', '/', '?', '#']) {
+            return Err(ValidationError::new(
+                field,
+                "URLs that start with http://localhost are rejected: use http://127.0.0.1",
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Validate for InitiatePaymentRequest {
     fn validate(&self) -> Result<(), ValidationError> {
         let m = &self.merchant_info;
         check_msn("merchantSerialNumber", &m.merchant_serial_number)?;
         check_len("callbackPrefix", &m.callback_prefix, 1, 255)?;
-        check_url("callbackPrefix", &m.callback_prefix, false, None)?;
+        check_ecom_url("callbackPrefix", &m.callback_prefix, false)?;
         check_len("fallBack", &m.fall_back, 1, 255)?;
         if m.is_app != Some(true) {
-            check_url("fallBack", &m.fall_back, true, None)?;
+            check_ecom_url("fallBack", &m.fall_back, true)?;
         }
         if let Some(t) = &m.auth_token {
             check_len("authToken", t, 1, 255)?;
@@ -342,7 +360,7 @@ impl Validate for InitiatePaymentRequest {
         ] {
             if let Some(u) = v {
                 check_len(name, u, 1, 255)?;
-                check_url(name, u, false, None)?;
+                check_ecom_url(name, u, false)?;
             }
         }
         let express = m.payment_type == Some(PaymentType::Express);
@@ -916,6 +934,11 @@ mod tests {
         r.merchant_info.payment_type = None;
         // The API corrects phone numbers rather than refusing them (ecom-v2.yaml).
         r.customer_info.mobile_number = Some("+47 912 34 567".into());
+        r.validate().unwrap();
+        // knowledge-base--url-validation.md: http://localhost is rejected, http://127.0.0.1 is not.
+        r.merchant_info.fall_back = "http://localhost:3000/done".into();
+        assert_eq!(r.validate().unwrap_err().field, "fallBack");
+        r.merchant_info.fall_back = "http://127.0.0.1:3000/done".into();
         r.validate().unwrap();
     }
 
