@@ -181,3 +181,62 @@ async fn http_localhost_is_refused_and_127_0_0_1_accepted() {
     b["merchantInfo"]["fallBack"] = json!("http://localhost/app");
     initiated_with(&h, &b).await;
 }
+
+async fn landing_post(h: &H, path: &str, token: &str) -> reqwest::Response {
+    h.http
+        .post(h.url(path))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap()
+}
+
+// ecom-v2.yaml, `InitiatePaymentResponse.url`: "This link will timeout after 5 minutes.";
+// knowledge-base--timeouts.md: "Both the landing page and the deeplink URL … are valid for 5
+// minutes." and "After the user has clicked "OK" on the landing page, the user has an
+// additional 5 minutes to complete the payment … a total of 10 minutes"; knowledge-base--
+// payments.md: "Orders through the eCom API have a max timeout of 10 minutes". The landing
+// page stops at 5 minutes; the customer in the app (the control plane) may confirm until the
+// order's own 10 minutes are up.
+#[tokio::test]
+async fn the_landing_page_link_times_out_after_five_minutes() {
+    let h = H::start().await;
+    let token_of = |v: &Value| v["url"].as_str().unwrap().rsplit("token=").next().unwrap().to_owned();
+    let early = initiated_with(&h, &initiate_body(&h, "order-link-1", 1000)).await;
+    let late = initiated_with(&h, &initiate_body(&h, "order-link-2", 1000)).await;
+    initiated_with(&h, &initiate_body(&h, "order-link-3", 1000)).await;
+    h.advance(299).await;
+    // within the five minutes the landing page approves
+    let r = landing_post(&h, "/landing/approve", &token_of(&early)).await;
+    assert_eq!(r.status(), 200);
+    h.advance(61).await; // six minutes after initiate
+    let page = h
+        .http
+        .get(h.url(&format!("/landing?v=2&token={}", token_of(&late))))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 410);
+    let text = page.text().await.unwrap();
+    assert!(text.contains("expired") && !text.contains("/landing/approve"), "{text}");
+    for path in ["/landing/approve", "/landing/reject"] {
+        let r = landing_post(&h, path, &token_of(&late)).await;
+        assert_eq!(r.status(), 410, "{path}");
+        assert!(r.text().await.unwrap().contains("expired"));
+    }
+    let d = ecom_details(&h, "order-link-2").await;
+    assert_eq!(d["transactionLogHistory"][0]["operation"], "INITIATE", "{d}");
+    // the order still waits: the app (control plane) approves within the ten minutes
+    let r = h.control_with("/_emulator/payments/order-link-3/approve", &json!({})).await;
+    assert_eq!(r["approved"], true, "{r}");
+    // and the order's own timeout is unchanged: REJECTED at ten minutes
+    h.advance(241).await;
+    let s: Value = ecom(&h, Method::GET, "/ecomm/v2/payments/order-link-2/status")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(s["transactionInfo"]["status"], "REJECTED", "{s}");
+}

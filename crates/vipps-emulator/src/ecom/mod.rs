@@ -16,6 +16,8 @@
 //!   a full one (amount absent, null or 0), on cancel and on force approve. Scope: (MSN, orderId, endpoint, requestId). The same body replays the first
 //!   answer (errors included) without a second effect; another amount gives Payment 93, another
 //!   body with the same amount VippsError 93 (both 400).
+//! - The landing-page link works for 5 minutes (then 410, "expired"); the control plane (the
+//!   customer in the app) may approve until the order times out.
 //! - Timeout: an INITIATE order nobody acts on for `payment_expiry_secs` (emulator clock;
 //!   ended by the next read or by the background sweep, within a second, whichever comes
 //!   first) gets a `CANCEL` log entry at the deadline, `/status` `REJECTED`, and a `REJECTED`

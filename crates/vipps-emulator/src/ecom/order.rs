@@ -100,6 +100,11 @@ pub(crate) fn stamp(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
+/// How long the initiate `url` (landing page or deeplink) works: "This link will timeout after
+/// 5 minutes." (ecom-v2.yaml, `InitiatePaymentResponse.url`; knowledge-base--timeouts.md). The
+/// order itself waits `payment_expiry_secs` (10 minutes: 5 to act on the link, 5 in the app).
+pub(crate) const LINK_VALID_SECS: i64 = 300;
+
 /// One order.
 #[derive(Debug, Clone)]
 pub(crate) struct Order {
@@ -119,6 +124,9 @@ pub(crate) struct Order {
     pub(crate) phase: Phase,
     /// When an untouched order times out.
     pub(crate) expires_at: OffsetDateTime,
+    /// When the landing-page link (or deeplink) stops working: [`LINK_VALID_SECS`] after
+    /// initiate.
+    pub(crate) link_expires_at: OffsetDateTime,
     /// Reserved amount (the order amount plus express shipping).
     pub(crate) reserved: i64,
     /// Captured.
@@ -171,6 +179,7 @@ impl Order {
             transaction_id: transaction_id(),
             phase: Phase::Initiated,
             expires_at,
+            link_expires_at: now.checked_add(time::Duration::seconds(LINK_VALID_SECS)).unwrap_or(now),
             reserved: 0,
             captured: 0,
             refunded: 0,
