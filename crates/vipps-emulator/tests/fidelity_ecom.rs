@@ -89,8 +89,15 @@ fn action_body(h: &H, amount: Option<i64>) -> Value {
     json!({"merchantInfo": {"merchantSerialNumber": h.m().msn}, "transaction": {"amount": amount, "transactionText": "x"}})
 }
 
+/// A capture or refund, with a fresh access token (the clock may have moved months).
 async fn action(h: &H, order_id: &str, op: &str, amount: Option<i64>, rid: Option<&str>) -> reqwest::Response {
-    let mut r = ecom(h, Method::POST, &format!("/ecomm/v2/payments/{order_id}/{op}")).json(&action_body(h, amount));
+    let token = common::fetch_token(&h.http, &h.emu.base_url(), h.m()).await;
+    let mut r = h
+        .http
+        .post(h.url(&format!("/ecomm/v2/payments/{order_id}/{op}")))
+        .bearer_auth(token)
+        .header("Ocp-Apim-Subscription-Key", &h.m().subscription_key)
+        .json(&action_body(h, amount));
     if let Some(k) = rid {
         r = r.header("X-Request-Id", k);
     }
@@ -239,4 +246,29 @@ async fn the_landing_page_link_times_out_after_five_minutes() {
         .await
         .unwrap();
     assert_eq!(s["transactionInfo"]["status"], "REJECTED", "{s}");
+}
+
+// knowledge-base--payment-lifecycle-2026.md, "Refund": "Refund reverses a captured amount, up
+// to 365 days after the capture"; ecom-v2.yaml, refund: "Time frame for issuing a refund for a
+// payment is 365 days from the date payment has been captured." (The older ecom--api-guide.md
+// counts from the reservation; the 2026 page wins.) Too late is Payment 95 (ecom--api-guide.md's
+// error table).
+#[tokio::test]
+async fn the_refund_window_counts_from_the_latest_capture() {
+    let h = H::start().await;
+    initiated_with(&h, &initiate_body(&h, "order-refund-window", 5000)).await;
+    approve_as_named(&h, "order-refund-window").await;
+    let r = action(&h, "order-refund-window", "capture", Some(2000), Some("cap-1")).await;
+    assert_eq!(r.status(), 200);
+    h.advance(170 * 86_400).await;
+    let r = action(&h, "order-refund-window", "capture", None, None).await;
+    assert_eq!(r.status(), 200);
+    // 470 days after the reservation, 300 after the latest capture: still refundable
+    h.advance(300 * 86_400).await;
+    let r = action(&h, "order-refund-window", "refund", Some(1000), Some("ref-1")).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+    // 366 days after the latest capture: too late
+    h.advance(66 * 86_400).await;
+    let r = action(&h, "order-refund-window", "refund", Some(1000), Some("ref-2")).await;
+    ecom_error(r, 400, "Payment", "95").await;
 }

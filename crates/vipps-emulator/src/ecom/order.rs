@@ -147,8 +147,11 @@ pub(crate) struct Order {
     pub(crate) log: Vec<TransactionLogEntry>,
     /// The last callback status (for `/status` of failures and timeouts).
     pub(crate) last_status: Option<OrderStatus>,
-    /// When the customer approved: captures are possible for 180 days, refunds for 365.
+    /// When the customer approved: captures are possible for 180 days.
     pub(crate) reserved_at: Option<OffsetDateTime>,
+    /// The latest capture (or the direct-capture SALE): refunds are possible for 365 days
+    /// after it.
+    pub(crate) captured_at: Option<OffsetDateTime>,
     /// The sales unit uses direct capture: the approval captures everything (`SALE`).
     pub(crate) direct_capture: bool,
 }
@@ -191,6 +194,7 @@ impl Order {
             log: Vec::new(),
             last_status: None,
             reserved_at: None,
+            captured_at: None,
             direct_capture: false,
             request,
         };
@@ -346,6 +350,7 @@ impl Order {
             ));
         }
         self.captured += value;
+        self.captured_at = Some(now);
         self.push(Operation::Capture, value, text.to_owned(), request_id, now);
         Ok(self.response(value, TransactionStatus::Captured, text, now))
     }
@@ -384,10 +389,13 @@ impl Order {
                 ))
             }
         };
-        if self.reserved_at.is_some_and(|t| now > t + time::Duration::days(365)) {
+        // Counted from the capture, as the 2026 lifecycle page ("up to 365 days after the
+        // capture") and ecom-v2.yaml ("365 days from the date payment has been captured") say;
+        // the older guide's "after reservation" gives way. With several captures, the latest.
+        if self.captured_at.is_some_and(|t| now > t + time::Duration::days(365)) {
             return Err(EcomErr::payment(
                 95,
-                "Too late to refund: refunds are possible for 365 days after the reservation",
+                "Too late to refund: payments can only be refunded up to 365 days after the capture",
             ));
         }
         if value > refundable {
@@ -502,6 +510,7 @@ impl Order {
         if self.direct_capture {
             // Reservation and capture in one operation.
             self.captured = reserved;
+            self.captured_at = Some(now);
             self.push(Operation::Sale, reserved, text, request_id, now);
             return self.callback(CallbackStatus::Sale, reserved, now, None);
         }
