@@ -62,12 +62,20 @@ async fn a_session_below_one_krone_is_refused_unless_shipping_reaches_it() {
     let r = create(&h, &session("ck-min-00002", 99, None), None).await;
     validation_problem(r, "Transaction.Amount.Value").await;
     // 50 + 30 øre shipping is still below the minimum: the option is named
-    let r = create(&h, &session("ck-min-00003", 50, Some(json!([option("cheap", 30)]))), None).await;
+    let r = create(
+        &h,
+        &session("ck-min-00003", 50, Some(json!([option("cheap", 30)]))),
+        None,
+    )
+    .await;
     validation_problem(r, "Logistics.FixedOptions[0].Amount.Value").await;
     // accepted: 100 øre without shipping; 50 øre with every option bringing it to 100 or more
     for (reference, body) in [
         ("ck-min-00004", session("ck-min-00004", 100, None)),
-        ("ck-min-00005", session("ck-min-00005", 50, Some(json!([option("p", 60), option("q", 50)])))),
+        (
+            "ck-min-00005",
+            session("ck-min-00005", 50, Some(json!([option("p", 60), option("q", 50)]))),
+        ),
     ] {
         let r = create(&h, &body, None).await;
         assert_eq!(r.status(), 200, "{reference}: {}", r.text().await.unwrap_or_default());

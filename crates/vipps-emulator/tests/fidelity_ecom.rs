@@ -145,14 +145,21 @@ async fn x_request_id_only_for_partial_amounts() {
 async fn user_id_matches_the_spec_pattern_and_is_stable() {
     let h = H::start().await;
     let mut ids = Vec::new();
-    for (id, phone) in [("order-uid-1", "91234567"), ("order-uid-2", "91234567"), ("order-uid-3", "98765432")] {
+    for (id, phone) in [
+        ("order-uid-1", "91234567"),
+        ("order-uid-2", "91234567"),
+        ("order-uid-3", "98765432"),
+    ] {
         let mut b = initiate_body(&h, id, 1000);
         b["customerInfo"]["mobileNumber"] = json!(phone);
         b["transaction"]["scope"] = json!("name");
         initiated_with(&h, &b).await;
         approve_as_named(&h, id).await;
         let d = ecom_details(&h, id).await;
-        let uid = d["userDetails"]["userId"].as_str().unwrap_or_else(|| panic!("{d}")).to_owned();
+        let uid = d["userDetails"]["userId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{d}"))
+            .to_owned();
         assert!(
             !uid.is_empty() && uid.chars().all(|c| c.is_alphanumeric() || "_/=+".contains(c)),
             "{uid}"
@@ -169,14 +176,22 @@ async fn user_id_matches_the_spec_pattern_and_is_stable() {
 #[tokio::test]
 async fn http_localhost_is_refused_and_127_0_0_1_accepted() {
     let h = H::start().await;
-    for field in ["fallBack", "callbackPrefix", "consentRemovalPrefix", "shippingDetailsPrefix"] {
+    for field in [
+        "fallBack",
+        "callbackPrefix",
+        "consentRemovalPrefix",
+        "shippingDetailsPrefix",
+    ] {
         for url in ["http://localhost", "http://localhost:3000/x", "http://LocalHost/x"] {
             let mut b = initiate_body(&h, "order-url", 1000);
             b["merchantInfo"][field] = json!(url);
             ecom_error(initiate_with(&h, &b).await, 400, "InvalidRequest", field).await;
         }
     }
-    for (i, url) in ["http://127.0.0.1:3000/done", "http://127.1.2.3/x", "http://[::1]:8/x"].iter().enumerate() {
+    for (i, url) in ["http://127.0.0.1:3000/done", "http://127.1.2.3/x", "http://[::1]:8/x"]
+        .iter()
+        .enumerate()
+    {
         let mut b = initiate_body(&h, &format!("order-loop-{i}"), 1000);
         b["merchantInfo"]["fallBack"] = json!(url);
         b["merchantInfo"]["callbackPrefix"] = json!(url);
@@ -190,12 +205,7 @@ async fn http_localhost_is_refused_and_127_0_0_1_accepted() {
 }
 
 async fn landing_post(h: &H, path: &str, token: &str) -> reqwest::Response {
-    h.http
-        .post(h.url(path))
-        .form(&[("token", token)])
-        .send()
-        .await
-        .unwrap()
+    h.http.post(h.url(path)).form(&[("token", token)]).send().await.unwrap()
 }
 
 // ecom-v2.yaml, `InitiatePaymentResponse.url`: "This link will timeout after 5 minutes.";
@@ -234,7 +244,9 @@ async fn the_landing_page_link_times_out_after_five_minutes() {
     let d = ecom_details(&h, "order-link-2").await;
     assert_eq!(d["transactionLogHistory"][0]["operation"], "INITIATE", "{d}");
     // the order still waits: the app (control plane) approves within the ten minutes
-    let r = h.control_with("/_emulator/payments/order-link-3/approve", &json!({})).await;
+    let r = h
+        .control_with("/_emulator/payments/order-link-3/approve", &json!({}))
+        .await;
     assert_eq!(r["approved"], true, "{r}");
     // and the order's own timeout is unchanged: REJECTED at ten minutes
     h.advance(241).await;

@@ -1876,7 +1876,10 @@ impl Validate for InitiateSessionRequest {
                 if fixed.is_empty() && !dynamic {
                     return Err(ValidationError::new(
                         "transaction.amount.value",
-                        format!("must be at least {minimum} (the minimum per payment in {})", t.amount.currency),
+                        format!(
+                            "must be at least {minimum} (the minimum per payment in {})",
+                            t.amount.currency
+                        ),
                     ));
                 }
                 for (i, o) in fixed.iter().enumerate() {

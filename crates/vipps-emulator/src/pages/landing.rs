@@ -330,7 +330,11 @@ fn ecom_landing(token: &str, v: &crate::ecom::View) -> Response {
         body += "<p>This payment is no longer waiting for the customer.</p>";
         body += &ecom_return_link(v);
     }
-    let status = if v.link_expired { StatusCode::GONE } else { StatusCode::OK };
+    let status = if v.link_expired {
+        StatusCode::GONE
+    } else {
+        StatusCode::OK
+    };
     page(status, "Pay with Vipps", &body)
 }
 
