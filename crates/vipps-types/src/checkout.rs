@@ -1866,6 +1866,34 @@ impl Validate for InitiateSessionRequest {
                     "must be at least 100 (1.00) when a shipping option is free",
                 ));
             }
+            // The minimum per payment is NOK 100 øre (knowledge-base--platform-best-practices-2026.md,
+            // "Amounts"; checkout--quick-start.md: "minimum 100 in øre"); DKK and EUR are 1,
+            // which the rule above already demands. Shipping counts towards it
+            // (checkout--shipping.md, "Pricing"), so with fixed options each option plus the
+            // transaction must reach it; dynamic options are not known yet.
+            let minimum = if t.amount.currency == Currency::Nok { 100 } else { 1 };
+            if t.amount.value < minimum {
+                if fixed.is_empty() && !dynamic {
+                    return Err(ValidationError::new(
+                        "transaction.amount.value",
+                        format!(
+                            "must be at least {minimum} (the minimum per payment in {})",
+                            t.amount.currency
+                        ),
+                    ));
+                }
+                for (i, o) in fixed.iter().enumerate() {
+                    if o.amount().is_some_and(|a| t.amount.value + a.value < minimum) {
+                        return Err(ValidationError::new(
+                            format!("logistics.fixedOptions[{i}].amount.value"),
+                            format!(
+                                "with the transaction amount must reach {minimum} (the minimum per payment in {})",
+                                t.amount.currency
+                            ),
+                        ));
+                    }
+                }
+            }
         }
         Ok(())
     }

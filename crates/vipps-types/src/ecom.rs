@@ -216,11 +216,26 @@ redacted_debug!(MerchantInfo {
     secret: [auth_token]
 });
 
+/// Corrects a Norwegian mobile number the way the eCom API does before using it: spaces go,
+/// and a `+47`, `0047` or `47` country code in front of 8 digits goes. `None` when what is
+/// left is not 8 digits (the API answers `errorCode: 81`, ecom-v2.yaml,
+/// `CustomerInfo.mobileNumber`: "Vipps attempts to correct incorrectly formatted phone
+/// numbers instead of responding with `HTTP 400 Bad Request`").
+pub fn correct_mobile_number(n: &str) -> Option<String> {
+    let digits: String = n.chars().filter(|c| !c.is_whitespace()).collect();
+    let rest = ["+47", "0047", "47"]
+        .iter()
+        .find_map(|p| digits.strip_prefix(p).filter(|r| r.len() == 8))
+        .unwrap_or(&digits);
+    (rest.len() == 8 && rest.bytes().all(|b| b.is_ascii_digit())).then(|| rest.to_owned())
+}
+
 /// `customerInfo` of initiate (may be empty).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerInfo {
-    /// Norwegian mobile number, 8 digits.
+    /// Norwegian mobile number, 8 digits (the API corrects other formats, see
+    /// [`correct_mobile_number`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mobile_number: Option<String>,
 }
@@ -300,15 +315,33 @@ fn check_text(field: &str, s: &str) -> Result<(), ValidationError> {
     check_len(field, s, 1, 100)
 }
 
+/// An eCom merchant URL: as [`check_url`], and not `http://localhost`, which the eCom API
+/// rejects (knowledge-base--url-validation.md: "URLs that start with `http://localhost` will be
+/// rejected. If you want to use localhost as fallback, please use `http://127.0.0.1`."). Other
+/// loopback addresses stay accepted so local merchant servers work with the emulator.
+fn check_ecom_url(field: &str, s: &str, allow_custom_scheme: bool) -> Result<(), ValidationError> {
+    check_url(field, s, allow_custom_scheme, None)?;
+    let lower = s.to_ascii_lowercase();
+    if let Some(rest) = lower.strip_prefix("http://localhost") {
+        if rest.is_empty() || rest.starts_with([':', '/', '?', '#']) {
+            return Err(ValidationError::new(
+                field,
+                "URLs that start with http://localhost are rejected: use http://127.0.0.1",
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Validate for InitiatePaymentRequest {
     fn validate(&self) -> Result<(), ValidationError> {
         let m = &self.merchant_info;
         check_msn("merchantSerialNumber", &m.merchant_serial_number)?;
         check_len("callbackPrefix", &m.callback_prefix, 1, 255)?;
-        check_url("callbackPrefix", &m.callback_prefix, false, None)?;
+        check_ecom_url("callbackPrefix", &m.callback_prefix, false)?;
         check_len("fallBack", &m.fall_back, 1, 255)?;
         if m.is_app != Some(true) {
-            check_url("fallBack", &m.fall_back, true, None)?;
+            check_ecom_url("fallBack", &m.fall_back, true)?;
         }
         if let Some(t) = &m.auth_token {
             check_len("authToken", t, 1, 255)?;
@@ -327,7 +360,7 @@ impl Validate for InitiatePaymentRequest {
         ] {
             if let Some(u) = v {
                 check_len(name, u, 1, 255)?;
-                check_url(name, u, false, None)?;
+                check_ecom_url(name, u, false)?;
             }
         }
         let express = m.payment_type == Some(PaymentType::Express);
@@ -369,14 +402,10 @@ impl Validate for InitiatePaymentRequest {
                 100,
             )?;
         }
-        if let Some(n) = &self.customer_info.mobile_number {
-            if n.len() != 8 || !n.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(ValidationError::new(
-                    "mobileNumber",
-                    "must be 8 digits, without country code",
-                ));
-            }
-        }
+        // `customerInfo.mobileNumber` is not checked here: Vipps corrects badly formatted
+        // numbers instead of answering 400, and one it cannot correct is `errorCode: 81`
+        // from the API (ecom-v2.yaml, `CustomerInfo.mobileNumber`); see
+        // [`correct_mobile_number`].
         let t = &self.transaction;
         if t.amount < 100 {
             return Err(ValidationError::new("amount", "must be at least 100 øre"));
@@ -902,5 +931,25 @@ mod tests {
         r.merchant_info.callback_prefix = "https://example.com".into();
         r.merchant_info.payment_type = Some(PaymentType::Express);
         assert_eq!(r.validate().unwrap_err().field, "consentRemovalPrefix");
+        r.merchant_info.payment_type = None;
+        // The API corrects phone numbers rather than refusing them (ecom-v2.yaml).
+        r.customer_info.mobile_number = Some("+47 912 34 567".into());
+        r.validate().unwrap();
+        // knowledge-base--url-validation.md: http://localhost is rejected, http://127.0.0.1 is not.
+        r.merchant_info.fall_back = "http://localhost:3000/done".into();
+        assert_eq!(r.validate().unwrap_err().field, "fallBack");
+        r.merchant_info.fall_back = "http://127.0.0.1:3000/done".into();
+        r.validate().unwrap();
+    }
+
+    #[test]
+    fn mobile_numbers_are_corrected() {
+        for n in ["91234567", "+4791234567", "4791234567", "004791234567", "912 34 567"] {
+            assert_eq!(correct_mobile_number(n).as_deref(), Some("91234567"), "{n}");
+        }
+        assert_eq!(correct_mobile_number("47123456").as_deref(), Some("47123456"));
+        for n in ["", "1234567", "+4691234567", "9123456a", "912345678"] {
+            assert_eq!(correct_mobile_number(n), None, "{n}");
+        }
     }
 }

@@ -41,6 +41,8 @@ pub(crate) struct View {
     pub(crate) state: &'static str,
     /// Whether the customer can still act.
     pub(crate) waiting: bool,
+    /// Whether the order still waits but its landing-page link has timed out.
+    pub(crate) link_expired: bool,
     /// Express payment.
     pub(crate) express: bool,
     /// Where the customer returns (`fallBack`).
@@ -70,6 +72,7 @@ pub(super) fn view(state: &AppState, o: &Order) -> View {
         text: o.request.transaction.transaction_text.clone(),
         state: o.state_name(),
         waiting: o.phase == Phase::Initiated,
+        link_expired: o.phase == Phase::Initiated && state.clock().now() >= o.link_expires_at,
         express: o.express(),
         fall_back: o.request.merchant_info.fall_back.clone(),
     }
@@ -105,6 +108,11 @@ pub(crate) async fn customer_action(
     let (msn, id, next) = with_data(state, |d, now, out| {
         let (msn, id) = resolve(d, &target)?;
         let o = d.order(&msn, &id, now, out)?;
+        // The link works for 5 minutes; the control plane acts as the customer in the app,
+        // who may still confirm until the order times out.
+        if matches!(target, Target::Token(_)) && o.phase == Phase::Initiated && now >= o.link_expires_at {
+            return Some((msn, id, Next::Done(Err(link_expired()))));
+        }
         let next = decide(state, o, approve, now, out);
         Some((msn, id, next))
     })?;
@@ -121,6 +129,17 @@ pub(crate) async fn customer_action(
             .ok_or_else(|| EcomErr::not_found(&id))?;
         reserve_with_fetched(state, o, fetched, now, out)
     }))
+}
+
+/// The landing page after its 5 minutes (410: the link is gone; knowledge-base--isapp.md: "The
+/// deeplink URL is only valid for five minutes. Attempts at using it after that will result in
+/// a timeout and an error.").
+fn link_expired() -> EcomErr {
+    EcomErr::vipps(
+        91,
+        "The payment link has expired: it is valid for 5 minutes after the payment was initiated",
+    )
+    .with_status(http::StatusCode::GONE)
 }
 
 /// Where a customer action stands after the first look at the order.

@@ -60,6 +60,11 @@ impl EcomErr {
         Self::new(status, "VippsError", code.to_string(), message)
     }
 
+    /// A `User` error (400).
+    pub(crate) fn user(code: u32, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "User", code.to_string(), message)
+    }
+
     /// An `InvalidRequest` error: the field name is the code (400).
     pub(crate) fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "InvalidRequest", field, message)

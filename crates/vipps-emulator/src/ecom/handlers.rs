@@ -27,8 +27,20 @@ pub(super) async fn initiate(State(state): State<AppState>, headers: HeaderMap, 
 
 pub(super) async fn initiate_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Stored, EcomErr> {
     let (msn, body) = begin(state, headers, body).await?;
-    let req: InitiatePaymentRequest = body_of(headers, &body)?;
+    let mut req: InitiatePaymentRequest = body_of(headers, &body)?;
     req.validate()?;
+    // Vipps corrects a badly formatted number; one it cannot correct is User 81
+    // (ecom-v2.yaml, `CustomerInfo.mobileNumber`).
+    if let Some(n) = req.customer_info.mobile_number.take() {
+        let corrected = vipps_types::ecom::correct_mobile_number(&n).ok_or_else(|| {
+            EcomErr::user(
+                81,
+                "User not registered with Vipps: the phone number is either incorrectly formatted, \
+                 is not a Vipps user, or the user cannot pay businesses",
+            )
+        })?;
+        req.customer_info.mobile_number = Some(corrected);
+    }
     check_msn(&req.merchant_info.merchant_serial_number, &msn)?;
     let direct_capture = state.merchant_by_msn(&msn).is_some_and(|m| m.direct_capture);
     if req.transaction.skip_landing_page == Some(true) && req.customer_info.mobile_number.is_none() {
@@ -132,7 +144,6 @@ pub(super) async fn modify(
 ) -> Result<Stored, EcomErr> {
     let (msn, body) = begin(state, headers, body).await?;
     let order_id = path_order(order_id)?;
-    let rid = request_id(headers, action != Action::Cancel)?;
     let (fingerprint, amount, release, text) = match action {
         Action::Capture | Action::Refund => {
             let req: PaymentActionsRequest = body_of(headers, &body)?;
@@ -151,6 +162,11 @@ pub(super) async fn modify(
             (Fingerprint::of(&req), None, release, text)
         }
     };
+    // X-Request-Id is "Required for making partial captures" / "Required if the amount is
+    // partial" (ecom-v2.yaml); the guide says the merchant "may" send it. A full capture or
+    // refund (amount absent, null or 0) goes without; cancel never needs it.
+    let partial = action != Action::Cancel && amount.is_some_and(|a| a > 0);
+    let rid = request_id(headers, partial)?;
     let amount_tag = amount.map(|a| a.to_string().into_boxed_str());
     let once = once(
         &msn,

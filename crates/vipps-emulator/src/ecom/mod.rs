@@ -12,10 +12,12 @@
 //!   (else 403, `InvalidRequest`/`merchantSerialNumber`).
 //! - Errors are eCom's array `[{errorGroup, errorCode, errorMessage, contextId}]`; statuses in
 //!   [`errors`].
-//! - `X-Request-Id` (≤ 40 characters) is required on capture and refund, optional on cancel and
-//!   force approve. Scope: (MSN, orderId, endpoint, requestId). The same body replays the first
+//! - `X-Request-Id` (≤ 40 characters) is required on a partial capture or refund, optional on
+//!   a full one (amount absent, null or 0), on cancel and on force approve. Scope: (MSN, orderId, endpoint, requestId). The same body replays the first
 //!   answer (errors included) without a second effect; another amount gives Payment 93, another
 //!   body with the same amount VippsError 93 (both 400).
+//! - The landing-page link works for 5 minutes (then 410, "expired"); the control plane (the
+//!   customer in the app) may approve until the order times out.
 //! - Timeout: an INITIATE order nobody acts on for `payment_expiry_secs` (emulator clock;
 //!   ended by the next read or by the background sweep, within a second, whichever comes
 //!   first) gets a `CANCEL` log entry at the deadline, `/status` `REJECTED`, and a `REJECTED`

@@ -59,9 +59,18 @@ pub(crate) fn test_user(phone: Option<&str>) -> UserDetails {
         email: c.email.into(),
         first_name: c.first_name.into(),
         last_name: c.last_name.into(),
-        user_id: format!("emulator-user-{phone}"),
+        user_id: user_id(&phone),
         mobile_number: phone,
     }
+}
+
+/// The customer's `userId`: one per phone number, in the spec's pattern `^[\d\w\/=+]+$` and
+/// shaped like its example (`uiJskNQ6qNN1iwN891uuob==`, base64). The 9-byte prefix keeps the
+/// digits on 3-byte boundaries, so a number's digits never encode to `+` or `/` (the id goes
+/// into the consent-removal URL's path as it is).
+fn user_id(phone: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(format!("emulator:{phone}"))
 }
 
 /// The test customer's address.
@@ -91,6 +100,11 @@ pub(crate) fn stamp(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
+/// How long the initiate `url` (landing page or deeplink) works: "This link will timeout after
+/// 5 minutes." (ecom-v2.yaml, `InitiatePaymentResponse.url`; knowledge-base--timeouts.md). The
+/// order itself waits `payment_expiry_secs` (10 minutes: 5 to act on the link, 5 in the app).
+pub(crate) const LINK_VALID_SECS: i64 = 300;
+
 /// One order.
 #[derive(Debug, Clone)]
 pub(crate) struct Order {
@@ -110,6 +124,9 @@ pub(crate) struct Order {
     pub(crate) phase: Phase,
     /// When an untouched order times out.
     pub(crate) expires_at: OffsetDateTime,
+    /// When the landing-page link (or deeplink) stops working: [`LINK_VALID_SECS`] after
+    /// initiate.
+    pub(crate) link_expires_at: OffsetDateTime,
     /// Reserved amount (the order amount plus express shipping).
     pub(crate) reserved: i64,
     /// Captured.
@@ -130,8 +147,11 @@ pub(crate) struct Order {
     pub(crate) log: Vec<TransactionLogEntry>,
     /// The last callback status (for `/status` of failures and timeouts).
     pub(crate) last_status: Option<OrderStatus>,
-    /// When the customer approved: captures are possible for 180 days, refunds for 365.
+    /// When the customer approved: captures are possible for 180 days.
     pub(crate) reserved_at: Option<OffsetDateTime>,
+    /// The latest capture (or the direct-capture SALE): refunds are possible for 365 days
+    /// after it.
+    pub(crate) captured_at: Option<OffsetDateTime>,
     /// The sales unit uses direct capture: the approval captures everything (`SALE`).
     pub(crate) direct_capture: bool,
 }
@@ -162,6 +182,7 @@ impl Order {
             transaction_id: transaction_id(),
             phase: Phase::Initiated,
             expires_at,
+            link_expires_at: now.checked_add(time::Duration::seconds(LINK_VALID_SECS)).unwrap_or(now),
             reserved: 0,
             captured: 0,
             refunded: 0,
@@ -173,6 +194,7 @@ impl Order {
             log: Vec::new(),
             last_status: None,
             reserved_at: None,
+            captured_at: None,
             direct_capture: false,
             request,
         };
@@ -328,6 +350,7 @@ impl Order {
             ));
         }
         self.captured += value;
+        self.captured_at = Some(now);
         self.push(Operation::Capture, value, text.to_owned(), request_id, now);
         Ok(self.response(value, TransactionStatus::Captured, text, now))
     }
@@ -366,10 +389,13 @@ impl Order {
                 ))
             }
         };
-        if self.reserved_at.is_some_and(|t| now > t + time::Duration::days(365)) {
+        // Counted from the capture, as the 2026 lifecycle page ("up to 365 days after the
+        // capture") and ecom-v2.yaml ("365 days from the date payment has been captured") say;
+        // the older guide's "after reservation" gives way. With several captures, the latest.
+        if self.captured_at.is_some_and(|t| now > t + time::Duration::days(365)) {
             return Err(EcomErr::payment(
                 95,
-                "Too late to refund: refunds are possible for 365 days after the reservation",
+                "Too late to refund: payments can only be refunded up to 365 days after the capture",
             ));
         }
         if value > refundable {
@@ -484,6 +510,7 @@ impl Order {
         if self.direct_capture {
             // Reservation and capture in one operation.
             self.captured = reserved;
+            self.captured_at = Some(now);
             self.push(Operation::Sale, reserved, text, request_id, now);
             return self.callback(CallbackStatus::Sale, reserved, now, None);
         }

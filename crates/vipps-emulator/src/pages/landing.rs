@@ -321,13 +321,21 @@ fn ecom_return_link(v: &crate::ecom::View) -> String {
 /// The landing page of an eCom order.
 fn ecom_landing(token: &str, v: &crate::ecom::View) -> Response {
     let mut body = ecom_details(v);
-    if v.waiting {
+    if v.link_expired {
+        body += "<p id=\"expired\">This payment link has expired: it is valid for 5 minutes.</p>";
+        body += &ecom_return_link(v);
+    } else if v.waiting {
         body += &decision_forms(token, "");
     } else {
         body += "<p>This payment is no longer waiting for the customer.</p>";
         body += &ecom_return_link(v);
     }
-    page(StatusCode::OK, "Pay with Vipps", &body)
+    let status = if v.link_expired {
+        StatusCode::GONE
+    } else {
+        StatusCode::OK
+    };
+    page(status, "Pay with Vipps", &body)
 }
 
 /// Approve/reject of an eCom order from its landing page.
@@ -354,6 +362,7 @@ async fn ecom_act(state: &AppState, token: String, approve: bool) -> Response {
             "Payment failed",
             format!("The payment failed: {}.", o.reason.clone().unwrap_or_default()),
         ),
+        Err(e) if e.status == StatusCode::GONE => (StatusCode::GONE, "Payment link expired", e.message.clone()),
         Err(e) => (StatusCode::CONFLICT, "Payment not possible", e.message.clone()),
     };
     let view = match result {
