@@ -47,6 +47,22 @@ pub struct AccessTokenResponse {
     pub access_token: String,
 }
 
+impl AccessTokenResponse {
+    /// A `Bearer` token without lifetimes (what a token endpoint, or a test double of one,
+    /// answers with); set `expires_in`, `expires_on`, … by assignment.
+    pub fn new(access_token: impl Into<String>) -> Self {
+        AccessTokenResponse {
+            token_type: "Bearer".to_owned(),
+            expires_in: None,
+            ext_expires_in: None,
+            expires_on: None,
+            not_before: None,
+            resource: None,
+            access_token: access_token.into(),
+        }
+    }
+}
+
 fn ser_opt_string<S: serde::Serializer>(v: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
     match v {
         Some(n) => s.serialize_str(&n.to_string()),
@@ -83,6 +99,18 @@ pub struct ClientCredentialsTokenResponse {
     pub scope: Option<String>,
 }
 
+impl ClientCredentialsTokenResponse {
+    /// A `Bearer` token without lifetime or scope; set `expires_in` and `scope` by assignment.
+    pub fn new(access_token: impl Into<String>) -> Self {
+        ClientCredentialsTokenResponse {
+            access_token: access_token.into(),
+            token_type: "Bearer".to_owned(),
+            expires_in: None,
+            scope: None,
+        }
+    }
+}
+
 redacted_debug!(ClientCredentialsTokenResponse {
     plain: [token_type, expires_in, scope],
     secret: [access_token]
@@ -98,6 +126,22 @@ pub struct OAuthError {
     /// What went wrong, in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_description: Option<String>,
+}
+
+impl OAuthError {
+    /// An error with its RFC 6749 code (`invalid_client`, …) and no description.
+    pub fn new(error: impl Into<String>) -> Self {
+        OAuthError {
+            error: error.into(),
+            error_description: None,
+        }
+    }
+
+    /// The same error, explained in words (`error_description`).
+    pub fn with_description(mut self, description: impl Into<String>) -> Self {
+        self.error_description = Some(description.into());
+        self
+    }
 }
 
 #[cfg(test)]

@@ -1140,6 +1140,21 @@ pub struct InitiateSessionResponse {
     pub polling_url: String,
 }
 
+impl InitiateSessionResponse {
+    /// The answer to create session: the frontend's token and URL, and where to poll.
+    pub fn new(
+        token: impl Into<String>,
+        checkout_frontend_url: impl Into<String>,
+        polling_url: impl Into<String>,
+    ) -> Self {
+        InitiateSessionResponse {
+            token: token.into(),
+            checkout_frontend_url: checkout_frontend_url.into(),
+            polling_url: polling_url.into(),
+        }
+    }
+}
+
 /// `PATCH /checkout/v3/session/{reference}` body (experimental API).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -1187,6 +1202,19 @@ pub struct PaymentDetails {
     /// Running totals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aggregate: Option<TransactionAggregate>,
+}
+
+impl PaymentDetails {
+    /// The payment of `amount`; `type_`, `state` and `aggregate` start as `None`: set them by
+    /// assignment.
+    pub fn new(amount: Amount) -> Self {
+        PaymentDetails {
+            type_: None,
+            amount,
+            state: None,
+            aggregate: None,
+        }
+    }
 }
 
 /// The recurring agreement of a subscription session.
@@ -1348,6 +1376,24 @@ pub struct SessionResponse {
 }
 
 impl SessionResponse {
+    /// A session's required fields; every other field starts as `None`: set them by
+    /// assignment.
+    pub fn new(session_id: impl Into<String>, reference: Reference, session_state: SessionState) -> Self {
+        SessionResponse {
+            session_id: session_id.into(),
+            merchant_serial_number: None,
+            reference,
+            session_state,
+            payment_method: None,
+            subscription_details: None,
+            payment_details: None,
+            user_info: None,
+            shipping_details: None,
+            billing_details: None,
+            custom_consent_provided: None,
+        }
+    }
+
     /// Whether the session reached a final state ([`SessionState::is_final`]).
     pub fn is_final(&self) -> bool {
         self.session_state.is_final()

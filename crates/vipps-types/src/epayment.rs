@@ -207,6 +207,13 @@ pub struct PaymentMethodResponse {
     pub card_bin: Option<String>,
 }
 
+impl PaymentMethodResponse {
+    /// The method of a payment, without a card BIN (set `card_bin` when there is one).
+    pub fn new(type_: PaymentMethodType) -> Self {
+        PaymentMethodResponse { type_, card_bin: None }
+    }
+}
+
 /// Which profile data the customer is asked to share.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProfileRequest {
@@ -221,6 +228,14 @@ pub struct ProfileResponse {
     /// The user id for the Userinfo API.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub: Option<String>,
+}
+
+impl ProfileResponse {
+    /// The profile of a payment whose customer shared data: `sub` is their user id for the
+    /// Userinfo API. (Without one, the profile is `ProfileResponse::default()`.)
+    pub fn with_sub(sub: impl Into<String>) -> Self {
+        ProfileResponse { sub: Some(sub.into()) }
+    }
 }
 
 /// The profile scopes the API knows.
@@ -734,6 +749,17 @@ pub struct CreatePaymentResponse {
     pub reference: Reference,
 }
 
+impl CreatePaymentResponse {
+    /// The answer for the payment `reference`, without a `redirect_url` (set it, except for
+    /// `PUSH_MESSAGE`).
+    pub fn new(reference: Reference) -> Self {
+        CreatePaymentResponse {
+            redirect_url: None,
+            reference,
+        }
+    }
+}
+
 /// Running totals of a payment. Every amount is present, zero when nothing happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -749,6 +775,16 @@ pub struct Aggregate {
 }
 
 impl Aggregate {
+    /// The four running totals, in the payment's currency.
+    pub fn new(authorized: Amount, cancelled: Amount, captured: Amount, refunded: Amount) -> Self {
+        Aggregate {
+            authorized_amount: authorized,
+            cancelled_amount: cancelled,
+            captured_amount: captured,
+            refunded_amount: refunded,
+        }
+    }
+
     /// All zero in a currency.
     pub fn zero(currency: Currency) -> Self {
         Aggregate {
@@ -898,6 +934,27 @@ pub struct DynamicShippingRequest {
     /// ISO 3166 two-letter country code.
     #[serde(rename = "Country")]
     pub country: String,
+}
+
+impl DynamicShippingRequest {
+    /// The call for payment `reference` and the customer's address (set `address_line2` when
+    /// there is one).
+    pub fn new(
+        reference: impl Into<String>,
+        address_line1: impl Into<String>,
+        city: impl Into<String>,
+        post_code: impl Into<String>,
+        country: impl Into<String>,
+    ) -> Self {
+        DynamicShippingRequest {
+            reference: reference.into(),
+            address_line1: address_line1.into(),
+            address_line2: None,
+            city: city.into(),
+            post_code: post_code.into(),
+            country: country.into(),
+        }
+    }
 }
 
 /// The merchant's answer to a dynamic shipping call (HTTP 400 when it cannot ship there).
@@ -1110,6 +1167,35 @@ pub struct GetPaymentResponse {
     pub shipping_details: Option<ShippingDetails>,
 }
 
+impl GetPaymentResponse {
+    /// A payment's required fields. The profile starts empty and the optional fields
+    /// (`redirect_url`, `metadata`, `capture_guaranteed_until`, `user_details`,
+    /// `shipping_details`) as `None`: set them by assignment.
+    pub fn new(
+        aggregate: Aggregate,
+        amount: Amount,
+        state: PaymentState,
+        payment_method: PaymentMethodResponse,
+        psp_reference: impl Into<String>,
+        reference: Reference,
+    ) -> Self {
+        GetPaymentResponse {
+            aggregate,
+            amount,
+            state,
+            payment_method,
+            profile: ProfileResponse::default(),
+            psp_reference: psp_reference.into(),
+            redirect_url: None,
+            reference,
+            metadata: None,
+            capture_guaranteed_until: None,
+            user_details: None,
+            shipping_details: None,
+        }
+    }
+}
+
 /// Body of capture and refund.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -1149,6 +1235,25 @@ pub struct ModificationResponse {
     pub reference: Reference,
 }
 
+impl ModificationResponse {
+    /// The payment after a capture, refund or cancel.
+    pub fn new(
+        amount: Amount,
+        state: PaymentState,
+        aggregate: Aggregate,
+        psp_reference: impl Into<String>,
+        reference: Reference,
+    ) -> Self {
+        ModificationResponse {
+            amount,
+            state,
+            aggregate,
+            psp_reference: psp_reference.into(),
+            reference,
+        }
+    }
+}
+
 /// One event of a payment's event log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -1169,6 +1274,28 @@ pub struct PaymentEvent {
     pub idempotency_key: Option<String>,
     /// Whether the operation succeeded.
     pub success: bool,
+}
+
+impl PaymentEvent {
+    /// An event without an idempotency key (set `idempotency_key` when a request caused it).
+    pub fn new(
+        reference: Reference,
+        psp_reference: impl Into<String>,
+        name: PaymentEventName,
+        amount: Amount,
+        timestamp: OffsetDateTime,
+        success: bool,
+    ) -> Self {
+        PaymentEvent {
+            reference,
+            psp_reference: psp_reference.into(),
+            name,
+            amount,
+            timestamp,
+            idempotency_key: None,
+            success,
+        }
+    }
 }
 
 /// Body of the test-only force approve.
@@ -1229,6 +1356,36 @@ pub struct WebhookEvent {
         with = "crate::common::rfc3339::option"
     )]
     pub capture_guaranteed_until: Option<OffsetDateTime>,
+}
+
+impl WebhookEvent {
+    /// The webhook of `event` (as the payment's event log shows it) for merchant `msn`. The
+    /// `AUTHORIZED` extras (`user_details`, `profile`, `capture_guaranteed_until`) start as
+    /// `None`: set them by assignment.
+    pub fn new(msn: impl Into<String>, event: PaymentEvent) -> Self {
+        let PaymentEvent {
+            reference,
+            psp_reference,
+            name,
+            amount,
+            timestamp,
+            idempotency_key,
+            success,
+        } = event;
+        WebhookEvent {
+            msn: msn.into(),
+            reference,
+            psp_reference,
+            name,
+            amount,
+            timestamp,
+            idempotency_key,
+            success,
+            user_details: None,
+            profile: None,
+            capture_guaranteed_until: None,
+        }
+    }
 }
 
 #[cfg(test)]

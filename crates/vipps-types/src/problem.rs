@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// One `extraDetails` entry: `{"name": "ErrorCode", "reason": "6080"}` or a field name and
 /// what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExtraDetail {
     /// The field name, or `ErrorCode`.
     #[serde(default)]
@@ -12,6 +12,16 @@ pub struct ExtraDetail {
     /// The reason, or the numeric error code as a string.
     #[serde(default)]
     pub reason: String,
+}
+
+impl ExtraDetail {
+    /// An entry: a field name and what is wrong with it, or `ErrorCode` and the code.
+    pub fn new(name: impl Into<String>, reason: impl Into<String>) -> Self {
+        ExtraDetail {
+            name: name.into(),
+            reason: reason.into(),
+        }
+    }
 }
 
 /// An RFC 7807 problem body.

@@ -49,6 +49,17 @@ pub struct UserinfoResponse {
     pub nin: Option<String>,
 }
 
+impl UserinfoResponse {
+    /// The profile of `sub` with nothing shared yet: set the fields the consented scope gives
+    /// by assignment.
+    pub fn new(sub: impl Into<String>) -> Self {
+        UserinfoResponse {
+            sub: sub.into(),
+            ..Default::default()
+        }
+    }
+}
+
 redacted_debug!(UserinfoResponse {
     plain: [
         sub,
