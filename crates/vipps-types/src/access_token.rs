@@ -8,6 +8,7 @@ use std::fmt;
 ///
 /// The API sends every field as a string (`"expires_in": "3600"`); numbers are accepted too.
 #[derive(Clone, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct AccessTokenResponse {
     /// Always `Bearer`.
     #[serde(default)]
@@ -85,6 +86,7 @@ impl fmt::Debug for AccessTokenResponse {
 /// The response of `POST /miami/v1/token`: a standard OAuth 2.0 token response
 /// (`expires_in` is a number, 900 seconds; a string is accepted too).
 #[derive(Clone, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ClientCredentialsTokenResponse {
     /// The token to send as `Authorization: Bearer …`. Secret: never printed by `Debug`.
     pub access_token: String,
@@ -120,6 +122,7 @@ redacted_debug!(ClientCredentialsTokenResponse {
 /// credentials are wrong, `grant_type` is missing or a subscription key was sent. The Userinfo
 /// API's errors have the same shape (RFC 6750: `invalid_token`, …).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct OAuthError {
     /// `invalid_client`, `invalid_request`, `unsupported_grant_type`, …
     pub error: String,

@@ -1131,6 +1131,7 @@ impl InitiateSessionRequest {
 /// The response of create session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct InitiateSessionResponse {
     /// The session token for the frontend SDK.
     pub token: String,
@@ -1171,6 +1172,7 @@ pub struct UpdateSessionRequest {
 /// Running totals of the payment. Amounts are absent rather than zero when nothing happened.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct TransactionAggregate {
     /// Released by cancel.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1189,6 +1191,7 @@ pub struct TransactionAggregate {
 /// The payment of a session (`paymentDetails`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct PaymentDetails {
     /// The variant discriminator of newer API versions (wallet, card, bank transfer); values
     /// not documented.
@@ -1220,6 +1223,7 @@ impl PaymentDetails {
 /// The recurring agreement of a subscription session.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct SubscriptionDetails {
     /// The agreement state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1232,6 +1236,7 @@ pub struct SubscriptionDetails {
 /// Login data (only with `requireUserInfo`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct UserInfo {
     /// The openid `sub`.
     #[serde(default)]
@@ -1271,6 +1276,7 @@ pub struct PickupPoint {
 /// Where and how the goods go.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ShippingDetails {
     /// First name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1311,6 +1317,7 @@ pub struct ShippingDetails {
 /// as empty strings so a callback is never lost to a parse error.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct BillingDetails {
     /// First name.
     #[serde(default)]
@@ -1342,6 +1349,7 @@ pub struct BillingDetails {
 /// callback (identical since v3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct SessionResponse {
     /// The session id.
     pub session_id: String,
@@ -1418,6 +1426,7 @@ impl SessionResponse {
 /// submits or changes the address. `region` is the city.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct DynamicShippingRequest {
     /// Street address.
     #[serde(default)]

@@ -403,6 +403,7 @@ impl Validate for InitiatePaymentRequest {
 /// Response of initiate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct InitiatePaymentResponse {
     /// The order id.
     pub order_id: String,
@@ -493,6 +494,7 @@ impl Validate for CancelPaymentRequest {
 /// `transactionSummary`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct TransactionSummary {
     /// Captured so far (øre).
     #[serde(default)]
@@ -519,6 +521,7 @@ pub struct TransactionSummary {
 /// `transactionInfo` of capture/cancel/refund responses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct TransactionInfo {
     /// Amount of this operation (øre).
     pub amount: i64,
@@ -551,6 +554,7 @@ impl TransactionInfo {
 /// Response of capture and cancel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct TransactionResponse {
     /// The order id.
     pub order_id: String,
@@ -580,6 +584,7 @@ impl TransactionResponse {
 /// Response of refund (`transaction`, not `transactionInfo`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct RefundTransactionResponse {
     /// The order id.
     pub order_id: String,
@@ -605,6 +610,7 @@ impl RefundTransactionResponse {
 /// One entry of `transactionLogHistory` (newest first).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct TransactionLogEntry {
     /// Amount (øre).
     pub amount: i64,
@@ -666,6 +672,7 @@ pub struct Address {
 /// `shippingDetails` of details (express).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct PaymentShippingDetails {
     /// The address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -698,6 +705,7 @@ impl PaymentShippingDetails {
 /// address names its post code `zipCode` (the reference's callback sample and `AddressExpress`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct CallbackShippingDetails {
     /// The address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -729,6 +737,7 @@ impl CallbackShippingDetails {
 /// The address of an Express callback (`zipCode`; `postCode` is read too).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct CallbackAddress {
     /// Line 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -773,6 +782,7 @@ impl From<PaymentShippingDetails> for CallbackShippingDetails {
 /// `userDetails` (express, profile).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct UserDetails {
     /// Email.
     #[serde(default)]
@@ -794,6 +804,7 @@ pub struct UserDetails {
 /// Response of `GET …/details`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct TransactionDetails {
     /// The order id.
     pub order_id: String,
@@ -832,6 +843,7 @@ impl TransactionDetails {
 /// `transactionInfo` of the deprecated `/status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct StatusTransactionInfo {
     /// Amount.
     pub amount: i64,
@@ -861,6 +873,7 @@ impl StatusTransactionInfo {
 /// Response of the deprecated `GET …/status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct PaymentStatus {
     /// The order id.
     pub order_id: String,
@@ -893,6 +906,7 @@ pub struct ForceApproveRequest {
 /// One entry of eCom's error array.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct EcomError {
     /// `Authentication`, `Payment`, `InvalidRequest`, `VippsError`, `User`, `Merchant`.
     pub error_group: String,
@@ -925,6 +939,7 @@ impl EcomError {
 /// `transactionInfo` of a transaction update callback.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct CallbackTransactionInfo {
     /// Amount.
     pub amount: i64,
@@ -954,6 +969,7 @@ impl CallbackTransactionInfo {
 /// Body of `POST {callbackPrefix}/v2/payments/{orderId}` (regular and express).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct TransactionUpdateCallback {
     /// Merchant serial number.
     pub merchant_serial_number: String,
@@ -994,6 +1010,7 @@ impl TransactionUpdateCallback {
 /// Body of `POST {shippingDetailsPrefix}/v2/payments/{orderId}/shippingDetails`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ShippingCostRequest {
     /// Address id (≥ 100).
     pub address_id: i64,

@@ -198,6 +198,7 @@ impl PaymentMethod {
 /// The payment method as reported by the API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct PaymentMethodResponse {
     /// The payment method type.
     #[serde(rename = "type")]
@@ -224,6 +225,7 @@ pub struct ProfileRequest {
 
 /// The profile in a payment: `sub` is set once authorized, when a scope was requested.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ProfileResponse {
     /// The user id for the Userinfo API.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -741,6 +743,7 @@ impl Validate for CreatePaymentRequest {
 /// The response of create payment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct CreatePaymentResponse {
     /// Landing page, app deeplink or QR link; absent for `PUSH_MESSAGE`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -763,6 +766,7 @@ impl CreatePaymentResponse {
 /// Running totals of a payment. Every amount is present, zero when nothing happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Aggregate {
     /// Reserved by the customer.
     pub authorized_amount: Amount,
@@ -915,6 +919,7 @@ pub struct Shipping {
 /// What the emulator (Vipps MobilePay) posts to `dynamicOptions.callbackUrl` (field names as
 /// the documentation gives them).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct DynamicShippingRequest {
     /// The payment's reference.
     #[serde(rename = "Reference")]
@@ -1088,9 +1093,11 @@ pub struct Address {
     pub country: String,
 }
 
-/// Customer details shared with consent (Express, profile sharing).
+/// Customer details shared with consent (Express, profile sharing). Build one with
+/// `UserDetails::default()` and assignments.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct UserDetails {
     /// Email.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1109,9 +1116,11 @@ pub struct UserDetails {
     pub addresses: Option<Vec<Address>>,
 }
 
-/// Shipping details chosen in an Express payment.
+/// Shipping details chosen in an Express payment. Build one with `ShippingDetails::default()`
+/// and assignments.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ShippingDetails {
     /// The address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1130,6 +1139,7 @@ pub struct ShippingDetails {
 /// The response of get payment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct GetPaymentResponse {
     /// Running totals: the only reliable source for what was captured, refunded, cancelled.
     pub aggregate: Aggregate,
@@ -1222,6 +1232,7 @@ pub struct CancelModificationRequest {
 /// The response of capture, refund and cancel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ModificationResponse {
     /// The payment amount.
     pub amount: Amount,
@@ -1257,6 +1268,7 @@ impl ModificationResponse {
 /// One event of a payment's event log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct PaymentEvent {
     /// The reference.
     pub reference: Reference,
@@ -1322,6 +1334,7 @@ impl Validate for ForceApproveRequest {
 /// The body of an ePayment webhook.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct WebhookEvent {
     /// The merchant serial number.
     pub msn: String,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// One `extraDetails` entry: `{"name": "ErrorCode", "reason": "6080"}` or a field name and
 /// what is wrong with it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ExtraDetail {
     /// The field name, or `ErrorCode`.
     #[serde(default)]
@@ -27,9 +28,10 @@ impl ExtraDetail {
 /// An RFC 7807 problem body.
 ///
 /// Every field is optional when parsing, since gateways and older API versions send
-/// partial or differently-shaped bodies.
+/// partial or differently-shaped bodies. Build one with `Problem::default()` and assignments.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Problem {
     /// A URI identifying the problem type.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]

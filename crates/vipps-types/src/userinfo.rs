@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// The profile the customer consented to share. `Debug` hides the national identity number.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct UserinfoResponse {
     /// The customer's identifier for this sales unit (stable across payments).
     pub sub: String,
@@ -79,6 +80,7 @@ redacted_debug!(UserinfoResponse {
 
 /// An address as the Userinfo API gives it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct UserinfoAddress {
     /// Street and number (several lines are separated by `\n`).
     #[serde(default)]

@@ -125,6 +125,7 @@ impl Validate for RegisterWebhookRequest {
 /// The `secret` is shown only here: store it. `Debug` does not print it.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct RegisterWebhookResponse {
     /// The registration's id (a UUID).
     pub id: String,
@@ -154,6 +155,7 @@ impl fmt::Debug for RegisterWebhookResponse {
 /// A registered webhook (spec: `Webhook`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Webhook {
     /// The registration's id (a UUID).
     pub id: String,
@@ -181,6 +183,7 @@ impl Webhook {
 /// Answer to `GET /webhooks/v1/webhooks` (spec: `QueryResponse`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct QueryWebhooksResponse {
     /// Every registration.
     pub webhooks: Vec<Webhook>,

@@ -106,11 +106,7 @@ impl fmt::Debug for Registration {
 
 impl Registration {
     fn public(&self) -> Webhook {
-        Webhook {
-            id: self.id.clone(),
-            url: self.url.clone(),
-            events: self.events.clone(),
-        }
+        Webhook::new(self.id.clone(), self.url.clone(), self.events.clone())
     }
 }
 
@@ -261,10 +257,7 @@ fn enroll(
     };
     let response = Stored::json(
         StatusCode::CREATED,
-        &RegisterWebhookResponse {
-            id: registration.id.clone(),
-            secret: registration.secret.to_string(),
-        },
+        &RegisterWebhookResponse::new(registration.id.clone(), registration.secret.to_string()),
     );
     tracing::info!(
         target: "vipps_emulator::webhooks",
@@ -296,7 +289,7 @@ async fn list(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body:
                 .map(Registration::public)
                 .collect()
         });
-        Ok(Stored::json(StatusCode::OK, &QueryWebhooksResponse { webhooks }))
+        Ok(Stored::json(StatusCode::OK, &QueryWebhooksResponse::new(webhooks)))
     }
     .await;
     respond(uri.path(), r)
@@ -371,23 +364,12 @@ fn fan_out(state: &AppState, schedule: RetrySchedule, events: &[PublishedEvent])
             continue;
         }
         let e = &pe.event;
-        let payload = WebhookEvent {
-            msn: pe.msn.clone(),
-            reference: e.reference.clone(),
-            psp_reference: e.psp_reference.clone(),
-            name: e.name.clone(),
-            amount: e.amount.clone(),
-            timestamp: e.timestamp,
-            idempotency_key: e.idempotency_key.clone(),
-            success: e.success,
-            user_details: pe.authorized.as_ref().and_then(|a| a.user_details.clone()),
-            profile: pe
-                .authorized
-                .as_ref()
-                .and_then(|a| a.sub.clone())
-                .map(|sub| vipps_types::epayment::ProfileResponse { sub: Some(sub) }),
-            capture_guaranteed_until: pe.authorized.as_ref().and_then(|a| a.capture_guaranteed_until),
-        };
+        let mut payload = WebhookEvent::new(pe.msn.clone(), e.clone());
+        if let Some(a) = &pe.authorized {
+            payload.user_details = a.user_details.clone();
+            payload.profile = a.sub.clone().map(vipps_types::epayment::ProfileResponse::with_sub);
+            payload.capture_guaranteed_until = a.capture_guaranteed_until;
+        }
         let body: bytes::Bytes = match serde_json::to_vec(&payload) {
             Ok(b) => b.into(),
             Err(err) => {
