@@ -651,6 +651,7 @@ impl TransactionLogEntry {
 /// A postal address (express).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Address {
     /// Line 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1075,6 +1075,7 @@ impl DynamicShippingResponse {
 /// A postal address (Express shipping details, user details).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Address {
     /// The first address line.
     #[serde(default)]

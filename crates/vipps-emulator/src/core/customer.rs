@@ -153,13 +153,12 @@ pub(crate) fn msisdn(phone: &str) -> String {
 /// The test customer's address in the payment's market.
 pub(crate) fn test_address(currency: &Currency) -> Address {
     let c = test_customer(currency);
-    Address {
-        address_line1: c.street.into(),
-        address_line2: None,
-        post_code: c.post_code.into(),
-        city: c.city.into(),
-        country: c.country.into(),
-    }
+    let mut a = Address::default();
+    a.address_line1 = c.street.into();
+    a.post_code = c.post_code.into();
+    a.city = c.city.into();
+    a.country = c.country.into();
+    a
 }
 
 /// The customer data a payment with this scope shares once authorized (`None` when the scope

@@ -67,13 +67,13 @@ pub(crate) fn test_user(phone: Option<&str>) -> UserDetails {
 /// The test customer's address.
 pub(crate) fn test_address() -> Address {
     let c = crate::core::customer::NORWAY;
-    Address {
-        address_line1: Some(c.street.into()),
-        address_line2: Some(format!("Att: {} {}", c.first_name, c.last_name)),
-        city: c.city.into(),
-        country: c.country.into(),
-        post_code: c.post_code.into(),
-    }
+    let mut a = Address::default();
+    a.address_line1 = Some(c.street.into());
+    a.address_line2 = Some(format!("Att: {} {}", c.first_name, c.last_name));
+    a.city = c.city.into();
+    a.country = c.country.into();
+    a.post_code = c.post_code.into();
+    a
 }
 
 /// Picks the option marked `isDefault: "Y"`, else the one with the lowest priority, else the first.
