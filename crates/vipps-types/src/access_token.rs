@@ -8,6 +8,7 @@ use std::fmt;
 ///
 /// The API sends every field as a string (`"expires_in": "3600"`); numbers are accepted too.
 #[derive(Clone, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct AccessTokenResponse {
     /// Always `Bearer`.
     #[serde(default)]
@@ -47,6 +48,22 @@ pub struct AccessTokenResponse {
     pub access_token: String,
 }
 
+impl AccessTokenResponse {
+    /// A `Bearer` token without lifetimes (what a token endpoint, or a test double of one,
+    /// answers with); set `expires_in`, `expires_on`, … by assignment.
+    pub fn new(access_token: impl Into<String>) -> Self {
+        AccessTokenResponse {
+            token_type: "Bearer".to_owned(),
+            expires_in: None,
+            ext_expires_in: None,
+            expires_on: None,
+            not_before: None,
+            resource: None,
+            access_token: access_token.into(),
+        }
+    }
+}
+
 fn ser_opt_string<S: serde::Serializer>(v: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
     match v {
         Some(n) => s.serialize_str(&n.to_string()),
@@ -69,6 +86,7 @@ impl fmt::Debug for AccessTokenResponse {
 /// The response of `POST /miami/v1/token`: a standard OAuth 2.0 token response
 /// (`expires_in` is a number, 900 seconds; a string is accepted too).
 #[derive(Clone, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ClientCredentialsTokenResponse {
     /// The token to send as `Authorization: Bearer …`. Secret: never printed by `Debug`.
     pub access_token: String,
@@ -83,6 +101,18 @@ pub struct ClientCredentialsTokenResponse {
     pub scope: Option<String>,
 }
 
+impl ClientCredentialsTokenResponse {
+    /// A `Bearer` token without lifetime or scope; set `expires_in` and `scope` by assignment.
+    pub fn new(access_token: impl Into<String>) -> Self {
+        ClientCredentialsTokenResponse {
+            access_token: access_token.into(),
+            token_type: "Bearer".to_owned(),
+            expires_in: None,
+            scope: None,
+        }
+    }
+}
+
 redacted_debug!(ClientCredentialsTokenResponse {
     plain: [token_type, expires_in, scope],
     secret: [access_token]
@@ -92,12 +122,29 @@ redacted_debug!(ClientCredentialsTokenResponse {
 /// credentials are wrong, `grant_type` is missing or a subscription key was sent. The Userinfo
 /// API's errors have the same shape (RFC 6750: `invalid_token`, …).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct OAuthError {
     /// `invalid_client`, `invalid_request`, `unsupported_grant_type`, …
     pub error: String,
     /// What went wrong, in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_description: Option<String>,
+}
+
+impl OAuthError {
+    /// An error with its RFC 6749 code (`invalid_client`, …) and no description.
+    pub fn new(error: impl Into<String>) -> Self {
+        OAuthError {
+            error: error.into(),
+            error_description: None,
+        }
+    }
+
+    /// The same error, explained in words (`error_description`).
+    pub fn with_description(mut self, description: impl Into<String>) -> Self {
+        self.error_description = Some(description.into());
+        self
+    }
 }
 
 #[cfg(test)]

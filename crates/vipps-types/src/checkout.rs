@@ -1131,6 +1131,7 @@ impl InitiateSessionRequest {
 /// The response of create session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct InitiateSessionResponse {
     /// The session token for the frontend SDK.
     pub token: String,
@@ -1138,6 +1139,21 @@ pub struct InitiateSessionResponse {
     pub checkout_frontend_url: String,
     /// The complete URL of get session for this session.
     pub polling_url: String,
+}
+
+impl InitiateSessionResponse {
+    /// The answer to create session: the frontend's token and URL, and where to poll.
+    pub fn new(
+        token: impl Into<String>,
+        checkout_frontend_url: impl Into<String>,
+        polling_url: impl Into<String>,
+    ) -> Self {
+        InitiateSessionResponse {
+            token: token.into(),
+            checkout_frontend_url: checkout_frontend_url.into(),
+            polling_url: polling_url.into(),
+        }
+    }
 }
 
 /// `PATCH /checkout/v3/session/{reference}` body (experimental API).
@@ -1156,6 +1172,7 @@ pub struct UpdateSessionRequest {
 /// Running totals of the payment. Amounts are absent rather than zero when nothing happened.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct TransactionAggregate {
     /// Released by cancel.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1174,6 +1191,7 @@ pub struct TransactionAggregate {
 /// The payment of a session (`paymentDetails`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct PaymentDetails {
     /// The variant discriminator of newer API versions (wallet, card, bank transfer); values
     /// not documented.
@@ -1189,9 +1207,23 @@ pub struct PaymentDetails {
     pub aggregate: Option<TransactionAggregate>,
 }
 
+impl PaymentDetails {
+    /// The payment of `amount`; `type_`, `state` and `aggregate` start as `None`: set them by
+    /// assignment.
+    pub fn new(amount: Amount) -> Self {
+        PaymentDetails {
+            type_: None,
+            amount,
+            state: None,
+            aggregate: None,
+        }
+    }
+}
+
 /// The recurring agreement of a subscription session.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct SubscriptionDetails {
     /// The agreement state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1204,6 +1236,7 @@ pub struct SubscriptionDetails {
 /// Login data (only with `requireUserInfo`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct UserInfo {
     /// The openid `sub`.
     #[serde(default)]
@@ -1243,6 +1276,7 @@ pub struct PickupPoint {
 /// Where and how the goods go.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ShippingDetails {
     /// First name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1283,6 +1317,7 @@ pub struct ShippingDetails {
 /// as empty strings so a callback is never lost to a parse error.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct BillingDetails {
     /// First name.
     #[serde(default)]
@@ -1314,6 +1349,7 @@ pub struct BillingDetails {
 /// callback (identical since v3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct SessionResponse {
     /// The session id.
     pub session_id: String,
@@ -1348,6 +1384,24 @@ pub struct SessionResponse {
 }
 
 impl SessionResponse {
+    /// A session's required fields; every other field starts as `None`: set them by
+    /// assignment.
+    pub fn new(session_id: impl Into<String>, reference: Reference, session_state: SessionState) -> Self {
+        SessionResponse {
+            session_id: session_id.into(),
+            merchant_serial_number: None,
+            reference,
+            session_state,
+            payment_method: None,
+            subscription_details: None,
+            payment_details: None,
+            user_info: None,
+            shipping_details: None,
+            billing_details: None,
+            custom_consent_provided: None,
+        }
+    }
+
     /// Whether the session reached a final state ([`SessionState::is_final`]).
     pub fn is_final(&self) -> bool {
         self.session_state.is_final()
@@ -1372,6 +1426,7 @@ impl SessionResponse {
 /// submits or changes the address. `region` is the city.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct DynamicShippingRequest {
     /// Street address.
     #[serde(default)]

@@ -432,11 +432,22 @@ impl Validate for InitiatePaymentRequest {
 /// Response of initiate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct InitiatePaymentResponse {
     /// The order id.
     pub order_id: String,
     /// The landing page or deeplink (valid 5 minutes).
     pub url: String,
+}
+
+impl InitiatePaymentResponse {
+    /// The answer to initiate: the order id and where the customer goes.
+    pub fn new(order_id: impl Into<String>, url: impl Into<String>) -> Self {
+        InitiatePaymentResponse {
+            order_id: order_id.into(),
+            url: url.into(),
+        }
+    }
 }
 
 /// `merchantInfo` of capture, cancel and refund.
@@ -512,6 +523,7 @@ impl Validate for CancelPaymentRequest {
 /// `transactionSummary`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct TransactionSummary {
     /// Captured so far (øre).
     #[serde(default)]
@@ -538,6 +550,7 @@ pub struct TransactionSummary {
 /// `transactionInfo` of capture/cancel/refund responses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct TransactionInfo {
     /// Amount of this operation (øre).
     pub amount: i64,
@@ -553,9 +566,24 @@ pub struct TransactionInfo {
     pub transaction_text: String,
 }
 
+impl TransactionInfo {
+    /// One operation: its amount, status and time (ISO 8601). `transaction_id` and
+    /// `transaction_text` start empty: set them by assignment.
+    pub fn new(amount: i64, status: TransactionStatus, time_stamp: impl Into<String>) -> Self {
+        TransactionInfo {
+            amount,
+            status,
+            time_stamp: time_stamp.into(),
+            transaction_id: None,
+            transaction_text: String::new(),
+        }
+    }
+}
+
 /// Response of capture and cancel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct TransactionResponse {
     /// The order id.
     pub order_id: String,
@@ -570,9 +598,22 @@ pub struct TransactionResponse {
     pub transaction_summary: Option<TransactionSummary>,
 }
 
+impl TransactionResponse {
+    /// The answer for `order_id`; the optional parts start as `None`: set them by assignment.
+    pub fn new(order_id: impl Into<String>) -> Self {
+        TransactionResponse {
+            order_id: order_id.into(),
+            payment_instrument: None,
+            transaction_info: None,
+            transaction_summary: None,
+        }
+    }
+}
+
 /// Response of refund (`transaction`, not `transactionInfo`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct RefundTransactionResponse {
     /// The order id.
     pub order_id: String,
@@ -584,9 +625,21 @@ pub struct RefundTransactionResponse {
     pub transaction_summary: Option<TransactionSummary>,
 }
 
+impl RefundTransactionResponse {
+    /// The answer for `order_id`; the optional parts start as `None`: set them by assignment.
+    pub fn new(order_id: impl Into<String>) -> Self {
+        RefundTransactionResponse {
+            order_id: order_id.into(),
+            transaction: None,
+            transaction_summary: None,
+        }
+    }
+}
+
 /// One entry of `transactionLogHistory` (newest first).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct TransactionLogEntry {
     /// Amount (øre).
     pub amount: i64,
@@ -608,9 +661,26 @@ pub struct TransactionLogEntry {
     pub transaction_text: String,
 }
 
+impl TransactionLogEntry {
+    /// An entry for `operation` of `amount`. The request id, time stamp, transaction id and
+    /// text start empty: set them by assignment.
+    pub fn new(amount: i64, operation: Operation, operation_success: bool) -> Self {
+        TransactionLogEntry {
+            amount,
+            operation,
+            operation_success,
+            request_id: String::new(),
+            time_stamp: String::new(),
+            transaction_id: String::new(),
+            transaction_text: String::new(),
+        }
+    }
+}
+
 /// A postal address (express).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Address {
     /// Line 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -632,6 +702,7 @@ pub struct Address {
 /// `shippingDetails` of details (express).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct PaymentShippingDetails {
     /// The address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -644,10 +715,27 @@ pub struct PaymentShippingDetails {
     pub shipping_method_id: String,
 }
 
+impl PaymentShippingDetails {
+    /// The chosen shipping method and its cost, without an address (set `address`).
+    pub fn new(
+        shipping_cost: Kroner,
+        shipping_method: impl Into<String>,
+        shipping_method_id: impl Into<String>,
+    ) -> Self {
+        PaymentShippingDetails {
+            address: None,
+            shipping_cost,
+            shipping_method: shipping_method.into(),
+            shipping_method_id: shipping_method_id.into(),
+        }
+    }
+}
+
 /// `shippingDetails` of an Express callback: as in `/details`, except that the callback's
 /// address names its post code `zipCode` (the reference's callback sample and `AddressExpress`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct CallbackShippingDetails {
     /// The address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -660,9 +748,26 @@ pub struct CallbackShippingDetails {
     pub shipping_method_id: String,
 }
 
+impl CallbackShippingDetails {
+    /// The chosen shipping method and its cost, without an address (set `address`).
+    pub fn new(
+        shipping_cost: Kroner,
+        shipping_method: impl Into<String>,
+        shipping_method_id: impl Into<String>,
+    ) -> Self {
+        CallbackShippingDetails {
+            address: None,
+            shipping_cost,
+            shipping_method: shipping_method.into(),
+            shipping_method_id: shipping_method_id.into(),
+        }
+    }
+}
+
 /// The address of an Express callback (`zipCode`; `postCode` is read too).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct CallbackAddress {
     /// Line 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -707,6 +812,7 @@ impl From<PaymentShippingDetails> for CallbackShippingDetails {
 /// `userDetails` (express, profile).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct UserDetails {
     /// Email.
     #[serde(default)]
@@ -728,6 +834,7 @@ pub struct UserDetails {
 /// Response of `GET …/details`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct TransactionDetails {
     /// The order id.
     pub order_id: String,
@@ -748,9 +855,25 @@ pub struct TransactionDetails {
     pub sub: Option<String>,
 }
 
+impl TransactionDetails {
+    /// The details of `order_id` with an empty history; the optional parts start as `None`:
+    /// set them (and `transaction_log_history`) by assignment.
+    pub fn new(order_id: impl Into<String>) -> Self {
+        TransactionDetails {
+            order_id: order_id.into(),
+            transaction_summary: None,
+            transaction_log_history: Vec::new(),
+            shipping_details: None,
+            user_details: None,
+            sub: None,
+        }
+    }
+}
+
 /// `transactionInfo` of the deprecated `/status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct StatusTransactionInfo {
     /// Amount.
     pub amount: i64,
@@ -764,14 +887,38 @@ pub struct StatusTransactionInfo {
     pub transaction_id: Option<String>,
 }
 
+impl StatusTransactionInfo {
+    /// The last operation's amount and status; `time_stamp` starts empty and `transaction_id`
+    /// as `None`: set them by assignment.
+    pub fn new(amount: i64, status: OrderStatus) -> Self {
+        StatusTransactionInfo {
+            amount,
+            status,
+            time_stamp: String::new(),
+            transaction_id: None,
+        }
+    }
+}
+
 /// Response of the deprecated `GET …/status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct PaymentStatus {
     /// The order id.
     pub order_id: String,
     /// Status.
     pub transaction_info: StatusTransactionInfo,
+}
+
+impl PaymentStatus {
+    /// The status of `order_id`.
+    pub fn new(order_id: impl Into<String>, transaction_info: StatusTransactionInfo) -> Self {
+        PaymentStatus {
+            order_id: order_id.into(),
+            transaction_info,
+        }
+    }
 }
 
 /// Body of the test-only force approve.
@@ -789,6 +936,7 @@ pub struct ForceApproveRequest {
 /// One entry of eCom's error array.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct EcomError {
     /// `Authentication`, `Payment`, `InvalidRequest`, `VippsError`, `User`, `Merchant`.
     pub error_group: String,
@@ -801,9 +949,27 @@ pub struct EcomError {
     pub context_id: String,
 }
 
+impl EcomError {
+    /// An error of `error_group` with its code and message; `context_id` starts empty (set it
+    /// to a trace id).
+    pub fn new(
+        error_group: impl Into<String>,
+        error_code: impl Into<String>,
+        error_message: impl Into<String>,
+    ) -> Self {
+        EcomError {
+            error_group: error_group.into(),
+            error_code: error_code.into(),
+            error_message: error_message.into(),
+            context_id: String::new(),
+        }
+    }
+}
+
 /// `transactionInfo` of a transaction update callback.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct CallbackTransactionInfo {
     /// Amount.
     pub amount: i64,
@@ -817,9 +983,23 @@ pub struct CallbackTransactionInfo {
     pub transaction_id: Option<String>,
 }
 
+impl CallbackTransactionInfo {
+    /// The update's amount and status; `time_stamp` starts empty and `transaction_id` as
+    /// `None`: set them by assignment.
+    pub fn new(amount: i64, status: CallbackStatus) -> Self {
+        CallbackTransactionInfo {
+            amount,
+            status,
+            time_stamp: String::new(),
+            transaction_id: None,
+        }
+    }
+}
+
 /// Body of `POST {callbackPrefix}/v2/payments/{orderId}` (regular and express).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct TransactionUpdateCallback {
     /// Merchant serial number.
     pub merchant_serial_number: String,
@@ -838,9 +1018,29 @@ pub struct TransactionUpdateCallback {
     pub error_info: Option<serde_json::Value>,
 }
 
+impl TransactionUpdateCallback {
+    /// The callback for `order_id` of merchant `merchant_serial_number`; the Express parts and
+    /// `error_info` start as `None`: set them by assignment.
+    pub fn new(
+        merchant_serial_number: impl Into<String>,
+        order_id: impl Into<String>,
+        transaction_info: CallbackTransactionInfo,
+    ) -> Self {
+        TransactionUpdateCallback {
+            merchant_serial_number: merchant_serial_number.into(),
+            order_id: order_id.into(),
+            transaction_info,
+            shipping_details: None,
+            user_details: None,
+            error_info: None,
+        }
+    }
+}
+
 /// Body of `POST {shippingDetailsPrefix}/v2/payments/{orderId}/shippingDetails`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ShippingCostRequest {
     /// Address id (≥ 100).
     pub address_id: i64,
@@ -859,6 +1059,27 @@ pub struct ShippingCostRequest {
     /// `H`, `W` or `O`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address_type: Option<String>,
+}
+
+impl ShippingCostRequest {
+    /// The call for address `address_id` (city, country, post code); the address lines and
+    /// type start empty: set them by assignment.
+    pub fn new(
+        address_id: i64,
+        city: impl Into<String>,
+        country: impl Into<String>,
+        post_code: impl Into<String>,
+    ) -> Self {
+        ShippingCostRequest {
+            address_id,
+            address_line1: String::new(),
+            address_line2: None,
+            city: city.into(),
+            country: country.into(),
+            post_code: post_code.into(),
+            address_type: None,
+        }
+    }
 }
 
 /// The merchant's answer to the shipping details callback.

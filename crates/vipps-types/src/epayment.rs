@@ -198,6 +198,7 @@ impl PaymentMethod {
 /// The payment method as reported by the API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct PaymentMethodResponse {
     /// The payment method type.
     #[serde(rename = "type")]
@@ -205,6 +206,13 @@ pub struct PaymentMethodResponse {
     /// The card's BIN, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub card_bin: Option<String>,
+}
+
+impl PaymentMethodResponse {
+    /// The method of a payment, without a card BIN (set `card_bin` when there is one).
+    pub fn new(type_: PaymentMethodType) -> Self {
+        PaymentMethodResponse { type_, card_bin: None }
+    }
 }
 
 /// Which profile data the customer is asked to share.
@@ -217,10 +225,19 @@ pub struct ProfileRequest {
 
 /// The profile in a payment: `sub` is set once authorized, when a scope was requested.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ProfileResponse {
     /// The user id for the Userinfo API.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub: Option<String>,
+}
+
+impl ProfileResponse {
+    /// The profile of a payment whose customer shared data: `sub` is their user id for the
+    /// Userinfo API. (Without one, the profile is `ProfileResponse::default()`.)
+    pub fn with_sub(sub: impl Into<String>) -> Self {
+        ProfileResponse { sub: Some(sub.into()) }
+    }
 }
 
 /// The profile scopes the API knows.
@@ -726,6 +743,7 @@ impl Validate for CreatePaymentRequest {
 /// The response of create payment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct CreatePaymentResponse {
     /// Landing page, app deeplink or QR link; absent for `PUSH_MESSAGE`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -734,9 +752,21 @@ pub struct CreatePaymentResponse {
     pub reference: Reference,
 }
 
+impl CreatePaymentResponse {
+    /// The answer for the payment `reference`, without a `redirect_url` (set it, except for
+    /// `PUSH_MESSAGE`).
+    pub fn new(reference: Reference) -> Self {
+        CreatePaymentResponse {
+            redirect_url: None,
+            reference,
+        }
+    }
+}
+
 /// Running totals of a payment. Every amount is present, zero when nothing happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Aggregate {
     /// Reserved by the customer.
     pub authorized_amount: Amount,
@@ -749,6 +779,16 @@ pub struct Aggregate {
 }
 
 impl Aggregate {
+    /// The four running totals, in the payment's currency.
+    pub fn new(authorized: Amount, cancelled: Amount, captured: Amount, refunded: Amount) -> Self {
+        Aggregate {
+            authorized_amount: authorized,
+            cancelled_amount: cancelled,
+            captured_amount: captured,
+            refunded_amount: refunded,
+        }
+    }
+
     /// All zero in a currency.
     pub fn zero(currency: Currency) -> Self {
         Aggregate {
@@ -879,6 +919,7 @@ pub struct Shipping {
 /// What the emulator (Vipps MobilePay) posts to `dynamicOptions.callbackUrl` (field names as
 /// the documentation gives them).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct DynamicShippingRequest {
     /// The payment's reference.
     #[serde(rename = "Reference")]
@@ -898,6 +939,27 @@ pub struct DynamicShippingRequest {
     /// ISO 3166 two-letter country code.
     #[serde(rename = "Country")]
     pub country: String,
+}
+
+impl DynamicShippingRequest {
+    /// The call for payment `reference` and the customer's address (set `address_line2` when
+    /// there is one).
+    pub fn new(
+        reference: impl Into<String>,
+        address_line1: impl Into<String>,
+        city: impl Into<String>,
+        post_code: impl Into<String>,
+        country: impl Into<String>,
+    ) -> Self {
+        DynamicShippingRequest {
+            reference: reference.into(),
+            address_line1: address_line1.into(),
+            address_line2: None,
+            city: city.into(),
+            post_code: post_code.into(),
+            country: country.into(),
+        }
+    }
 }
 
 /// The merchant's answer to a dynamic shipping call (HTTP 400 when it cannot ship there).
@@ -1013,6 +1075,7 @@ impl DynamicShippingResponse {
 /// A postal address (Express shipping details, user details).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Address {
     /// The first address line.
     #[serde(default)]
@@ -1031,9 +1094,11 @@ pub struct Address {
     pub country: String,
 }
 
-/// Customer details shared with consent (Express, profile sharing).
+/// Customer details shared with consent (Express, profile sharing). Build one with
+/// `UserDetails::default()` and assignments.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct UserDetails {
     /// Email.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1052,9 +1117,11 @@ pub struct UserDetails {
     pub addresses: Option<Vec<Address>>,
 }
 
-/// Shipping details chosen in an Express payment.
+/// Shipping details chosen in an Express payment. Build one with `ShippingDetails::default()`
+/// and assignments.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ShippingDetails {
     /// The address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1073,6 +1140,7 @@ pub struct ShippingDetails {
 /// The response of get payment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct GetPaymentResponse {
     /// Running totals: the only reliable source for what was captured, refunded, cancelled.
     pub aggregate: Aggregate,
@@ -1110,6 +1178,35 @@ pub struct GetPaymentResponse {
     pub shipping_details: Option<ShippingDetails>,
 }
 
+impl GetPaymentResponse {
+    /// A payment's required fields. The profile starts empty and the optional fields
+    /// (`redirect_url`, `metadata`, `capture_guaranteed_until`, `user_details`,
+    /// `shipping_details`) as `None`: set them by assignment.
+    pub fn new(
+        aggregate: Aggregate,
+        amount: Amount,
+        state: PaymentState,
+        payment_method: PaymentMethodResponse,
+        psp_reference: impl Into<String>,
+        reference: Reference,
+    ) -> Self {
+        GetPaymentResponse {
+            aggregate,
+            amount,
+            state,
+            payment_method,
+            profile: ProfileResponse::default(),
+            psp_reference: psp_reference.into(),
+            redirect_url: None,
+            reference,
+            metadata: None,
+            capture_guaranteed_until: None,
+            user_details: None,
+            shipping_details: None,
+        }
+    }
+}
+
 /// Body of capture and refund.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -1136,6 +1233,7 @@ pub struct CancelModificationRequest {
 /// The response of capture, refund and cancel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ModificationResponse {
     /// The payment amount.
     pub amount: Amount,
@@ -1149,9 +1247,29 @@ pub struct ModificationResponse {
     pub reference: Reference,
 }
 
+impl ModificationResponse {
+    /// The payment after a capture, refund or cancel.
+    pub fn new(
+        amount: Amount,
+        state: PaymentState,
+        aggregate: Aggregate,
+        psp_reference: impl Into<String>,
+        reference: Reference,
+    ) -> Self {
+        ModificationResponse {
+            amount,
+            state,
+            aggregate,
+            psp_reference: psp_reference.into(),
+            reference,
+        }
+    }
+}
+
 /// One event of a payment's event log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct PaymentEvent {
     /// The reference.
     pub reference: Reference,
@@ -1169,6 +1287,28 @@ pub struct PaymentEvent {
     pub idempotency_key: Option<String>,
     /// Whether the operation succeeded.
     pub success: bool,
+}
+
+impl PaymentEvent {
+    /// An event without an idempotency key (set `idempotency_key` when a request caused it).
+    pub fn new(
+        reference: Reference,
+        psp_reference: impl Into<String>,
+        name: PaymentEventName,
+        amount: Amount,
+        timestamp: OffsetDateTime,
+        success: bool,
+    ) -> Self {
+        PaymentEvent {
+            reference,
+            psp_reference: psp_reference.into(),
+            name,
+            amount,
+            timestamp,
+            idempotency_key: None,
+            success,
+        }
+    }
 }
 
 /// Body of the test-only force approve.
@@ -1195,6 +1335,7 @@ impl Validate for ForceApproveRequest {
 /// The body of an ePayment webhook.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct WebhookEvent {
     /// The merchant serial number.
     pub msn: String,
@@ -1229,6 +1370,36 @@ pub struct WebhookEvent {
         with = "crate::common::rfc3339::option"
     )]
     pub capture_guaranteed_until: Option<OffsetDateTime>,
+}
+
+impl WebhookEvent {
+    /// The webhook of `event` (as the payment's event log shows it) for merchant `msn`. The
+    /// `AUTHORIZED` extras (`user_details`, `profile`, `capture_guaranteed_until`) start as
+    /// `None`: set them by assignment.
+    pub fn new(msn: impl Into<String>, event: PaymentEvent) -> Self {
+        let PaymentEvent {
+            reference,
+            psp_reference,
+            name,
+            amount,
+            timestamp,
+            idempotency_key,
+            success,
+        } = event;
+        WebhookEvent {
+            msn: msn.into(),
+            reference,
+            psp_reference,
+            name,
+            amount,
+            timestamp,
+            idempotency_key,
+            success,
+            user_details: None,
+            profile: None,
+            capture_guaranteed_until: None,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,12 @@
 //!   exactly as the real API would.
 //! - Money is always minor units (`i64`, øre/cents), never floats.
 //! - References are validated newtypes ([`common::Reference`]).
+//! - Response structs (what a server, or Vipps MobilePay calling the merchant, sends) are
+//!   `#[non_exhaustive]`, so a field added by the API is not a breaking change. Outside this
+//!   crate, build one with its constructor (`T::new(required fields)`, or `T::default()` when
+//!   every field is optional) and set the optional fields by assignment. Request structs, and
+//!   the merchant's answers to Vipps MobilePay's calls, keep their public fields and struct
+//!   literals.
 
 #[macro_use]
 mod macros;

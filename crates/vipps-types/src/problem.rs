@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 
 /// One `extraDetails` entry: `{"name": "ErrorCode", "reason": "6080"}` or a field name and
 /// what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ExtraDetail {
     /// The field name, or `ErrorCode`.
     #[serde(default)]
@@ -14,12 +15,23 @@ pub struct ExtraDetail {
     pub reason: String,
 }
 
+impl ExtraDetail {
+    /// An entry: a field name and what is wrong with it, or `ErrorCode` and the code.
+    pub fn new(name: impl Into<String>, reason: impl Into<String>) -> Self {
+        ExtraDetail {
+            name: name.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
 /// An RFC 7807 problem body.
 ///
 /// Every field is optional when parsing, since gateways and older API versions send
-/// partial or differently-shaped bodies.
+/// partial or differently-shaped bodies. Build one with `Problem::default()` and assignments.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Problem {
     /// A URI identifying the problem type.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]

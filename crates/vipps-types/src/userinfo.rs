@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// The profile the customer consented to share. `Debug` hides the national identity number.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct UserinfoResponse {
     /// The customer's identifier for this sales unit (stable across payments).
     pub sub: String,
@@ -49,6 +50,17 @@ pub struct UserinfoResponse {
     pub nin: Option<String>,
 }
 
+impl UserinfoResponse {
+    /// The profile of `sub` with nothing shared yet: set the fields the consented scope gives
+    /// by assignment.
+    pub fn new(sub: impl Into<String>) -> Self {
+        UserinfoResponse {
+            sub: sub.into(),
+            ..Default::default()
+        }
+    }
+}
+
 redacted_debug!(UserinfoResponse {
     plain: [
         sub,
@@ -68,6 +80,7 @@ redacted_debug!(UserinfoResponse {
 
 /// An address as the Userinfo API gives it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct UserinfoAddress {
     /// Street and number (several lines are separated by `\n`).
     #[serde(default)]

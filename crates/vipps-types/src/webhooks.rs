@@ -125,11 +125,22 @@ impl Validate for RegisterWebhookRequest {
 /// The `secret` is shown only here: store it. `Debug` does not print it.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct RegisterWebhookResponse {
     /// The registration's id (a UUID).
     pub id: String,
     /// The secret that signs every delivery to this registration.
     pub secret: String,
+}
+
+impl RegisterWebhookResponse {
+    /// The answer to a registration: its id and the secret that signs its deliveries.
+    pub fn new(id: impl Into<String>, secret: impl Into<String>) -> Self {
+        RegisterWebhookResponse {
+            id: id.into(),
+            secret: secret.into(),
+        }
+    }
 }
 
 impl fmt::Debug for RegisterWebhookResponse {
@@ -144,6 +155,7 @@ impl fmt::Debug for RegisterWebhookResponse {
 /// A registered webhook (spec: `Webhook`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Webhook {
     /// The registration's id (a UUID).
     pub id: String,
@@ -153,12 +165,35 @@ pub struct Webhook {
     pub events: Vec<WebhookEventType>,
 }
 
+impl Webhook {
+    /// A registration as listed: its id, where the events go and which events.
+    pub fn new(
+        id: impl Into<String>,
+        url: impl Into<String>,
+        events: impl IntoIterator<Item = WebhookEventType>,
+    ) -> Self {
+        Webhook {
+            id: id.into(),
+            url: url.into(),
+            events: events.into_iter().collect(),
+        }
+    }
+}
+
 /// Answer to `GET /webhooks/v1/webhooks` (spec: `QueryResponse`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct QueryWebhooksResponse {
     /// Every registration.
     pub webhooks: Vec<Webhook>,
+}
+
+impl QueryWebhooksResponse {
+    /// The list of a merchant's registrations.
+    pub fn new(webhooks: Vec<Webhook>) -> Self {
+        QueryWebhooksResponse { webhooks }
+    }
 }
 
 /// The signing scheme of webhook deliveries (HMAC-SHA256), as pure functions shared by the

@@ -418,6 +418,14 @@ fn api_error(status: u16, headers: &HeaderMap, body: &[u8]) -> (ErrorKind, Attem
     )
 }
 
+/// A problem with only a title (the gateway's `message`) and the HTTP status.
+fn titled(status: u16, title: &str) -> Problem {
+    let mut p = Problem::default();
+    p.title = Some(title.to_owned());
+    p.status = Some(status);
+    p
+}
+
 /// Turns an error body into problem details: RFC 7807, Checkout's variant, the gateway's
 /// `{statusCode, message}`, or eCom's error array.
 pub(crate) fn parse_problem(status: u16, body: &[u8]) -> Option<Problem> {
@@ -429,19 +437,11 @@ pub(crate) fn parse_problem(status: u16, body: &[u8]) -> Option<Problem> {
                 p.status.get_or_insert(status);
                 Some(p)
             } else if let Some(msg) = m.get("message").and_then(|m| m.as_str()) {
-                Some(Problem {
-                    title: Some(msg.to_owned()),
-                    status: Some(status),
-                    ..Default::default()
-                })
+                Some(titled(status, msg))
             } else {
                 v.pointer("/result/message")
                     .and_then(|m| m.as_str())
-                    .map(|msg| Problem {
-                        title: Some(msg.to_owned()),
-                        status: Some(status),
-                        ..Default::default()
-                    })
+                    .map(|msg| titled(status, msg))
             }
         }
         serde_json::Value::Array(items) => {
@@ -451,28 +451,19 @@ pub(crate) fn parse_problem(status: u16, body: &[u8]) -> Option<Problem> {
             let extra = items
                 .iter()
                 .filter_map(|i| i.as_object())
-                .map(|i| vipps_types::ExtraDetail {
-                    name: i
-                        .get("errorCode")
-                        .and_then(|v| v.as_str())
-                        .unwrap_or_default()
-                        .to_owned(),
-                    reason: i
-                        .get("errorMessage")
-                        .and_then(|v| v.as_str())
-                        .unwrap_or_default()
-                        .to_owned(),
+                .map(|i| {
+                    let text = |k: &str| i.get(k).and_then(|v| v.as_str()).unwrap_or_default();
+                    vipps_types::ExtraDetail::new(text("errorCode"), text("errorMessage"))
                 })
                 .collect();
-            Some(Problem {
-                type_: s("errorGroup"),
-                title: s("errorMessage"),
-                status: Some(status),
-                trace_id: s("contextId"),
-                error_code: s("errorCode"),
-                extra_details: extra,
-                ..Default::default()
-            })
+            let mut p = Problem::default();
+            p.type_ = s("errorGroup");
+            p.title = s("errorMessage");
+            p.status = Some(status);
+            p.trace_id = s("contextId");
+            p.error_code = s("errorCode");
+            p.extra_details = extra;
+            Some(p)
         }
         _ => None,
     }

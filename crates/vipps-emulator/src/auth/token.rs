@@ -165,12 +165,10 @@ fn specialized(
         return Err(wrong());
     }
     let issued = state.issue_token_for(merchant, SPECIALIZED_TOKEN_SECS);
-    Ok(ClientCredentialsTokenResponse {
-        access_token: issued.access_token,
-        token_type: "Bearer".to_owned(),
-        expires_in: Some(SPECIALIZED_TOKEN_SECS),
-        scope: field("scope").filter(|s| !s.is_empty()),
-    })
+    let mut token = ClientCredentialsTokenResponse::new(issued.access_token);
+    token.expires_in = Some(SPECIALIZED_TOKEN_SECS);
+    token.scope = field("scope").filter(|s| !s.is_empty());
+    Ok(token)
 }
 
 /// `Authorization: Basic base64(id:secret)`, decoded.
@@ -192,10 +190,7 @@ fn no_store(mut r: Response) -> Response {
 }
 
 fn oauth_error(status: StatusCode, error: &str, why: &str) -> Response {
-    let body = OAuthError {
-        error: error.to_owned(),
-        error_description: Some(why.to_owned()),
-    };
+    let body = OAuthError::new(error).with_description(why);
     let mut r = no_store((status, axum::Json(body)).into_response());
     if status == StatusCode::UNAUTHORIZED {
         r.headers_mut().insert(

@@ -80,10 +80,7 @@ pub(crate) async fn get(
 /// The fields of `scopes` (scope words) from `person`.
 pub(crate) fn profile(sub: &str, person: &Person, scopes: &[String]) -> UserinfoResponse {
     let has = |w: &str| scopes.iter().any(|s| s == w);
-    let mut u = UserinfoResponse {
-        sub: sub.to_owned(),
-        ..Default::default()
-    };
+    let mut u = UserinfoResponse::new(sub);
     if has("name") {
         u.name = Some(format!("{} {}", person.first_name, person.last_name));
         u.given_name = Some(person.first_name.clone());
@@ -98,17 +95,17 @@ pub(crate) fn profile(sub: &str, person: &Person, scopes: &[String]) -> Userinfo
         u.phone_number_verified = Some(true);
     }
     if has("address") {
-        u.address = Some(UserinfoAddress {
-            street_address: person.street.clone(),
-            postal_code: person.post_code.clone(),
-            region: person.city.clone(),
-            country: person.country.clone(),
-            formatted: Some(format!(
-                "{}\n{} {}\n{}",
-                person.street, person.post_code, person.city, person.country
-            )),
-            address_type: Some("home".to_owned()),
-        });
+        let mut address = UserinfoAddress::default();
+        address.street_address = person.street.clone();
+        address.postal_code = person.post_code.clone();
+        address.region = person.city.clone();
+        address.country = person.country.clone();
+        address.formatted = Some(format!(
+            "{}\n{} {}\n{}",
+            person.street, person.post_code, person.city, person.country
+        ));
+        address.address_type = Some("home".to_owned());
+        u.address = Some(address);
         u.other_addresses = Some(Vec::new());
     }
     if has("birthDate") {
@@ -131,10 +128,7 @@ fn birth_digits(date: &str) -> String {
 }
 
 fn error(status: StatusCode, code: &str, description: &str) -> Response {
-    let body = UserinfoError {
-        error: code.to_owned(),
-        error_description: Some(description.to_owned()),
-    };
+    let body = UserinfoError::new(code).with_description(description);
     (status, Json(body)).into_response()
 }
 

@@ -208,12 +208,11 @@ pub(crate) async fn shipping_options(
     let (options, used_dynamic, lookup) = match dynamic {
         None => (fixed, false, None),
         Some(url) => {
-            let req = DynamicShippingRequest {
-                street_address: addr.street_address.clone().unwrap_or_default(),
-                postal_code: addr.postal_code.clone().unwrap_or_default(),
-                region: addr.city.clone().unwrap_or_default(),
-                country: addr.country.clone().unwrap_or_default(),
-            };
+            let mut req = DynamicShippingRequest::default();
+            req.street_address = addr.street_address.clone().unwrap_or_default();
+            req.postal_code = addr.postal_code.clone().unwrap_or_default();
+            req.region = addr.city.clone().unwrap_or_default();
+            req.country = addr.country.clone().unwrap_or_default();
             match fetch_dynamic(state, &url, &auth, &req, &currency).await {
                 Ok(o) => (
                     o,
@@ -453,34 +452,34 @@ fn enter_details(s: &mut Session, ledger: &mut Ledger, now: OffsetDateTime, c: &
     let contact = s.elements() != Elements::PaymentOnly && entered;
     let part = |v: &Option<String>| c.with_address.then(|| v.clone()).flatten();
     if contact {
-        s.billing = Some(BillingDetails {
-            first_name: customer.first_name.clone().unwrap_or_default(),
-            last_name: customer.last_name.clone().unwrap_or_default(),
-            email: customer.email.clone().unwrap_or_default(),
-            phone_number: customer.phone_number.clone().unwrap_or_default(),
-            street_address: part(&addr.street_address),
-            postal_code: part(&addr.postal_code),
-            city: part(&addr.city),
-            country: part(&addr.country),
-        });
+        let mut billing = BillingDetails::default();
+        billing.first_name = customer.first_name.clone().unwrap_or_default();
+        billing.last_name = customer.last_name.clone().unwrap_or_default();
+        billing.email = customer.email.clone().unwrap_or_default();
+        billing.phone_number = customer.phone_number.clone().unwrap_or_default();
+        billing.street_address = part(&addr.street_address);
+        billing.postal_code = part(&addr.postal_code);
+        billing.city = part(&addr.city);
+        billing.country = part(&addr.country);
+        s.billing = Some(billing);
     }
     if contact && (c.with_address || c.chosen.is_some()) {
-        s.shipping = Some(ShippingDetails {
-            first_name: customer.first_name.clone(),
-            last_name: customer.last_name.clone(),
-            email: customer.email.clone(),
-            phone_number: customer.phone_number.clone(),
-            street_address: part(&addr.street_address),
-            postal_code: part(&addr.postal_code),
-            city: part(&addr.city),
-            country: part(&addr.country),
-            shipping_method_id: c.chosen.as_ref().and_then(|o| o.id().map(str::to_owned)),
-            amount: ship_amount,
-            pickup_point: c
-                .chosen
-                .as_ref()
-                .and_then(|o| pickup_point_for(o, c.input.pickup_point.clone(), &addr)),
-        });
+        let mut shipping = ShippingDetails::default();
+        shipping.first_name = customer.first_name.clone();
+        shipping.last_name = customer.last_name.clone();
+        shipping.email = customer.email.clone();
+        shipping.phone_number = customer.phone_number.clone();
+        shipping.street_address = part(&addr.street_address);
+        shipping.postal_code = part(&addr.postal_code);
+        shipping.city = part(&addr.city);
+        shipping.country = part(&addr.country);
+        shipping.shipping_method_id = c.chosen.as_ref().and_then(|o| o.id().map(str::to_owned));
+        shipping.amount = ship_amount;
+        shipping.pickup_point = c
+            .chosen
+            .as_ref()
+            .and_then(|o| pickup_point_for(o, c.input.pickup_point.clone(), &addr));
+        s.shipping = Some(shipping);
     }
     if c.require_user_info {
         share_profile(s, &customer, &addr, c.with_address);
@@ -546,10 +545,10 @@ fn share_profile(s: &mut Session, customer: &CustomerData, addr: &AddressData, w
         birthdate: NORWAY.birthdate.to_owned(),
     };
     s.shared = Some((person, scope));
-    s.user_info = Some(UserInfo {
-        sub,
-        email: customer.email.clone(),
-    });
+    let mut user_info = UserInfo::default();
+    user_info.sub = sub;
+    user_info.email = customer.email.clone();
+    s.user_info = Some(user_info);
 }
 
 /// The customer's answer: to the payment when there is one, else (only an agreement) to the

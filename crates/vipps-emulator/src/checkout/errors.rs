@@ -79,17 +79,15 @@ impl CkError {
     }
 
     pub(super) fn render(&self, instance: &str) -> Stored {
-        let p = Problem {
-            type_: Some(format!("https://httpstatuses.io/{}", self.status.as_u16())),
-            title: Some(self.title.clone()),
-            detail: Some(self.detail.clone()),
-            status: Some(self.status.as_u16()),
-            instance: (!instance.is_empty()).then(|| instance.to_owned()),
-            trace_id: Some(crate::core::error::trace_id()),
-            extra_details: Vec::new(),
-            error_code: Some(self.code.clone()),
-            errors: Some(self.errors.clone()),
-        };
+        let mut p = Problem::default();
+        p.type_ = Some(format!("https://httpstatuses.io/{}", self.status.as_u16()));
+        p.title = Some(self.title.clone());
+        p.detail = Some(self.detail.clone());
+        p.status = Some(self.status.as_u16());
+        p.instance = (!instance.is_empty()).then(|| instance.to_owned());
+        p.trace_id = Some(crate::core::error::trace_id());
+        p.error_code = Some(self.code.clone());
+        p.errors = Some(self.errors.clone());
         // The Checkout reference documents its problems as `application/json` (ePayment and
         // Webhooks use `application/problem+json`).
         Stored {

@@ -146,11 +146,11 @@ pub(super) async fn create_inner(
                 };
                 cs.tokens.insert(token.clone(), id.clone());
                 cs.by_ref.insert(id, session);
-                let resp = vipps_types::checkout::InitiateSessionResponse {
+                let resp = vipps_types::checkout::InitiateSessionResponse::new(
                     token,
-                    checkout_frontend_url: format!("{public}/checkout/v3/frontend"),
-                    polling_url: format!("{public}/checkout/v3/session/{reference}"),
-                };
+                    format!("{public}/checkout/v3/frontend"),
+                    format!("{public}/checkout/v3/session/{reference}"),
+                );
                 Stored::json(StatusCode::OK, &resp)
             },
         )

@@ -75,12 +75,12 @@ pub(super) fn settle(s: &mut Session, ledger: &mut Ledger, now: OffsetDateTime) 
 pub(super) fn aggregate(p: &Payment) -> TransactionAggregate {
     let a = p.aggregate();
     let nz = |x: Amount| (x.value != 0).then_some(x);
-    TransactionAggregate {
-        cancelled_amount: nz(a.cancelled_amount),
-        captured_amount: nz(a.captured_amount),
-        refunded_amount: nz(a.refunded_amount),
-        authorized_amount: nz(a.authorized_amount),
-    }
+    let mut t = TransactionAggregate::default();
+    t.cancelled_amount = nz(a.cancelled_amount);
+    t.captured_amount = nz(a.captured_amount);
+    t.refunded_amount = nz(a.refunded_amount);
+    t.authorized_amount = nz(a.authorized_amount);
+    t
 }
 
 /// The session as GET and the callback show it.
@@ -91,39 +91,38 @@ pub(super) fn session_response(s: &Session, ledger: &mut Ledger, now: OffsetDate
         None
     };
     let payment_details = match &payment {
-        Some(p) => Some(PaymentDetails {
-            type_: Some("WALLET".into()),
-            amount: p.amount.clone(),
-            state: Some(ck_payment_state(&p.state)),
-            aggregate: Some(aggregate(p)),
-        }),
+        Some(p) => {
+            let mut d = PaymentDetails::new(p.amount.clone());
+            d.type_ = Some("WALLET".into());
+            d.state = Some(ck_payment_state(&p.state));
+            d.aggregate = Some(aggregate(p));
+            Some(d)
+        }
         // A subscription without an initial payment has no payment to show.
         None if s.request.transaction.is_none() => None,
-        None => Some(PaymentDetails {
-            type_: Some("WALLET".into()),
-            amount: s.transaction_amount(),
+        None => {
+            let mut d = PaymentDetails::new(s.transaction_amount());
+            d.type_ = Some("WALLET".into());
             // No payment started yet: CREATED, as the stored spec requires a state here.
-            state: Some(if s.state.is_final() {
+            d.state = Some(if s.state.is_final() {
                 CkPaymentState::Terminated
             } else {
                 CkPaymentState::Created
-            }),
-            aggregate: None,
-        }),
+            });
+            Some(d)
+        }
     };
-    SessionResponse {
-        session_id: s.session_id.clone(),
-        merchant_serial_number: Some(s.msn.clone()),
-        reference: Reference::new(s.reference.clone()).unwrap_or_else(|_| Reference::random()),
-        session_state: s.state.clone(),
-        payment_method: payment.as_ref().map(|_| PaymentMethod::Wallet),
-        subscription_details: s.subscription_details(),
-        payment_details,
-        user_info: s.user_info.clone(),
-        shipping_details: s.shipping.clone(),
-        billing_details: s.billing.clone(),
-        custom_consent_provided: s.consent,
-    }
+    let reference = Reference::new(s.reference.clone()).unwrap_or_else(|_| Reference::random());
+    let mut r = SessionResponse::new(s.session_id.clone(), reference, s.state.clone());
+    r.merchant_serial_number = Some(s.msn.clone());
+    r.payment_method = payment.as_ref().map(|_| PaymentMethod::Wallet);
+    r.subscription_details = s.subscription_details();
+    r.payment_details = payment_details;
+    r.user_info = s.user_info.clone();
+    r.shipping_details = s.shipping.clone();
+    r.billing_details = s.billing.clone();
+    r.custom_consent_provided = s.consent;
+    r
 }
 
 pub(super) fn callback(state: &AppState, s: &Session, body: &SessionResponse) -> Outbound {

@@ -112,10 +112,10 @@ impl Session {
             SessionState::SessionExpired => SubscriptionState::Expired,
             _ => SubscriptionState::Pending,
         };
-        Some(SubscriptionDetails {
-            state: Some(state),
-            agreement_id: Some(id),
-        })
+        let mut d = SubscriptionDetails::default();
+        d.state = Some(state);
+        d.agreement_id = Some(id);
+        Some(d)
     }
 
     pub(super) fn fixed_options(&self) -> Vec<LogisticsOption> {

@@ -153,13 +153,12 @@ pub(crate) fn msisdn(phone: &str) -> String {
 /// The test customer's address in the payment's market.
 pub(crate) fn test_address(currency: &Currency) -> Address {
     let c = test_customer(currency);
-    Address {
-        address_line1: c.street.into(),
-        address_line2: None,
-        post_code: c.post_code.into(),
-        city: c.city.into(),
-        country: c.country.into(),
-    }
+    let mut a = Address::default();
+    a.address_line1 = c.street.into();
+    a.post_code = c.post_code.into();
+    a.city = c.city.into();
+    a.country = c.country.into();
+    a
 }
 
 /// The customer data a payment with this scope shares once authorized (`None` when the scope
@@ -167,12 +166,11 @@ pub(crate) fn test_address(currency: &Currency) -> Address {
 pub(crate) fn user_details(scope: &str, phone: Option<&str>, currency: &Currency) -> Option<UserDetails> {
     let has = |s: &str| scope.split(' ').any(|x| x == s);
     let c = test_customer(currency);
-    let d = UserDetails {
-        email: has("email").then(|| c.email.to_owned()),
-        first_name: has("name").then(|| c.first_name.to_owned()),
-        last_name: has("name").then(|| c.last_name.to_owned()),
-        mobile_number: has("phoneNumber").then(|| phone.unwrap_or(c.mobile).to_owned()),
-        addresses: has("address").then(|| vec![test_address(currency)]),
-    };
+    let mut d = UserDetails::default();
+    d.email = has("email").then(|| c.email.to_owned());
+    d.first_name = has("name").then(|| c.first_name.to_owned());
+    d.last_name = has("name").then(|| c.last_name.to_owned());
+    d.mobile_number = has("phoneNumber").then(|| phone.unwrap_or(c.mobile).to_owned());
+    d.addresses = has("address").then(|| vec![test_address(currency)]);
     (d != UserDetails::default()).then_some(d)
 }

@@ -172,10 +172,7 @@ impl ApiError {
     pub(crate) fn code(code: u32, detail: impl Into<String>) -> Self {
         let (status, title) = catalogue(code);
         let mut e = ApiError::new(status, title, detail);
-        e.extra.push(ExtraDetail {
-            name: "ErrorCode".into(),
-            reason: code.to_string(),
-        });
+        e.extra.push(ExtraDetail::new("ErrorCode", code.to_string()));
         e
     }
 
@@ -193,10 +190,7 @@ impl ApiError {
 
     /// Adds a field entry to `extraDetails`.
     pub(crate) fn field(mut self, name: impl Into<String>, reason: impl Into<String>) -> Self {
-        self.extra.push(ExtraDetail {
-            name: name.into(),
-            reason: reason.into(),
-        });
+        self.extra.push(ExtraDetail::new(name, reason));
         self
     }
 
@@ -268,17 +262,14 @@ impl ApiError {
                 body: body.to_string().into(),
             };
         }
-        let problem = Problem {
-            type_: Some(format!("https://httpstatuses.io/{}", self.status.as_u16())),
-            title: Some(self.title.clone()),
-            detail: Some(self.detail.clone()),
-            status: Some(self.status.as_u16()),
-            instance: (!instance.is_empty()).then(|| instance.to_owned()),
-            trace_id: Some(trace_id()),
-            extra_details: self.extra.clone(),
-            error_code: None,
-            errors: None,
-        };
+        let mut problem = Problem::default();
+        problem.type_ = Some(format!("https://httpstatuses.io/{}", self.status.as_u16()));
+        problem.title = Some(self.title.clone());
+        problem.detail = Some(self.detail.clone());
+        problem.status = Some(self.status.as_u16());
+        problem.instance = (!instance.is_empty()).then(|| instance.to_owned());
+        problem.trace_id = Some(trace_id());
+        problem.extra_details = self.extra.clone();
         let body = serde_json::to_vec(&problem).unwrap_or_else(|_| b"{}".to_vec());
         Stored {
             status: self.status.as_u16(),

@@ -394,14 +394,12 @@ impl AppState {
             jti: uuid::Uuid::new_v4().to_string(),
             iss: "vipps-emulator".to_owned(),
         };
-        AccessTokenResponse {
-            token_type: "Bearer".to_owned(),
-            expires_in: Some(ttl),
-            ext_expires_in: Some(0),
-            expires_on: Some(exp),
-            not_before: Some(now),
-            resource: Some("00000002-0000-0000-c000-000000000000".to_owned()),
-            access_token: self.signer().sign(&claims),
-        }
+        let mut token = AccessTokenResponse::new(self.signer().sign(&claims));
+        token.expires_in = Some(ttl);
+        token.ext_expires_in = Some(0);
+        token.expires_on = Some(exp);
+        token.not_before = Some(now);
+        token.resource = Some("00000002-0000-0000-c000-000000000000".to_owned());
+        token
     }
 }

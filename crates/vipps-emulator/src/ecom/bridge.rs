@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 use vipps_types::ecom::Operation;
 use vipps_types::epayment::{
     Aggregate, GetPaymentResponse, ModificationResponse, PaymentEvent, PaymentEventName, PaymentMethodResponse,
-    PaymentMethodType, PaymentState, ProfileResponse,
+    PaymentMethodType, PaymentState,
 };
 use vipps_types::{Amount, Currency, Reference};
 
@@ -133,12 +133,7 @@ fn aggregate(o: &Order) -> Aggregate {
     } else {
         0
     };
-    Aggregate {
-        authorized_amount: nok(authorized),
-        cancelled_amount: nok(cancelled),
-        captured_amount: nok(o.captured),
-        refunded_amount: nok(o.refunded),
-    }
+    Aggregate::new(nok(authorized), nok(cancelled), nok(o.captured), nok(o.refunded))
 }
 
 fn total(o: &Order) -> Amount {
@@ -151,33 +146,28 @@ fn reference(o: &Order) -> Reference {
 }
 
 fn view(o: &Order) -> GetPaymentResponse {
-    GetPaymentResponse {
-        aggregate: aggregate(o),
-        amount: total(o),
-        state: state_of(o),
-        payment_method: PaymentMethodResponse {
-            type_: PaymentMethodType::Wallet,
-            card_bin: None,
-        },
-        profile: ProfileResponse { sub: o.sub.clone() },
-        psp_reference: o.transaction_id.clone(),
-        redirect_url: (o.phase == Phase::Initiated).then(|| o.url.clone()),
-        reference: reference(o),
-        metadata: None,
-        capture_guaranteed_until: o.reserved_at.map(|t| t + time::Duration::days(180)),
-        user_details: None,
-        shipping_details: None,
-    }
+    let mut r = GetPaymentResponse::new(
+        aggregate(o),
+        total(o),
+        state_of(o),
+        PaymentMethodResponse::new(PaymentMethodType::Wallet),
+        o.transaction_id.clone(),
+        reference(o),
+    );
+    r.profile.sub = o.sub.clone();
+    r.redirect_url = (o.phase == Phase::Initiated).then(|| o.url.clone());
+    r.capture_guaranteed_until = o.reserved_at.map(|t| t + time::Duration::days(180));
+    r
 }
 
 fn modification(o: &Order) -> ModificationResponse {
-    ModificationResponse {
-        amount: total(o),
-        state: state_of(o),
-        aggregate: aggregate(o),
-        psp_reference: o.transaction_id.clone(),
-        reference: reference(o),
-    }
+    ModificationResponse::new(
+        total(o),
+        state_of(o),
+        aggregate(o),
+        o.transaction_id.clone(),
+        reference(o),
+    )
 }
 
 /// The transaction log as ePayment events. A cancel before the reservation ends the payment
@@ -207,15 +197,16 @@ fn log(o: &Order) -> Vec<PaymentEvent> {
         let timestamp = OffsetDateTime::parse(&e.time_stamp, &Rfc3339).unwrap_or(OffsetDateTime::UNIX_EPOCH);
         let failed_reservation = matches!(e.operation, Operation::Reserve | Operation::Sale) && !e.operation_success;
         for name in names {
-            events.push(PaymentEvent {
-                reference: reference(o),
-                psp_reference: e.transaction_id.clone(),
-                name: name.clone(),
-                amount: Amount::new(e.amount, Currency::Nok),
+            let mut event = PaymentEvent::new(
+                reference(o),
+                e.transaction_id.clone(),
+                name.clone(),
+                Amount::new(e.amount, Currency::Nok),
                 timestamp,
-                idempotency_key: (!e.request_id.is_empty()).then(|| e.request_id.clone()),
-                success: e.operation_success || failed_reservation,
-            });
+                e.operation_success || failed_reservation,
+            );
+            event.idempotency_key = (!e.request_id.is_empty()).then(|| e.request_id.clone());
+            events.push(event);
         }
     }
     events

@@ -239,12 +239,9 @@ fn reserve_with_fetched(
 }
 
 pub(super) fn shipping_of(s: &vipps_types::ecom::ShippingDetails) -> PaymentShippingDetails {
-    PaymentShippingDetails {
-        address: Some(order::test_address()),
-        shipping_cost: s.shipping_cost,
-        shipping_method: s.shipping_method.clone(),
-        shipping_method_id: s.shipping_method_id.clone(),
-    }
+    let mut d = PaymentShippingDetails::new(s.shipping_cost, s.shipping_method.clone(), s.shipping_method_id.clone());
+    d.address = Some(order::test_address());
+    d
 }
 
 /// Asks the merchant for shipping options for the test customer's address (10 s timeout).
@@ -255,15 +252,10 @@ pub(super) async fn fetch_shipping(
     order_id: &str,
 ) -> Result<PaymentShippingDetails, String> {
     let a = order::test_address();
-    let body = ShippingCostRequest {
-        address_id: 100,
-        address_line1: a.address_line1.clone().unwrap_or_default(),
-        address_line2: a.address_line2.clone(),
-        city: a.city.clone(),
-        country: "NO".into(),
-        post_code: a.post_code.clone(),
-        address_type: Some("H".into()),
-    };
+    let mut body = ShippingCostRequest::new(100, a.city.clone(), "NO", a.post_code.clone());
+    body.address_line1 = a.address_line1.clone().unwrap_or_default();
+    body.address_line2 = a.address_line2.clone();
+    body.address_type = Some("H".into());
     let (status, answer) = call_merchant(state.merchant_http(), url, auth, &body, Duration::from_secs(10))
         .await
         .map_err(|why| format!("the shipping details call failed: {why}"))?;

@@ -86,12 +86,9 @@ impl EcomErr {
 
     /// The error array as a stored answer.
     pub(crate) fn render(&self) -> Stored {
-        let body = vec![EcomError {
-            error_group: self.group.to_owned(),
-            error_code: self.code.clone(),
-            error_message: self.message.clone(),
-            context_id: uuid::Uuid::new_v4().to_string(),
-        }];
+        let mut error = EcomError::new(self.group, self.code.clone(), self.message.clone());
+        error.context_id = uuid::Uuid::new_v4().to_string();
+        let body = vec![error];
         let mut s = Stored::json(self.status, &body);
         s.status = self.status.as_u16();
         s

@@ -81,10 +81,7 @@ pub(super) async fn initiate_inner(state: &AppState, headers: &HeaderMap, body: 
         d.tokens.insert(token, id.clone());
         d.deadlines.push(Reverse((expires_at, id.clone())));
         d.orders.insert(id.clone(), order);
-        Ok(Stored::json(
-            StatusCode::OK,
-            &InitiatePaymentResponse { order_id: id.1, url },
-        ))
+        Ok(Stored::json(StatusCode::OK, &InitiatePaymentResponse::new(id.1, url)))
     })
 }
 

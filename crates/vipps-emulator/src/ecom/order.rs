@@ -55,13 +55,13 @@ pub(crate) fn test_user(phone: Option<&str>) -> UserDetails {
     let c = crate::core::customer::NORWAY;
     // eCom numbers have no country code.
     let phone = phone.unwrap_or(&c.mobile[2..]).to_owned();
-    UserDetails {
-        email: c.email.into(),
-        first_name: c.first_name.into(),
-        last_name: c.last_name.into(),
-        user_id: user_id(&phone),
-        mobile_number: phone,
-    }
+    let mut u = UserDetails::default();
+    u.email = c.email.into();
+    u.first_name = c.first_name.into();
+    u.last_name = c.last_name.into();
+    u.user_id = user_id(&phone);
+    u.mobile_number = phone;
+    u
 }
 
 /// The customer's `userId`: one per phone number, in the spec's pattern `^[\d\w\/=+]+$` and
@@ -76,13 +76,13 @@ fn user_id(phone: &str) -> String {
 /// The test customer's address.
 pub(crate) fn test_address() -> Address {
     let c = crate::core::customer::NORWAY;
-    Address {
-        address_line1: Some(c.street.into()),
-        address_line2: Some(format!("Att: {} {}", c.first_name, c.last_name)),
-        city: c.city.into(),
-        country: c.country.into(),
-        post_code: c.post_code.into(),
-    }
+    let mut a = Address::default();
+    a.address_line1 = Some(c.street.into());
+    a.address_line2 = Some(format!("Att: {} {}", c.first_name, c.last_name));
+    a.city = c.city.into();
+    a.country = c.country.into();
+    a.post_code = c.post_code.into();
+    a
 }
 
 /// Picks the option marked `isDefault: "Y"`, else the one with the lowest priority, else the first.
@@ -227,15 +227,12 @@ impl Order {
     }
 
     fn push(&mut self, operation: Operation, amount: i64, text: String, request_id: &str, at: OffsetDateTime) {
-        self.log.push(TransactionLogEntry {
-            amount,
-            operation,
-            operation_success: true,
-            request_id: request_id.to_owned(),
-            time_stamp: stamp(at),
-            transaction_id: self.transaction_id.clone(),
-            transaction_text: text,
-        });
+        let mut entry = TransactionLogEntry::new(amount, operation, true);
+        entry.request_id = request_id.to_owned();
+        entry.time_stamp = stamp(at);
+        entry.transaction_id = self.transaction_id.clone();
+        entry.transaction_text = text;
+        self.log.push(entry);
     }
 
     /// Applies the timeout: an order nobody acted on becomes REJECTED at its deadline, with a
@@ -263,23 +260,20 @@ impl Order {
 
     /// The running totals.
     pub(crate) fn summary(&self, with_bin: bool) -> TransactionSummary {
-        TransactionSummary {
-            captured_amount: self.captured,
-            refunded_amount: self.refunded,
-            remaining_amount_to_capture: self.remaining_to_capture(),
-            remaining_amount_to_refund: self.captured - self.refunded,
-            bank_identification_number: (with_bin && self.reserved > 0).then_some(123_456),
-        }
+        let mut s = TransactionSummary::default();
+        s.captured_amount = self.captured;
+        s.refunded_amount = self.refunded;
+        s.remaining_amount_to_capture = self.remaining_to_capture();
+        s.remaining_amount_to_refund = self.captured - self.refunded;
+        s.bank_identification_number = (with_bin && self.reserved > 0).then_some(123_456);
+        s
     }
 
     fn info(&self, amount: i64, status: TransactionStatus, text: &str, now: OffsetDateTime) -> TransactionInfo {
-        TransactionInfo {
-            amount,
-            status,
-            time_stamp: stamp(now),
-            transaction_id: Some(self.transaction_id.clone()),
-            transaction_text: text.to_owned(),
-        }
+        let mut info = TransactionInfo::new(amount, status, stamp(now));
+        info.transaction_id = Some(self.transaction_id.clone());
+        info.transaction_text = text.to_owned();
+        info
     }
 
     fn instrument(&self) -> Option<String> {
@@ -287,12 +281,10 @@ impl Order {
     }
 
     fn response(&self, amount: i64, status: TransactionStatus, text: &str, now: OffsetDateTime) -> serde_json::Value {
-        let r = vipps_types::ecom::TransactionResponse {
-            order_id: self.order_id.clone(),
-            payment_instrument: self.instrument(),
-            transaction_info: Some(self.info(amount, status, text, now)),
-            transaction_summary: Some(self.summary(false)),
-        };
+        let mut r = vipps_types::ecom::TransactionResponse::new(self.order_id.clone());
+        r.payment_instrument = self.instrument();
+        r.transaction_info = Some(self.info(amount, status, text, now));
+        r.transaction_summary = Some(self.summary(false));
         serde_json::to_value(r).unwrap_or_default()
     }
 
@@ -406,11 +398,9 @@ impl Order {
         }
         self.refunded += value;
         self.push(Operation::Refund, value, text.to_owned(), request_id, now);
-        let r = vipps_types::ecom::RefundTransactionResponse {
-            order_id: self.order_id.clone(),
-            transaction: Some(self.info(value, TransactionStatus::Refund, text, now)),
-            transaction_summary: Some(self.summary(false)),
-        };
+        let mut r = vipps_types::ecom::RefundTransactionResponse::new(self.order_id.clone());
+        r.transaction = Some(self.info(value, TransactionStatus::Refund, text, now));
+        r.transaction_summary = Some(self.summary(false));
         Ok(serde_json::to_value(r).unwrap_or_default())
     }
 
@@ -565,19 +555,14 @@ impl Order {
         at: OffsetDateTime,
         error: Option<serde_json::Value>,
     ) -> TransactionUpdateCallback {
-        TransactionUpdateCallback {
-            merchant_serial_number: self.msn.clone(),
-            order_id: self.order_id.clone(),
-            transaction_info: vipps_types::ecom::CallbackTransactionInfo {
-                amount,
-                status,
-                time_stamp: stamp(at),
-                transaction_id: Some(self.transaction_id.clone()),
-            },
-            shipping_details: self.shipping.clone().map(Into::into),
-            user_details: self.user.clone(),
-            error_info: error,
-        }
+        let mut info = vipps_types::ecom::CallbackTransactionInfo::new(amount, status);
+        info.time_stamp = stamp(at);
+        info.transaction_id = Some(self.transaction_id.clone());
+        let mut c = TransactionUpdateCallback::new(self.msn.clone(), self.order_id.clone(), info);
+        c.shipping_details = self.shipping.clone().map(Into::into);
+        c.user_details = self.user.clone();
+        c.error_info = error;
+        c
     }
 
     /// `GET …/details` at `now`. The customer's information is shared for
@@ -610,14 +595,13 @@ impl Order {
                 }
             }
         }
-        TransactionDetails {
-            order_id: self.order_id.clone(),
-            transaction_summary: self.customer_acted.then(|| self.summary(true)),
-            transaction_log_history: self.log.iter().rev().cloned().collect(),
-            shipping_details,
-            user_details,
-            sub: self.sub.clone(),
-        }
+        let mut d = TransactionDetails::new(self.order_id.clone());
+        d.transaction_summary = self.customer_acted.then(|| self.summary(true));
+        d.transaction_log_history = self.log.iter().rev().cloned().collect();
+        d.shipping_details = shipping_details;
+        d.user_details = user_details;
+        d.sub = self.sub.clone();
+        d
     }
 
     /// `GET …/status` (deprecated): the last operation.
@@ -637,15 +621,10 @@ impl Order {
             },
             (None, None) => OrderStatus::Initiate,
         };
-        PaymentStatus {
-            order_id: self.order_id.clone(),
-            transaction_info: StatusTransactionInfo {
-                amount: last.map(|l| l.amount).unwrap_or(self.amount()),
-                status,
-                time_stamp: last.map(|l| l.time_stamp.clone()).unwrap_or_default(),
-                transaction_id: Some(self.transaction_id.clone()),
-            },
-        }
+        let mut info = StatusTransactionInfo::new(last.map(|l| l.amount).unwrap_or(self.amount()), status);
+        info.time_stamp = last.map(|l| l.time_stamp.clone()).unwrap_or_default();
+        info.transaction_id = Some(self.transaction_id.clone());
+        PaymentStatus::new(self.order_id.clone(), info)
     }
 
     /// A short state name for the landing page and the control plane.
@@ -728,12 +707,12 @@ mod tests {
     fn the_shipping_address_expires_with_the_user_data_but_not_the_method() {
         let now = OffsetDateTime::now_utc();
         let mut o = order(1000);
-        let shipping = vipps_types::ecom::PaymentShippingDetails {
-            address: Some(test_address()),
-            shipping_cost: vipps_types::ecom::Kroner::from_ore(4900),
-            shipping_method: "Posten".into(),
-            shipping_method_id: "posten-1".into(),
-        };
+        let mut shipping = vipps_types::ecom::PaymentShippingDetails::new(
+            vipps_types::ecom::Kroner::from_ore(4900),
+            "Posten",
+            "posten-1",
+        );
+        shipping.address = Some(test_address());
         o.reserve(None, Some(shipping), "", now);
         let fresh = o.details(now + USER_DATA_SHARED_FOR - time::Duration::seconds(1));
         let a = fresh.shipping_details.unwrap().address.unwrap();

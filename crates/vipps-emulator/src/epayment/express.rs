@@ -68,14 +68,8 @@ pub(crate) async fn offered(
         return Ok(Vec::new());
     };
     let a = test_address(currency);
-    let body = DynamicShippingRequest {
-        reference: reference.to_owned(),
-        address_line1: a.address_line1,
-        address_line2: a.address_line2,
-        city: a.city,
-        post_code: a.post_code,
-        country: a.country,
-    };
+    let mut body = DynamicShippingRequest::new(reference, a.address_line1, a.city, a.post_code, a.country);
+    body.address_line2 = a.address_line2;
     let no_options = |why: String| {
         ApiError::code(
             10010,
@@ -153,12 +147,12 @@ pub(crate) async fn approve(
         Some(shipping) => {
             let groups = offered(state, reference, &currency, shipping).await?;
             let o = choose(&groups, choice.shipping_option_id.as_deref())?;
-            Some(ShippingDetails {
-                address: Some(test_address(&currency)),
-                shipping_option_id: Some(o.id.clone()),
-                shipping_option_name: Some(o.name.clone()),
-                shipping_cost: Some(o.amount.value),
-            })
+            let mut details = ShippingDetails::default();
+            details.address = Some(test_address(&currency));
+            details.shipping_option_id = Some(o.id.clone());
+            details.shipping_option_name = Some(o.name.clone());
+            details.shipping_cost = Some(o.amount.value);
+            Some(details)
         }
         None => None,
     };

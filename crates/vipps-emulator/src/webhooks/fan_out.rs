@@ -44,23 +44,12 @@ pub(super) fn fan_out(state: &AppState, schedule: RetrySchedule, events: &[Publi
             continue;
         }
         let e = &pe.event;
-        let payload = WebhookEvent {
-            msn: pe.msn.clone(),
-            reference: e.reference.clone(),
-            psp_reference: e.psp_reference.clone(),
-            name: e.name.clone(),
-            amount: e.amount.clone(),
-            timestamp: e.timestamp,
-            idempotency_key: e.idempotency_key.clone(),
-            success: e.success,
-            user_details: pe.authorized.as_ref().and_then(|a| a.user_details.clone()),
-            profile: pe
-                .authorized
-                .as_ref()
-                .and_then(|a| a.sub.clone())
-                .map(|sub| vipps_types::epayment::ProfileResponse { sub: Some(sub) }),
-            capture_guaranteed_until: pe.authorized.as_ref().and_then(|a| a.capture_guaranteed_until),
-        };
+        let mut payload = WebhookEvent::new(pe.msn.clone(), e.clone());
+        if let Some(a) = &pe.authorized {
+            payload.user_details = a.user_details.clone();
+            payload.profile = a.sub.clone().map(vipps_types::epayment::ProfileResponse::with_sub);
+            payload.capture_guaranteed_until = a.capture_guaranteed_until;
+        }
         let body: bytes::Bytes = match serde_json::to_vec(&payload) {
             Ok(b) => b.into(),
             Err(err) => {

@@ -129,10 +129,7 @@ pub(super) fn enroll(
     };
     let response = Stored::json(
         StatusCode::CREATED,
-        &RegisterWebhookResponse {
-            id: registration.id.clone(),
-            secret: registration.secret.to_string(),
-        },
+        &RegisterWebhookResponse::new(registration.id.clone(), registration.secret.to_string()),
     );
     tracing::info!(
         target: "vipps_emulator::webhooks",
@@ -164,7 +161,7 @@ pub(super) async fn list(State(state): State<AppState>, uri: Uri, headers: Heade
                 .map(Registration::public)
                 .collect()
         });
-        Ok(Stored::json(StatusCode::OK, &QueryWebhooksResponse { webhooks }))
+        Ok(Stored::json(StatusCode::OK, &QueryWebhooksResponse::new(webhooks)))
     }
     .await;
     respond(uri.path(), r)

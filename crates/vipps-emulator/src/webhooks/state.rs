@@ -61,11 +61,7 @@ impl fmt::Debug for Registration {
 
 impl Registration {
     pub(super) fn public(&self) -> Webhook {
-        Webhook {
-            id: self.id.clone(),
-            url: self.url.clone(),
-            events: self.events.clone(),
-        }
+        Webhook::new(self.id.clone(), self.url.clone(), self.events.clone())
     }
 }
 

@@ -123,10 +123,9 @@ impl Ledger {
         self.deadlines.push(Reverse((p.expires_at, token_raw)));
         self.scoped += usize::from(p.scope.is_some());
         self.payments.insert(id, Box::new(p));
-        Ok(CreatePaymentResponse {
-            redirect_url,
-            reference: req.reference.clone(),
-        })
+        let mut created = CreatePaymentResponse::new(req.reference.clone());
+        created.redirect_url = redirect_url;
+        Ok(created)
     }
 
     /// The payment, with expiry applied; 404/5090 when unknown.

@@ -10,8 +10,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use vipps_types::epayment::{
     Aggregate, GetPaymentResponse, ModificationResponse, PaymentEvent, PaymentEventName, PaymentMethodResponse,
-    PaymentMethodType, PaymentState, ProfileResponse, QrFormat, QrFormatKind, Shipping, ShippingDetails, UserDetails,
-    UserFlow,
+    PaymentMethodType, PaymentState, QrFormat, QrFormatKind, Shipping, ShippingDetails, UserDetails, UserFlow,
 };
 use vipps_types::{Amount, Currency, Reference};
 
@@ -205,19 +204,20 @@ impl Payment {
 
     /// An event of this payment's log in its wire form.
     pub(crate) fn event(&self, e: &StoredEvent) -> PaymentEvent {
-        PaymentEvent {
-            reference: self.reference.clone(),
-            psp_reference: e.psp.map_or_else(|| self.psp_reference.clone(), |u| u.to_string()),
-            name: e.name.clone(),
-            amount: Amount::new(e.value, self.currency()),
-            timestamp: e.timestamp,
-            idempotency_key: match &e.key {
-                EventKey::None => None,
-                EventKey::Create => self.create_key.clone(),
-                EventKey::Own(k) => Some(k.to_string()),
-            },
-            success: e.success,
-        }
+        let mut event = PaymentEvent::new(
+            self.reference.clone(),
+            e.psp.map_or_else(|| self.psp_reference.clone(), |u| u.to_string()),
+            e.name.clone(),
+            Amount::new(e.value, self.currency()),
+            e.timestamp,
+            e.success,
+        );
+        event.idempotency_key = match &e.key {
+            EventKey::None => None,
+            EventKey::Create => self.create_key.clone(),
+            EventKey::Own(k) => Some(k.to_string()),
+        };
+        event
     }
 
     /// The event log in its wire form, oldest first.
@@ -240,44 +240,44 @@ impl Payment {
     /// The running totals.
     pub(crate) fn aggregate(&self) -> Aggregate {
         let c = self.currency();
-        Aggregate {
-            authorized_amount: Amount::new(self.authorized, c.clone()),
-            cancelled_amount: Amount::new(self.cancelled, c.clone()),
-            captured_amount: Amount::new(self.captured, c.clone()),
-            refunded_amount: Amount::new(self.refunded, c),
-        }
+        Aggregate::new(
+            Amount::new(self.authorized, c.clone()),
+            Amount::new(self.cancelled, c.clone()),
+            Amount::new(self.captured, c.clone()),
+            Amount::new(self.refunded, c),
+        )
     }
 
     /// The get-payment body.
     pub(crate) fn get_response(&self) -> GetPaymentResponse {
-        GetPaymentResponse {
-            aggregate: self.aggregate(),
-            amount: self.amount.clone(),
-            state: self.state.clone(),
-            payment_method: PaymentMethodResponse {
-                type_: self.payment_method.clone(),
-                card_bin: self.extras.as_ref().and_then(|x| x.card_bin.clone()),
-            },
-            profile: ProfileResponse { sub: self.sub.clone() },
-            psp_reference: self.psp_reference.clone(),
-            redirect_url: self.redirect_url(),
-            reference: self.reference.clone(),
-            metadata: self.metadata.clone(),
-            capture_guaranteed_until: self.capture_deadline(),
-            user_details: self.user_details(),
-            shipping_details: self.extras.as_ref().and_then(|x| x.shipping_details.clone()),
-        }
+        let mut method = PaymentMethodResponse::new(self.payment_method.clone());
+        method.card_bin = self.extras.as_ref().and_then(|x| x.card_bin.clone());
+        let mut r = GetPaymentResponse::new(
+            self.aggregate(),
+            self.amount.clone(),
+            self.state.clone(),
+            method,
+            self.psp_reference.clone(),
+            self.reference.clone(),
+        );
+        r.profile.sub = self.sub.clone();
+        r.redirect_url = self.redirect_url();
+        r.metadata = self.metadata.clone();
+        r.capture_guaranteed_until = self.capture_deadline();
+        r.user_details = self.user_details();
+        r.shipping_details = self.extras.as_ref().and_then(|x| x.shipping_details.clone());
+        r
     }
 
     /// The capture/refund/cancel body.
     pub(crate) fn modification_response(&self) -> ModificationResponse {
-        ModificationResponse {
-            amount: self.amount.clone(),
-            state: self.state.clone(),
-            aggregate: self.aggregate(),
-            psp_reference: self.psp_reference.clone(),
-            reference: self.reference.clone(),
-        }
+        ModificationResponse::new(
+            self.amount.clone(),
+            self.state.clone(),
+            self.aggregate(),
+            self.psp_reference.clone(),
+            self.reference.clone(),
+        )
     }
 
     /// Until when a capture (or a cancel) is possible: 180 days after the reservation in
