@@ -2,6 +2,7 @@
 
 use crate::core::config::is_msn;
 use crate::core::error::{ApiError, Stored};
+use crate::core::jwt::TokenKind;
 use crate::core::state::AppState;
 use crate::web::{header_str, respond, secure_eq};
 use axum::body::Body;
@@ -164,7 +165,7 @@ fn specialized(
     if !secure_eq(&secret, &merchant.client_secret) {
         return Err(wrong());
     }
-    let issued = state.issue_token_for(merchant, SPECIALIZED_TOKEN_SECS);
+    let issued = state.issue_token_for(merchant, SPECIALIZED_TOKEN_SECS, TokenKind::Specialized);
     Ok(ClientCredentialsTokenResponse {
         access_token: issued.access_token,
         token_type: "Bearer".to_owned(),

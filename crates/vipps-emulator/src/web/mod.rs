@@ -10,6 +10,7 @@ pub(crate) use rejection::Rejection;
 
 use crate::core::config::{is_msn, Merchant};
 use crate::core::error::{ApiError, Stored};
+use crate::core::jwt::TokenKind;
 use crate::core::state::AppState;
 use axum::body::{Body, HttpBody};
 use axum::extract::Request;
@@ -141,6 +142,14 @@ pub(crate) fn authenticate<'s>(state: &'s AppState, headers: &HeaderMap) -> Resu
         .signer()
         .verify(token.trim(), state.clock().now())
         .map_err(|e| Rejection::unauthorized(format!("Invalid access token: {e}")))?;
+    // The two token endpoints are not interchangeable (access-token--overview-2026.md): the
+    // specialized flow serves the Report, Sales and Donations APIs, none of which is emulated.
+    if claims.kind == TokenKind::Specialized {
+        return Err(Rejection::unauthorized(
+            "Invalid access token: this token is from POST /miami/v1/token (specialized authentication); \
+             this API takes a token from POST /accesstoken/get (standard authentication)",
+        ));
+    }
     let merchant = state
         .merchant_by_client_id(&claims.sub)
         .filter(|m| m.msn == claims.msn)

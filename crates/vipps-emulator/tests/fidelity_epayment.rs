@@ -1,0 +1,75 @@
+//! Where the emulator follows the 2026 documents (the issue "Fidelity: where the emulator still
+//! differs from the 2026 documents"), one test per point.
+
+mod common;
+
+use common::*;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// A token from `POST /miami/v1/token` (the specialized flow) for the default merchant.
+async fn specialized_token(h: &H) -> String {
+    let m = h.m().clone();
+    let r = h
+        .http
+        .post(h.url("/miami/v1/token"))
+        .basic_auth(&m.client_id, Some(&m.client_secret))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    v["access_token"].as_str().unwrap().to_owned()
+}
+
+/// access-token--overview-2026.md: "There are **two token endpoints**, and they are not
+/// interchangeable. Picking the wrong one is the usual reason a first integration returns HTTP
+/// 401." Its table gives ePayment and Webhooks to the standard flow (sales unit keys); the
+/// specialized flow gets "Report API, Sales API" and the Donations APIs, none emulated.
+#[tokio::test]
+async fn a_specialized_token_is_refused_by_the_standard_flow_apis() {
+    let h = H::start().await;
+    let special = specialized_token(&h).await;
+    let with = |method: Method, path: &str| {
+        h.http
+            .request(method, h.url(path))
+            .bearer_auth(&special)
+            .header("Ocp-Apim-Subscription-Key", &h.m().subscription_key)
+            .header("Merchant-Serial-Number", &h.m().msn)
+    };
+    // ePayment: create and read.
+    let r = with(Method::POST, "/epayment/v1/payments")
+        .header("Idempotency-Key", "special-1")
+        .json(&web("special-1", 1000))
+        .send()
+        .await
+        .unwrap();
+    let body = problem(r, 401, None).await;
+    assert!(body["detail"].as_str().unwrap().contains("/accesstoken/get"), "{body}");
+    let r = with(Method::GET, "/epayment/v1/payments/special-1").send().await.unwrap();
+    problem(r, 401, None).await;
+    // Webhooks.
+    let r = with(Method::GET, "/webhooks/v1/webhooks").send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = with(Method::POST, "/webhooks/v1/webhooks")
+        .json(&json!({"url": "https://example.com/hook", "events": ["epayments.payment.created.v1"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // eCom (legacy, same shared authentication).
+    let r = h
+        .http
+        .get(h.url("/ecomm/v2/payments/special-1/details"))
+        .bearer_auth(&special)
+        .header("Ocp-Apim-Subscription-Key", &h.m().subscription_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // Nothing was created, and the standard token still works.
+    let r = h.create("special-1", 1000, "special-1").await;
+    assert_eq!(r.status(), 201);
+}
