@@ -73,3 +73,42 @@ async fn a_specialized_token_is_refused_by_the_standard_flow_apis() {
     let r = h.create("special-1", 1000, "special-1").await;
     assert_eq!(r.status(), 201);
 }
+
+/// epayment-v1.yaml, `userFlow`: "`NATIVE_REDIRECT` is for automatic app-switch between the
+/// merchant's native app and the Vipps or MobilePay app." knowledge-base--isapp.md: the app-switch
+/// URL is a deeplink, and "In our test environment (MT), the scheme is `vippsMT://`". Its token
+/// still opens the landing page, as eCom's `isApp` deeplink does.
+#[tokio::test]
+async fn native_redirect_answers_an_app_switch_deeplink() {
+    let h = H::start().await;
+    let mut body = web("native-1", 1000);
+    body["userFlow"] = json!("NATIVE_REDIRECT");
+    let r = h.create_body(&body, "native-1").await;
+    assert_eq!(r.status(), 201);
+    let created: Value = r.json().await.unwrap();
+    let url = created["redirectUrl"].as_str().unwrap().to_owned();
+    assert!(url.starts_with("vippsMT://?v=2&token="), "{url}");
+    assert_eq!(h.get("native-1").await["redirectUrl"], url.as_str());
+    // The official Postman collection takes the token as `url.split('=', 3)[2]`.
+    let token = url.splitn(3, '=').nth(2).unwrap().to_owned();
+    let page = h
+        .http
+        .get(h.url(&format!("/landing?v=2&token={token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("native-1"));
+    let r = h
+        .http
+        .post(h.url("/landing/approve"))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(h.get("native-1").await["state"], "AUTHORIZED");
+    // WEB_REDIRECT keeps the http landing page.
+    let web_created = h.created("web-redirect-1", 1000).await;
+    assert!(web_created["redirectUrl"].as_str().unwrap().starts_with("http"));
+}

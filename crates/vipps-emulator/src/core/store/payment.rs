@@ -484,11 +484,20 @@ impl Payment {
         token_bytes(token).is_some_and(|b| subtle::ConstantTimeEq::ct_eq(&b[..], &self.token[..]).into())
     }
 
-    /// `redirectUrl` as create returned it: the landing page for the redirect flows, the QR
-    /// stand-in for `QR`, none for `PUSH_MESSAGE`.
+    /// `redirectUrl` as create returned it: the landing page for `WEB_REDIRECT`, the app-switch
+    /// deeplink for `NATIVE_REDIRECT`, the QR stand-in for `QR`, none for `PUSH_MESSAGE`.
     pub(crate) fn redirect_url(&self) -> Option<String> {
         match self.user_flow {
-            UserFlow::WebRedirect | UserFlow::NativeRedirect => Some(self.page_url("landing")),
+            UserFlow::WebRedirect => Some(self.page_url("landing")),
+            // "automatic app-switch … to the Vipps or MobilePay app" (epayment-v1.yaml,
+            // `userFlow`): a deeplink in the test environment's scheme `vippsMT://`
+            // (knowledge-base--isapp.md), as eCom's `isApp`. Its token opens `/landing` too, and
+            // it keeps the `?v=2&token=` shape clients split on.
+            UserFlow::NativeRedirect => {
+                let web = self.page_url("landing");
+                let query = web.find('?').map_or("", |i| &web[i..]);
+                Some(format!("vippsMT://{query}"))
+            }
             // `TEXT/TARGETURL`: the link itself, for the merchant to draw its own QR code.
             UserFlow::Qr
                 if self
