@@ -112,3 +112,48 @@ async fn native_redirect_answers_an_app_switch_deeplink() {
     let web_created = h.created("web-redirect-1", 1000).await;
     assert!(web_created["redirectUrl"].as_str().unwrap().starts_with("http"));
 }
+
+/// A running emulator whose one sales unit is in the market of `currency`.
+async fn market(currency: vipps_types::Currency) -> H {
+    H::with(vipps_emulator::EmulatorConfig {
+        merchants: vec![vipps_emulator::Merchant {
+            currency,
+            ..vipps_emulator::Merchant::default_test()
+        }],
+        ..Default::default()
+    })
+    .await
+}
+
+/// A `web(…)` body in another currency.
+fn web_in(reference: &str, value: i64, currency: &str) -> Value {
+    let mut body = web(reference, value);
+    body["amount"]["currency"] = json!(currency);
+    body
+}
+
+/// epayment--features-2026.md, "Block payment sources": "`blockedSources` restricts which
+/// sources may pay, for `WALLET` payments on Danish and Finnish sales units only. Norwegian sales
+/// units get error 5010." epayment--error-codes-2026.md: "5010 | Blocking sources not applicable".
+#[tokio::test]
+async fn blocked_sources_on_a_norwegian_sales_unit_is_5010() {
+    let h = H::start().await;
+    let mut body = web("blocked-nok-1", 1000);
+    body["blockedSources"] = json!(["CREDIT_CARD"]);
+    let p = problem(h.create_body(&body, "blocked-nok-1").await, 403, Some(5010)).await;
+    assert!(p["extraDetails"].as_array().unwrap().iter().any(|d| d["name"] == "blockedSources"), "{p}");
+    // Nothing was created.
+    let r = h
+        .req(Method::GET, "/epayment/v1/payments/blocked-nok-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+
+    for (currency, code) in [(vipps_types::Currency::Dkk, "DKK"), (vipps_types::Currency::Eur, "EUR")] {
+        let h = market(currency).await;
+        let mut body = web_in("blocked-ok-1", 1000, code);
+        body["blockedSources"] = json!(["CREDIT_CARD"]);
+        assert_eq!(h.create_body(&body, "blocked-ok-1").await.status(), 201, "{code}");
+    }
+}
