@@ -157,3 +157,50 @@ async fn blocked_sources_on_a_norwegian_sales_unit_is_5010() {
         assert_eq!(h.create_body(&body, "blocked-ok-1").await.status(), 201, "{code}");
     }
 }
+
+/// epayment--operations-2026.md, the operations table: "Cancel | `POST
+/// /payments/{reference}/cancel` | Recommended", where create, capture and refund say "Yes". A
+/// cancel without `Idempotency-Key` is carried out; nothing is kept, so sending it again is a new
+/// request (here refused: the payment is already terminated), not a replay.
+#[tokio::test]
+async fn a_cancel_without_a_key_works_once() {
+    let h = H::start().await;
+    h.created("cancel-nokey-1", 1000).await;
+    let cancel = || {
+        h.req(Method::POST, "/epayment/v1/payments/cancel-nokey-1/cancel")
+            .send()
+    };
+    let r = cancel().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["state"], "TERMINATED", "{v}");
+    assert_eq!(h.get("cancel-nokey-1").await["state"], "TERMINATED");
+    let r = cancel().await.unwrap();
+    let status = r.status().as_u16();
+    assert_ne!(status, 200, "not a replay of the first answer");
+    problem(r, status, Some(6190)).await;
+    let terminated = h
+        .events("cancel-nokey-1")
+        .await
+        .into_iter()
+        .filter(|e| e["name"] == "TERMINATED")
+        .count();
+    assert_eq!(terminated, 1);
+    // Capture and refund still need one (the table's "Yes").
+    h.authorized("cancel-nokey-2", 1000).await;
+    let r = h
+        .req(Method::POST, "/epayment/v1/payments/cancel-nokey-2/capture")
+        .json(&json!({"modificationAmount": {"currency": "NOK", "value": 100}}))
+        .send()
+        .await
+        .unwrap();
+    problem(r, 400, Some(4140)).await;
+    // An authorized payment cancels without a key too.
+    let r = h
+        .req(Method::POST, "/epayment/v1/payments/cancel-nokey-2/cancel")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(h.get("cancel-nokey-2").await["aggregate"]["cancelledAmount"]["value"], 1000);
+}

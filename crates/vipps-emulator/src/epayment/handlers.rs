@@ -366,7 +366,9 @@ async fn cancel_inner(
 ) -> Result<Stored, ApiError> {
     let call = inbound(state, headers, body, Credentials::Token, None).await?;
     let reference = path_reference(reference)?;
-    let key = idempotency_key(headers, KeyRule::Required)?;
+    // "Recommended", not required, for cancel (epayment--operations-2026.md): without a key the
+    // cancel runs once and nothing is kept to replay.
+    let key = idempotency_key(headers, KeyRule::Optional)?;
     let req: CancelModificationRequest = parse_json(headers, &call.body)?.unwrap_or_default();
     let msn = call.merchant.msn.as_str();
     let mutation = Mutation {

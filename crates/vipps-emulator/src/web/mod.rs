@@ -189,9 +189,9 @@ pub(crate) fn authenticate<'s>(state: &'s AppState, headers: &HeaderMap) -> Resu
 /// Whether an `Idempotency-Key` is needed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum KeyRule {
-    /// Required (ePayment create, capture, refund, cancel).
+    /// Required (ePayment create, capture, refund).
     Required,
-    /// Optional but honoured (Checkout, Webhooks).
+    /// Optional but honoured (ePayment cancel, Checkout, Webhooks).
     Optional,
 }
 
