@@ -204,3 +204,33 @@ async fn a_cancel_without_a_key_works_once() {
     assert_eq!(r.status(), 200);
     assert_eq!(h.get("cancel-nokey-2").await["aggregate"]["cancelledAmount"]["value"], 1000);
 }
+
+/// knowledge-base--test-and-go-live-2026.md, the magic amounts: "197 | 3-D Secure denied, Norway
+/// only" and "202 | Strong customer authentication required, Norway only". Danish and Finnish
+/// sales units approve those amounts; the other magic amounts (151 here) apply everywhere.
+#[tokio::test]
+async fn magic_amounts_197_and_202_are_norway_only() {
+    let h = H::start().await;
+    for value in [197, 202] {
+        let reference = format!("magic-nok-{value}");
+        h.created(&reference, value).await;
+        let a: Value = h.approve(&reference).await.json().await.unwrap();
+        assert_eq!(a["approved"], false, "{a}");
+        assert_eq!(h.get(&reference).await["state"], "ABORTED");
+    }
+    for (currency, code) in [(vipps_types::Currency::Dkk, "DKK"), (vipps_types::Currency::Eur, "EUR")] {
+        let h = market(currency).await;
+        for value in [197, 202] {
+            let reference = format!("magic-{code}-{value}");
+            let r = h.create_body(&web_in(&reference, value, code), &reference).await;
+            assert_eq!(r.status(), 201);
+            let a: Value = h.approve(&reference).await.json().await.unwrap();
+            assert_eq!(a["approved"], true, "{code} {value}: {a}");
+            assert_eq!(h.get(&reference).await["state"], "AUTHORIZED");
+        }
+        let reference = format!("magic-{code}-151");
+        h.create_body(&web_in(&reference, 151, code), &reference).await;
+        let a: Value = h.approve(&reference).await.json().await.unwrap();
+        assert_eq!(a["approved"], false, "{code} 151: {a}");
+    }
+}

@@ -15,18 +15,27 @@ use vipps_types::epayment::{
 };
 use vipps_types::{Amount, Currency, Reference};
 
-/// Amounts (minor units) that make the simulated customer approval fail (BEHAVIOUR §1.8).
-/// Force approve ignores them.
-pub(crate) const MAGIC_DECLINES: &[(i64, &str)] = &[
-    (151, "insufficient funds (magic test amount)"),
-    (182, "refused by issuer (magic test amount)"),
-    (183, "suspected fraud (magic test amount)"),
-    (184, "withdrawal limit exceeded (magic test amount)"),
-    (186, "expired card (magic test amount)"),
-    (187, "invalid card (magic test amount)"),
-    (197, "3-D Secure denied (magic test amount)"),
-    (202, "strong customer authentication required (magic test amount)"),
+/// Amounts (minor units) that make the simulated customer approval fail (BEHAVIOUR §1.8), and
+/// whether only Norwegian (NOK) sales units have them: knowledge-base--test-and-go-live-2026.md
+/// marks 197 and 202 "Norway only". Force approve ignores them.
+pub(crate) const MAGIC_DECLINES: &[(i64, bool, &str)] = &[
+    (151, false, "insufficient funds (magic test amount)"),
+    (182, false, "refused by issuer (magic test amount)"),
+    (183, false, "suspected fraud (magic test amount)"),
+    (184, false, "withdrawal limit exceeded (magic test amount)"),
+    (186, false, "expired card (magic test amount)"),
+    (187, false, "invalid card (magic test amount)"),
+    (197, true, "3-D Secure denied (magic test amount)"),
+    (202, true, "strong customer authentication required (magic test amount)"),
 ];
+
+/// Why an approval of `amount` fails, if it is a magic amount in its market.
+fn magic_decline(amount: &Amount) -> Option<&'static str> {
+    MAGIC_DECLINES
+        .iter()
+        .find(|(v, norway_only, _)| *v == amount.value && (!norway_only || amount.currency == Currency::Nok))
+        .map(|(.., why)| *why)
+}
 
 /// The amount whose approval has an unknown result for an hour: the payment stays CREATED
 /// until then, and expires at the end of it.
@@ -601,7 +610,7 @@ impl Payment {
                 "An Express payment needs the customer's shipping choice",
             ));
         }
-        if let Some((_, why)) = MAGIC_DECLINES.iter().find(|(v, _)| *v == self.amount.value) {
+        if let Some(why) = magic_decline(&self.amount) {
             self.abort(now);
             return Ok(CustomerOutcome::Declined(why));
         }
