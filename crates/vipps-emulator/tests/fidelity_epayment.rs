@@ -234,3 +234,71 @@ async fn magic_amounts_197_and_202_are_norway_only() {
         assert_eq!(a["approved"], false, "{code} 151: {a}");
     }
 }
+
+/// Parses an RFC 3339 timestamp from a JSON answer.
+fn at(v: &Value) -> time::OffsetDateTime {
+    time::OffsetDateTime::parse(v.as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap()
+}
+
+/// Days from the AUTHORIZED event to `captureGuaranteedUntil`.
+async fn guaranteed_days(h: &H, reference: &str) -> i64 {
+    let p = h.get(reference).await;
+    let authorized = h
+        .events(reference)
+        .await
+        .into_iter()
+        .find(|e| e["name"] == "AUTHORIZED")
+        .unwrap();
+    (at(&p["captureGuaranteedUntil"]) - at(&authorized["timestamp"])).whole_days()
+}
+
+/// knowledge-base--payment-lifecycle-2026.md, "Capture attempt deadlines": "Within that deadline,
+/// the card network's or payment method's own guarantee is usually shorter: Visa … Capture within
+/// 7 days and Visa guarantees the capture succeeds. Mastercard: reservations are valid for 30
+/// days … BankAxept (Norway): 7 days". epayment--operations-2026.md: "`captureGuaranteedUntil`
+/// is the date a successful capture is guaranteed for this payment. It can be earlier than the
+/// market's capture deadline". The network comes from the card's BIN; a wallet payment pays with
+/// the Visa test card (README, "Choices where the documentation is silent or disagrees").
+#[tokio::test]
+async fn capture_guaranteed_until_is_the_card_networks_guarantee() {
+    let h = H::start().await;
+    // Wallet: 7 days, not the 180-day Norwegian deadline.
+    h.authorized("guarantee-wallet-1", 1000).await;
+    assert_eq!(guaranteed_days(&h, "guarantee-wallet-1").await, 7);
+    // Card payments: Visa 7, Mastercard 30 (both BIN ranges).
+    for (reference, card, days) in [
+        ("guarantee-visa-1", "4925000000000004", 7),
+        ("guarantee-mc-51", "5555341244441115", 30),
+        ("guarantee-mc-2221", "2221000000000009", 30),
+    ] {
+        let mut body = web(reference, 1000);
+        body["paymentMethod"]["type"] = json!("CARD");
+        let created: Value = h.create_body(&body, reference).await.json().await.unwrap();
+        let redirect = created["redirectUrl"].as_str().unwrap();
+        let token = redirect.split("token=").nth(1).unwrap();
+        let r = h
+            .http
+            .post(h.url("/landing/approve"))
+            .form(&[("token", token), ("cardNumber", card)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(guaranteed_days(&h, reference).await, days, "{card}");
+    }
+    // Within the market's deadline: Denmark's is 14 days, so a Mastercard gets 14, not 30.
+    let h = market(vipps_types::Currency::Dkk).await;
+    let mut body = web_in("guarantee-dkk-mc", 1000, "DKK");
+    body["paymentMethod"]["type"] = json!("CARD");
+    let created: Value = h.create_body(&body, "guarantee-dkk-mc").await.json().await.unwrap();
+    let token = created["redirectUrl"].as_str().unwrap().split("token=").nth(1).unwrap().to_owned();
+    let r = h
+        .http
+        .post(h.url("/landing/approve"))
+        .form(&[("token", token.as_str()), ("cardNumber", "5555341244441115")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(guaranteed_days(&h, "guarantee-dkk-mc").await, 14);
+}

@@ -145,6 +145,12 @@ pub(crate) const MAX_AMOUNT: i64 = 65_000_000;
 /// A test card number the emulator uses when none is given (Visa test range).
 pub(crate) const TEST_CARD_NUMBER: &str = "4925000000000004";
 
+/// Whether a card number (or its BIN) is a Mastercard one: 51–55 or 2221–2720.
+fn is_mastercard(bin: &str) -> bool {
+    let prefix = |n: usize| bin.get(..n).and_then(|p| p.parse::<u32>().ok());
+    prefix(2).is_some_and(|p| (51..=55).contains(&p)) || prefix(4).is_some_and(|p| (2221..=2720).contains(&p))
+}
+
 pub(super) fn psp() -> String {
     uuid::Uuid::new_v4().to_string()
 }
@@ -272,7 +278,7 @@ impl Payment {
             redirect_url: self.redirect_url(),
             reference: self.reference.clone(),
             metadata: self.metadata.clone(),
-            capture_guaranteed_until: self.capture_deadline(),
+            capture_guaranteed_until: self.capture_guaranteed_until(),
             user_details: self.user_details(),
             shipping_details: self.extras.as_ref().and_then(|x| x.shipping_details.clone()),
         }
@@ -294,6 +300,17 @@ impl Payment {
     pub(crate) fn capture_deadline(&self) -> Option<OffsetDateTime> {
         let days = if self.amount.currency == Currency::Nok { 180 } else { 14 };
         self.authorized_at.map(|t| t + time::Duration::days(days))
+    }
+
+    /// `captureGuaranteedUntil`: the card network's guarantee, within the market's capture
+    /// deadline (knowledge-base--payment-lifecycle-2026.md): 30 days for a Mastercard BIN (51–55,
+    /// 2221–2720), 7 for any other card (Visa; BankAxept has 7 too). A wallet payment pays with
+    /// the test customer's card, the Visa test card, so 7 days.
+    pub(crate) fn capture_guaranteed_until(&self) -> Option<OffsetDateTime> {
+        let bin = self.extras.as_ref().and_then(|x| x.card_bin.as_deref()).unwrap_or(TEST_CARD_NUMBER);
+        let network_days = if is_mastercard(bin) { 30 } else { 7 };
+        let guaranteed = self.authorized_at? + time::Duration::days(network_days);
+        self.capture_deadline().map(|deadline| guaranteed.min(deadline))
     }
 
     /// Until when a refund is possible: 365 days after the reservation.
