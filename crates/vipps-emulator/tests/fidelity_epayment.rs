@@ -302,3 +302,87 @@ async fn capture_guaranteed_until_is_the_card_networks_guarantee() {
     assert_eq!(r.status(), 200);
     assert_eq!(guaranteed_days(&h, "guarantee-dkk-mc").await, 14);
 }
+
+/// An emulator with the documented rate limits switched on.
+async fn rate_limited() -> H {
+    H::with(vipps_emulator::EmulatorConfig {
+        faults: Some(vipps_emulator::FaultConfig {
+            rate_limits: true,
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+    .await
+}
+
+/// epayment--operations-and-rate-limits.md, "Rate limiting": one row per operation — "Create |
+/// 5 per minute | `reference` + MSN", likewise Capture, Cancel and Refund, and "Get a payment" and
+/// "Get payment event log" 120 per minute each — so each operation has its own budget per
+/// reference.
+#[tokio::test]
+async fn each_epayment_operation_has_its_own_rate_limit_budget() {
+    let h = rate_limited().await;
+    h.authorized("budget-ref-0001", 1000).await;
+    for i in 0..5 {
+        assert_eq!(h.modify("budget-ref-0001", "capture", 10, &format!("c{i}")).await.status(), 200);
+    }
+    let r = h.modify("budget-ref-0001", "capture", 10, "c5").await;
+    problem(r, 429, None).await;
+    // Refund and cancel of the same reference are counted apart from capture.
+    assert_eq!(h.modify("budget-ref-0001", "refund", 10, "r0").await.status(), 200);
+    assert_eq!(h.cancel("budget-ref-0001", None).await.status(), 200);
+    // GET payment and GET events: 120 each, apart.
+    for _ in 0..120 {
+        h.get("budget-ref-0001").await;
+    }
+    let r = h
+        .req(Method::GET, "/epayment/v1/payments/budget-ref-0001")
+        .send()
+        .await
+        .unwrap();
+    problem(r, 429, None).await;
+    assert!(!h.events("budget-ref-0001").await.is_empty());
+}
+
+/// epayment--error-codes-2026.md, "Rate limits": "If `reference` is missing or misspelled, every
+/// payment counts as the same one and you will hit HTTP 429 immediately." A create whose body has
+/// no `reference` (or a mis-cased `Reference`) shares one budget of 5 per minute.
+#[tokio::test]
+async fn creates_without_a_reference_share_one_rate_limit_budget() {
+    let h = rate_limited().await;
+    for i in 0..5 {
+        let mut body = web("unused-ref-1", 1000);
+        let v = body.as_object_mut().unwrap().remove("reference").unwrap();
+        if i % 2 == 1 {
+            body["Reference"] = v;
+        }
+        let r = h.create_body(&body, &format!("noref-{i}")).await;
+        problem(r, 400, None).await;
+    }
+    let mut body = web("unused-ref-1", 1000);
+    body["Reference"] = body.as_object_mut().unwrap().remove("reference").unwrap();
+    problem(h.create_body(&body, "noref-5").await, 429, None).await;
+    // A payment with its reference has its own budget.
+    assert_eq!(h.create("proper-ref-0001", 1000, "proper").await.status(), 201);
+}
+
+/// ecom--api-guide.md, "Rate limiting": "Initiate | 2 per minute | orderId + MSN". eCom routes
+/// initiate with a trailing slash too (`POST /ecomm/v2/payments/`), and it is counted the same.
+#[tokio::test]
+async fn ecom_initiate_on_the_trailing_slash_path_is_rate_limited() {
+    let h = rate_limited().await;
+    let body = json!({
+        "customerInfo": {},
+        "merchantInfo": {
+            "merchantSerialNumber": h.m().msn,
+            "callbackPrefix": "https://example.com/vipps",
+            "fallBack": "https://example.com/fallback",
+        },
+        "transaction": {"amount": 1000, "orderId": "slash-order-1", "transactionText": "Socks"},
+    });
+    let initiate = |path: &'static str| ecom(&h, Method::POST, path).json(&body).send();
+    assert_eq!(initiate("/ecomm/v2/payments/").await.unwrap().status(), 200);
+    // The second is refused as a duplicate order id, but still counted.
+    assert_ne!(initiate("/ecomm/v2/payments").await.unwrap().status(), 429);
+    assert_eq!(initiate("/ecomm/v2/payments/").await.unwrap().status(), 429);
+}
