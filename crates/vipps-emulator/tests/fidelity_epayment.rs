@@ -48,7 +48,10 @@ async fn a_specialized_token_is_refused_by_the_standard_flow_apis() {
         .unwrap();
     let body = problem(r, 401, None).await;
     assert!(body["detail"].as_str().unwrap().contains("/accesstoken/get"), "{body}");
-    let r = with(Method::GET, "/epayment/v1/payments/special-1").send().await.unwrap();
+    let r = with(Method::GET, "/epayment/v1/payments/special-1")
+        .send()
+        .await
+        .unwrap();
     problem(r, 401, None).await;
     // Webhooks.
     let r = with(Method::GET, "/webhooks/v1/webhooks").send().await.unwrap();
@@ -141,7 +144,14 @@ async fn blocked_sources_on_a_norwegian_sales_unit_is_5010() {
     let mut body = web("blocked-nok-1", 1000);
     body["blockedSources"] = json!(["CREDIT_CARD"]);
     let p = problem(h.create_body(&body, "blocked-nok-1").await, 403, Some(5010)).await;
-    assert!(p["extraDetails"].as_array().unwrap().iter().any(|d| d["name"] == "blockedSources"), "{p}");
+    assert!(
+        p["extraDetails"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["name"] == "blockedSources"),
+        "{p}"
+    );
     // Nothing was created.
     let r = h
         .req(Method::GET, "/epayment/v1/payments/blocked-nok-1")
@@ -202,7 +212,10 @@ async fn a_cancel_without_a_key_works_once() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(h.get("cancel-nokey-2").await["aggregate"]["cancelledAmount"]["value"], 1000);
+    assert_eq!(
+        h.get("cancel-nokey-2").await["aggregate"]["cancelledAmount"]["value"],
+        1000
+    );
 }
 
 /// knowledge-base--test-and-go-live-2026.md, the magic amounts: "197 | 3-D Secure denied, Norway
@@ -291,7 +304,13 @@ async fn capture_guaranteed_until_is_the_card_networks_guarantee() {
     let mut body = web_in("guarantee-dkk-mc", 1000, "DKK");
     body["paymentMethod"]["type"] = json!("CARD");
     let created: Value = h.create_body(&body, "guarantee-dkk-mc").await.json().await.unwrap();
-    let token = created["redirectUrl"].as_str().unwrap().split("token=").nth(1).unwrap().to_owned();
+    let token = created["redirectUrl"]
+        .as_str()
+        .unwrap()
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .to_owned();
     let r = h
         .http
         .post(h.url("/landing/approve"))
@@ -324,7 +343,12 @@ async fn each_epayment_operation_has_its_own_rate_limit_budget() {
     let h = rate_limited().await;
     h.authorized("budget-ref-0001", 1000).await;
     for i in 0..5 {
-        assert_eq!(h.modify("budget-ref-0001", "capture", 10, &format!("c{i}")).await.status(), 200);
+        assert_eq!(
+            h.modify("budget-ref-0001", "capture", 10, &format!("c{i}"))
+                .await
+                .status(),
+            200
+        );
     }
     let r = h.modify("budget-ref-0001", "capture", 10, "c5").await;
     problem(r, 429, None).await;
@@ -385,4 +409,124 @@ async fn ecom_initiate_on_the_trailing_slash_path_is_rate_limited() {
     // The second is refused as a duplicate order id, but still counted.
     assert_ne!(initiate("/ecomm/v2/payments").await.unwrap().status(), 429);
     assert_eq!(initiate("/ecomm/v2/payments/").await.unwrap().status(), 429);
+}
+
+/// Whether a problem's `extraDetails` name `field`.
+fn names(p: &Value, field: &str) -> bool {
+    p["extraDetails"]
+        .as_array()
+        .is_some_and(|d| d.iter().any(|e| e["name"] == field))
+}
+
+/// knowledge-base--platform-best-practices-2026.md: "The API rejects unknown fields"; the
+/// Webhooks spec (webhooks-v1.yaml) sets `additionalProperties: false` on its request bodies. A
+/// typo such as `paymentDescripton` is a 400 in the API's own error format naming the field's
+/// path, not a 201 that silently drops the description.
+#[tokio::test]
+async fn unknown_request_fields_are_refused_with_their_path() {
+    let h = H::start().await;
+    // ePayment: a top-level typo, a nested one and one inside an array.
+    let mut body = web("unknown-ref-1", 1000);
+    body["paymentDescripton"] = body.as_object_mut().unwrap().remove("paymentDescription").unwrap();
+    let p = problem(h.create_body(&body, "unknown-1").await, 400, None).await;
+    assert!(names(&p, "paymentDescripton"), "{p}");
+    let mut body = web("unknown-ref-1", 1000);
+    body["amount"]["valeu"] = json!(1);
+    let p = problem(h.create_body(&body, "unknown-2").await, 400, None).await;
+    assert!(names(&p, "amount.valeu"), "{p}");
+    let mut body = web("unknown-ref-1", 1000);
+    body["receipt"] = json!({
+        "orderLines": [{"name": "socks", "id": "1", "totalAmount": 1000, "totalAmountExcludingTax": 800,
+                        "totalTaxAmount": 200, "taxPercentage": 25, "colour": "red"}],
+        "bottomLine": {"currency": "NOK"}
+    });
+    let p = problem(h.create_body(&body, "unknown-3").await, 400, None).await;
+    assert!(names(&p, "receipt.orderLines[0].colour"), "{p}");
+    // Nothing was created; capture bodies are checked too.
+    h.authorized("unknown-ref-2", 1000).await;
+    let r = h
+        .req(Method::POST, "/epayment/v1/payments/unknown-ref-2/capture")
+        .header("Idempotency-Key", "unknown-4")
+        .json(&json!({"modificationAmount": {"currency": "NOK", "value": 100}, "amount": 100}))
+        .send()
+        .await
+        .unwrap();
+    let p = problem(r, 400, None).await;
+    assert!(names(&p, "amount"), "{p}");
+    assert_eq!(h.get("unknown-ref-2").await["aggregate"]["capturedAmount"]["value"], 0);
+    // Every field a documented request has is still taken (epayment-v1.yaml, `receipt`).
+    let mut body = web("unknown-ref-3", 1000);
+    body["receipt"] = json!({
+        "orderLines": [{"name": "socks", "id": "1", "totalAmount": 1000, "totalAmountExcludingTax": 800,
+                        "totalTaxAmount": 200, "taxPercentage": 25}],
+        "bottomLine": {"currency": "NOK", "posId": "till-1"}
+    });
+    assert_eq!(h.create_body(&body, "unknown-5").await.status(), 201);
+
+    // Webhooks: problem format.
+    let r = h
+        .req(Method::POST, "/webhooks/v1/webhooks")
+        .json(&json!({"url": "https://example.com/hook", "events": ["epayments.payment.created.v1"], "secret": "x"}))
+        .send()
+        .await
+        .unwrap();
+    let p = problem(r, 400, None).await;
+    assert!(names(&p, "secret"), "{p}");
+
+    // eCom: its array of errors, the field path as the error code.
+    let r = ecom(&h, Method::POST, "/ecomm/v2/payments")
+        .json(&json!({
+            "customerInfo": {},
+            "merchantInfo": {"merchantSerialNumber": h.m().msn, "callbackPrefix": "https://example.com/vipps",
+                             "fallBack": "https://example.com/fallback", "fallback": "https://example.com/x"},
+            "transaction": {"amount": 1000, "orderId": "unknown-order-1", "transactionText": "Socks"},
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v[0]["errorGroup"], "InvalidRequest", "{v}");
+    assert_eq!(v[0]["errorCode"], "merchantInfo.fallback", "{v}");
+
+    // Checkout: its own problem shape, 400.
+    let m = h.m();
+    let r = h
+        .http
+        .post(h.url("/checkout/v3/session"))
+        .header("client_id", &m.client_id)
+        .header("client_secret", &m.client_secret)
+        .header("Ocp-Apim-Subscription-Key", &m.subscription_key)
+        .header("Merchant-Serial-Number", &m.msn)
+        .json(&json!({
+            "type": "PAYMENT",
+            "merchantInfo": {"callbackUrl": "https://example.com/cb", "returnUrl": "https://example.com/return",
+                             "callbackAuthorizationToken": "cb-secret-123"},
+            "transaction": {"amount": {"value": 10000, "currency": "NOK"}, "reference": "unknown-session-1",
+                            "paymentDescription": "Socks", "paymentDescripton": "typo"}
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let text = r.text().await.unwrap();
+    assert!(text.to_lowercase().contains("paymentdescripton"), "{text}");
+}
+
+/// The lenient switch (README, "lenient_fields"): for clients that send fields newer than the
+/// emulator knows, unknown fields are ignored, as before.
+#[tokio::test]
+async fn lenient_fields_ignores_unknown_fields() {
+    let config = vipps_emulator::EmulatorConfig::from_json(r#"{"lenient_fields": true}"#).unwrap();
+    assert!(config.lenient_fields);
+    let h = H::with(config).await;
+    let mut body = web("lenient-ref-1", 1000);
+    body["paymentDescripton"] = json!("typo");
+    body["amount"]["valeu"] = json!(1);
+    assert_eq!(h.create_body(&body, "lenient-1").await.status(), 201);
+    // Everything else is still checked.
+    let mut body = web("lenient-ref-2", 1000);
+    body.as_object_mut().unwrap().remove("amount");
+    let p = problem(h.create_body(&body, "lenient-2").await, 400, None).await;
+    assert!(names(&p, "amount"), "{p}");
 }

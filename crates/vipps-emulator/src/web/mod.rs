@@ -245,7 +245,39 @@ fn check_json_content_type(headers: &HeaderMap) -> Result<(), Rejection> {
     }
 }
 
+tokio::task_local! {
+    /// Set (to true) around each request when the emulator runs with `lenient_fields`: the
+    /// parsers of every API read it here, so none of them needs the state passed in.
+    static LENIENT_FIELDS: bool;
+}
+
+/// The middleware of `lenient_fields`: unknown request-body fields are ignored, not refused.
+pub(crate) async fn lenient_fields(req: Request, next: Next) -> Response {
+    LENIENT_FIELDS.scope(true, next.run(req)).await
+}
+
+/// A field path as `a.b[0].c`, the shape `serde_path_to_error` names problems in.
+fn ignored_path(p: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path as P;
+    match p {
+        P::Root => String::new(),
+        P::Seq { parent, index } => format!("{}[{index}]", ignored_path(parent)),
+        P::Map { parent, key } => {
+            let parent = ignored_path(parent);
+            if parent.is_empty() {
+                key.clone()
+            } else {
+                format!("{parent}.{key}")
+            }
+        }
+        P::Some { parent } | P::NewtypeStruct { parent } | P::NewtypeVariant { parent } => ignored_path(parent),
+    }
+}
+
 /// Parses a JSON body into `T`, naming the JSON path of the first problem. An empty body is `None`.
+/// A field `T` does not define is refused ("The API rejects unknown fields",
+/// knowledge-base--platform-best-practices-2026.md) unless the emulator runs with
+/// `lenient_fields`.
 pub(crate) fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<Option<T>, Rejection> {
     if body.iter().all(|b| b.is_ascii_whitespace()) {
         return Ok(None);
@@ -256,12 +288,26 @@ pub(crate) fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) 
         return Err(Rejection::body("body", "must be a JSON object", None));
     }
     let mut de = serde_json::Deserializer::from_slice(body);
-    let value: T = match serde_path_to_error::deserialize(&mut de) {
+    let mut unknown = Vec::new();
+    let parsed = if LENIENT_FIELDS.try_with(|l| *l).unwrap_or(false) {
+        serde_path_to_error::deserialize(&mut de)
+    } else {
+        let mut note = |p: serde_ignored::Path<'_>| unknown.push(ignored_path(&p));
+        serde_path_to_error::deserialize(serde_ignored::Deserializer::new(&mut de, &mut note))
+    };
+    let value: T = match parsed {
         Ok(v) => v,
         Err(e) => return Err(json_error(e)),
     };
     if let Err(e) = de.end() {
         return Err(Rejection::body("body", format!("not valid JSON: {e}"), None));
+    }
+    if let Some(first) = unknown.first() {
+        let mut reason = "unknown field: the API rejects fields it does not define".to_owned();
+        if unknown.len() > 1 {
+            reason.push_str(&format!(" (also unknown: {})", unknown[1..].join(", ")));
+        }
+        return Err(Rejection::body(first.clone(), reason, None));
     }
     Ok(Some(value))
 }

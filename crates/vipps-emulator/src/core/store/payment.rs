@@ -307,7 +307,11 @@ impl Payment {
     /// 2221–2720), 7 for any other card (Visa; BankAxept has 7 too). A wallet payment pays with
     /// the test customer's card, the Visa test card, so 7 days.
     pub(crate) fn capture_guaranteed_until(&self) -> Option<OffsetDateTime> {
-        let bin = self.extras.as_ref().and_then(|x| x.card_bin.as_deref()).unwrap_or(TEST_CARD_NUMBER);
+        let bin = self
+            .extras
+            .as_ref()
+            .and_then(|x| x.card_bin.as_deref())
+            .unwrap_or(TEST_CARD_NUMBER);
         let network_days = if is_mastercard(bin) { 30 } else { 7 };
         let guaranteed = self.authorized_at? + time::Duration::days(network_days);
         self.capture_deadline().map(|deadline| guaranteed.min(deadline))
