@@ -62,6 +62,10 @@ struct EmulatorArgs {
     /// Base URL used in links the emulator hands out (landing pages), if not the listen address.
     #[arg(long)]
     public_url: Option<String>,
+    /// Ignore request-body fields the emulator does not know instead of refusing them with 400
+    /// (for clients that send fields newer than the emulator; `lenient_fields` in the file).
+    #[arg(long)]
+    lenient_fields: bool,
 }
 
 fn init_tracing(default: &str) {
@@ -82,6 +86,9 @@ async fn run_emulator(args: EmulatorArgs) -> Result<(), String> {
     };
     if args.public_url.is_some() {
         config.public_url = args.public_url.clone();
+    }
+    if args.lenient_fields {
+        config.lenient_fields = true;
     }
     let running = vipps_emulator::Emulator::builder()
         .host(args.host.clone())

@@ -4,7 +4,7 @@ use std::process::Command;
 
 mod common;
 
-use common::{start_emulator, vipps, BIN};
+use common::{start_emulator, start_emulator_with, vipps, BIN};
 
 #[test]
 fn demo_runs_a_whole_flow_and_exits_zero() {
@@ -233,4 +233,42 @@ fn the_emulator_logs_requests_as_plain_text_when_stderr_is_not_a_terminal() {
         !quiet.contains("/_emulator/health"),
         "VIPPS_LOG=error logs no request: {quiet:?}"
     );
+}
+
+/// `POST /epayment/v1/payments` over a raw connection with a body that has an unknown field
+/// (`paymentDescripton`); the whole answer.
+fn create_with_a_typo(base: &str) -> String {
+    use std::io::{Read, Write};
+    let (ok, out, err) = vipps(base, &["token"]);
+    assert!(ok, "{err}");
+    // The token is the first line; the second says what it is.
+    let token = out.lines().next().unwrap_or_default();
+    let body = r#"{"amount":{"currency":"NOK","value":1000},"paymentMethod":{"type":"WALLET"},"reference":"cli-lenient-0001","userFlow":"WEB_REDIRECT","returnUrl":"https://example.com/r","paymentDescripton":"typo"}"#;
+    let request = format!(
+        "POST /epayment/v1/payments HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {}\r\n\
+         Ocp-Apim-Subscription-Key: 0f14ebcab0eb4b29ae0cb90d91b4a84a\r\nMerchant-Serial-Number: 123456\r\n\
+         Idempotency-Key: cli-lenient\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        token,
+        body.len()
+    );
+    let mut conn = std::net::TcpStream::connect(base.trim_start_matches("http://").trim_end_matches('/')).unwrap();
+    conn.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+/// knowledge-base--platform-best-practices-2026.md: "The API rejects unknown fields", so the
+/// emulator does too; `vipps emulator --lenient-fields` ignores them instead (README).
+#[test]
+fn the_emulator_refuses_unknown_fields_unless_lenient() {
+    let (_strict, base) = start_emulator();
+    let answer = create_with_a_typo(&base);
+    assert!(
+        answer.starts_with("HTTP/1.1 400") && answer.contains("paymentDescripton"),
+        "{answer}"
+    );
+    let (_lenient, base) = start_emulator_with(&["--lenient-fields"]);
+    let answer = create_with_a_typo(&base);
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
 }

@@ -73,6 +73,12 @@ pub fn router(state: AppState) -> Router {
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), web::faults::layer));
+    // Strict is the default and costs no layer: only lenient mode marks its requests.
+    let routes = if state.config().lenient_fields {
+        routes.layer(axum::middleware::from_fn(web::lenient_fields))
+    } else {
+        routes
+    };
     with_layers(routes).with_state(state)
 }
 

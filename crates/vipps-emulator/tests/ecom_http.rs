@@ -535,8 +535,9 @@ async fn a_direct_capture_sales_unit_captures_on_approval() {
         .await
         .unwrap();
     ecom_error(r, 400, "Payment", "61").await;
+    // The spec's cancel body: `transaction` has `transactionText` only (unknown fields are refused).
     let r = ecom(h, Method::PUT, "/ecomm/v2/payments/order-sale-1/cancel")
-        .json(&capture_body(h, None))
+        .json(&json!({"merchantInfo": {"merchantSerialNumber": h.m().msn}, "transaction": {"transactionText": "x"}}))
         .send()
         .await
         .unwrap();

@@ -354,6 +354,21 @@ pub struct BottomLine {
     /// Barcode (format, data).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub barcode: Option<serde_json::Value>,
+    /// Deprecated in the Order Management spec (still accepted there): the total in minor units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_amount: Option<i64>,
+    /// Deprecated: the total tax in minor units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_tax: Option<i64>,
+    /// Deprecated: the total discount in minor units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_discount: Option<i64>,
+    /// Deprecated: use an order line with `isShipping` instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_amount: Option<i64>,
+    /// Deprecated: use `posId` instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminal_id: Option<String>,
 }
 
 /// A receipt (Order Management `Receipt`).

@@ -19,8 +19,14 @@ impl Drop for Server {
 
 /// Starts `vipps emulator --port 0` and returns it with its base URL.
 pub fn start_emulator() -> (Server, String) {
+    start_emulator_with(&[])
+}
+
+/// Starts `vipps emulator --port 0 extra…` and returns it with its base URL.
+pub fn start_emulator_with(extra: &[&str]) -> (Server, String) {
     let mut child = Command::new(BIN)
         .args(["emulator", "--port", "0"])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

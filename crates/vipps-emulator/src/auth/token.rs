@@ -2,6 +2,7 @@
 
 use crate::core::config::is_msn;
 use crate::core::error::{ApiError, Stored};
+use crate::core::jwt::TokenKind;
 use crate::core::state::AppState;
 use crate::web::{header_str, respond, secure_eq};
 use axum::body::Body;
@@ -164,7 +165,7 @@ fn specialized(
     if !secure_eq(&secret, &merchant.client_secret) {
         return Err(wrong());
     }
-    let issued = state.issue_token_for(merchant, SPECIALIZED_TOKEN_SECS);
+    let issued = state.issue_token_for(merchant, SPECIALIZED_TOKEN_SECS, TokenKind::Specialized);
     let mut token = ClientCredentialsTokenResponse::new(issued.access_token);
     token.expires_in = Some(SPECIALIZED_TOKEN_SECS);
     token.scope = field("scope").filter(|s| !s.is_empty());

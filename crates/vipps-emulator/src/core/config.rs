@@ -118,6 +118,11 @@ pub struct EmulatorConfig {
     /// "initialBackoffMs": 2000, "maxBackoffMs": 3600000}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_retry: Option<RetrySchedule>,
+    /// Accept request-body fields the emulator does not know (ignored) instead of refusing them
+    /// with 400, as the real APIs do ("The API rejects unknown fields",
+    /// knowledge-base--platform-best-practices-2026.md). For clients that send fields newer than
+    /// this emulator. Default: false.
+    pub lenient_fields: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -130,6 +135,7 @@ impl Default for EmulatorConfig {
             max_body_bytes: 1024 * 1024,
             faults: None,
             webhook_retry: None,
+            lenient_fields: false,
         }
     }
 }

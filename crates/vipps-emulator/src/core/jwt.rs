@@ -29,6 +29,21 @@ pub(crate) struct Claims {
     /// Issuer.
     #[serde(default)]
     pub(crate) iss: String,
+    /// Which token endpoint issued the token: the two are not interchangeable
+    /// (access-token--overview-2026.md), so the APIs must tell them apart.
+    #[serde(default)]
+    pub(crate) kind: TokenKind,
+}
+
+/// The flow a token came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum TokenKind {
+    /// `POST /accesstoken/get` (sales unit or partner keys).
+    #[default]
+    Standard,
+    /// `POST /miami/v1/token` (accounting or Donations merchant-level keys).
+    Specialized,
 }
 
 /// Why a token was refused.
@@ -176,6 +191,7 @@ mod tests {
             exp: now + 60,
             jti: "x".into(),
             iss: "vipps-emulator".into(),
+            kind: TokenKind::Standard,
         }
     }
 

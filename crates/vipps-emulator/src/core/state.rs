@@ -3,7 +3,7 @@
 use crate::core::clock::Clock;
 use crate::core::config::{EmulatorConfig, Merchant};
 use crate::core::error::{ApiError, Stored};
-use crate::core::jwt::{Claims, TokenSigner};
+use crate::core::jwt::{Claims, TokenKind, TokenSigner};
 use crate::core::store::{AnyTable, PublishedEvent, Store, Table, Tables};
 use parking_lot::RwLock;
 use std::any::Any;
@@ -378,11 +378,11 @@ impl AppState {
 
     /// Issues an access token for a merchant, valid for `token_ttl_secs` from the clock's now.
     pub fn issue_token(&self, merchant: &Merchant) -> AccessTokenResponse {
-        self.issue_token_for(merchant, self.config().token_ttl_secs)
+        self.issue_token_for(merchant, self.config().token_ttl_secs, TokenKind::Standard)
     }
 
-    /// An access token for `merchant` that lives `ttl` seconds.
-    pub(crate) fn issue_token_for(&self, merchant: &Merchant, ttl: i64) -> AccessTokenResponse {
+    /// An access token of `kind` for `merchant` that lives `ttl` seconds.
+    pub(crate) fn issue_token_for(&self, merchant: &Merchant, ttl: i64, kind: TokenKind) -> AccessTokenResponse {
         let now = self.clock().now().unix_timestamp();
         let exp = now.saturating_add(ttl);
         let claims = Claims {
@@ -393,6 +393,7 @@ impl AppState {
             exp,
             jti: uuid::Uuid::new_v4().to_string(),
             iss: "vipps-emulator".to_owned(),
+            kind,
         };
         let mut token = AccessTokenResponse::new(self.signer().sign(&claims));
         token.expires_in = Some(ttl);

@@ -126,6 +126,15 @@ async fn create_inner(state: &AppState, path: &str, headers: &HeaderMap, body: B
         )
         .field("amount.currency", format!("must be {}", m.currency)));
     }
+    if req.blocked_sources.is_some() && m.currency == vipps_types::Currency::Nok {
+        // "for `WALLET` payments on Danish and Finnish sales units only. Norwegian sales units
+        // get error 5010" (epayment--features-2026.md); a sales unit's market is its currency.
+        return Err(ApiError::code(
+            5010,
+            "blockedSources is for Danish and Finnish sales units only (this one is Norwegian)",
+        )
+        .field("blockedSources", "not applicable to a Norwegian sales unit"));
+    }
     if m.direct_capture {
         // ePayment has reserve capture only (direct capture went in v1.1.3).
         return Err(ApiError::code(
@@ -357,7 +366,9 @@ async fn cancel_inner(
 ) -> Result<Stored, ApiError> {
     let call = inbound(state, headers, body, Credentials::Token, None).await?;
     let reference = path_reference(reference)?;
-    let key = idempotency_key(headers, KeyRule::Required)?;
+    // "Recommended", not required, for cancel (epayment--operations-2026.md): without a key the
+    // cancel runs once and nothing is kept to replay.
+    let key = idempotency_key(headers, KeyRule::Optional)?;
     let req: CancelModificationRequest = parse_json(headers, &call.body)?.unwrap_or_default();
     let msn = call.merchant.msn.as_str();
     let mutation = Mutation {

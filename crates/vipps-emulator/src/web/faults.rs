@@ -33,7 +33,11 @@ fn too_many(path: &str, detail: &str, retry_after: u64) -> Response {
     r
 }
 
-/// The documented limit for a request, and the key it is counted under.
+/// The documented limit for a request, and the key it is counted under. Each operation has its
+/// own budget per reference (epayment--operations-and-rate-limits.md and ecom--api-guide.md,
+/// "Rate limiting": one row per operation). An ePayment create without a `reference` (missing,
+/// or mis-cased such as `Reference`) counts under one shared empty reference: "every payment
+/// counts as the same one and you will hit HTTP 429 immediately" (epayment--error-codes-2026.md).
 fn limit_for(method: &str, path: &str, headers: &http::HeaderMap, body_ref: Option<&str>) -> Option<(String, usize)> {
     let seg: Vec<&str> = path.trim_matches('/').split('/').collect();
     let msn = headers
@@ -45,18 +49,19 @@ fn limit_for(method: &str, path: &str, headers: &http::HeaderMap, body_ref: Opti
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     match (method, seg.as_slice()) {
-        ("POST", ["epayment", "v1", "payments"]) => body_ref.map(|r| (format!("ep-w:{msn}:{r}"), 5)),
-        ("POST", ["epayment", "v1", "payments", r, "capture" | "cancel" | "refund"]) => {
-            Some((format!("ep-w:{msn}:{r}"), 5))
+        ("POST", ["epayment", "v1", "payments"]) => Some((format!("ep-create:{msn}:{}", body_ref.unwrap_or("")), 5)),
+        ("POST", ["epayment", "v1", "payments", r, op @ ("capture" | "cancel" | "refund")]) => {
+            Some((format!("ep-{op}:{msn}:{r}"), 5))
         }
-        ("GET", ["epayment", "v1", "payments", r] | ["epayment", "v1", "payments", r, "events"]) => {
-            Some((format!("ep-r:{sub}:{r}"), 120))
+        ("GET", ["epayment", "v1", "payments", r]) => Some((format!("ep-get:{sub}:{r}"), 120)),
+        ("GET", ["epayment", "v1", "payments", r, "events"]) => Some((format!("ep-events:{sub}:{r}"), 120)),
+        ("POST", ["ecomm", "v2", "payments"]) => body_ref.map(|r| (format!("ec-initiate:{msn}:{r}"), 2)),
+        ("POST" | "PUT", ["ecomm", "v2", "payments", o, op @ ("capture" | "cancel" | "refund")]) => {
+            Some((format!("ec-{op}:{msn}:{o}"), 5))
         }
-        ("POST", ["ecomm", "v2", "payments"]) => body_ref.map(|r| (format!("ec-i:{msn}:{r}"), 2)),
-        ("POST" | "PUT", ["ecomm", "v2", "payments", o, "capture" | "cancel" | "refund"]) => {
-            Some((format!("ec-w:{msn}:{o}"), 5))
+        ("GET", ["ecomm", "v2", "payments", o, op @ ("details" | "status")]) => {
+            Some((format!("ec-{op}:{sub}:{o}"), 120))
         }
-        ("GET", ["ecomm", "v2", "payments", o, "details" | "status"]) => Some((format!("ec-r:{sub}:{o}"), 120)),
         _ => None,
     }
 }
@@ -66,7 +71,9 @@ fn limit_for(method: &str, path: &str, headers: &http::HeaderMap, body_ref: Opti
 async fn rate_limit(state: &AppState, mut req: Request) -> Result<Request, Response> {
     let path = req.uri().path().to_owned();
     let method = req.method().as_str().to_owned();
-    let creates = method == "POST" && (path == "/epayment/v1/payments" || path == "/ecomm/v2/payments");
+    // eCom also routes initiate with a trailing slash; it is counted the same.
+    let trimmed = path.trim_end_matches('/');
+    let creates = method == "POST" && (trimmed == "/epayment/v1/payments" || trimmed == "/ecomm/v2/payments");
     let mut body_ref = None;
     if creates {
         let (parts, body) = req.into_parts();

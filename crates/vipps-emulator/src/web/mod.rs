@@ -10,6 +10,7 @@ pub(crate) use rejection::Rejection;
 
 use crate::core::config::{is_msn, Merchant};
 use crate::core::error::{ApiError, Stored};
+use crate::core::jwt::TokenKind;
 use crate::core::state::AppState;
 use axum::body::{Body, HttpBody};
 use axum::extract::Request;
@@ -141,6 +142,14 @@ pub(crate) fn authenticate<'s>(state: &'s AppState, headers: &HeaderMap) -> Resu
         .signer()
         .verify(token.trim(), state.clock().now())
         .map_err(|e| Rejection::unauthorized(format!("Invalid access token: {e}")))?;
+    // The two token endpoints are not interchangeable (access-token--overview-2026.md): the
+    // specialized flow serves the Report, Sales and Donations APIs, none of which is emulated.
+    if claims.kind == TokenKind::Specialized {
+        return Err(Rejection::unauthorized(
+            "Invalid access token: this token is from POST /miami/v1/token (specialized authentication); \
+             this API takes a token from POST /accesstoken/get (standard authentication)",
+        ));
+    }
     let merchant = state
         .merchant_by_client_id(&claims.sub)
         .filter(|m| m.msn == claims.msn)
@@ -180,9 +189,9 @@ pub(crate) fn authenticate<'s>(state: &'s AppState, headers: &HeaderMap) -> Resu
 /// Whether an `Idempotency-Key` is needed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum KeyRule {
-    /// Required (ePayment create, capture, refund, cancel).
+    /// Required (ePayment create, capture, refund).
     Required,
-    /// Optional but honoured (Checkout, Webhooks).
+    /// Optional but honoured (ePayment cancel, Checkout, Webhooks).
     Optional,
 }
 
@@ -236,7 +245,39 @@ fn check_json_content_type(headers: &HeaderMap) -> Result<(), Rejection> {
     }
 }
 
+tokio::task_local! {
+    /// Set (to true) around each request when the emulator runs with `lenient_fields`: the
+    /// parsers of every API read it here, so none of them needs the state passed in.
+    static LENIENT_FIELDS: bool;
+}
+
+/// The middleware of `lenient_fields`: unknown request-body fields are ignored, not refused.
+pub(crate) async fn lenient_fields(req: Request, next: Next) -> Response {
+    LENIENT_FIELDS.scope(true, next.run(req)).await
+}
+
+/// A field path as `a.b[0].c`, the shape `serde_path_to_error` names problems in.
+fn ignored_path(p: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path as P;
+    match p {
+        P::Root => String::new(),
+        P::Seq { parent, index } => format!("{}[{index}]", ignored_path(parent)),
+        P::Map { parent, key } => {
+            let parent = ignored_path(parent);
+            if parent.is_empty() {
+                key.clone()
+            } else {
+                format!("{parent}.{key}")
+            }
+        }
+        P::Some { parent } | P::NewtypeStruct { parent } | P::NewtypeVariant { parent } => ignored_path(parent),
+    }
+}
+
 /// Parses a JSON body into `T`, naming the JSON path of the first problem. An empty body is `None`.
+/// A field `T` does not define is refused ("The API rejects unknown fields",
+/// knowledge-base--platform-best-practices-2026.md) unless the emulator runs with
+/// `lenient_fields`.
 pub(crate) fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<Option<T>, Rejection> {
     if body.iter().all(|b| b.is_ascii_whitespace()) {
         return Ok(None);
@@ -247,12 +288,26 @@ pub(crate) fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) 
         return Err(Rejection::body("body", "must be a JSON object", None));
     }
     let mut de = serde_json::Deserializer::from_slice(body);
-    let value: T = match serde_path_to_error::deserialize(&mut de) {
+    let mut unknown = Vec::new();
+    let parsed = if LENIENT_FIELDS.try_with(|l| *l).unwrap_or(false) {
+        serde_path_to_error::deserialize(&mut de)
+    } else {
+        let mut note = |p: serde_ignored::Path<'_>| unknown.push(ignored_path(&p));
+        serde_path_to_error::deserialize(serde_ignored::Deserializer::new(&mut de, &mut note))
+    };
+    let value: T = match parsed {
         Ok(v) => v,
         Err(e) => return Err(json_error(e)),
     };
     if let Err(e) = de.end() {
         return Err(Rejection::body("body", format!("not valid JSON: {e}"), None));
+    }
+    if let Some(first) = unknown.first() {
+        let mut reason = "unknown field: the API rejects fields it does not define".to_owned();
+        if unknown.len() > 1 {
+            reason.push_str(&format!(" (also unknown: {})", unknown[1..].join(", ")));
+        }
+        return Err(Rejection::body(first.clone(), reason, None));
     }
     Ok(Some(value))
 }

@@ -286,7 +286,7 @@ impl Ledger {
                         Box::new(AuthorizedDetails {
                             user_details: p.user_details(),
                             sub: p.sub.clone(),
-                            capture_guaranteed_until: p.capture_deadline(),
+                            capture_guaranteed_until: p.capture_guaranteed_until(),
                         })
                     }),
                 }));

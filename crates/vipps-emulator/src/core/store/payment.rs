@@ -14,18 +14,27 @@ use vipps_types::epayment::{
 };
 use vipps_types::{Amount, Currency, Reference};
 
-/// Amounts (minor units) that make the simulated customer approval fail (BEHAVIOUR §1.8).
-/// Force approve ignores them.
-pub(crate) const MAGIC_DECLINES: &[(i64, &str)] = &[
-    (151, "insufficient funds (magic test amount)"),
-    (182, "refused by issuer (magic test amount)"),
-    (183, "suspected fraud (magic test amount)"),
-    (184, "withdrawal limit exceeded (magic test amount)"),
-    (186, "expired card (magic test amount)"),
-    (187, "invalid card (magic test amount)"),
-    (197, "3-D Secure denied (magic test amount)"),
-    (202, "strong customer authentication required (magic test amount)"),
+/// Amounts (minor units) that make the simulated customer approval fail (BEHAVIOUR §1.8), and
+/// whether only Norwegian (NOK) sales units have them: knowledge-base--test-and-go-live-2026.md
+/// marks 197 and 202 "Norway only". Force approve ignores them.
+pub(crate) const MAGIC_DECLINES: &[(i64, bool, &str)] = &[
+    (151, false, "insufficient funds (magic test amount)"),
+    (182, false, "refused by issuer (magic test amount)"),
+    (183, false, "suspected fraud (magic test amount)"),
+    (184, false, "withdrawal limit exceeded (magic test amount)"),
+    (186, false, "expired card (magic test amount)"),
+    (187, false, "invalid card (magic test amount)"),
+    (197, true, "3-D Secure denied (magic test amount)"),
+    (202, true, "strong customer authentication required (magic test amount)"),
 ];
+
+/// Why an approval of `amount` fails, if it is a magic amount in its market.
+fn magic_decline(amount: &Amount) -> Option<&'static str> {
+    MAGIC_DECLINES
+        .iter()
+        .find(|(v, norway_only, _)| *v == amount.value && (!norway_only || amount.currency == Currency::Nok))
+        .map(|(.., why)| *why)
+}
 
 /// The amount whose approval has an unknown result for an hour: the payment stays CREATED
 /// until then, and expires at the end of it.
@@ -134,6 +143,12 @@ pub(crate) const MAX_AMOUNT: i64 = 65_000_000;
 
 /// A test card number the emulator uses when none is given (Visa test range).
 pub(crate) const TEST_CARD_NUMBER: &str = "4925000000000004";
+
+/// Whether a card number (or its BIN) is a Mastercard one: 51–55 or 2221–2720.
+fn is_mastercard(bin: &str) -> bool {
+    let prefix = |n: usize| bin.get(..n).and_then(|p| p.parse::<u32>().ok());
+    prefix(2).is_some_and(|p| (51..=55).contains(&p)) || prefix(4).is_some_and(|p| (2221..=2720).contains(&p))
+}
 
 pub(super) fn psp() -> String {
     uuid::Uuid::new_v4().to_string()
@@ -263,7 +278,7 @@ impl Payment {
         r.profile.sub = self.sub.clone();
         r.redirect_url = self.redirect_url();
         r.metadata = self.metadata.clone();
-        r.capture_guaranteed_until = self.capture_deadline();
+        r.capture_guaranteed_until = self.capture_guaranteed_until();
         r.user_details = self.user_details();
         r.shipping_details = self.extras.as_ref().and_then(|x| x.shipping_details.clone());
         r
@@ -285,6 +300,21 @@ impl Payment {
     pub(crate) fn capture_deadline(&self) -> Option<OffsetDateTime> {
         let days = if self.amount.currency == Currency::Nok { 180 } else { 14 };
         self.authorized_at.map(|t| t + time::Duration::days(days))
+    }
+
+    /// `captureGuaranteedUntil`: the card network's guarantee, within the market's capture
+    /// deadline (knowledge-base--payment-lifecycle-2026.md): 30 days for a Mastercard BIN (51–55,
+    /// 2221–2720), 7 for any other card (Visa; BankAxept has 7 too). A wallet payment pays with
+    /// the test customer's card, the Visa test card, so 7 days.
+    pub(crate) fn capture_guaranteed_until(&self) -> Option<OffsetDateTime> {
+        let bin = self
+            .extras
+            .as_ref()
+            .and_then(|x| x.card_bin.as_deref())
+            .unwrap_or(TEST_CARD_NUMBER);
+        let network_days = if is_mastercard(bin) { 30 } else { 7 };
+        let guaranteed = self.authorized_at? + time::Duration::days(network_days);
+        self.capture_deadline().map(|deadline| guaranteed.min(deadline))
     }
 
     /// Until when a refund is possible: 365 days after the reservation.
@@ -484,11 +514,20 @@ impl Payment {
         token_bytes(token).is_some_and(|b| subtle::ConstantTimeEq::ct_eq(&b[..], &self.token[..]).into())
     }
 
-    /// `redirectUrl` as create returned it: the landing page for the redirect flows, the QR
-    /// stand-in for `QR`, none for `PUSH_MESSAGE`.
+    /// `redirectUrl` as create returned it: the landing page for `WEB_REDIRECT`, the app-switch
+    /// deeplink for `NATIVE_REDIRECT`, the QR stand-in for `QR`, none for `PUSH_MESSAGE`.
     pub(crate) fn redirect_url(&self) -> Option<String> {
         match self.user_flow {
-            UserFlow::WebRedirect | UserFlow::NativeRedirect => Some(self.page_url("landing")),
+            UserFlow::WebRedirect => Some(self.page_url("landing")),
+            // "automatic app-switch … to the Vipps or MobilePay app" (epayment-v1.yaml,
+            // `userFlow`): a deeplink in the test environment's scheme `vippsMT://`
+            // (knowledge-base--isapp.md), as eCom's `isApp`. Its token opens `/landing` too, and
+            // it keeps the `?v=2&token=` shape clients split on.
+            UserFlow::NativeRedirect => {
+                let web = self.page_url("landing");
+                let query = web.find('?').map_or("", |i| &web[i..]);
+                Some(format!("vippsMT://{query}"))
+            }
             // `TEXT/TARGETURL`: the link itself, for the merchant to draw its own QR code.
             UserFlow::Qr
                 if self
@@ -592,7 +631,7 @@ impl Payment {
                 "An Express payment needs the customer's shipping choice",
             ));
         }
-        if let Some((_, why)) = MAGIC_DECLINES.iter().find(|(v, _)| *v == self.amount.value) {
+        if let Some(why) = magic_decline(&self.amount) {
             self.abort(now);
             return Ok(CustomerOutcome::Declined(why));
         }
