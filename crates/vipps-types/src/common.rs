@@ -116,6 +116,30 @@ impl Reference {
         Ok(())
     }
 
+    /// The id of an eCom order, to address it through the ePayment API (the migration guide,
+    /// `epayment--migration-from-ecom.md`: eCom payments "can be captured, refunded, cancelled,
+    /// and retrieved using the ePayment API", `orderId` becoming `reference`). eCom order ids
+    /// may be shorter than a reference's 8 characters (`^[a-zA-Z0-9-]{1,50}$`, `ecom-v2.yaml`),
+    /// so only the minimum length is relaxed: the characters and the maximum stay. Not for
+    /// creating ePayment payments: use [`Reference::new`].
+    pub fn ecom_order_id(s: impl Into<String>) -> Result<Self, InvalidReference> {
+        let s = s.into();
+        Self::check_existing(&s)?;
+        Ok(Reference(s))
+    }
+
+    /// Checks a reference that addresses an existing payment: the rules of [`Reference::check`]
+    /// except the minimum length, which eCom order ids (readable through ePayment) need not
+    /// meet. An empty string is still refused.
+    pub fn check_existing(s: &str) -> Result<(), InvalidReference> {
+        match Self::check(s) {
+            Err(_) if s.is_empty() => Err(InvalidReference { reason: "must not be empty" }),
+            // The other rules, on the string padded to the minimum length.
+            Err(_) if s.len() < Self::MIN_LEN => Self::check(&format!("{s:-<8}")),
+            r => r,
+        }
+    }
+
     /// A fresh random reference (a UUID v4, 36 characters).
     pub fn random() -> Self {
         Reference(uuid::Uuid::new_v4().to_string())
@@ -328,6 +352,15 @@ mod tests {
         assert!(Reference::new("with space1").is_err());
         assert!(Reference::new("ünïcode-ref").is_err());
         assert!(Reference::random().is_valid());
+        // eCom order ids: only the minimum length is relaxed.
+        assert!(Reference::ecom_order_id("abc123").is_ok());
+        assert!(Reference::ecom_order_id("").is_err());
+        assert!(Reference::ecom_order_id("ab c").is_err());
+        assert!(Reference::ecom_order_id("a".repeat(65)).is_err());
+        assert_eq!(
+            Reference::check_existing("ab_c").unwrap_err().reason,
+            "only a-z, A-Z, 0-9 and '-' are allowed"
+        );
         assert_ne!(Reference::random(), Reference::random());
     }
 

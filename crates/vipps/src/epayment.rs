@@ -56,7 +56,17 @@ pub struct EPayment {
     client: Client,
 }
 
+/// The reference of an existing payment in a path. Only the minimum length is relaxed: eCom
+/// orders are read, captured, refunded and cancelled through ePayment under their order id
+/// (`epayment--migration-from-ecom.md`), which may be shorter than 8 characters (see
+/// [`Reference::ecom_order_id`]).
 fn reference_path(reference: &str) -> Result<&str> {
+    Reference::check_existing(reference).map_err(|e| Error::validation(ValidationError::new("reference", e.reason)))?;
+    Ok(reference)
+}
+
+/// The test-only force approve addresses ePayment payments only: the full reference rules.
+fn strict_reference_path(reference: &str) -> Result<&str> {
     Reference::check(reference).map_err(|e| Error::validation(ValidationError::new("reference", e.reason)))?;
     Ok(reference)
 }
@@ -75,7 +85,8 @@ impl EPayment {
         RequestBuilder::new(&self.client, op)
     }
 
-    /// `GET /epayment/v1/payments/{reference}`.
+    /// `GET /epayment/v1/payments/{reference}`. `reference` may also be an eCom order's id
+    /// (shorter ids too, see [`Reference::ecom_order_id`]), as for capture, refund and cancel.
     pub fn get_payment(&self, reference: impl AsRef<str>) -> RequestBuilder<GetPaymentResponse> {
         let op = reference_path(reference.as_ref()).map(|r| {
             Op::new(
@@ -159,7 +170,7 @@ impl EPayment {
         let op = if !self.client.config().environment().allows_test_operations() {
             Err(Error::config("force approve is only available in the test environment"))
         } else {
-            reference_path(reference.as_ref()).and_then(|r| {
+            strict_reference_path(reference.as_ref()).and_then(|r| {
                 body.validate().map_err(Error::validation)?;
                 Op::new(
                     "epayment.force_approve",

@@ -576,3 +576,32 @@ async fn capture_and_refund_deadlines_follow_the_clock() {
     let e = c.ecom().refund(&b, 100, "too late").await.unwrap_err();
     assert_eq!(ecom_code(&e), (400, "Payment".to_owned(), "95".to_owned()), "{e}");
 }
+
+/// epayment--migration-from-ecom.md: payments "initiated via the eCom API can be captured,
+/// refunded, cancelled, and retrieved using the ePayment API", `orderId` becoming `reference`;
+/// eCom order ids may be 1 to 50 characters (ecom-v2.yaml), shorter than a reference's 8.
+#[tokio::test]
+async fn a_short_ecom_order_id_is_addressed_through_epayment() {
+    let emu = Emulator::start().await.unwrap();
+    let c = client_for(&emu);
+    let id = vipps::types::Reference::ecom_order_id("ab12").unwrap();
+    c.ecom()
+        .initiate(initiate_req(&emu, id.as_str(), 3000, "https://example.com/cb"))
+        .await
+        .unwrap();
+    c.ecom()
+        .force_approve(id.as_str(), ForceApproveRequest::default())
+        .await
+        .unwrap();
+    let ep = c.epayment();
+    let p = ep.get_payment(&id).await.unwrap();
+    assert_eq!(p.reference.as_str(), "ab12");
+    let m = ep.capture(&id, vipps::types::Amount::nok(1000)).await.unwrap();
+    assert_eq!(m.aggregate.captured_amount.value, 1000);
+    let m = ep.refund(&id, vipps::types::Amount::nok(400)).await.unwrap();
+    assert_eq!(m.aggregate.refunded_amount.value, 400);
+    ep.cancel(&id).await.unwrap();
+    assert!(!ep.get_event_log(&id).await.unwrap().is_empty());
+    // Creating a payment keeps the full rules.
+    assert!(vipps::types::Reference::new("ab12").is_err());
+}

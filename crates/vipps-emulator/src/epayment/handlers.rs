@@ -21,6 +21,26 @@ fn path_reference(p: Result<Path<String>, PathRejection>) -> Result<String, ApiE
     Ok(r)
 }
 
+/// The reference of an existing payment: as `path_reference`, except that a reference too
+/// short for ePayment is taken when it is one of the merchant's eCom orders, which are read
+/// and modified through ePayment under their order id (`epayment--migration-from-ecom.md`)
+/// and may be shorter than 8 characters (`ecom-v2.yaml`: `^[a-zA-Z0-9-]{1,50}$`).
+fn existing_reference(
+    state: &AppState,
+    msn: &str,
+    p: Result<Path<String>, PathRejection>,
+) -> Result<String, ApiError> {
+    let Path(r) = p.map_err(|e| ApiError::validation("reference", &e.body_text(), None))?;
+    if let Err(e) = Reference::check(&r) {
+        let held = Reference::check_existing(&r).is_ok()
+            && state.store().transact(|t| state.reference_holder(t, msn, &r)).is_some();
+        if !held {
+            return Err(ApiError::validation("reference", e.reason, None));
+        }
+    }
+    Ok(r)
+}
+
 /// One idempotent mutation.
 #[derive(Clone)]
 struct Mutation<'a> {
@@ -236,9 +256,9 @@ async fn read(
     events: bool,
 ) -> Result<Stored, ApiError> {
     let call = inbound(state, headers, body, Credentials::Token, None).await?;
-    let reference = path_reference(reference)?;
-    let now = state.clock().now();
     let msn = call.merchant.msn.as_str();
+    let reference = existing_reference(state, msn, reference)?;
+    let now = state.clock().now();
     if events {
         let log = state.store().transact(|t| {
             let found = t.ledger.payment(msn, &reference, now).map(|p| p.event_log());
@@ -322,7 +342,7 @@ async fn modify(
     op: Op,
 ) -> Result<Stored, ApiError> {
     let call = inbound(state, headers, body, Credentials::Token, None).await?;
-    let reference = path_reference(reference)?;
+    let reference = existing_reference(state, &call.merchant.msn, reference)?;
     let key = idempotency_key(headers, KeyRule::Required)?;
     let req: ModificationRequest = parse_json(headers, &call.body)?.ok_or_else(body_required)?;
     req.validate()?;
@@ -365,7 +385,7 @@ async fn cancel_inner(
     body: Body,
 ) -> Result<Stored, ApiError> {
     let call = inbound(state, headers, body, Credentials::Token, None).await?;
-    let reference = path_reference(reference)?;
+    let reference = existing_reference(state, &call.merchant.msn, reference)?;
     // "Recommended", not required, for cancel (epayment--operations-2026.md): without a key the
     // cancel runs once and nothing is kept to replay.
     let key = idempotency_key(headers, KeyRule::Optional)?;
