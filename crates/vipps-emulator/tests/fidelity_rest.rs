@@ -51,3 +51,37 @@ async fn a_short_ecom_order_id_reaches_the_order_through_epayment() {
     let r = h.req(Method::GET, "/epayment/v1/payments/ab_c").send().await.unwrap();
     problem(r, 400, None).await;
 }
+
+fn at(v: &Value) -> time::OffsetDateTime {
+    time::OffsetDateTime::parse(v.as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap()
+}
+
+/// knowledge-base--payment-lifecycle-2026.md, "Capture attempt deadlines": the card network's
+/// guarantee is "usually shorter" than the market's deadline ("Mastercard: reservations are
+/// valid for 30 days"); epayment--operations-2026.md: `captureGuaranteedUntil` "can be earlier
+/// than the market's capture deadline". An eCom order read through ePayment
+/// (epayment--migration-from-ecom.md) follows the same rule as an ePayment payment; its card is
+/// the one eCom reports as `paymentInstrument` (Mastercard), so 30 days, not 180.
+#[tokio::test]
+async fn an_ecom_order_read_through_epayment_has_the_card_networks_guarantee() {
+    let h = H::start().await;
+    ecom_order(&h, "guarantee-ecom-1").await;
+    let p = h.get("guarantee-ecom-1").await;
+    // The card, as eCom's capture answer reports it.
+    let r = ecom(&h, Method::POST, "/ecomm/v2/payments/guarantee-ecom-1/capture")
+        .json(&json!({"merchantInfo": {"merchantSerialNumber": h.m().msn},
+            "transaction": {"transactionText": "Socks"}}))
+        .send()
+        .await
+        .unwrap();
+    let c: Value = r.json().await.unwrap();
+    assert_eq!(c["paymentInstrument"], "Mastercard", "{c}");
+    let authorized = h
+        .events("guarantee-ecom-1")
+        .await
+        .into_iter()
+        .find(|e| e["name"] == "AUTHORIZED")
+        .unwrap();
+    let days = (at(&p["captureGuaranteedUntil"]) - at(&authorized["timestamp"])).whole_days();
+    assert_eq!(days, 30, "{p}");
+}

@@ -13,7 +13,7 @@ use super::order::{Order, Phase};
 use super::state::{in_data, Data};
 use crate::core::error::{ApiError, Stored};
 use crate::core::state::{AppState, ForeignCall, Modification};
-use crate::core::store::Tables;
+use crate::core::store::{capture_guarantee, Tables};
 use http::StatusCode;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -156,7 +156,12 @@ fn view(o: &Order) -> GetPaymentResponse {
     );
     r.profile.sub = o.sub.clone();
     r.redirect_url = (o.phase == Phase::Initiated).then(|| o.url.clone());
-    r.capture_guaranteed_until = o.reserved_at.map(|t| t + time::Duration::days(180));
+    // The same rule as ePayment's payments: the card network's guarantee within the market's
+    // deadline. The order's card is the one eCom reports as its `paymentInstrument`.
+    let mastercard = o.instrument().as_deref() == Some("Mastercard");
+    r.capture_guaranteed_until = o
+        .reserved_at
+        .map(|t| capture_guarantee(t, mastercard, &Currency::Nok));
     r
 }
 

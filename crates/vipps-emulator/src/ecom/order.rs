@@ -276,7 +276,8 @@ impl Order {
         info
     }
 
-    fn instrument(&self) -> Option<String> {
+    /// The card the customer paid with, as eCom reports it (`paymentInstrument`).
+    pub(crate) fn instrument(&self) -> Option<String> {
         (self.reserved > 0).then(|| "Mastercard".to_owned())
     }
 

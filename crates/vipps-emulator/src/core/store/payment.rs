@@ -150,6 +150,16 @@ fn is_mastercard(bin: &str) -> bool {
     prefix(2).is_some_and(|p| (51..=55).contains(&p)) || prefix(4).is_some_and(|p| (2221..=2720).contains(&p))
 }
 
+/// `captureGuaranteedUntil` of a payment authorized at `authorized_at`: the card network's
+/// guarantee (30 days for Mastercard, 7 for other cards and wallets) within the market's capture
+/// deadline (180 days in Norway, 14 in Denmark and Finland), knowledge-base--payment-lifecycle-2026.md.
+/// eCom orders read through ePayment use it too.
+pub(crate) fn capture_guarantee(authorized_at: OffsetDateTime, mastercard: bool, currency: &Currency) -> OffsetDateTime {
+    let network_days = if mastercard { 30 } else { 7 };
+    let market_days = if *currency == Currency::Nok { 180 } else { 14 };
+    authorized_at + time::Duration::days(network_days.min(market_days))
+}
+
 pub(super) fn psp() -> String {
     uuid::Uuid::new_v4().to_string()
 }
@@ -312,9 +322,7 @@ impl Payment {
             .as_ref()
             .and_then(|x| x.card_bin.as_deref())
             .unwrap_or(TEST_CARD_NUMBER);
-        let network_days = if is_mastercard(bin) { 30 } else { 7 };
-        let guaranteed = self.authorized_at? + time::Duration::days(network_days);
-        self.capture_deadline().map(|deadline| guaranteed.min(deadline))
+        Some(capture_guarantee(self.authorized_at?, is_mastercard(bin), &self.amount.currency))
     }
 
     /// Until when a refund is possible: 365 days after the reservation.
