@@ -85,3 +85,59 @@ async fn an_ecom_order_read_through_epayment_has_the_card_networks_guarantee() {
     let days = (at(&p["captureGuaranteedUntil"]) - at(&authorized["timestamp"])).whole_days();
     assert_eq!(days, 30, "{p}");
 }
+
+/// access-token--overview-2026.md: "There are **two token endpoints**, and they are not
+/// interchangeable. Picking the wrong one is the usual reason a first integration returns HTTP
+/// 401." Userinfo is read with the standard flow's token (the one the payment that shared the
+/// data used); a `/miami/v1/token` token gets Userinfo's own 401 (RFC 6750 body and
+/// `WWW-Authenticate`), and the standard token still works.
+#[tokio::test]
+async fn userinfo_refuses_a_specialized_token() {
+    let h = H::start().await;
+    let mut body = web("userinfo-special-1", 1000);
+    body["profile"] = json!({"scope": "name"});
+    body["customer"] = json!({"phoneNumber": "4791234567"});
+    assert_eq!(h.create_body(&body, "userinfo-special-1").await.status(), 201);
+    let r = h
+        .req(Method::POST, "/epayment/v1/test/payments/userinfo-special-1/approve")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let sub = h.get("userinfo-special-1").await["profile"]["sub"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let m = h.m().clone();
+    let v: Value = h
+        .http
+        .post(h.url("/miami/v1/token"))
+        .basic_auth(&m.client_id, Some(&m.client_secret))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let special = v["access_token"].as_str().unwrap();
+    let ask = |token: String| {
+        h.http
+            .get(h.url(&format!("/vipps-userinfo-api/userinfo/{sub}")))
+            .bearer_auth(token)
+            .header("Merchant-Serial-Number", &m.msn)
+            .send()
+    };
+    let r = ask(special.to_owned()).await.unwrap();
+    assert_eq!(r.status(), 401);
+    let www = r.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    assert_eq!(www, "Bearer error=\"invalid_token\"");
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"], "invalid_token", "{e}");
+    assert!(e["error_description"].as_str().unwrap().contains("/accesstoken/get"), "{e}");
+    let standard = fetch_token(&h.http, &h.url(""), &m).await;
+    let r = ask(standard).await.unwrap();
+    assert_eq!(r.status(), 200);
+}

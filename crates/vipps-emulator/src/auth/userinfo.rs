@@ -8,10 +8,13 @@
 //!   that the data cannot be fetched (403).
 //! - Only the sales unit the customer consented to can read it: another one's token gets 404,
 //!   as does a `sub` nobody consented under.
+//! - A token from the specialized flow (`/miami/v1/token`) gets 401, as in the other
+//!   standard-flow APIs (access-token--overview-2026.md).
 //! - Errors are RFC 6750 style, `{"error", "error_description"}`; a 401 also has
 //!   `WWW-Authenticate: Bearer error="…"`.
 
 use crate::core::customer::Person;
+use crate::core::jwt::TokenKind;
 use crate::core::state::AppState;
 use crate::core::store::CONSENT_WINDOW;
 use crate::web::header_str;
@@ -47,6 +50,15 @@ pub(crate) async fn get(
     let Some(claims) = claims else {
         return unauthorized("invalid_token", "The access token is invalid or has expired");
     };
+    // access-token--overview-2026.md: the two token endpoints "are not interchangeable", and
+    // Userinfo is a standard-flow API, as ePayment is (web::authenticate refuses it there).
+    if claims.kind == TokenKind::Specialized {
+        return unauthorized(
+            "invalid_token",
+            "This token is from POST /miami/v1/token (specialized authentication); the Userinfo API \
+             takes a token from POST /accesstoken/get",
+        );
+    }
     // A path segment that does not decode is no one's sub.
     let sub = sub.map(|Path(s)| s).unwrap_or_default();
     let found = state.store().transaction(|l| {
