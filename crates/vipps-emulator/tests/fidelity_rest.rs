@@ -141,3 +141,33 @@ async fn userinfo_refuses_a_specialized_token() {
     let r = ask(standard).await.unwrap();
     assert_eq!(r.status(), 200);
 }
+
+/// epayment--error-codes-2026.md: "A malformed body gives HTTP 400 with `extraDetails` naming the
+/// field and the pattern it failed". A syntax error or an unexpected end of input is no field's
+/// failure: the body is no JSON document. The emulator reports it under `body` ("not valid
+/// JSON: …"), in each API's format, not under the field where the parser stopped
+/// (`amount.value` here).
+#[tokio::test]
+async fn a_truncated_body_is_reported_under_body_in_every_api() {
+    let h = H::start().await;
+    let cut = r#"{"reference": "truncated-0001", "amount": {"value": 10"#;
+    let cases = [
+        ("ePayment", h.req(Method::POST, "/epayment/v1/payments").header("Idempotency-Key", "cut-1")),
+        ("eCom", ecom(&h, Method::POST, "/ecomm/v2/payments")),
+        ("Checkout", h.checkout(Method::POST, "/checkout/v3/session")),
+        ("Webhooks", h.req(Method::POST, "/webhooks/v1/webhooks")),
+    ];
+    for (api, rb) in cases {
+        let r = rb
+            .header("Content-Type", "application/json")
+            .body(cut)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{api}");
+        let text = r.text().await.unwrap();
+        assert!(text.contains("not valid JSON"), "{api}: {text}");
+        assert!(text.contains("body"), "{api}: {text}");
+        assert!(!text.contains("amount.value") && !text.contains("amount"), "{api}: {text}");
+    }
+}

@@ -313,9 +313,14 @@ pub(crate) fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) 
 }
 
 fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> Rejection {
-    let mut path = e.path().to_string();
     let inner = e.inner();
     let message = inner.to_string();
+    // A syntax error or a body cut short is the whole body's problem, not the field where the
+    // parser happened to stop: it is no JSON document at all.
+    if inner.is_syntax() || inner.is_eof() {
+        return Rejection::body("body", format!("not valid JSON: {message}"), None);
+    }
+    let mut path = e.path().to_string();
     if let Some(rest) = message.strip_prefix("missing field `") {
         if let Some(field) = rest.split('`').next() {
             path = if path == "." {
@@ -332,11 +337,6 @@ fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> Rejection {
     if path == "." || path.is_empty() {
         path = "body".to_owned();
     }
-    let message = if inner.is_syntax() || inner.is_eof() {
-        format!("not valid JSON: {message}")
-    } else {
-        message
-    };
     // ePayment's own code for a metadata key given twice.
     let code = (path == "metadata" && message.starts_with("duplicate key")).then_some(4110);
     Rejection::body(path, message, code)
