@@ -171,3 +171,89 @@ async fn a_truncated_body_is_reported_under_body_in_every_api() {
         assert!(!text.contains("amount.value") && !text.contains("amount"), "{api}: {text}");
     }
 }
+
+/// webhooks--api-guide.md, "Retries": "your server needs to accept all preceding requests for a
+/// given payment, before any new notifications can be received for the same payment. For
+/// example, if you reply with an HTTP status code 500 to an authorization notification, a new
+/// notification about the same payment being captured will not be sent unless you reply with a
+/// successful HTTP status code to one of the retry attempts", and "After all retries are
+/// exhausted, the notification is never sent again". So CAPTURED waits while AUTHORIZED is
+/// retried, and is never sent once AUTHORIZED has used its last attempt undelivered (logged as
+/// not sent, attempt 0); another payment's events are not held.
+#[tokio::test]
+async fn a_webhook_event_never_delivered_blocks_the_payments_later_events() {
+    use std::sync::Arc;
+    let h = H::start().await;
+    h.emu.state().set_webhook_retry_schedule(vipps_emulator::RetrySchedule {
+        max_attempts: 3,
+        initial_backoff_ms: 50,
+        max_backoff_ms: 50,
+        timeout_ms: 5_000,
+    });
+    // A receiver that refuses every AUTHORIZED event and takes everything else.
+    let seen: Arc<parking_lot::Mutex<Vec<(String, String)>>> = Arc::default();
+    let s = Arc::clone(&seen);
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: String| {
+            let s = Arc::clone(&s);
+            async move {
+                let v: Value = serde_json::from_str(&body).unwrap();
+                let (reference, name) = (v["reference"].to_string(), v["name"].to_string());
+                s.lock().push((reference, name.clone()));
+                if name == "\"AUTHORIZED\"" {
+                    http::StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    http::StatusCode::OK
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let events = ["epayments.payment.authorized.v1", "epayments.payment.captured.v1"];
+    let r = h
+        .req(Method::POST, "/webhooks/v1/webhooks")
+        .json(&json!({"url": url, "events": events}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+
+    h.authorized("webhook-block-0001", 1000).await;
+    assert_eq!(h.modify("webhook-block-0001", "capture", 1000, "block-cap").await.status(), 200);
+    // Wait for the three AUTHORIZED attempts and CAPTURED's "not sent" entry.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let log = loop {
+        let v = h.deliveries("webhook").await;
+        let all = v["deliveries"].as_array().unwrap().clone();
+        if all
+            .iter()
+            .any(|d| d["event"] == "epayments.payment.captured.v1" && d["finished"] == true)
+        {
+            break all;
+        }
+        assert!(std::time::Instant::now() < deadline, "{v}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let received: Vec<String> = seen.lock().iter().map(|(_, n)| n.clone()).collect();
+    assert_eq!(received, ["\"AUTHORIZED\""; 3], "CAPTURED was never sent");
+    let attempts: Vec<(Value, Value)> = log.iter().map(|d| (d["event"].clone(), d["attempt"].clone())).collect();
+    assert_eq!(attempts.len(), 4, "{log:?}");
+    assert_eq!(attempts[3], (json!("epayments.payment.captured.v1"), json!(0)), "{log:?}");
+    assert!(log[3]["error"].as_str().unwrap().contains("never delivered"), "{log:?}");
+    assert_eq!(log[3]["success"], false);
+
+    // The block is per payment: another payment's AUTHORIZED is still tried (all its attempts).
+    h.authorized("webhook-block-0002", 1000).await;
+    assert_eq!(h.modify("webhook-block-0002", "capture", 1000, "block-cap2").await.status(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let second: Vec<String> = seen
+        .lock()
+        .iter()
+        .filter(|(r, _)| r.contains("0002"))
+        .map(|(_, n)| n.clone())
+        .collect();
+    assert_eq!(second, ["\"AUTHORIZED\""; 3]);
+}

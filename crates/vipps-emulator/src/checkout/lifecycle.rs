@@ -143,6 +143,7 @@ pub(super) fn callback(state: &AppState, s: &Session, body: &SessionResponse) ->
         sign: None,
         ordering_key: format!("checkout:{}:{}", s.msn, s.reference),
         on_attempt: None,
+        blocks_later: false,
     }
 }
 

@@ -47,6 +47,9 @@ pub(crate) struct Outbound {
     pub(crate) ordering_key: String,
     /// Called after each attempt (see [`AttemptHook`]).
     pub(crate) on_attempt: Option<AttemptHook>,
+    /// Whether a delivery that ends undelivered blocks every later one of its ordering key for
+    /// good (the Webhooks API's rule; callbacks go on with the next).
+    pub(crate) blocks_later: bool,
 }
 
 impl std::fmt::Debug for Outbound {

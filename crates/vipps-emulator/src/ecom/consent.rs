@@ -67,6 +67,7 @@ pub(super) fn remove_consent_inner(
         sign: None,
         ordering_key: format!("ecom-consent:{msn}:{user_id}"),
         on_attempt: None,
+        blocks_later: false,
     });
     Ok(Stored::json(
         StatusCode::ACCEPTED,

@@ -3,7 +3,12 @@
 //!
 //! Deliveries run on background tasks: they never slow down or block an API call.
 //! Deliveries that share an ordering key (a webhook and a payment, say) are sent one after
-//! the other, each finished (delivered or given up) before the next starts.
+//! the other, each finished (delivered or given up) before the next starts. A webhook event
+//! that is never delivered blocks the later events of its payment to that webhook for good
+//! (`Outbound::blocks_later`): webhooks--api-guide.md, "a new notification about the same
+//! payment being captured will not be sent unless you reply with a successful HTTP status code
+//! to one of the retry attempts", and "after all retries are exhausted, the notification is
+//! never sent again". Each blocked event is logged once, as not sent (attempt 0).
 
 use crate::core::outbox::{Message, Outbox};
 use crate::core::state::{AppState, WeakAppState};
@@ -11,7 +16,7 @@ use bytes::{Bytes, BytesMut};
 use http::{header, StatusCode};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -76,7 +81,8 @@ pub(crate) struct Attempt {
     pub(crate) event: Option<String>,
     /// Target URL.
     pub(crate) url: String,
-    /// 1-based attempt number.
+    /// 1-based attempt number; 0 for a webhook event not sent because an earlier event of its
+    /// payment was never delivered.
     pub(crate) attempt: u32,
     /// HTTP status, when the receiver answered.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -99,6 +105,8 @@ pub(crate) struct Deliveries {
     client: reqwest::Client,
     log: Mutex<Vec<Attempt>>,
     queues: Mutex<HashMap<String, mpsc::UnboundedSender<(u64, Outbound)>>>,
+    /// Ordering keys whose earlier delivery ran out of attempts undelivered (`blocks_later`).
+    blocked: Mutex<HashSet<String>>,
     next_id: std::sync::atomic::AtomicU64,
 }
 
@@ -120,6 +128,7 @@ impl Deliveries {
             client,
             log: Mutex::new(Vec::new()),
             queues: Mutex::new(HashMap::new()),
+            blocked: Mutex::new(HashSet::new()),
             next_id: std::sync::atomic::AtomicU64::new(1),
         }
     }
@@ -167,6 +176,11 @@ impl Deliveries {
             self.record(&o, id, 1, None, Some("invalid URL".into()), true, &body_json);
             return;
         };
+        if o.blocks_later && self.blocked.lock().contains(&o.ordering_key) {
+            let why = "not sent: an earlier event of this payment to this webhook was never delivered";
+            self.record(&o, id, 0, None, Some(why.into()), true, &body_json);
+            return;
+        }
         let attempts = o.schedule.max_attempts.max(1);
         for n in 1..=attempts {
             let method = http::Method::from_bytes(o.method.as_bytes()).unwrap_or(http::Method::POST);
@@ -195,6 +209,9 @@ impl Deliveries {
             let finished = success || n == attempts || !go_on;
             self.record(&o, id, n, status, error, finished, &body_json);
             if finished {
+                if !success && o.blocks_later {
+                    self.blocked.lock().insert(o.ordering_key.clone());
+                }
                 return;
             }
             tokio::time::sleep(o.schedule.backoff(n)).await;
@@ -242,9 +259,10 @@ impl Deliveries {
         self.log.lock().clone()
     }
 
-    /// Forgets the log.
+    /// Forgets the log and the blocked orderings.
     pub(crate) fn clear(&self) {
         self.log.lock().clear();
+        self.blocked.lock().clear();
     }
 }
 

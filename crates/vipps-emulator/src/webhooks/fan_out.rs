@@ -74,6 +74,9 @@ pub(super) fn fan_out(state: &AppState, schedule: RetrySchedule, events: &[Publi
                 })),
                 ordering_key: format!("webhook:{id}:{}:{}", pe.msn, e.reference),
                 on_attempt: Some(attempt_hook(state.downgrade(), id.clone())),
+                // webhooks--api-guide.md: a later event of the payment "will not be sent unless you
+                // reply with a successful HTTP status code to one of the retry attempts".
+                blocks_later: true,
             });
         }
     }
