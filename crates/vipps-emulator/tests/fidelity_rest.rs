@@ -257,3 +257,53 @@ async fn a_webhook_event_never_delivered_blocks_the_payments_later_events() {
         .collect();
     assert_eq!(second, ["\"AUTHORIZED\""; 3]);
 }
+
+/// epayment-v1.yaml, `qrFormat.size`: "if the value is 200, then 200x200 px is set as the
+/// dimension for the QR code", `minimum: 100`, `maximum: 2000`. 100 is a valid size, so it is
+/// not refused; but a long public URL makes a code of more modules than fit readably in 100 px.
+/// The PNG has whole pixels per module and its quiet zone, at least two pixels per module: it
+/// is `size` pixels when that is enough, else the smallest readable size (README, "Choices…").
+#[tokio::test]
+async fn a_small_png_qr_code_of_a_long_url_can_be_read() {
+    let base = format!("https://emulator.example.com/{}", "long-path-".repeat(60));
+    let h = H::with(vipps_emulator::EmulatorConfig {
+        public_url: Some(base.clone()),
+        ..vipps_emulator::EmulatorConfig::default()
+    })
+    .await;
+    for (reference, size) in [("qr-tiny-0100", 100), ("qr-tiny-0150", 150), ("qr-tiny-0333", 333)] {
+        let body = json!({
+            "amount": {"currency": "NOK", "value": 1000},
+            "paymentMethod": {"type": "WALLET"},
+            "reference": reference,
+            "userFlow": "QR",
+            "qrFormat": {"format": "IMAGE/PNG", "size": size},
+        });
+        let r = h.create_body(&body, reference).await;
+        assert_eq!(r.status(), 201);
+        let redirect = r.json::<Value>().await.unwrap()["redirectUrl"].as_str().unwrap().to_owned();
+        let query = redirect.split_once("/qr?").unwrap().1;
+        let png = h.http.get(h.url(&format!("/qr?{query}"))).send().await.unwrap();
+        assert_eq!(png.status(), 200);
+        let bytes = png.bytes().await.unwrap();
+        let decoder = png::Decoder::new(std::io::Cursor::new(&bytes[..]));
+        let mut reader = decoder.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        let (w, hh) = (info.width as usize, info.height as usize);
+        assert_eq!(w, hh);
+        let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, hh, |x, y| buf[y * w + x]);
+        let grids = img.detect_grids();
+        assert_eq!(grids.len(), 1, "size {size}: one QR code in a {w} px image");
+        let (_, content) = grids[0]
+            .decode()
+            .unwrap_or_else(|e| panic!("size {size}: a {w} px image: {e:?}"));
+        assert_eq!(content, redirect.replace("/qr?", "/landing?"), "size {size}");
+        assert!(w >= size as usize, "never smaller than asked");
+        if size < 200 {
+            assert!(w > size as usize, "this code needs over 200 px: two pixels a module ({w})");
+        } else {
+            assert_eq!(w, size as usize, "qrFormat.size, when it is enough");
+        }
+    }
+}

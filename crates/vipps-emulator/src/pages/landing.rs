@@ -379,7 +379,7 @@ async fn ecom_act(state: &AppState, token: String, approve: bool) -> Response {
 
 /// `GET /qr?token=…`: the payment's QR code, a real one that leads to its landing page (scan
 /// it with a phone that reaches the emulator's public URL). SVG by default; PNG of
-/// `qrFormat.size` pixels (1024 by default) for `IMAGE/PNG`.
+/// `qrFormat.size` pixels (1024 by default; more when too few for the code) for `IMAGE/PNG`.
 pub(crate) async fn qr(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
     let Some(token) = query_param(query.as_deref(), "token") else {
         return not_found();
@@ -423,16 +423,24 @@ pub(crate) async fn qr(State(state): State<AppState>, RawQuery(query): RawQuery)
     r
 }
 
-/// `code` as a `size`×`size` greyscale PNG with the standard quiet zone of four modules.
+/// `code` as a square greyscale PNG with the standard quiet zone of four modules, each module
+/// a whole number of pixels (a fractional scale smears modules and the code cannot be read):
+/// `size` pixels when that gives each module at least two, the code centred with a wider
+/// margin; else two pixels per module, larger than `size` (the spec allows 100 px, too few for
+/// the code of a long public URL; one pixel per module does not decode reliably; README,
+/// "Choices…").
 fn qr_png(code: &qrcode::QrCode, size: u32) -> Option<Vec<u8>> {
     let modules = code.width() as u32;
     let total = modules + 8;
+    let size = size.max(2 * total);
+    let scale = size / total;
+    let margin = (size - total * scale) / 2;
     let colors = code.to_colors();
     let dark = |x: u32, y: u32| -> bool {
-        let (mx, my) = (x * total / size, y * total / size);
-        if mx < 4 || my < 4 || mx >= modules + 4 || my >= modules + 4 {
+        let module = |p: u32| p.checked_sub(margin).map(|p| p / scale).filter(|m| (4..modules + 4).contains(m));
+        let (Some(mx), Some(my)) = (module(x), module(y)) else {
             return false;
-        }
+        };
         colors[((my - 4) * modules + (mx - 4)) as usize] == qrcode::Color::Dark
     };
     let mut pixels = Vec::with_capacity((size * size) as usize);
