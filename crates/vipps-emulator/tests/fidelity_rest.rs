@@ -136,7 +136,10 @@ async fn userinfo_refuses_a_specialized_token() {
     assert_eq!(www, "Bearer error=\"invalid_token\"");
     let e: Value = r.json().await.unwrap();
     assert_eq!(e["error"], "invalid_token", "{e}");
-    assert!(e["error_description"].as_str().unwrap().contains("/accesstoken/get"), "{e}");
+    assert!(
+        e["error_description"].as_str().unwrap().contains("/accesstoken/get"),
+        "{e}"
+    );
     let standard = fetch_token(&h.http, &h.url(""), &m).await;
     let r = ask(standard).await.unwrap();
     assert_eq!(r.status(), 200);
@@ -152,7 +155,11 @@ async fn a_truncated_body_is_reported_under_body_in_every_api() {
     let h = H::start().await;
     let cut = r#"{"reference": "truncated-0001", "amount": {"value": 10"#;
     let cases = [
-        ("ePayment", h.req(Method::POST, "/epayment/v1/payments").header("Idempotency-Key", "cut-1")),
+        (
+            "ePayment",
+            h.req(Method::POST, "/epayment/v1/payments")
+                .header("Idempotency-Key", "cut-1"),
+        ),
         ("eCom", ecom(&h, Method::POST, "/ecomm/v2/payments")),
         ("Checkout", h.checkout(Method::POST, "/checkout/v3/session")),
         ("Webhooks", h.req(Method::POST, "/webhooks/v1/webhooks")),
@@ -168,7 +175,10 @@ async fn a_truncated_body_is_reported_under_body_in_every_api() {
         let text = r.text().await.unwrap();
         assert!(text.contains("not valid JSON"), "{api}: {text}");
         assert!(text.contains("body"), "{api}: {text}");
-        assert!(!text.contains("amount.value") && !text.contains("amount"), "{api}: {text}");
+        assert!(
+            !text.contains("amount.value") && !text.contains("amount"),
+            "{api}: {text}"
+        );
     }
 }
 
@@ -222,7 +232,12 @@ async fn a_webhook_event_never_delivered_blocks_the_payments_later_events() {
     assert_eq!(r.status(), 201);
 
     h.authorized("webhook-block-0001", 1000).await;
-    assert_eq!(h.modify("webhook-block-0001", "capture", 1000, "block-cap").await.status(), 200);
+    assert_eq!(
+        h.modify("webhook-block-0001", "capture", 1000, "block-cap")
+            .await
+            .status(),
+        200
+    );
     // Wait for the three AUTHORIZED attempts and CAPTURED's "not sent" entry.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let log = loop {
@@ -241,13 +256,22 @@ async fn a_webhook_event_never_delivered_blocks_the_payments_later_events() {
     assert_eq!(received, ["\"AUTHORIZED\""; 3], "CAPTURED was never sent");
     let attempts: Vec<(Value, Value)> = log.iter().map(|d| (d["event"].clone(), d["attempt"].clone())).collect();
     assert_eq!(attempts.len(), 4, "{log:?}");
-    assert_eq!(attempts[3], (json!("epayments.payment.captured.v1"), json!(0)), "{log:?}");
+    assert_eq!(
+        attempts[3],
+        (json!("epayments.payment.captured.v1"), json!(0)),
+        "{log:?}"
+    );
     assert!(log[3]["error"].as_str().unwrap().contains("never delivered"), "{log:?}");
     assert_eq!(log[3]["success"], false);
 
     // The block is per payment: another payment's AUTHORIZED is still tried (all its attempts).
     h.authorized("webhook-block-0002", 1000).await;
-    assert_eq!(h.modify("webhook-block-0002", "capture", 1000, "block-cap2").await.status(), 200);
+    assert_eq!(
+        h.modify("webhook-block-0002", "capture", 1000, "block-cap2")
+            .await
+            .status(),
+        200
+    );
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     let second: Vec<String> = seen
         .lock()
@@ -281,7 +305,10 @@ async fn a_small_png_qr_code_of_a_long_url_can_be_read() {
         });
         let r = h.create_body(&body, reference).await;
         assert_eq!(r.status(), 201);
-        let redirect = r.json::<Value>().await.unwrap()["redirectUrl"].as_str().unwrap().to_owned();
+        let redirect = r.json::<Value>().await.unwrap()["redirectUrl"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let query = redirect.split_once("/qr?").unwrap().1;
         let png = h.http.get(h.url(&format!("/qr?{query}"))).send().await.unwrap();
         assert_eq!(png.status(), 200);
@@ -301,7 +328,10 @@ async fn a_small_png_qr_code_of_a_long_url_can_be_read() {
         assert_eq!(content, redirect.replace("/qr?", "/landing?"), "size {size}");
         assert!(w >= size as usize, "never smaller than asked");
         if size < 200 {
-            assert!(w > size as usize, "this code needs over 200 px: two pixels a module ({w})");
+            assert!(
+                w > size as usize,
+                "this code needs over 200 px: two pixels a module ({w})"
+            );
         } else {
             assert_eq!(w, size as usize, "qrFormat.size, when it is enough");
         }

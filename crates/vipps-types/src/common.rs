@@ -133,7 +133,9 @@ impl Reference {
     /// meet. An empty string is still refused.
     pub fn check_existing(s: &str) -> Result<(), InvalidReference> {
         match Self::check(s) {
-            Err(_) if s.is_empty() => Err(InvalidReference { reason: "must not be empty" }),
+            Err(_) if s.is_empty() => Err(InvalidReference {
+                reason: "must not be empty",
+            }),
             // The other rules, on the string padded to the minimum length.
             Err(_) if s.len() < Self::MIN_LEN => Self::check(&format!("{s:-<8}")),
             r => r,

@@ -159,9 +159,7 @@ fn view(o: &Order) -> GetPaymentResponse {
     // The same rule as ePayment's payments: the card network's guarantee within the market's
     // deadline. The order's card is the one eCom reports as its `paymentInstrument`.
     let mastercard = o.instrument().as_deref() == Some("Mastercard");
-    r.capture_guaranteed_until = o
-        .reserved_at
-        .map(|t| capture_guarantee(t, mastercard, &Currency::Nok));
+    r.capture_guaranteed_until = o.reserved_at.map(|t| capture_guarantee(t, mastercard, &Currency::Nok));
     r
 }
 

@@ -25,11 +25,7 @@ fn path_reference(p: Result<Path<String>, PathRejection>) -> Result<String, ApiE
 /// short for ePayment is taken when it is one of the merchant's eCom orders, which are read
 /// and modified through ePayment under their order id (`epayment--migration-from-ecom.md`)
 /// and may be shorter than 8 characters (`ecom-v2.yaml`: `^[a-zA-Z0-9-]{1,50}$`).
-fn existing_reference(
-    state: &AppState,
-    msn: &str,
-    p: Result<Path<String>, PathRejection>,
-) -> Result<String, ApiError> {
+fn existing_reference(state: &AppState, msn: &str, p: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
     let Path(r) = p.map_err(|e| ApiError::validation("reference", &e.body_text(), None))?;
     if let Err(e) = Reference::check(&r) {
         let held = Reference::check_existing(&r).is_ok()

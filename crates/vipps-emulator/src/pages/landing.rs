@@ -437,7 +437,11 @@ fn qr_png(code: &qrcode::QrCode, size: u32) -> Option<Vec<u8>> {
     let margin = (size - total * scale) / 2;
     let colors = code.to_colors();
     let dark = |x: u32, y: u32| -> bool {
-        let module = |p: u32| p.checked_sub(margin).map(|p| p / scale).filter(|m| (4..modules + 4).contains(m));
+        let module = |p: u32| {
+            p.checked_sub(margin)
+                .map(|p| p / scale)
+                .filter(|m| (4..modules + 4).contains(m))
+        };
         let (Some(mx), Some(my)) = (module(x), module(y)) else {
             return false;
         };

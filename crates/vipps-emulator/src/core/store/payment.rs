@@ -154,7 +154,11 @@ fn is_mastercard(bin: &str) -> bool {
 /// guarantee (30 days for Mastercard, 7 for other cards and wallets) within the market's capture
 /// deadline (180 days in Norway, 14 in Denmark and Finland), knowledge-base--payment-lifecycle-2026.md.
 /// eCom orders read through ePayment use it too.
-pub(crate) fn capture_guarantee(authorized_at: OffsetDateTime, mastercard: bool, currency: &Currency) -> OffsetDateTime {
+pub(crate) fn capture_guarantee(
+    authorized_at: OffsetDateTime,
+    mastercard: bool,
+    currency: &Currency,
+) -> OffsetDateTime {
     let network_days = if mastercard { 30 } else { 7 };
     let market_days = if *currency == Currency::Nok { 180 } else { 14 };
     authorized_at + time::Duration::days(network_days.min(market_days))
@@ -322,7 +326,11 @@ impl Payment {
             .as_ref()
             .and_then(|x| x.card_bin.as_deref())
             .unwrap_or(TEST_CARD_NUMBER);
-        Some(capture_guarantee(self.authorized_at?, is_mastercard(bin), &self.amount.currency))
+        Some(capture_guarantee(
+            self.authorized_at?,
+            is_mastercard(bin),
+            &self.amount.currency,
+        ))
     }
 
     /// Until when a refund is possible: 365 days after the reservation.
