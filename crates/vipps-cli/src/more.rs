@@ -57,9 +57,10 @@ pub enum CheckoutCommand {
         callback_url: String,
         #[arg(long, default_value = "https://example.com/return")]
         return_url: String,
-        /// Token Vipps sends back as the callback's Authorization header.
-        #[arg(long, default_value = "callback-secret-token")]
-        callback_token: String,
+        /// Token Vipps sends back as the callback's Authorization header (default: a random
+        /// one, printed once). A constant default would let anyone forge callbacks.
+        #[arg(long)]
+        callback_token: Option<String>,
     },
     /// Show a session.
     Get { reference: String },
@@ -101,6 +102,15 @@ pub async fn checkout(cmd: CheckoutCommand, json: bool) -> Result<(), String> {
                 None => Reference::new(format!("co-{}", uuid::Uuid::new_v4().simple())).map_err(|e| e.to_string())?,
             };
             let currency = Currency::from(currency.to_ascii_uppercase().as_str());
+            let callback_token = match callback_token {
+                Some(t) => t,
+                None => {
+                    let t = uuid::Uuid::new_v4().simple().to_string();
+                    // On stderr, so that --json output stays one JSON document.
+                    eprintln!("callback token (generated): {t}");
+                    t
+                }
+            };
             let info = MerchantInfo::new(callback_url, return_url, callback_token);
             let transaction = amount
                 .map(|a| PaymentTransaction::new(Amount::new(a, currency.clone()), reference.clone(), description));
@@ -252,7 +262,8 @@ pub enum WebhooksCommand {
         #[arg(long, default_value_t = 8090)]
         port: u16,
         /// The webhook secret from registration.
-        #[arg(long, env = "VIPPS_WEBHOOK_SECRET")]
+        // hide_env_values: `--help` would otherwise print the variable's value.
+        #[arg(long, env = "VIPPS_WEBHOOK_SECRET", hide_env_values = true)]
         secret: String,
         #[arg(long, default_value = "127.0.0.1")]
         host: String,
@@ -305,7 +316,8 @@ async fn listen(host: String, port: u16, secret: String, json: bool) -> Result<(
     use axum::body::Bytes;
     use axum::http::{HeaderMap, Method, StatusCode, Uri};
     use vipps::webhooks::WebhookVerifier;
-    let verifier = WebhookVerifier::new(secret);
+    // The SDK refuses an empty secret: with it, any forged delivery would verify.
+    let verifier = WebhookVerifier::new(secret).map_err(|e| format!("--secret / VIPPS_WEBHOOK_SECRET: {e}"))?;
     let app = axum::Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
         let verifier = verifier.clone();
         async move {

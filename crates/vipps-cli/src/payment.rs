@@ -91,18 +91,37 @@ pub enum PaymentCommand {
     },
 }
 
-/// The client from `VIPPS_*` variables; without any, the emulator's default merchant on localhost:8080.
+/// The variables that make up a merchant's credentials.
+const CREDENTIALS: [&str; 4] = [
+    "VIPPS_CLIENT_ID",
+    "VIPPS_CLIENT_SECRET",
+    "VIPPS_SUBSCRIPTION_KEY",
+    "VIPPS_MERCHANT_SERIAL_NUMBER",
+];
+
+/// The client from `VIPPS_*` variables; without any credential variable, the emulator's
+/// default merchant on localhost:8080. Some but not all of them set is refused: filling the
+/// gaps with the emulator's values sent the real secrets to localhost.
 pub fn client_from_env() -> Result<Client, String> {
-    let defaults = vipps_emulator::Merchant::default_test();
-    let have_creds = std::env::var("VIPPS_CLIENT_ID").is_ok();
+    // As the SDK reads them: a blank value counts as unset.
+    let set = |k: &&str| std::env::var(k).is_ok_and(|v| !v.trim().is_empty());
+    let missing: Vec<&str> = CREDENTIALS.iter().filter(|k| !set(k)).copied().collect();
     let mut b = Client::builder().system("vipps-cli", env!("CARGO_PKG_VERSION"));
-    if !have_creds {
+    if missing.len() == CREDENTIALS.len() {
+        let defaults = vipps_emulator::Merchant::default_test();
         b = b
             .client_id(defaults.client_id.clone())
             .client_secret(defaults.client_secret.clone())
             .subscription_key(defaults.subscription_key.clone())
             .merchant_serial_number(defaults.msn.clone())
             .base_url("http://127.0.0.1:8080");
+    } else if !missing.is_empty() {
+        // Names only, never values.
+        return Err(format!(
+            "{} not set; set all of {} (or none of them to use the local emulator's test merchant)",
+            missing.join(", "),
+            CREDENTIALS.join(", ")
+        ));
     }
     b.from_env().and_then(|b| b.build()).map_err(|e| e.to_string())
 }

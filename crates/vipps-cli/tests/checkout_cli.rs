@@ -160,3 +160,52 @@ fn demo_includes_the_checkout_flow() {
         assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");
     }
 }
+
+#[test]
+fn create_generates_a_random_callback_token_and_prints_it_once() {
+    let (_server, base) = start_emulator();
+    let generated = |reference: &str| {
+        let (ok, out, err) = vipps(
+            &base,
+            &["checkout", "create", "--amount", "100", "--reference", reference],
+        );
+        assert!(ok, "{out}{err}");
+        let lines: Vec<&str> = err
+            .lines()
+            .chain(out.lines())
+            .filter(|l| l.contains("callback token"))
+            .collect();
+        assert_eq!(lines.len(), 1, "printed once, labelled: {out}{err}");
+        let token = lines[0]
+            .strip_prefix("callback token (generated): ")
+            .unwrap()
+            .to_owned();
+        assert!(
+            token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{token}"
+        );
+        token
+    };
+    let (a, b) = (generated("cli-co-tok-0001"), generated("cli-co-tok-0002"));
+    assert_ne!(a, b, "not a constant");
+    // A given token is used as it is, and nothing is generated.
+    let (ok, out, err) = vipps(
+        &base,
+        &[
+            "checkout",
+            "create",
+            "--amount",
+            "100",
+            "--reference",
+            "cli-co-tok-0003",
+            "--callback-token",
+            "mine-0123",
+        ],
+    );
+    assert!(
+        ok && !err.contains("callback token") && !out.contains("callback token"),
+        "{out}{err}"
+    );
+    let (_, help, _) = vipps(&base, &["checkout", "create", "--help"]);
+    assert!(!help.contains("callback-secret-token"), "{help}");
+}

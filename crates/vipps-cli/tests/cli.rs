@@ -272,3 +272,48 @@ fn the_emulator_refuses_unknown_fields_unless_lenient() {
     let answer = create_with_a_typo(&base);
     assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
 }
+
+#[test]
+fn partial_credentials_are_refused_not_filled_in_with_the_emulator_s() {
+    // A server that would see the real secrets if the CLI sent them anywhere.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    for unset in ["VIPPS_CLIENT_ID", "VIPPS_MERCHANT_SERIAL_NUMBER"] {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["payment", "get", "cli-partial-0001"]);
+        for (k, v) in [
+            ("VIPPS_CLIENT_ID", "real-client-id"),
+            ("VIPPS_CLIENT_SECRET", "real-s3cret-value"),
+            ("VIPPS_SUBSCRIPTION_KEY", "real-subkey-value"),
+            ("VIPPS_MERCHANT_SERIAL_NUMBER", "123456"),
+        ] {
+            cmd.env(k, v);
+        }
+        let out = cmd.env_remove(unset).env("VIPPS_BASE_URL", &base).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let all = format!("{}{stderr}", String::from_utf8_lossy(&out.stdout));
+        assert!(!out.status.success(), "{all}");
+        assert!(stderr.contains(unset), "names what is missing: {stderr}");
+        assert!(
+            !all.contains("real-s3cret-value") && !all.contains("real-subkey-value"),
+            "{all}"
+        );
+        assert!(
+            matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+            "nothing was sent"
+        );
+    }
+    // Without the base URL, the default was the emulator's address: nothing goes there either
+    // (the refusal comes before any connection).
+    let out = Command::new(BIN)
+        .args(["payment", "get", "cli-partial-0001"])
+        .env_remove("VIPPS_CLIENT_ID")
+        .env_remove("VIPPS_BASE_URL")
+        .env("VIPPS_CLIENT_SECRET", "real-s3cret-value")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("VIPPS_CLIENT_ID"), "{stderr}");
+    assert!(!stderr.contains("real-s3cret-value"), "{stderr}");
+}

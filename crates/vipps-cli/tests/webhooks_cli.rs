@@ -119,3 +119,40 @@ fn register_listen_list_delete() {
     run(&base, &["webhooks", "delete", &id]);
     assert!(run(&base, &["webhooks", "list"]).starts_with("0 webhook(s)"));
 }
+
+#[test]
+fn listen_refuses_an_empty_secret() {
+    // Before, `--secret ''` started a receiver that printed forged events as verified.
+    for (args, env) in [
+        (vec!["webhooks", "listen", "--port", "0", "--secret", ""], vec![]),
+        (
+            vec!["webhooks", "listen", "--port", "0"],
+            vec![("VIPPS_WEBHOOK_SECRET", "")],
+        ),
+    ] {
+        let mut cmd = Command::new(BIN);
+        cmd.args(&args).env_remove("VIPPS_WEBHOOK_SECRET");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}: {stdout}{stderr}");
+        assert!(!stdout.contains("listening"), "{stdout}");
+        // (clap takes an empty variable for an absent one: then the secret is missing.)
+        assert!(stderr.contains("empty") || stderr.contains("required"), "{stderr}");
+    }
+}
+
+#[test]
+fn help_does_not_print_the_webhook_secret() {
+    let out = Command::new(BIN)
+        .args(["webhooks", "listen", "--help"])
+        .env("VIPPS_WEBHOOK_SECRET", "hunter2-webhook-s3cret")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && help.contains("VIPPS_WEBHOOK_SECRET"), "{help}");
+    assert!(!help.contains("hunter2-webhook-s3cret"), "{help}");
+}

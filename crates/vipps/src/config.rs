@@ -85,7 +85,12 @@ pub struct Config {
     pub(crate) retry: RetryPolicy,
     pub(crate) user_agent: String,
     pub(crate) proxy: Proxy,
+    pub(crate) max_response_bytes: usize,
 }
+
+/// The default of [`ClientBuilder::max_response_bytes`]: 4 MiB, far above any answer of the
+/// APIs (a payment's event log included), far below what would strain a process.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 
 /// Which proxy the client's connections go through.
 #[derive(Clone, Default)]
@@ -123,6 +128,7 @@ impl fmt::Debug for Config {
             .field("request_timeout", &self.request_timeout)
             .field("retry", &self.retry)
             .field("proxy", &self.proxy)
+            .field("max_response_bytes", &self.max_response_bytes)
             .finish()
     }
 }
@@ -155,6 +161,8 @@ pub struct ClientBuilder {
     request_timeout: Option<Duration>,
     retry: Option<RetryPolicy>,
     proxy: Proxy,
+    max_response_bytes: Option<usize>,
+    allow_insecure_http: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -236,6 +244,21 @@ impl ClientBuilder {
     /// Timeout of one attempt, from sending to the whole body received (default 30 s).
     pub fn request_timeout(mut self, d: Duration) -> Self {
         self.request_timeout = Some(d);
+        self
+    }
+    /// The largest response body read, in bytes (default [`DEFAULT_MAX_RESPONSE_BYTES`],
+    /// 4 MiB). A larger answer fails the call with [`crate::ErrorKind::Transport`] ("response
+    /// body too large") once the limit is reached, and is not retried.
+    pub fn max_response_bytes(mut self, n: usize) -> Self {
+        self.max_response_bytes = Some(n);
+        self
+    }
+    /// Allows an `http://` base URL to any host. Without this, plain HTTP is only taken to a
+    /// loopback address (`127.0.0.1`, `::1`, or exactly `localhost`, as the emulator's): the
+    /// client secret and the subscription key travel in every token request, readable to
+    /// anyone on the path.
+    pub fn allow_insecure_http(mut self) -> Self {
+        self.allow_insecure_http = true;
         self
     }
     /// The retry policy (default [`RetryPolicy::default`]).
@@ -327,6 +350,12 @@ impl ClientBuilder {
             if !matches!(parsed.scheme(), "http" | "https") {
                 return Err(Error::config("base URL must be http:// or https://"));
             }
+            if parsed.scheme() == "http" && !self.allow_insecure_http && !is_loopback(&parsed) {
+                return Err(Error::config(
+                    "base URL is http:// to a host that is not loopback; credentials would be sent \
+                     in cleartext (use https://, or ClientBuilder::allow_insecure_http)",
+                ));
+            }
             // Credentials in a URL would travel in every error's Debug output; refuse them.
             if !parsed.username().is_empty() || parsed.password().is_some() {
                 return Err(Error::config(
@@ -361,12 +390,25 @@ impl ClientBuilder {
             retry: self.retry.unwrap_or_default(),
             user_agent: format!("vipps-rs/{}", env!("CARGO_PKG_VERSION")),
             proxy,
+            max_response_bytes: self.max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
         })
     }
 
     /// Builds the client.
     pub fn build(self) -> Result<crate::Client, Error> {
         crate::Client::from_config(self.build_config()?)
+    }
+}
+
+/// Whether `url` goes to this machine: a loopback IP address, or exactly `localhost` (a name
+/// that only resolves there; `localhost.example.com` may not).
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        // `url` lower-cases domain names: `LOCALHOST` is `localhost` here.
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
     }
 }
 
@@ -425,6 +467,31 @@ mod tests {
         assert!(ok().merchant_serial_number("12").build_config().is_err());
         assert!(ok().merchant_serial_number("12345a").build_config().is_err());
         assert!(ok().base_url("ftp://example.com").build_config().is_err());
+        // Plain HTTP: loopback only, unless allowed explicitly.
+        for url in [
+            "http://127.0.0.1:8080",
+            "http://127.0.0.2",
+            "http://[::1]:8080/",
+            "http://localhost:8080",
+            "http://LOCALHOST",
+            "https://example.com",
+        ] {
+            assert!(ok().base_url(url).build_config().is_ok(), "{url}");
+        }
+        for url in [
+            "http://example.com",
+            "http://10.0.0.1:8080",
+            "http://localhost.example.com",
+            "http://127.0.0.1.nip.io",
+            "http://0.0.0.0:8080",
+        ] {
+            let e = ok().base_url(url).build_config().unwrap_err();
+            assert!(
+                matches!(e.kind(), crate::ErrorKind::Config(m) if m.contains("allow_insecure_http")),
+                "{url}: {e}"
+            );
+            assert!(ok().base_url(url).allow_insecure_http().build_config().is_ok(), "{url}");
+        }
         let e = ok()
             .base_url("https://user:hunter2@example.com")
             .build_config()

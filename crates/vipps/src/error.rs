@@ -245,6 +245,9 @@ impl NetworkError {
     /// layer that failed.
     fn summary(&self) -> &'static str {
         use std::io::ErrorKind as Io;
+        if self.causes().any(|e| e.is::<crate::net::BodyTooLarge>()) {
+            return "response body too large";
+        }
         match self.io_error_kind() {
             Some(Io::TimedOut) => "timed out",
             Some(Io::ConnectionRefused) => "connection refused",

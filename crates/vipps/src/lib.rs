@@ -97,7 +97,7 @@ mod untyped;
 pub mod userinfo;
 pub mod webhooks;
 
-pub use config::{ClientBuilder, Config, Environment, SystemInfo};
+pub use config::{ClientBuilder, Config, Environment, SystemInfo, DEFAULT_MAX_RESPONSE_BYTES};
 pub use error::{Error, ErrorKind, NetworkError, Result};
 pub use http::Method;
 pub use retry::RetryPolicy;

@@ -32,7 +32,27 @@ pub(crate) type Body = Full<Bytes>;
 pub(crate) enum Failure {
     Connect(NetworkError),
     Broken(NetworkError),
+    /// The answer's body was larger than the client's limit; reading stopped there.
+    TooLarge(NetworkError),
 }
+
+/// An answer whose body is larger than [`crate::ClientBuilder::max_response_bytes`].
+#[derive(Debug)]
+pub(crate) struct BodyTooLarge {
+    pub(crate) limit: usize,
+}
+
+impl std::fmt::Display for BodyTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the response body is larger than the limit of {} bytes (ClientBuilder::max_response_bytes)",
+            self.limit
+        )
+    }
+}
+
+impl std::error::Error for BodyTooLarge {}
 
 /// The pooled client. Cheap to clone.
 #[derive(Clone)]
@@ -89,8 +109,12 @@ impl Http {
         Ok(Http { client })
     }
 
-    /// Sends `req` and reads the whole answer.
-    pub(crate) async fn exchange(&self, req: Request<Body>) -> Result<(http::response::Parts, Bytes), Failure> {
+    /// Sends `req` and reads the whole answer, if its body is at most `max_body` bytes.
+    pub(crate) async fn exchange(
+        &self,
+        req: Request<Body>,
+        max_body: usize,
+    ) -> Result<(http::response::Parts, Bytes), Failure> {
         let resp = self.client.request(req).await.map_err(|e| {
             if e.is_connect() {
                 Failure::Connect(NetworkError::new(e))
@@ -99,10 +123,19 @@ impl Http {
             }
         })?;
         let (parts, body) = resp.into_parts();
-        let body = body
+        // Bounded: a server (or a man in the middle) could otherwise send a body without end
+        // and take all of the caller's memory. `Limited` also refuses a too-large
+        // `Content-Length` before reading anything.
+        let body = http_body_util::Limited::new(body, max_body)
             .collect()
             .await
-            .map_err(|e| Failure::Broken(NetworkError::new(e)))?
+            .map_err(|e| {
+                if e.is::<http_body_util::LengthLimitError>() {
+                    Failure::TooLarge(NetworkError::new(BodyTooLarge { limit: max_body }))
+                } else {
+                    Failure::Broken(NetworkError::new(e))
+                }
+            })?
             .to_bytes();
         Ok((parts, body))
     }

@@ -273,6 +273,8 @@ enum AttemptError {
     },
     /// No complete answer: the error, and what it means for retrying.
     Failed(ErrorKind, AttemptOutcome),
+    /// An answer too large to read: not retried, as the next would most likely be too.
+    TooLarge(ErrorKind),
 }
 
 /// The key every attempt of a call carries: the caller's or a new UUID, checked against the
@@ -325,8 +327,10 @@ impl<'a> Retries<'a> {
 
     /// Whether to fetch a new token and repeat at once: the token of a `401` may have been
     /// revoked or expired early. Once per call, and not counted as a retry.
+    /// Only for calls safe to repeat: a 401 does not prove the call had no effect (a gateway
+    /// may answer it after the backend acted), and a keyless write sent again could act twice.
     fn refresh_token_once(&mut self, auth: Auth, status: u16) -> bool {
-        if status != 401 || !auth.is_bearer() || self.refreshed_after_401 {
+        if status != 401 || !auth.is_bearer() || self.refreshed_after_401 || !self.repeatable {
             return false;
         }
         self.refreshed_after_401 = true;
@@ -394,6 +398,10 @@ fn classify(failed: AttemptError, span: &tracing::Span) -> (ErrorKind, AttemptOu
         AttemptError::Failed(kind, outcome) => {
             tracing::debug!(parent: span, outcome = ?outcome, "vipps request failed");
             (kind, outcome)
+        }
+        AttemptError::TooLarge(kind) => {
+            tracing::debug!(parent: span, "vipps request answered with a body over the limit");
+            (kind, AttemptOutcome::TimedOutOrBroken)
         }
     }
 }
@@ -537,16 +545,25 @@ impl Client {
                 };
                 if let AttemptError::Answer { status, .. } = failed {
                     span.record("status", status);
-                    if retries.refresh_token_once(op.auth, status) {
+                    if status == 401 && op.auth.is_bearer() {
+                        // Repeated or not, the next call should not carry the refused token.
                         if let Some(t) = &token {
                             self.inner.tokens.invalidate(&t.token);
                         }
+                    }
+                    if retries.refresh_token_once(op.auth, status) {
                         tracing::debug!(parent: &span, "401: refreshing the access token once");
                         continue;
                     }
                 }
+                let final_ = matches!(failed, AttemptError::TooLarge(_));
                 let (kind, outcome) = classify(failed, &span);
-                match retries.decide(&outcome) {
+                let decision = if final_ {
+                    Decision::Stop
+                } else {
+                    retries.decide(&outcome)
+                };
+                match decision {
                     Decision::RetryAfter(wait) => {
                         tracing::debug!(
                             op = op.name,
@@ -663,7 +680,12 @@ impl Client {
         // connection then tells "not sent" from "may have reached the server"; watching costs
         // an allocation, so only these attempts are watched.
         let watch = (timeout <= self.inner.config.connect_timeout).then(|| ConnectWatch::new(&mut req));
-        let failure = match tokio::time::timeout(timeout, self.inner.http.exchange(req)).await {
+        let failure = match tokio::time::timeout(
+            timeout,
+            self.inner.http.exchange(req, self.inner.config.max_response_bytes),
+        )
+        .await
+        {
             Ok(Ok(answer)) => return Ok(answer),
             Ok(Err(failure)) => failure,
             Err(_elapsed) if watch.is_some_and(|w| !w.connected()) => {
@@ -685,6 +707,7 @@ impl Client {
         Err(match failure {
             Failure::Connect(e) => AttemptError::Failed(ErrorKind::Connect(e), AttemptOutcome::ConnectFailed),
             Failure::Broken(e) => AttemptError::Failed(ErrorKind::Transport(e), AttemptOutcome::TimedOutOrBroken),
+            Failure::TooLarge(e) => AttemptError::TooLarge(ErrorKind::Transport(e)),
         })
     }
 

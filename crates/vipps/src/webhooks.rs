@@ -6,6 +6,15 @@
 //! - With the `axum` feature, `VerifiedWebhook` is an extractor that verifies and parses
 //!   a delivery in a handler.
 //!
+//! # Deduplicate deliveries
+//!
+//! The signature covers the method, path, host, date and body, but carries no nonce: within the
+//! verifier's date tolerance (5 minutes by default) a captured delivery can be sent again and
+//! still verify, and Vipps MobilePay itself redelivers an event whose delivery failed. Handle each
+//! event once: keep the events already handled (keyed by the payment's `reference`, the event's
+//! `name` and its `pspReference` or `idempotencyKey`) for at least the tolerance, and make the
+//! handling idempotent.
+//!
 //! ```no_run
 //! # async fn run(client: vipps::Client) -> Result<(), vipps::Error> {
 //! use vipps::types::webhooks::{RegisterWebhookRequest, WebhookEventType};
@@ -18,7 +27,7 @@
 //!     ))
 //!     .await?;
 //! // Store `registered.secret` now: it is shown only once.
-//! let verifier = WebhookVerifier::new(registered.secret.clone());
+//! let verifier = WebhookVerifier::new(registered.secret.clone()).expect("the registration gave a secret");
 //! # let _ = verifier; Ok(()) }
 //! ```
 

@@ -380,3 +380,146 @@ async fn force_approve_is_refused_in_production_without_sending() {
     assert!(!err.may_have_reached_server());
     assert_eq!(c.access_token_fetches(), 0);
 }
+
+/// A server that answers the token request, then answers every other request with a body
+/// that does not end: chunks of 64 KiB, until the reader goes away or `CAP` bytes were sent
+/// (the bound keeps a broken client from running the test forever). Gives the bytes written
+/// of the endless answers.
+async fn endless_server() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    const CAP: usize = 1 << 30;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let written = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = written.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let count = count.clone();
+            tokio::spawn(async move {
+                let mut s = BufReader::new(stream);
+                loop {
+                    let mut head = String::new();
+                    while !head.ends_with("\r\n\r\n") {
+                        if s.read_line(&mut head).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                    }
+                    // Token requests carry no body worth reading (the client sends
+                    // `Content-Length: 0`).
+                    if head.contains("/accesstoken/get") {
+                        let body =
+                            r#"{"token_type":"Bearer","expires_in":"3600","ext_expires_in":"0","access_token":"tok"}"#;
+                        let answer = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        if s.get_mut().write_all(answer.as_bytes()).await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                    let s = s.get_mut();
+                    if s.write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
+                    )
+                    .await
+                    .is_err()
+                    {
+                        return;
+                    }
+                    let chunk = format!("10000\r\n{}\r\n", " ".repeat(0x10000));
+                    while count.load(Ordering::Relaxed) < CAP {
+                        if s.write_all(chunk.as_bytes()).await.is_err() {
+                            return;
+                        }
+                        count.fetch_add(0x10000, Ordering::Relaxed);
+                    }
+                    return;
+                }
+            });
+        }
+    });
+    (format!("http://{addr}"), written)
+}
+
+#[tokio::test]
+async fn an_endless_answer_stops_at_the_body_limit_with_a_transport_error() {
+    let (base, written) = endless_server().await;
+    let c = Client::builder()
+        .client_id("client-id")
+        .client_secret("s3cret-CLIENT")
+        .subscription_key("s3cret-SUBKEY")
+        .merchant_serial_number("123456")
+        .base_url(&base)
+        .max_response_bytes(1 << 20)
+        .request_timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let err = c.epayment().get_payment("reference-123").await.unwrap_err();
+    match err.kind() {
+        ErrorKind::Transport(e) => assert_eq!(e.to_string(), "response body too large"),
+        k => panic!("unexpected {k:?}"),
+    }
+    let chain = format!(
+        "{err} {:?} {}",
+        err,
+        std::error::Error::source(&err).unwrap().source().unwrap()
+    );
+    assert!(chain.contains("limit of 1048576 bytes"), "{chain}");
+    assert!(!chain.contains("s3cret"), "{chain}");
+    // Not retried: a second attempt would most likely be as large.
+    assert_eq!(err.attempts(), 1);
+    // The client stopped reading near the limit: what the server got out is the limit plus
+    // what the sockets' buffers hold, far from the 1 GiB it would have sent.
+    let sent = written.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(sent < 64 << 20, "the server sent {sent} bytes");
+
+    // The default limit applies without the setting too.
+    let err = client(&base).epayment().get_payment("reference-123").await.unwrap_err();
+    assert!(err.to_string().contains("response body too large"), "{err}");
+}
+
+#[tokio::test]
+async fn a_content_length_over_the_limit_is_refused_before_reading() {
+    let (base, _script) = server(vec![Reply::Json(200, MOD_OK)]).await;
+    let c = Client::builder()
+        .client_id("client-id")
+        .client_secret("s3cret-CLIENT")
+        .subscription_key("s3cret-SUBKEY")
+        .merchant_serial_number("123456")
+        .base_url(&base)
+        .max_response_bytes(100)
+        .build()
+        .unwrap();
+    // The token answer (about 100 bytes) fits; MOD_OK does not.
+    let err = c.epayment().get_payment("reference-123").await.unwrap_err();
+    assert!(err.to_string().contains("response body too large"), "{err}");
+}
+
+#[tokio::test]
+async fn a_401_is_not_repeated_for_a_call_without_an_idempotency_key() {
+    // Force approve carries no key: sent again after a 401, it could act twice.
+    let (base, script) = server(vec![
+        Reply::Json(401, r#"{"statusCode":401,"message":"expired"}"#),
+        Reply::Json(200, ""),
+    ])
+    .await;
+    let c = client(&base);
+    let err = c
+        .epayment()
+        .force_approve("reference-123", vipps::types::epayment::ForceApproveRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(401), "{err}");
+    assert_eq!(script.seen.lock().len(), 1, "the keyless POST was sent exactly once");
+    assert_eq!(err.attempts(), 1);
+    // The refused token is not used again: the next call fetches a new one.
+    c.epayment()
+        .force_approve("reference-123", vipps::types::epayment::ForceApproveRequest::default())
+        .await
+        .unwrap();
+    let seen = script.seen.lock().clone();
+    assert_eq!(seen[0].authorization.as_deref(), Some("Bearer tok-1"));
+    assert_eq!(seen[1].authorization.as_deref(), Some("Bearer tok-2"));
+}

@@ -28,7 +28,7 @@ fn app() -> Router {
     Router::new()
         .route("/hooks/vipps", post(hook))
         .route("/hooks/other", post(any_json))
-        .with_state(WebhookVerifier::new(SECRET))
+        .with_state(WebhookVerifier::new(SECRET).unwrap())
 }
 
 fn signed(path: &str, host: &str, body: &str, secret: &str) -> Request<Body> {
@@ -150,7 +150,7 @@ async fn hook_with_state(VerifiedWebhook(ev): VerifiedWebhook<WebhookEvent>) -> 
 #[tokio::test]
 async fn works_with_app_state_and_nested_routers() {
     let state = AppState {
-        verifier: WebhookVerifier::new("old").with_secret(SECRET),
+        verifier: WebhookVerifier::new("old").unwrap().with_secret(SECRET).unwrap(),
         name: "shop",
     };
     let inner = Router::new().route("/vipps", post(hook_with_state));

@@ -38,7 +38,7 @@ fn example() -> WebhookRequest<'static> {
 }
 
 fn verifier() -> WebhookVerifier {
-    WebhookVerifier::new(SECRET)
+    WebhookVerifier::new(SECRET).unwrap()
 }
 
 #[test]
@@ -125,7 +125,9 @@ fn tampering_is_rejected_with_the_right_error() {
     }
     // Wrong secret.
     assert_eq!(
-        WebhookVerifier::new("another-secret").verify_at(&example(), NOW),
+        WebhookVerifier::new("another-secret")
+            .unwrap()
+            .verify_at(&example(), NOW),
         Err(WebhookError::BadSignature)
     );
     // Malformed Authorization headers.
@@ -204,7 +206,7 @@ fn sign_then_verify_round_trip_with_http_parts() {
     headers.insert(http::header::CONTENT_TYPE, "application/json".parse().unwrap());
     signed.insert_into(&mut headers);
     let uri: http::Uri = "/hooks/vipps?shop=1".parse().unwrap();
-    let v = WebhookVerifier::new(secret.clone());
+    let v = WebhookVerifier::new(secret.clone()).unwrap();
     v.verify_http(&http::Method::POST, &uri, &headers, body).unwrap();
 
     // The parsed request carries exactly the header values.
@@ -254,9 +256,9 @@ fn sign_then_verify_round_trip_with_http_parts() {
 
 #[test]
 fn several_secrets_for_rotation() {
-    let v = WebhookVerifier::new("old-secret").with_secret(SECRET);
+    let v = WebhookVerifier::new("old-secret").unwrap().with_secret(SECRET).unwrap();
     v.verify_at(&example(), NOW).unwrap();
-    let v = WebhookVerifier::new(SECRET).with_secret("new-secret");
+    let v = WebhookVerifier::new(SECRET).unwrap().with_secret("new-secret").unwrap();
     v.verify_at(&example(), NOW).unwrap();
     let signed_new = sign(&Secret::new("new-secret"), "POST", PATH, HOST, NOW, BODY.as_bytes());
     let req = WebhookRequest {
@@ -265,14 +267,21 @@ fn several_secrets_for_rotation() {
     };
     v.verify_at(&req, NOW).unwrap();
     assert_eq!(
-        WebhookVerifier::new("a").with_secret("b").verify_at(&req, NOW),
+        WebhookVerifier::new("a")
+            .unwrap()
+            .with_secret("b")
+            .unwrap()
+            .verify_at(&req, NOW),
         Err(WebhookError::BadSignature)
     );
 }
 
 #[test]
 fn secrets_never_show() {
-    let v = WebhookVerifier::new(SECRET).with_secret("second-s3cret");
+    let v = WebhookVerifier::new(SECRET)
+        .unwrap()
+        .with_secret("second-s3cret")
+        .unwrap();
     let dbg = format!("{v:?} {v:#?}");
     assert!(!dbg.contains("A0+AeKBRG2KR"), "{dbg}");
     assert!(!dbg.contains("second-s3cret"), "{dbg}");
@@ -330,4 +339,18 @@ fn spec_examples_round_trip() {
     let ev = parse_epayment_event(br#"{"msn":"123456","reference":"24ab7cd6ef658155992","pspReference":"1","name":"CANCELLED","amount":{"currency":"NOK","value":0},"timestamp":"2023-08-14T12:48:46Z","success":true}"#).unwrap();
     assert_eq!(ev.idempotency_key, None);
     assert!(parse_epayment_event(b"{}").is_err());
+}
+
+#[test]
+fn an_empty_secret_is_refused_when_the_verifier_is_built() {
+    // With an empty key anyone can sign: such a verifier would pass forged deliveries.
+    assert_eq!(WebhookVerifier::new("").unwrap_err(), WebhookError::EmptySecret);
+    assert_eq!(
+        WebhookVerifier::new(SECRET).unwrap().with_secret("").unwrap_err(),
+        WebhookError::EmptySecret
+    );
+    assert_eq!(
+        WebhookVerifier::new(vipps::Secret::new(String::new())).unwrap_err(),
+        WebhookError::EmptySecret
+    );
 }

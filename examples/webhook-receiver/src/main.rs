@@ -40,9 +40,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or(8080);
     let path = std::env::var("VIPPS_WEBHOOK_PATH").unwrap_or_else(|_| "/webhooks/vipps".to_owned());
 
-    let mut verifier = WebhookVerifier::new(secret);
+    let mut verifier = WebhookVerifier::new(secret)?;
     if let Ok(previous) = std::env::var("VIPPS_WEBHOOK_SECRET_PREVIOUS") {
-        verifier = verifier.with_secret(previous);
+        verifier = verifier.with_secret(previous)?;
     }
     if let Ok(host) = std::env::var("VIPPS_WEBHOOK_PUBLIC_HOST") {
         verifier = verifier.with_public_url(host, path.clone());

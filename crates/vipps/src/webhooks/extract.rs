@@ -28,7 +28,7 @@ use vipps_types::epayment::WebhookEvent;
 ///
 /// let app: Router = Router::new()
 ///     .route("/hooks/vipps", post(hook))
-///     .with_state(WebhookVerifier::new("secret-from-registration"));
+///     .with_state(WebhookVerifier::new("secret-from-registration").unwrap());
 /// ```
 #[derive(Debug, Clone)]
 pub struct VerifiedWebhook<T = WebhookEvent>(pub T);

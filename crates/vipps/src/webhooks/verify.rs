@@ -49,6 +49,10 @@ pub enum WebhookError {
     /// `x-ms-date` is further from now than the tolerance allows (a replay, or a skewed clock).
     #[error("x-ms-date is outside the allowed tolerance")]
     DateOutOfTolerance,
+    /// A verifier was given an empty secret. Refused when it is built: anyone can compute
+    /// an HMAC with an empty key, so it would accept forged deliveries.
+    #[error("the webhook secret is empty")]
+    EmptySecret,
 }
 
 /// The parts of a delivery that the signature covers.
@@ -127,7 +131,7 @@ impl<'a> WebhookRequest<'a> {
 ///
 /// ```
 /// use vipps::webhooks::{WebhookVerifier, WebhookRequest, WebhookError};
-/// let verifier = WebhookVerifier::new("the-secret-from-registration");
+/// let verifier = WebhookVerifier::new("the-secret-from-registration").unwrap();
 /// let req = WebhookRequest {
 ///     method: "POST",
 ///     path_and_query: "/hooks/vipps",
@@ -158,20 +162,22 @@ impl fmt::Debug for WebhookVerifier {
 
 impl WebhookVerifier {
     /// A verifier for one secret (the `secret` of the registration's response), with the
-    /// default date tolerance of 5 minutes.
-    pub fn new(secret: impl Into<Secret>) -> Self {
-        WebhookVerifier {
-            secrets: vec![secret.into()],
+    /// default date tolerance of 5 minutes. An empty secret is refused
+    /// ([`WebhookError::EmptySecret`]).
+    pub fn new(secret: impl Into<Secret>) -> Result<Self, WebhookError> {
+        Ok(WebhookVerifier {
+            secrets: vec![non_empty(secret.into())?],
             tolerance: Some(DEFAULT_TOLERANCE),
             public_url: None,
-        }
+        })
     }
 
     /// Also accept deliveries signed with this secret (while replacing a registration,
-    /// both the old and the new one deliver).
-    pub fn with_secret(mut self, secret: impl Into<Secret>) -> Self {
-        self.secrets.push(secret.into());
-        self
+    /// both the old and the new one deliver). An empty secret is refused
+    /// ([`WebhookError::EmptySecret`]).
+    pub fn with_secret(mut self, secret: impl Into<Secret>) -> Result<Self, WebhookError> {
+        self.secrets.push(non_empty(secret.into())?);
+        Ok(self)
     }
 
     /// How far `x-ms-date` may be from now (either way). Default 5 minutes.
@@ -260,6 +266,14 @@ impl WebhookVerifier {
 }
 
 /// Extracts the base64 signature from an `Authorization` header.
+/// `secret`, unless it is empty: an HMAC keyed with nothing is one anybody can forge.
+fn non_empty(secret: Secret) -> Result<Secret, WebhookError> {
+    if secret.is_empty() {
+        return Err(WebhookError::EmptySecret);
+    }
+    Ok(secret)
+}
+
 fn parse_authorization(auth: &str) -> Result<&str, WebhookError> {
     let (scheme, params) = auth
         .trim()
