@@ -640,3 +640,23 @@ async fn an_expiry_on_the_real_clock_is_delivered_by_the_sweep() {
     assert_eq!(ev["name"], "EXPIRED", "{ev}");
     assert_eq!(ev["reference"], "webhook-expiry-02");
 }
+
+/// Security issue, item 1: loopback-looking URLs whose parsed host is elsewhere, or that carry
+/// credentials over plain http, are refused; the check decides on the host the client uses.
+#[tokio::test]
+async fn loopback_lookalike_urls_are_refused() {
+    let h = H::start().await;
+    for url in [
+        "http://127.attacker.example/h",
+        "http://localhost.attacker.example/h",
+        "http://evil.example\\@127.0.0.1:9/h",
+        "http://127.0.0.1@evil.example/h",
+        "http://user:pw@127.0.0.1:9/h",
+    ] {
+        let r = register(&h, &hook(url, &["epayments.payment.created.v1"])).await;
+        let p = problem(r, 400, None).await;
+        assert_eq!(p["extraDetails"][0]["name"], "url", "{url} → {p}");
+    }
+    let (v, _) = list(&h).await;
+    assert_eq!(v, json!({"webhooks": []}));
+}
