@@ -243,7 +243,7 @@ impl Deliveries {
             msn: o.msn.clone(),
             reference: o.reference.clone(),
             event: o.event.clone(),
-            url: o.url.clone(),
+            url: crate::core::redact::url_for_log(&o.url),
             attempt,
             status,
             error,
