@@ -30,7 +30,10 @@ impl AppState {
             Registered::new(ecom::EcomState).with_table(ecom::Data::default()),
             Registered::new(checkout::CheckoutState::default()).with_table(checkout::Sessions::default()),
             Registered::new(webhooks).with_table(webhooks::Registry::default()),
-            Registered::new(outbound::Engine::new()),
+            Registered::new(outbound::Engine::new(
+                config.max_deliveries_in_flight,
+                config.max_deliveries_per_host,
+            )),
         ];
         let state = AppState::assemble(config, clock, parts);
         // Inside a Tokio runtime the background work starts now; outside one, with the first

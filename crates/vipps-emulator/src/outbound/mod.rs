@@ -2,6 +2,10 @@
 //! with retries, per-key ordering, and a log served at `GET /_emulator/deliveries`.
 //!
 //! Deliveries run on background tasks: they never slow down or block an API call.
+//! Each attempt holds a permit of its receiver (host and port) and one of the engine while it
+//! is in flight, not while it waits to retry: at most `max_deliveries_per_host` and
+//! `max_deliveries_in_flight` sockets are open at once. The semaphores are fair, so waiting
+//! attempts go out in the order they asked.
 //! Deliveries that share an ordering key (a webhook and a payment, say) are sent one after
 //! the other, each finished (delivered or given up) before the next starts. A webhook event
 //! that is never delivered blocks the later events of its payment to that webhook for good
@@ -21,7 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub(crate) use crate::core::config::RetrySchedule;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 /// The most a merchant's answer to a call the customer waits on may hold (1 MiB).
 pub(crate) const MERCHANT_ANSWER_LIMIT: usize = 1 << 20;
@@ -108,20 +112,27 @@ pub(crate) struct Deliveries {
     /// Ordering keys whose earlier delivery ran out of attempts undelivered (`blocks_later`).
     blocked: Mutex<HashSet<String>>,
     next_id: std::sync::atomic::AtomicU64,
+    /// Attempts in flight over all receivers.
+    in_flight: Arc<Semaphore>,
+    /// Attempts in flight per receiver (`host:port`), each at most `per_host`.
+    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    per_host: usize,
 }
 
 impl Default for Deliveries {
     fn default() -> Self {
-        Self::new()
+        Self::new(64, 8)
     }
 }
 
 impl Deliveries {
-    /// A new engine.
-    pub(crate) fn new() -> Self {
+    /// A new engine with at most `in_flight` attempts at once, `per_host` to one receiver.
+    pub(crate) fn new(in_flight: usize, per_host: usize) -> Self {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(5))
+            // Idle keep-alive sockets are bounded too: at most `per_host` per receiver.
+            .pool_max_idle_per_host(per_host.max(1))
             .build()
             .unwrap_or_default();
         Deliveries {
@@ -130,7 +141,27 @@ impl Deliveries {
             queues: Mutex::new(HashMap::new()),
             blocked: Mutex::new(HashSet::new()),
             next_id: std::sync::atomic::AtomicU64::new(1),
+            in_flight: Arc::new(Semaphore::new(in_flight.max(1))),
+            hosts: Mutex::new(HashMap::new()),
+            per_host: per_host.max(1),
         }
+    }
+
+    /// Waits for a turn to send to `url`: the receiver's permit first, so an attempt waiting
+    /// for a busy receiver holds no global permit that others could use.
+    async fn turn(&self, url: &url::Url) -> Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)> {
+        let key = format!("{}:{}", url.host_str().unwrap_or(""), url.port_or_known_default().unwrap_or(0));
+        let host = {
+            let mut hosts = self.hosts.lock();
+            // Receivers nobody is sending to are forgotten, so the map stays small.
+            if hosts.len() > 1024 {
+                hosts.retain(|_, s| Arc::strong_count(s) > 1);
+            }
+            Arc::clone(hosts.entry(key).or_insert_with(|| Arc::new(Semaphore::new(self.per_host))))
+        };
+        let host = host.acquire_owned().await.ok()?;
+        let all = Arc::clone(&self.in_flight).acquire_owned().await.ok()?;
+        Some((host, all))
     }
 
     /// Queues a delivery; returns its id. Must be called from within a Tokio runtime.
@@ -198,7 +229,11 @@ impl Deliveries {
                     req = req.header(k.as_str(), v.as_str());
                 }
             }
-            let (status, error) = match req.send().await {
+            // The semaphores are never closed; without a permit nothing is sent.
+            let Some(permits) = self.turn(&url).await else { return };
+            let sent = req.send().await;
+            drop(permits);
+            let (status, error) = match sent {
                 Ok(r) => (Some(r.status().as_u16()), None),
                 Err(e) if e.is_timeout() => (None, Some("timed out".to_owned())),
                 Err(e) if e.is_connect() => (None, Some("connection failed".to_owned())),
@@ -276,10 +311,10 @@ pub(crate) struct Engine {
 }
 
 impl Engine {
-    /// A new engine.
-    pub(crate) fn new() -> Self {
+    /// A new engine: at most `in_flight` deliveries at once, `per_host` to one receiver.
+    pub(crate) fn new(in_flight: usize, per_host: usize) -> Self {
         Engine {
-            deliveries: Arc::new(Deliveries::new()),
+            deliveries: Arc::new(Deliveries::new(in_flight, per_host)),
             merchant_http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
