@@ -69,7 +69,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::routes())
         .merge(epayment::routes())
         .merge(pages::routes())
-        .merge(control::routes())
+        .merge(control::routes(&state))
         .merge(webhooks::routes())
         .merge(checkout::routes())
         .merge(ecom::routes())
