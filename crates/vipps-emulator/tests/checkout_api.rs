@@ -950,7 +950,10 @@ async fn only_supported_countries_can_be_chosen() {
 #[tokio::test]
 async fn loopback_lookalike_callback_urls_are_refused() {
     let emu = Emulator::start().await.unwrap();
-    for (i, url) in ["http://127.attacker.example/cb", "http://user:pw@127.0.0.1:9/cb"].iter().enumerate() {
+    for (i, url) in ["http://127.attacker.example/cb", "http://user:pw@127.0.0.1:9/cb"]
+        .iter()
+        .enumerate()
+    {
         let r = ck(&emu, reqwest::Method::POST, "/checkout/v3/session")
             .json(&session(&format!("lookalike-{i}"), url))
             .send()

@@ -10,7 +10,15 @@ use serde_json::Value;
 use vipps_emulator::EmulatorConfig;
 
 async fn offset(h: &H) -> i64 {
-    let v: Value = h.http.get(h.url("/_emulator/clock")).send().await.unwrap().json().await.unwrap();
+    let v: Value = h
+        .http
+        .get(h.url("/_emulator/clock"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     v["offsetSeconds"].as_i64().unwrap()
 }
 
@@ -25,7 +33,12 @@ fn advance(h: &H) -> reqwest::RequestBuilder {
 #[tokio::test]
 async fn a_foreign_origin_cannot_change_state() {
     let h = H::start().await;
-    for origin in ["https://evil.example", "null", "http://127.0.0.1:1", "http://localhost.evil.example"] {
+    for origin in [
+        "https://evil.example",
+        "null",
+        "http://127.0.0.1:1",
+        "http://localhost.evil.example",
+    ] {
         let r = advance(&h).header("origin", origin).send().await.unwrap();
         let p = problem(r, 403, None).await;
         assert!(p["detail"].as_str().unwrap().contains("origin"), "{p}");
@@ -61,16 +74,40 @@ async fn a_foreign_origin_cannot_change_state() {
 async fn a_foreign_host_is_refused() {
     let h = H::start().await;
     let port = h.emu.addr().port();
-    for host in ["attacker.example", "127.0.0.1.attacker.example", "localhost.attacker.example:80"] {
-        let r = h.http.get(h.url("/_emulator/clock")).header("host", host).send().await.unwrap();
+    for host in [
+        "attacker.example",
+        "127.0.0.1.attacker.example",
+        "localhost.attacker.example:80",
+    ] {
+        let r = h
+            .http
+            .get(h.url("/_emulator/clock"))
+            .header("host", host)
+            .send()
+            .await
+            .unwrap();
         let p = problem(r, 403, None).await;
         assert!(p["detail"].as_str().unwrap().contains("Host"), "{p}");
-        let r = advance(&h).header("host", format!("{host}:{port}")).send().await.unwrap();
+        let r = advance(&h)
+            .header("host", format!("{host}:{port}"))
+            .send()
+            .await
+            .unwrap();
         problem(r, 403, None).await;
     }
     assert_eq!(offset(&h).await, 0);
-    for host in [format!("localhost:{port}"), format!("127.0.0.1:{port}"), "LOCALHOST".to_owned()] {
-        let r = h.http.get(h.url("/_emulator/clock")).header("host", &host).send().await.unwrap();
+    for host in [
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        "LOCALHOST".to_owned(),
+    ] {
+        let r = h
+            .http
+            .get(h.url("/_emulator/clock"))
+            .header("host", &host)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200, "{host}");
     }
     // The APIs are not behind this check (they authenticate every call).
@@ -99,7 +136,11 @@ async fn the_public_url_host_and_origin_are_the_emulators_own() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let r = advance(&h).header("origin", "https://other.example.test").send().await.unwrap();
+    let r = advance(&h)
+        .header("origin", "https://other.example.test")
+        .send()
+        .await
+        .unwrap();
     problem(r, 403, None).await;
     assert_eq!(offset(&h).await, 60);
 }

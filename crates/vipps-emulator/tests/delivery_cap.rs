@@ -173,7 +173,10 @@ async fn capped(config: vipps_emulator::EmulatorConfig, cap: usize) {
         let mine: Vec<&Value> = all.iter().filter(|d| d["reference"] == reference.as_str()).collect();
         let events: Vec<&str> = mine.iter().map(|d| d["event"].as_str().unwrap_or("")).collect();
         assert_eq!(events.len(), 2, "{reference}: {events:?}");
-        assert!(events[0].contains("created") && events[1].contains("authorized"), "{events:?}");
+        assert!(
+            events[0].contains("created") && events[1].contains("authorized"),
+            "{events:?}"
+        );
         assert!(mine.iter().all(|d| d["success"] == true), "{mine:?}");
     }
     // Answered sockets stay open for reuse: at most `cap` in flight and (for the one

@@ -660,3 +660,58 @@ async fn loopback_lookalike_urls_are_refused() {
     let (v, _) = list(&h).await;
     assert_eq!(v, json!({"webhooks": []}));
 }
+
+/// Security issue, item 5: the delivery log is read a page at a time (`?limit=&after=`),
+/// pages join up to the whole log, and a bad `limit` is a 400 in problem form.
+#[tokio::test]
+async fn the_delivery_log_is_paginated() {
+    let h = one_attempt_each().await;
+    registered(
+        &h,
+        &hook("http://127.0.0.1:1/closed", &["epayments.payment.created.v1"]),
+    )
+    .await;
+    for i in 0..5 {
+        h.created(&format!("page-ref-{i:03}"), 1000).await;
+    }
+    deliveries_settled(&h, 5).await;
+    let whole = h.deliveries("webhook").await;
+    assert!(whole.get("next").is_none(), "{whole}");
+    let whole = whole["deliveries"].as_array().unwrap().clone();
+    assert_eq!(whole.len(), 5);
+    assert_eq!(whole[0]["body"]["reference"], "page-ref-000", "bodies are JSON");
+
+    let mut joined = Vec::new();
+    let mut after: Option<u64> = None;
+    for _ in 0..5 {
+        let q = after.map(|a| format!("&after={a}")).unwrap_or_default();
+        let v: Value = h
+            .http
+            .get(h.url(&format!("/_emulator/deliveries?kind=webhook&limit=2{q}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let page = v["deliveries"].as_array().unwrap();
+        assert!(page.len() <= 2, "{v}");
+        joined.extend(page.iter().cloned());
+        match v.get("next") {
+            Some(n) => after = Some(n.as_u64().unwrap()),
+            None => break,
+        }
+    }
+    assert_eq!(joined, whole);
+
+    for bad in ["limit=0", "limit=x", "limit=10001", "after=-1"] {
+        let r = h
+            .http
+            .get(h.url(&format!("/_emulator/deliveries?{bad}")))
+            .send()
+            .await
+            .unwrap();
+        let p = problem(r, 400, None).await;
+        assert_eq!(p["extraDetails"][0]["name"], bad.split('=').next().unwrap(), "{p}");
+    }
+}

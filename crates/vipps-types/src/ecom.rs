@@ -1161,7 +1161,11 @@ mod tests {
         r.merchant_info.fall_back = "http://localhost:3000/done".into();
         assert_eq!(r.validate().unwrap_err().field, "fallBack");
         r.merchant_info.fall_back = "http://localhost\\@127.0.0.1:3000/done".into();
-        assert_eq!(r.validate().unwrap_err().field, "fallBack", "the parsed host is localhost");
+        assert_eq!(
+            r.validate().unwrap_err().field,
+            "fallBack",
+            "the parsed host is localhost"
+        );
         r.merchant_info.fall_back = "http://127.0.0.1:3000/done".into();
         r.validate().unwrap();
     }

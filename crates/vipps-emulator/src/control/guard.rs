@@ -59,7 +59,10 @@ fn own_host(state: &AppState, authority: &str) -> bool {
     }
     url::Url::parse(&state.public_url())
         .ok()
-        .and_then(|u| u.host_str().map(|h| h.trim_start_matches('[').trim_end_matches(']').to_owned()))
+        .and_then(|u| {
+            u.host_str()
+                .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_owned())
+        })
         .is_some_and(|h| h.eq_ignore_ascii_case(host))
 }
 

@@ -21,7 +21,10 @@ mod tests {
 
     #[test]
     fn userinfo_is_removed() {
-        assert_eq!(url_for_log("https://u:secret@example.com/h?x=1"), "https://example.com/h?x=1");
+        assert_eq!(
+            url_for_log("https://u:secret@example.com/h?x=1"),
+            "https://example.com/h?x=1"
+        );
         assert_eq!(url_for_log("https://secret@example.com/h"), "https://example.com/h");
         assert_eq!(url_for_log("https://example.com/h"), "https://example.com/h");
         assert!(!url_for_log("https://u:secret@").contains("secret"));

@@ -19,7 +19,6 @@ use crate::core::state::{AppState, WeakAppState};
 use bytes::{Bytes, BytesMut};
 use http::{header, StatusCode};
 use parking_lot::Mutex;
-use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,47 +66,14 @@ pub(crate) async fn call_merchant(
 }
 
 pub(crate) use crate::core::outbox::{AttemptHook, Outbound};
+pub(crate) use log::{Attempt, Page};
 
-/// One attempt, as listed by `GET /_emulator/deliveries`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Attempt {
-    /// Sequence number of the delivery (all its attempts share it).
-    pub(crate) delivery_id: u64,
-    /// Kind.
-    pub(crate) kind: String,
-    /// Merchant.
-    pub(crate) msn: String,
-    /// Reference or order id.
-    pub(crate) reference: String,
-    /// Event name.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) event: Option<String>,
-    /// Target URL.
-    pub(crate) url: String,
-    /// 1-based attempt number; 0 for a webhook event not sent because an earlier event of its
-    /// payment was never delivered.
-    pub(crate) attempt: u32,
-    /// HTTP status, when the receiver answered.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) status: Option<u16>,
-    /// Transport error or timeout.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) error: Option<String>,
-    /// Whether this attempt succeeded (2xx).
-    pub(crate) success: bool,
-    /// Whether the delivery is finished (succeeded, or no attempts left).
-    pub(crate) finished: bool,
-    /// When (real time, RFC 3339).
-    pub(crate) at: String,
-    /// The body sent.
-    pub(crate) body: serde_json::Value,
-}
+mod log;
 
 /// The delivery engine.
 pub(crate) struct Deliveries {
     client: reqwest::Client,
-    log: Mutex<Vec<Attempt>>,
+    log: Mutex<log::DeliveryLog>,
     queues: Mutex<HashMap<String, mpsc::UnboundedSender<(u64, Outbound)>>>,
     /// Ordering keys whose earlier delivery ran out of attempts undelivered (`blocks_later`).
     blocked: Mutex<HashSet<String>>,
@@ -137,7 +103,7 @@ impl Deliveries {
             .unwrap_or_default();
         Deliveries {
             client,
-            log: Mutex::new(Vec::new()),
+            log: Mutex::new(log::DeliveryLog::default()),
             queues: Mutex::new(HashMap::new()),
             blocked: Mutex::new(HashSet::new()),
             next_id: std::sync::atomic::AtomicU64::new(1),
@@ -150,14 +116,22 @@ impl Deliveries {
     /// Waits for a turn to send to `url`: the receiver's permit first, so an attempt waiting
     /// for a busy receiver holds no global permit that others could use.
     async fn turn(&self, url: &url::Url) -> Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)> {
-        let key = format!("{}:{}", url.host_str().unwrap_or(""), url.port_or_known_default().unwrap_or(0));
+        let key = format!(
+            "{}:{}",
+            url.host_str().unwrap_or(""),
+            url.port_or_known_default().unwrap_or(0)
+        );
         let host = {
             let mut hosts = self.hosts.lock();
             // Receivers nobody is sending to are forgotten, so the map stays small.
             if hosts.len() > 1024 {
                 hosts.retain(|_, s| Arc::strong_count(s) > 1);
             }
-            Arc::clone(hosts.entry(key).or_insert_with(|| Arc::new(Semaphore::new(self.per_host))))
+            Arc::clone(
+                hosts
+                    .entry(key)
+                    .or_insert_with(|| Arc::new(Semaphore::new(self.per_host))),
+            )
         };
         let host = host.acquire_owned().await.ok()?;
         let all = Arc::clone(&self.in_flight).acquire_owned().await.ok()?;
@@ -202,14 +176,13 @@ impl Deliveries {
     }
 
     async fn deliver(&self, id: u64, o: Outbound) {
-        let body_json: serde_json::Value = serde_json::from_slice(&o.body).unwrap_or(serde_json::Value::Null);
         let Ok(url) = url::Url::parse(&o.url) else {
-            self.record(&o, id, 1, None, Some("invalid URL".into()), true, &body_json);
+            self.record(&o, id, 1, None, Some("invalid URL".into()), true);
             return;
         };
         if o.blocks_later && self.blocked.lock().contains(&o.ordering_key) {
             let why = "not sent: an earlier event of this payment to this webhook was never delivered";
-            self.record(&o, id, 0, None, Some(why.into()), true, &body_json);
+            self.record(&o, id, 0, None, Some(why.into()), true);
             return;
         }
         let attempts = o.schedule.max_attempts.max(1);
@@ -242,7 +215,7 @@ impl Deliveries {
             let success = status.is_some_and(|s| (200..300).contains(&s));
             let go_on = o.on_attempt.as_ref().is_none_or(|hook| hook(success));
             let finished = success || n == attempts || !go_on;
-            self.record(&o, id, n, status, error, finished, &body_json);
+            self.record(&o, id, n, status, error, finished);
             if finished {
                 if !success && o.blocks_later {
                     self.blocked.lock().insert(o.ordering_key.clone());
@@ -254,27 +227,15 @@ impl Deliveries {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn record(
-        &self,
-        o: &Outbound,
-        id: u64,
-        attempt: u32,
-        status: Option<u16>,
-        error: Option<String>,
-        finished: bool,
-        body: &serde_json::Value,
-    ) {
+    fn record(&self, o: &Outbound, id: u64, attempt: u32, status: Option<u16>, error: Option<String>, finished: bool) {
         let success = status.is_some_and(|s| (200..300).contains(&s));
         let at = time::OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
-        let mut log = self.log.lock();
-        if log.len() >= 100_000 {
-            log.drain(..10_000);
-        }
-        log.push(Attempt {
+        let attempt = Attempt {
+            seq: 0,
             delivery_id: id,
-            kind: o.kind.to_owned(),
+            kind: o.kind,
             msn: o.msn.clone(),
             reference: o.reference.clone(),
             event: o.event.clone(),
@@ -285,13 +246,15 @@ impl Deliveries {
             success,
             finished,
             at,
-            body: body.clone(),
-        });
+            body: o.body.clone(),
+        };
+        self.log.lock().push(attempt);
     }
 
-    /// Every attempt so far, oldest first.
-    pub(crate) fn attempts(&self) -> Vec<Attempt> {
-        self.log.lock().clone()
+    /// One page of the log, oldest first: the attempts after `page.after` that pass the
+    /// filters, at most `page.limit`; and whether more follow.
+    pub(crate) fn attempts(&self, page: &Page) -> (Vec<Attempt>, bool) {
+        self.log.lock().page(page)
     }
 
     /// Forgets the log and the blocked orderings.
