@@ -30,7 +30,10 @@ impl AppState {
             Registered::new(ecom::EcomState).with_table(ecom::Data::default()),
             Registered::new(checkout::CheckoutState::default()).with_table(checkout::Sessions::default()),
             Registered::new(webhooks).with_table(webhooks::Registry::default()),
-            Registered::new(outbound::Engine::new()),
+            Registered::new(outbound::Engine::new(
+                config.max_deliveries_in_flight,
+                config.max_deliveries_per_host,
+            )),
         ];
         let state = AppState::assemble(config, clock, parts);
         // Inside a Tokio runtime the background work starts now; outside one, with the first
@@ -66,7 +69,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::routes())
         .merge(epayment::routes())
         .merge(pages::routes())
-        .merge(control::routes())
+        .merge(control::routes(&state))
         .merge(webhooks::routes())
         .merge(checkout::routes())
         .merge(ecom::routes())

@@ -75,6 +75,7 @@ impl EmulatorBuilder {
         let base_url = format!("http://{}", SocketAddr::new(url_ip, addr.port()));
         let has_public_url = self.config.public_url.is_some();
         let state = AppState::new(self.config);
+        state.set_listen_addr(addr);
         if !has_public_url {
             state.set_public_url(base_url.clone());
         }

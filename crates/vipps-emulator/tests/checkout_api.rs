@@ -944,3 +944,33 @@ async fn only_supported_countries_can_be_chosen() {
     assert!(phone(&s).starts_with("45"), "{s}");
     emu.shutdown().await;
 }
+
+/// Security issue, item 1: a Checkout session whose callback or dynamic-shipping URL only
+/// looks like loopback is refused (the callback token would travel to that host).
+#[tokio::test]
+async fn loopback_lookalike_callback_urls_are_refused() {
+    let emu = Emulator::start().await.unwrap();
+    for (i, url) in ["http://127.attacker.example/cb", "http://user:pw@127.0.0.1:9/cb"]
+        .iter()
+        .enumerate()
+    {
+        let r = ck(&emu, reqwest::Method::POST, "/checkout/v3/session")
+            .json(&session(&format!("lookalike-{i}"), url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{url}");
+        let mut body = session(&format!("lookalike-d{i}"), "https://example.com/cb");
+        body["logistics"]["dynamicOptionsCallback"] = json!(url);
+        let r = ck(&emu, reqwest::Method::POST, "/checkout/v3/session")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "dynamic {url}");
+        let text = r.text().await.unwrap();
+        assert!(text.contains("dynamicOptionsCallback"), "{text}");
+    }
+    let r = get(&emu, "lookalike-0").await;
+    assert_eq!(r.status(), 404, "nothing was stored");
+}

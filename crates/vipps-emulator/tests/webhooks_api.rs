@@ -640,3 +640,78 @@ async fn an_expiry_on_the_real_clock_is_delivered_by_the_sweep() {
     assert_eq!(ev["name"], "EXPIRED", "{ev}");
     assert_eq!(ev["reference"], "webhook-expiry-02");
 }
+
+/// Security issue, item 1: loopback-looking URLs whose parsed host is elsewhere, or that carry
+/// credentials over plain http, are refused; the check decides on the host the client uses.
+#[tokio::test]
+async fn loopback_lookalike_urls_are_refused() {
+    let h = H::start().await;
+    for url in [
+        "http://127.attacker.example/h",
+        "http://localhost.attacker.example/h",
+        "http://evil.example\\@127.0.0.1:9/h",
+        "http://127.0.0.1@evil.example/h",
+        "http://user:pw@127.0.0.1:9/h",
+    ] {
+        let r = register(&h, &hook(url, &["epayments.payment.created.v1"])).await;
+        let p = problem(r, 400, None).await;
+        assert_eq!(p["extraDetails"][0]["name"], "url", "{url} → {p}");
+    }
+    let (v, _) = list(&h).await;
+    assert_eq!(v, json!({"webhooks": []}));
+}
+
+/// Security issue, item 5: the delivery log is read a page at a time (`?limit=&after=`),
+/// pages join up to the whole log, and a bad `limit` is a 400 in problem form.
+#[tokio::test]
+async fn the_delivery_log_is_paginated() {
+    let h = one_attempt_each().await;
+    registered(
+        &h,
+        &hook("http://127.0.0.1:1/closed", &["epayments.payment.created.v1"]),
+    )
+    .await;
+    for i in 0..5 {
+        h.created(&format!("page-ref-{i:03}"), 1000).await;
+    }
+    deliveries_settled(&h, 5).await;
+    let whole = h.deliveries("webhook").await;
+    assert!(whole.get("next").is_none(), "{whole}");
+    let whole = whole["deliveries"].as_array().unwrap().clone();
+    assert_eq!(whole.len(), 5);
+    assert_eq!(whole[0]["body"]["reference"], "page-ref-000", "bodies are JSON");
+
+    let mut joined = Vec::new();
+    let mut after: Option<u64> = None;
+    for _ in 0..5 {
+        let q = after.map(|a| format!("&after={a}")).unwrap_or_default();
+        let v: Value = h
+            .http
+            .get(h.url(&format!("/_emulator/deliveries?kind=webhook&limit=2{q}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let page = v["deliveries"].as_array().unwrap();
+        assert!(page.len() <= 2, "{v}");
+        joined.extend(page.iter().cloned());
+        match v.get("next") {
+            Some(n) => after = Some(n.as_u64().unwrap()),
+            None => break,
+        }
+    }
+    assert_eq!(joined, whole);
+
+    for bad in ["limit=0", "limit=x", "limit=10001", "after=-1"] {
+        let r = h
+            .http
+            .get(h.url(&format!("/_emulator/deliveries?{bad}")))
+            .send()
+            .await
+            .unwrap();
+        let p = problem(r, 400, None).await;
+        assert_eq!(p["extraDetails"][0]["name"], bad.split('=').next().unwrap(), "{p}");
+    }
+}

@@ -321,14 +321,15 @@ fn check_text(field: &str, s: &str) -> Result<(), ValidationError> {
 /// loopback addresses stay accepted so local merchant servers work with the emulator.
 fn check_ecom_url(field: &str, s: &str, allow_custom_scheme: bool) -> Result<(), ValidationError> {
     check_url(field, s, allow_custom_scheme, None)?;
-    let lower = s.to_ascii_lowercase();
-    if let Some(rest) = lower.strip_prefix("http://localhost") {
-        if rest.is_empty() || rest.starts_with([':', '/', '?', '#']) {
-            return Err(ValidationError::new(
-                field,
-                "URLs that start with http://localhost are rejected: use http://127.0.0.1",
-            ));
-        }
+    // Decided on the parsed host, as check_url does: `http://localhost\@…` is localhost too.
+    let localhost = url::Url::parse(s).is_ok_and(|u| {
+        u.scheme() == "http" && matches!(u.host(), Some(url::Host::Domain(d)) if d.eq_ignore_ascii_case("localhost"))
+    });
+    if localhost {
+        return Err(ValidationError::new(
+            field,
+            "URLs that start with http://localhost are rejected: use http://127.0.0.1",
+        ));
     }
     Ok(())
 }
@@ -1159,6 +1160,12 @@ mod tests {
         // knowledge-base--url-validation.md: http://localhost is rejected, http://127.0.0.1 is not.
         r.merchant_info.fall_back = "http://localhost:3000/done".into();
         assert_eq!(r.validate().unwrap_err().field, "fallBack");
+        r.merchant_info.fall_back = "http://localhost\\@127.0.0.1:3000/done".into();
+        assert_eq!(
+            r.validate().unwrap_err().field,
+            "fallBack",
+            "the parsed host is localhost"
+        );
         r.merchant_info.fall_back = "http://127.0.0.1:3000/done".into();
         r.validate().unwrap();
     }

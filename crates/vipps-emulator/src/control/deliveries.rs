@@ -1,27 +1,56 @@
-//! `GET /_emulator/deliveries`: the log of webhook and callback deliveries.
+//! `GET /_emulator/deliveries`: the log of webhook and callback deliveries, a page at a time.
 
+use crate::core::error::{ApiError, Stored};
 use crate::core::state::AppState;
-use crate::outbound::{Attempt, DeliveriesExt};
-use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
-use serde::Deserialize;
+use crate::outbound::{DeliveriesExt, Page};
+use crate::web::respond;
+use axum::extract::{RawQuery, State};
+use axum::http::Uri;
+use axum::response::Response;
+use http::StatusCode;
 
-/// Filters of `GET /_emulator/deliveries`.
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct Filter {
-    kind: Option<String>,
-    reference: Option<String>,
+/// Attempts per page unless `?limit=` says otherwise.
+const DEFAULT_LIMIT: usize = 1000;
+/// The most attempts one page may ask for.
+const MAX_LIMIT: usize = 10_000;
+
+/// `GET /_emulator/deliveries`: delivery attempts, oldest first (`?kind=`, `?reference=`),
+/// `?limit=` (1–10000, default 1000) at a time; `next` is the `?after=` of the next page,
+/// present when more follow.
+pub(crate) async fn list(State(state): State<AppState>, RawQuery(query): RawQuery, uri: Uri) -> Response {
+    let r = parse(query.as_deref().unwrap_or("")).map(|page| {
+        let (items, more) = state.deliveries().attempts(&page);
+        let mut body = serde_json::json!({ "deliveries": items });
+        if more {
+            body["next"] = items.last().map(|a| a.seq).into();
+        }
+        Stored::json(StatusCode::OK, &body)
+    });
+    respond(uri.path(), r)
 }
 
-/// `GET /_emulator/deliveries`: every delivery attempt, oldest first (`?kind=`, `?reference=`).
-pub(crate) async fn list(State(state): State<AppState>, Query(f): Query<Filter>) -> Response {
-    let items: Vec<Attempt> = state
-        .deliveries()
-        .attempts()
-        .into_iter()
-        .filter(|a| f.kind.as_ref().is_none_or(|k| &a.kind == k))
-        .filter(|a| f.reference.as_ref().is_none_or(|r| &a.reference == r))
-        .collect();
-    Json(serde_json::json!({ "deliveries": items })).into_response()
+fn parse(query: &str) -> Result<Page, ApiError> {
+    let mut page = Page {
+        limit: DEFAULT_LIMIT,
+        ..Page::default()
+    };
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        match &*k {
+            "kind" => page.kind = Some(v.into_owned()),
+            "reference" => page.reference = Some(v.into_owned()),
+            "after" => {
+                let after = v
+                    .parse()
+                    .map_err(|_| ApiError::validation("after", "must be a non-negative integer", None))?;
+                page.after = Some(after);
+            }
+            "limit" => {
+                page.limit = v.parse().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
+                    ApiError::validation("limit", &format!("must be an integer from 1 to {MAX_LIMIT}"), None)
+                })?;
+            }
+            _ => {}
+        }
+    }
+    Ok(page)
 }

@@ -4,6 +4,7 @@
 
 mod deliveries;
 mod faults;
+mod guard;
 mod plane;
 mod seed;
 
@@ -11,8 +12,8 @@ use crate::core::state::AppState;
 use axum::routing::{get, post};
 use axum::Router;
 
-/// The control plane's routes.
-pub(crate) fn routes() -> Router<AppState> {
+/// The control plane's routes, behind the Host and Origin check (`guard`).
+pub(crate) fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/_emulator/health", get(plane::health))
         .route("/_emulator/reset", post(plane::reset))
@@ -43,4 +44,5 @@ pub(crate) fn routes() -> Router<AppState> {
             "/_emulator/faults",
             get(faults::get).post(faults::set).delete(faults::clear),
         )
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), guard::layer))
 }

@@ -123,6 +123,12 @@ pub struct EmulatorConfig {
     /// knowledge-base--platform-best-practices-2026.md). For clients that send fields newer than
     /// this emulator. Default: false.
     pub lenient_fields: bool,
+    /// The most deliveries (webhooks, callbacks) in flight at once, over all receivers (64).
+    /// More wait their turn, in the order they were queued, so a receiver that never answers
+    /// cannot make the emulator open a socket per payment.
+    pub max_deliveries_in_flight: usize,
+    /// The most deliveries in flight at once to one receiver (host and port; 8).
+    pub max_deliveries_per_host: usize,
 }
 
 impl Default for EmulatorConfig {
@@ -136,6 +142,8 @@ impl Default for EmulatorConfig {
             faults: None,
             webhook_retry: None,
             lenient_fields: false,
+            max_deliveries_in_flight: 64,
+            max_deliveries_per_host: 8,
         }
     }
 }
@@ -199,6 +207,9 @@ impl EmulatorConfig {
         }
         if self.token_ttl_secs <= 0 || self.payment_expiry_secs <= 0 {
             return bad("token_ttl_secs and payment_expiry_secs must be positive".into());
+        }
+        if self.max_deliveries_in_flight == 0 || self.max_deliveries_per_host == 0 {
+            return bad("max_deliveries_in_flight and max_deliveries_per_host must be positive".into());
         }
         if let Some(r) = &self.webhook_retry {
             if r.max_attempts == 0 || r.timeout_ms == 0 || r.max_backoff_ms < r.initial_backoff_ms {

@@ -8,5 +8,6 @@ pub(crate) mod error;
 pub(crate) mod faults;
 pub(crate) mod jwt;
 pub(crate) mod outbox;
+pub(crate) mod redact;
 pub(crate) mod state;
 pub(crate) mod store;

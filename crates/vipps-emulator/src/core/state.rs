@@ -26,6 +26,8 @@ struct Inner {
     signer: TokenSigner,
     store: Store,
     public_url: RwLock<String>,
+    /// The address the server listens on, once it does (the control plane's own hosts).
+    listen_addr: RwLock<Option<std::net::SocketAddr>>,
     faults: crate::core::faults::Faults,
     /// What the APIs and the delivery engine keep besides the store, in the order they were
     /// registered (which is the order [`AppState::settle_due`] and [`AppState::reset`] use).
@@ -195,6 +197,7 @@ impl AppState {
                 signer: TokenSigner::random(),
                 store: Store::new(parts.iter_mut().filter_map(|p| p.table.take()).collect()),
                 public_url: RwLock::new(public_url),
+                listen_addr: RwLock::new(None),
                 faults: crate::core::faults::Faults::new(config_faults),
                 parts,
                 sweeper: parking_lot::Mutex::new(None),
@@ -370,6 +373,16 @@ impl AppState {
     pub(crate) fn set_public_url(&self, url: impl Into<String>) {
         let url = url.into();
         *self.inner.public_url.write() = url.trim_end_matches('/').to_owned();
+    }
+
+    /// Records the address the server listens on (done by the server).
+    pub(crate) fn set_listen_addr(&self, addr: std::net::SocketAddr) {
+        *self.inner.listen_addr.write() = Some(addr);
+    }
+
+    /// The address the server listens on; `None` for a router used without a socket.
+    pub(crate) fn listen_addr(&self) -> Option<std::net::SocketAddr> {
+        *self.inner.listen_addr.read()
     }
 
     pub(crate) fn signer(&self) -> &TokenSigner {

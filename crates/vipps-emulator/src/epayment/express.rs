@@ -85,7 +85,7 @@ pub(crate) async fn offered(
     )
     .await
     .map_err(no_options)?;
-    tracing::info!(target: "vipps_emulator::express", reference, url = %d.callback_url, status = status.as_u16(), "dynamic shipping callback");
+    tracing::info!(target: "vipps_emulator::express", reference, url = %crate::core::redact::url_for_log(&d.callback_url), status = status.as_u16(), "dynamic shipping callback");
     if status == StatusCode::BAD_REQUEST {
         return Err(ApiError::code(
             10010,

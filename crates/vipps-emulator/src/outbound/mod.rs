@@ -2,6 +2,10 @@
 //! with retries, per-key ordering, and a log served at `GET /_emulator/deliveries`.
 //!
 //! Deliveries run on background tasks: they never slow down or block an API call.
+//! Each attempt holds a permit of its receiver (host and port) and one of the engine while it
+//! is in flight, not while it waits to retry: at most `max_deliveries_per_host` and
+//! `max_deliveries_in_flight` sockets are open at once. The semaphores are fair, so waiting
+//! attempts go out in the order they asked.
 //! Deliveries that share an ordering key (a webhook and a payment, say) are sent one after
 //! the other, each finished (delivered or given up) before the next starts. A webhook event
 //! that is never delivered blocks the later events of its payment to that webhook for good
@@ -15,13 +19,12 @@ use crate::core::state::{AppState, WeakAppState};
 use bytes::{Bytes, BytesMut};
 use http::{header, StatusCode};
 use parking_lot::Mutex;
-use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 pub(crate) use crate::core::config::RetrySchedule;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 /// The most a merchant's answer to a call the customer waits on may hold (1 MiB).
 pub(crate) const MERCHANT_ANSWER_LIMIT: usize = 1 << 20;
@@ -63,74 +66,76 @@ pub(crate) async fn call_merchant(
 }
 
 pub(crate) use crate::core::outbox::{AttemptHook, Outbound};
+pub(crate) use log::{Attempt, Page};
 
-/// One attempt, as listed by `GET /_emulator/deliveries`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Attempt {
-    /// Sequence number of the delivery (all its attempts share it).
-    pub(crate) delivery_id: u64,
-    /// Kind.
-    pub(crate) kind: String,
-    /// Merchant.
-    pub(crate) msn: String,
-    /// Reference or order id.
-    pub(crate) reference: String,
-    /// Event name.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) event: Option<String>,
-    /// Target URL.
-    pub(crate) url: String,
-    /// 1-based attempt number; 0 for a webhook event not sent because an earlier event of its
-    /// payment was never delivered.
-    pub(crate) attempt: u32,
-    /// HTTP status, when the receiver answered.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) status: Option<u16>,
-    /// Transport error or timeout.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) error: Option<String>,
-    /// Whether this attempt succeeded (2xx).
-    pub(crate) success: bool,
-    /// Whether the delivery is finished (succeeded, or no attempts left).
-    pub(crate) finished: bool,
-    /// When (real time, RFC 3339).
-    pub(crate) at: String,
-    /// The body sent.
-    pub(crate) body: serde_json::Value,
-}
+mod log;
 
 /// The delivery engine.
 pub(crate) struct Deliveries {
     client: reqwest::Client,
-    log: Mutex<Vec<Attempt>>,
+    log: Mutex<log::DeliveryLog>,
     queues: Mutex<HashMap<String, mpsc::UnboundedSender<(u64, Outbound)>>>,
     /// Ordering keys whose earlier delivery ran out of attempts undelivered (`blocks_later`).
     blocked: Mutex<HashSet<String>>,
     next_id: std::sync::atomic::AtomicU64,
+    /// Attempts in flight over all receivers.
+    in_flight: Arc<Semaphore>,
+    /// Attempts in flight per receiver (`host:port`), each at most `per_host`.
+    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    per_host: usize,
 }
 
 impl Default for Deliveries {
     fn default() -> Self {
-        Self::new()
+        Self::new(64, 8)
     }
 }
 
 impl Deliveries {
-    /// A new engine.
-    pub(crate) fn new() -> Self {
+    /// A new engine with at most `in_flight` attempts at once, `per_host` to one receiver.
+    pub(crate) fn new(in_flight: usize, per_host: usize) -> Self {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(5))
+            // Idle keep-alive sockets are bounded too: at most `per_host` per receiver.
+            .pool_max_idle_per_host(per_host.max(1))
             .build()
             .unwrap_or_default();
         Deliveries {
             client,
-            log: Mutex::new(Vec::new()),
+            log: Mutex::new(log::DeliveryLog::default()),
             queues: Mutex::new(HashMap::new()),
             blocked: Mutex::new(HashSet::new()),
             next_id: std::sync::atomic::AtomicU64::new(1),
+            in_flight: Arc::new(Semaphore::new(in_flight.max(1))),
+            hosts: Mutex::new(HashMap::new()),
+            per_host: per_host.max(1),
         }
+    }
+
+    /// Waits for a turn to send to `url`: the receiver's permit first, so an attempt waiting
+    /// for a busy receiver holds no global permit that others could use.
+    async fn turn(&self, url: &url::Url) -> Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)> {
+        let key = format!(
+            "{}:{}",
+            url.host_str().unwrap_or(""),
+            url.port_or_known_default().unwrap_or(0)
+        );
+        let host = {
+            let mut hosts = self.hosts.lock();
+            // Receivers nobody is sending to are forgotten, so the map stays small.
+            if hosts.len() > 1024 {
+                hosts.retain(|_, s| Arc::strong_count(s) > 1);
+            }
+            Arc::clone(
+                hosts
+                    .entry(key)
+                    .or_insert_with(|| Arc::new(Semaphore::new(self.per_host))),
+            )
+        };
+        let host = host.acquire_owned().await.ok()?;
+        let all = Arc::clone(&self.in_flight).acquire_owned().await.ok()?;
+        Some((host, all))
     }
 
     /// Queues a delivery; returns its id. Must be called from within a Tokio runtime.
@@ -171,14 +176,13 @@ impl Deliveries {
     }
 
     async fn deliver(&self, id: u64, o: Outbound) {
-        let body_json: serde_json::Value = serde_json::from_slice(&o.body).unwrap_or(serde_json::Value::Null);
         let Ok(url) = url::Url::parse(&o.url) else {
-            self.record(&o, id, 1, None, Some("invalid URL".into()), true, &body_json);
+            self.record(&o, id, 1, None, Some("invalid URL".into()), true);
             return;
         };
         if o.blocks_later && self.blocked.lock().contains(&o.ordering_key) {
             let why = "not sent: an earlier event of this payment to this webhook was never delivered";
-            self.record(&o, id, 0, None, Some(why.into()), true, &body_json);
+            self.record(&o, id, 0, None, Some(why.into()), true);
             return;
         }
         let attempts = o.schedule.max_attempts.max(1);
@@ -198,7 +202,11 @@ impl Deliveries {
                     req = req.header(k.as_str(), v.as_str());
                 }
             }
-            let (status, error) = match req.send().await {
+            // The semaphores are never closed; without a permit nothing is sent.
+            let Some(permits) = self.turn(&url).await else { return };
+            let sent = req.send().await;
+            drop(permits);
+            let (status, error) = match sent {
                 Ok(r) => (Some(r.status().as_u16()), None),
                 Err(e) if e.is_timeout() => (None, Some("timed out".to_owned())),
                 Err(e) if e.is_connect() => (None, Some("connection failed".to_owned())),
@@ -207,7 +215,7 @@ impl Deliveries {
             let success = status.is_some_and(|s| (200..300).contains(&s));
             let go_on = o.on_attempt.as_ref().is_none_or(|hook| hook(success));
             let finished = success || n == attempts || !go_on;
-            self.record(&o, id, n, status, error, finished, &body_json);
+            self.record(&o, id, n, status, error, finished);
             if finished {
                 if !success && o.blocks_later {
                     self.blocked.lock().insert(o.ordering_key.clone());
@@ -219,44 +227,34 @@ impl Deliveries {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn record(
-        &self,
-        o: &Outbound,
-        id: u64,
-        attempt: u32,
-        status: Option<u16>,
-        error: Option<String>,
-        finished: bool,
-        body: &serde_json::Value,
-    ) {
+    fn record(&self, o: &Outbound, id: u64, attempt: u32, status: Option<u16>, error: Option<String>, finished: bool) {
         let success = status.is_some_and(|s| (200..300).contains(&s));
         let at = time::OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
-        let mut log = self.log.lock();
-        if log.len() >= 100_000 {
-            log.drain(..10_000);
-        }
-        log.push(Attempt {
+        let attempt = Attempt {
+            seq: 0,
             delivery_id: id,
-            kind: o.kind.to_owned(),
+            kind: o.kind,
             msn: o.msn.clone(),
             reference: o.reference.clone(),
             event: o.event.clone(),
-            url: o.url.clone(),
+            url: crate::core::redact::url_for_log(&o.url),
             attempt,
             status,
             error,
             success,
             finished,
             at,
-            body: body.clone(),
-        });
+            body: o.body.clone(),
+        };
+        self.log.lock().push(attempt);
     }
 
-    /// Every attempt so far, oldest first.
-    pub(crate) fn attempts(&self) -> Vec<Attempt> {
-        self.log.lock().clone()
+    /// One page of the log, oldest first: the attempts after `page.after` that pass the
+    /// filters, at most `page.limit`; and whether more follow.
+    pub(crate) fn attempts(&self, page: &Page) -> (Vec<Attempt>, bool) {
+        self.log.lock().page(page)
     }
 
     /// Forgets the log and the blocked orderings.
@@ -276,10 +274,10 @@ pub(crate) struct Engine {
 }
 
 impl Engine {
-    /// A new engine.
-    pub(crate) fn new() -> Self {
+    /// A new engine: at most `in_flight` deliveries at once, `per_host` to one receiver.
+    pub(crate) fn new(in_flight: usize, per_host: usize) -> Self {
         Engine {
-            deliveries: Arc::new(Deliveries::new()),
+            deliveries: Arc::new(Deliveries::new(in_flight, per_host)),
             merchant_http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()

@@ -115,7 +115,7 @@ pub(super) fn record_attempt(reg: &mut Registry, id: &str, delivered: bool, now:
         tracing::info!(
             target: "vipps_emulator::webhooks",
             id = %gone.id,
-            url = %gone.url,
+            url = %crate::core::redact::url_for_log(&gone.url),
             "webhook deleted: its deliveries have failed for two weeks"
         );
         false

@@ -135,7 +135,7 @@ pub(super) fn enroll(
         target: "vipps_emulator::webhooks",
         id = %registration.id,
         msn = %registration.msn,
-        url = %registration.url,
+        url = %crate::core::redact::url_for_log(&registration.url),
         "webhook registered"
     );
     reg.hooks.push(registration);
