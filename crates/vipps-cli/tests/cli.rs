@@ -208,7 +208,8 @@ fn emulator_log_for_one_request(vipps_log: Option<&str>) -> String {
         .unwrap();
     let addr = line.trim().strip_prefix("listening on http://").unwrap().to_owned();
     let mut conn = std::net::TcpStream::connect(&addr).unwrap();
-    conn.write_all(b"GET /_emulator/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    // The emulator's own address as Host: the control plane refuses foreign hosts.
+    conn.write_all(format!("GET /_emulator/health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
         .unwrap();
     let mut answer = String::new();
     conn.read_to_string(&mut answer).unwrap();
