@@ -245,7 +245,7 @@ impl NetworkError {
     /// layer that failed.
     fn summary(&self) -> &'static str {
         use std::io::ErrorKind as Io;
-        if self.causes().any(|e| e.is::<crate::net::BodyTooLarge>()) {
+        if self.causes().any(|e| e.is::<BodyTooLarge>()) {
             return "response body too large";
         }
         match self.io_error_kind() {
@@ -310,6 +310,24 @@ impl std::error::Error for Error {
 
 /// A `Result` with the SDK's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An answer whose body is larger than [`crate::ClientBuilder::max_response_bytes`].
+#[derive(Debug)]
+pub(crate) struct BodyTooLarge {
+    pub(crate) limit: usize,
+}
+
+impl std::fmt::Display for BodyTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the response body is larger than the limit of {} bytes (ClientBuilder::max_response_bytes)",
+            self.limit
+        )
+    }
+}
+
+impl std::error::Error for BodyTooLarge {}
 
 #[cfg(test)]
 mod tests {

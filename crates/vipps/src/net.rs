@@ -20,7 +20,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tower_service::Service;
 
 use crate::config::Proxy;
-use crate::error::{Error, NetworkError};
+use crate::error::{BodyTooLarge, Error, NetworkError};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -35,24 +35,6 @@ pub(crate) enum Failure {
     /// The answer's body was larger than the client's limit; reading stopped there.
     TooLarge(NetworkError),
 }
-
-/// An answer whose body is larger than [`crate::ClientBuilder::max_response_bytes`].
-#[derive(Debug)]
-pub(crate) struct BodyTooLarge {
-    pub(crate) limit: usize,
-}
-
-impl std::fmt::Display for BodyTooLarge {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "the response body is larger than the limit of {} bytes (ClientBuilder::max_response_bytes)",
-            self.limit
-        )
-    }
-}
-
-impl std::error::Error for BodyTooLarge {}
 
 /// The pooled client. Cheap to clone.
 #[derive(Clone)]
