@@ -130,7 +130,9 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match &self.0.kind {
             ErrorKind::Api { status, .. } => crate::retry::is_retryable_status(*status),
-            ErrorKind::Connect(_) | ErrorKind::Timeout | ErrorKind::Transport(_) => true,
+            // An answer over the body limit would be as large again.
+            ErrorKind::Transport(n) => !n.is_body_too_large(),
+            ErrorKind::Connect(_) | ErrorKind::Timeout => true,
             _ => false,
         }
     }
@@ -217,6 +219,11 @@ impl NetworkError {
     }
 
     /// The wrapped error and every error under it.
+    /// Whether the answer was refused for being larger than the client's body limit.
+    fn is_body_too_large(&self) -> bool {
+        self.causes().any(|e| e.is::<BodyTooLarge>())
+    }
+
     fn causes(&self) -> impl Iterator<Item = &(dyn std::error::Error + 'static)> {
         std::iter::successors(Some(&*self.0 as &(dyn std::error::Error + 'static)), |e| e.source())
     }
@@ -245,7 +252,7 @@ impl NetworkError {
     /// layer that failed.
     fn summary(&self) -> &'static str {
         use std::io::ErrorKind as Io;
-        if self.causes().any(|e| e.is::<BodyTooLarge>()) {
+        if self.is_body_too_large() {
             return "response body too large";
         }
         match self.io_error_kind() {

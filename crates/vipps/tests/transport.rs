@@ -470,6 +470,7 @@ async fn an_endless_answer_stops_at_the_body_limit_with_a_transport_error() {
     assert!(!chain.contains("s3cret"), "{chain}");
     // Not retried: a second attempt would most likely be as large.
     assert_eq!(err.attempts(), 1);
+    assert!(!err.is_retryable(), "an answer over the limit would be as large again");
     // The client stopped reading near the limit: what the server got out is the limit plus
     // what the sockets' buffers hold, far from the 1 GiB it would have sent.
     let sent = written.load(std::sync::atomic::Ordering::Relaxed);
