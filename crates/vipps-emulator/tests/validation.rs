@@ -227,15 +227,52 @@ async fn bodies_over_one_mib_get_413() {
         .unwrap();
     problem(r, 413, None).await;
 
-    // and through the router directly
+    // and through the router directly (with credentials: a stranger's body is never read)
     let state = AppState::new(EmulatorConfig::default());
+    let m = state.default_merchant().clone();
+    let token = state.issue_token(&m).access_token;
+    let req = Request::post("/epayment/v1/payments")
+        .header("authorization", format!("Bearer {token}"))
+        .header("ocp-apim-subscription-key", &m.subscription_key)
+        .header("merchant-serial-number", &m.msn)
+        .header("content-type", "application/json")
+        .body(Body::from(big.clone()))
+        .unwrap();
+    let resp = router(state.clone()).oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), 413);
+    assert_eq!(resp.headers()["content-type"], "application/problem+json");
+    // Without credentials the answer is 401, whatever the body.
     let req = Request::post("/epayment/v1/payments")
         .header("content-type", "application/json")
         .body(Body::from(big))
         .unwrap();
     let resp = router(state).oneshot(req).await.unwrap();
-    assert_eq!(resp.status(), 413);
-    assert_eq!(resp.headers()["content-type"], "application/problem+json");
+    assert_eq!(resp.status(), 401);
+}
+
+/// The security issue: "body read before authentication … `Expect: 100-continue` is answered
+/// before authentication". A stranger announcing a large body gets 401 at once: no
+/// `100 Continue`, and nothing of the body is waited for.
+#[tokio::test]
+async fn a_stranger_s_body_is_not_read_and_100_continue_not_sent() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let emu = vipps_emulator::Emulator::start().await.unwrap();
+    let mut conn = tokio::net::TcpStream::connect(emu.addr()).await.unwrap();
+    let head = format!(
+        "POST /epayment/v1/payments HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+         Content-Length: 1000000\r\nExpect: 100-continue\r\n\r\n",
+        emu.addr()
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), conn.read(&mut buf))
+        .await
+        .expect("an answer without the body being sent")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&buf[..n]);
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert!(!answer.contains("100 Continue"), "{answer}");
+    emu.shutdown().await;
 }
 
 #[tokio::test]

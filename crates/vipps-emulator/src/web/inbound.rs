@@ -1,6 +1,6 @@
-//! The one request pipeline every API's handlers start with: the body (within the limit), the
-//! `Vipps-System-*` headers, the caller's credentials and, where asked, the idempotency key, in
-//! that order.
+//! The one request pipeline every API's handlers start with: the `Vipps-System-*` headers, the
+//! caller's credentials, where asked the idempotency key, and only then the body (within the
+//! limit), in that order.
 
 use super::{
     authenticate, check_system_headers, header_str, idempotency_key, read_body, secure_eq, KeyRule, Rejection,
@@ -36,8 +36,8 @@ pub(crate) struct Inbound<'s> {
     pub(crate) key: Option<String>,
 }
 
-/// Runs the pipeline: body, system headers, credentials, then the idempotency key when `key`
-/// says how to read it.
+/// Runs the pipeline: system headers, credentials, the idempotency key when `key` says how to
+/// read it, then the body.
 pub(crate) async fn inbound<'s>(
     state: &'s AppState,
     headers: &HeaderMap,
@@ -45,7 +45,6 @@ pub(crate) async fn inbound<'s>(
     credentials: Credentials,
     key: Option<KeyRule>,
 ) -> Result<Inbound<'s>, Rejection> {
-    let body = read_body(body, headers, state.config().max_body_bytes).await?;
     check_system_headers(headers)?;
     let merchant = match credentials {
         Credentials::Token => authenticate(state, headers)?,
@@ -56,6 +55,9 @@ pub(crate) async fn inbound<'s>(
         Some(rule) => idempotency_key(headers, rule)?,
         None => None,
     };
+    // Read last: a stranger's body is never read (nor `Expect: 100-continue` answered, which
+    // hyper does only once the body is polled).
+    let body = read_body(body, headers, state.config().max_body_bytes).await?;
     Ok(Inbound { merchant, body, key })
 }
 
