@@ -129,6 +129,16 @@ pub struct EmulatorConfig {
     pub max_deliveries_in_flight: usize,
     /// The most deliveries in flight at once to one receiver (host and port; 8).
     pub max_deliveries_per_host: usize,
+    /// How long a connection may take to send a request's complete headers, in milliseconds
+    /// (10 000), counted from the connection's start or, between requests, from the first byte
+    /// of the next request. A connection that is slower is closed.
+    pub header_read_timeout_ms: u64,
+    /// How long a kept-alive connection may sit idle between requests, in milliseconds
+    /// (60 000), before it is closed.
+    pub keep_alive_timeout_ms: u64,
+    /// The most connections served at once (1 024). Further connections wait in the listen
+    /// backlog until one closes; they are not refused.
+    pub max_connections: usize,
 }
 
 impl Default for EmulatorConfig {
@@ -144,6 +154,9 @@ impl Default for EmulatorConfig {
             lenient_fields: false,
             max_deliveries_in_flight: 64,
             max_deliveries_per_host: 8,
+            header_read_timeout_ms: 10_000,
+            keep_alive_timeout_ms: 60_000,
+            max_connections: 1024,
         }
     }
 }
@@ -211,6 +224,19 @@ impl EmulatorConfig {
         if self.max_deliveries_in_flight == 0 || self.max_deliveries_per_host == 0 {
             return bad("max_deliveries_in_flight and max_deliveries_per_host must be positive".into());
         }
+        if self.header_read_timeout_ms == 0 || self.header_read_timeout_ms > MAX_SERVER_TIMEOUT_MS {
+            return bad(format!(
+                "header_read_timeout_ms must be between 1 and {MAX_SERVER_TIMEOUT_MS}"
+            ));
+        }
+        if self.keep_alive_timeout_ms == 0 || self.keep_alive_timeout_ms > MAX_SERVER_TIMEOUT_MS {
+            return bad(format!(
+                "keep_alive_timeout_ms must be between 1 and {MAX_SERVER_TIMEOUT_MS}"
+            ));
+        }
+        if self.max_connections == 0 || self.max_connections > MAX_CONNECTIONS {
+            return bad(format!("max_connections must be between 1 and {MAX_CONNECTIONS}"));
+        }
         if let Some(r) = &self.webhook_retry {
             if r.max_attempts == 0 || r.timeout_ms == 0 || r.max_backoff_ms < r.initial_backoff_ms {
                 return bad(
@@ -222,6 +248,12 @@ impl EmulatorConfig {
         Ok(())
     }
 }
+
+/// The largest accepted `header_read_timeout_ms` and `keep_alive_timeout_ms` (one hour).
+pub(crate) const MAX_SERVER_TIMEOUT_MS: u64 = 3_600_000;
+
+/// The largest accepted `max_connections`.
+pub(crate) const MAX_CONNECTIONS: usize = 1_000_000;
 
 /// Whether `s` matches `^[0-9]{4,6}$`.
 pub(crate) fn is_msn(s: &str) -> bool {
