@@ -4,21 +4,9 @@
 
 mod common;
 
-use common::{ecom, ecom_details, H};
+use common::{ecom, ecom_details, ecom_initiate_body as initiate_body, H};
 use reqwest::Method;
 use serde_json::{json, Value};
-
-fn initiate_body(h: &H, order_id: &str, amount: i64) -> Value {
-    json!({
-        "customerInfo": {},
-        "merchantInfo": {
-            "merchantSerialNumber": h.m().msn,
-            "callbackPrefix": "https://example.com/vipps",
-            "fallBack": "https://example.com/fallback",
-        },
-        "transaction": {"amount": amount, "orderId": order_id, "transactionText": "Socks"},
-    })
-}
 
 async fn initiate_with(h: &H, body: &Value) -> reqwest::Response {
     ecom(h, Method::POST, "/ecomm/v2/payments")

@@ -188,43 +188,32 @@ pub(super) fn session_in<R>(
     let retention = state.checkout().settings().expired_retention;
     let mut out = Vec::new();
     let (ledger, cs) = t.ledger_and::<Sessions>();
-    let r = in_session(state, cs, ledger, (msn, reference), now, retention, &mut out, f);
+    // Settled and checked first; the callbacks it causes are sent whatever `f` answers.
+    let r = (|| {
+        let s = cs
+            .by_ref
+            .get_mut(&(msn.to_owned(), reference.to_owned()))
+            .ok_or_else(|| CkError::not_found(reference))?;
+        if s.payment_created && ledger.payment(msn, reference, now).is_err() {
+            // The store was reset: the session is gone too.
+            let token = s.token.clone();
+            cs.by_ref.remove(&(msn.to_owned(), reference.to_owned()));
+            cs.tokens.remove(&token);
+            return Err(CkError::not_found(reference));
+        }
+        settle_and_notify(state, s, ledger, now, &mut out);
+        if s.state == SessionState::SessionExpired
+            && s.ended_at
+                .is_some_and(|e| now > e + time::Duration::seconds(retention.as_secs() as i64))
+        {
+            return Err(CkError::not_found(reference));
+        }
+        f(s, ledger, now, &mut out)
+    })();
     for o in out {
         t.deliver(o);
     }
     r
-}
-
-#[allow(clippy::too_many_arguments)]
-fn in_session<R>(
-    state: &AppState,
-    cs: &mut Sessions,
-    ledger: &mut Ledger,
-    (msn, reference): (&str, &str),
-    now: OffsetDateTime,
-    retention: std::time::Duration,
-    out: &mut Vec<Outbound>,
-    f: impl FnOnce(&mut Session, &mut Ledger, OffsetDateTime, &mut Vec<Outbound>) -> Result<R, CkError>,
-) -> Result<R, CkError> {
-    let s = cs
-        .by_ref
-        .get_mut(&(msn.to_owned(), reference.to_owned()))
-        .ok_or_else(|| CkError::not_found(reference))?;
-    if s.payment_created && ledger.payment(msn, reference, now).is_err() {
-        // The store was reset: the session is gone too.
-        let token = s.token.clone();
-        cs.by_ref.remove(&(msn.to_owned(), reference.to_owned()));
-        cs.tokens.remove(&token);
-        return Err(CkError::not_found(reference));
-    }
-    settle_and_notify(state, s, ledger, now, out);
-    if s.state == SessionState::SessionExpired
-        && s.ended_at
-            .is_some_and(|e| now > e + time::Duration::seconds(retention.as_secs() as i64))
-    {
-        return Err(CkError::not_found(reference));
-    }
-    f(s, ledger, now, out)
 }
 
 /// The (MSN, reference) a Checkout page token belongs to.

@@ -278,3 +278,16 @@ pub async fn problem(r: Response, status: u16, code: Option<u32>) -> Value {
 async fn json_of(r: reqwest::RequestBuilder) -> Value {
     r.send().await.unwrap().json().await.unwrap()
 }
+
+/// A minimal eCom initiate body for the default merchant: `order_id` for `amount` øre.
+pub fn ecom_initiate_body(h: &H, order_id: &str, amount: i64) -> Value {
+    json!({
+        "customerInfo": {},
+        "merchantInfo": {
+            "merchantSerialNumber": h.m().msn,
+            "callbackPrefix": "https://example.com/vipps",
+            "fallBack": "https://example.com/fallback",
+        },
+        "transaction": {"amount": amount, "orderId": order_id, "transactionText": "Socks"},
+    })
+}

@@ -80,6 +80,13 @@ impl<T: Table> AnyTable for T {
 
 const UNREGISTERED: &str = "the composition root registers every API's table";
 
+/// The registered table of type `T` (borrowing only the API tables, so the ledger stays free).
+fn find_mut<T: Table>(ext: &mut [Box<dyn AnyTable>]) -> &mut T {
+    ext.iter_mut()
+        .find_map(|t| t.as_any_mut().downcast_mut::<T>())
+        .expect(UNREGISTERED)
+}
+
 impl Tables {
     /// The table of type `T`.
     pub(crate) fn get<T: Table>(&self) -> &T {
@@ -91,20 +98,12 @@ impl Tables {
 
     /// The table of type `T`, to change.
     pub(crate) fn get_mut<T: Table>(&mut self) -> &mut T {
-        self.ext
-            .iter_mut()
-            .find_map(|t| t.as_any_mut().downcast_mut::<T>())
-            .expect(UNREGISTERED)
+        find_mut(&mut self.ext)
     }
 
     /// The ledger and the table of type `T` at once.
     pub(crate) fn ledger_and<T: Table>(&mut self) -> (&mut Ledger, &mut T) {
-        let table = self
-            .ext
-            .iter_mut()
-            .find_map(|t| t.as_any_mut().downcast_mut::<T>())
-            .expect(UNREGISTERED);
-        (&mut self.ledger, table)
+        (&mut self.ledger, find_mut(&mut self.ext))
     }
 
     /// Sends `o` once this transaction commits.
