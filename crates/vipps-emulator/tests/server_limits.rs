@@ -130,6 +130,45 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
 }
 
 #[tokio::test]
+async fn a_body_that_drips_slower_than_the_body_timeout_gets_408() {
+    let config = EmulatorConfig {
+        body_read_timeout_ms: 300,
+        ..EmulatorConfig::default()
+    };
+    let emu = Emulator::builder().config(config).start().await.unwrap();
+    let mut s = TcpStream::connect(emu.addr()).await.unwrap();
+    let t0 = Instant::now();
+    s.write_all(
+        b"POST /_emulator/clock/advance HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{\"seconds\":",
+    )
+    .await
+    .unwrap();
+    // One byte every 100 ms would take 2.8 s for the rest: the server answers at 300 ms.
+    let drip = async {
+        for _ in 0..28 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if s.write_all(b" ").await.is_err() {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_millis(700), drip).await;
+    let answer = read_response(&mut s, Duration::from_secs(3)).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("did not arrive within 300 ms"), "{answer}");
+    assert!(t0.elapsed() < Duration::from_secs(2), "took {:?}", t0.elapsed());
+    // The clock did not move: the half-read request was not acted on.
+    let clock = reqwest::get(format!("{}/_emulator/clock", emu.base_url().trim_end_matches('/')))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(clock.contains("\"offsetSeconds\":0"), "{clock}");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
 async fn connections_beyond_the_cap_wait_until_one_closes() {
     let emu = start(30_000, 30_000, 2).await;
     let mut first = TcpStream::connect(emu.addr()).await.unwrap();
@@ -184,6 +223,10 @@ fn the_limits_are_validated() {
         },
         EmulatorConfig {
             keep_alive_timeout_ms: 0,
+            ..EmulatorConfig::default()
+        },
+        EmulatorConfig {
+            body_read_timeout_ms: 0,
             ..EmulatorConfig::default()
         },
         EmulatorConfig {

@@ -84,8 +84,7 @@ fn issue(state: &AppState, headers: &HeaderMap) -> Result<Stored, ApiError> {
 /// `{access_token, token_type, expires_in: 900}` and `Cache-Control: no-store`; errors are
 /// RFC 6749 `{error, error_description}`. The token is an emulator JWT like the other one.
 pub(crate) async fn client_credentials(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    let limit = state.config().max_body_bytes;
-    let body = match crate::web::read_body(body, &headers, limit).await {
+    let body = match crate::web::read_body(body, &headers, state.config().body_limits()).await {
         Ok(b) => b,
         Err(e) => {
             let e = crate::core::error::ApiError::from(e);

@@ -21,7 +21,7 @@ pub(super) async fn control_input(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(String, CustomerInput), CkError> {
-    let body = read_body(body, headers, state.config().max_body_bytes).await?;
+    let body = read_body(body, headers, state.config().body_limits()).await?;
     let input: CustomerInput = if body.iter().all(|b| b.is_ascii_whitespace()) {
         CustomerInput::default()
     } else {

@@ -2,7 +2,7 @@
 
 use super::state::*;
 use crate::core::error::{ApiError, Stored};
-use crate::web::Rejection;
+use crate::web::{timed_out, Rejection};
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use std::collections::BTreeMap;
@@ -121,6 +121,12 @@ impl From<Rejection> for CkError {
                 "Payload Too Large",
                 format!("The request body is larger than {limit} bytes"),
             ),
+            Rejection::TimedOut(ms) => CkError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "Validation-00004",
+                "Request Timeout",
+                timed_out(ms),
+            ),
             Rejection::NotJson(d) => CkError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "Validation-00003",
@@ -141,6 +147,7 @@ impl From<ApiError> for CkError {
             409 => "Conflict-00001",
             413 => "Validation-00002",
             415 => "Validation-00003",
+            408 => "Validation-00004",
             _ => "Internal-00001",
         };
         let mut c = CkError::new(e.status, code, &e.title, e.detail.clone());

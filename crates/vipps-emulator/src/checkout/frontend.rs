@@ -309,7 +309,7 @@ async fn body_json<T: serde::de::DeserializeOwned + Default>(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<T, CkError> {
-    let b = read_body(body, headers, state.config().max_body_bytes).await?;
+    let b = read_body(body, headers, state.config().body_limits()).await?;
     if b.iter().all(|c| c.is_ascii_whitespace()) {
         return Ok(T::default());
     }

@@ -57,7 +57,7 @@ pub(crate) async fn clock(State(state): State<AppState>) -> Response {
 /// `POST /_emulator/clock/advance` with `{"seconds": N}`.
 pub(crate) async fn advance(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
     let r = async {
-        let body = read_body(body, &headers, state.config().max_body_bytes).await?;
+        let body = read_body(body, &headers, state.config().body_limits()).await?;
         let obj = json_object(&body)?;
         let secs = match obj.get("seconds") {
             Some(v) => v
@@ -117,7 +117,7 @@ async fn customer(
     approve: bool,
 ) -> Result<Stored, ApiError> {
     let Path(reference) = reference.map_err(|e| ApiError::validation("reference", &e.body_text(), None))?;
-    let body = read_body(body, headers, state.config().max_body_bytes).await?;
+    let body = read_body(body, headers, state.config().body_limits()).await?;
     let obj = json_object(&body)?;
     let from_body = obj.get("msn").and_then(|v| v.as_str()).map(str::to_owned);
     let msn = target_msn(state, query.as_deref(), from_body)?;

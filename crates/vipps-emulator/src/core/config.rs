@@ -136,6 +136,10 @@ pub struct EmulatorConfig {
     /// How long a kept-alive connection may sit idle between requests, in milliseconds
     /// (60 000), before it is closed.
     pub keep_alive_timeout_ms: u64,
+    /// How long a request's body may take to arrive, in milliseconds (30 000), counted once
+    /// its headers are read and its credentials checked. A slower body gets 408 and the
+    /// connection is not reused.
+    pub body_read_timeout_ms: u64,
     /// The most connections served at once (1 024). Further connections wait in the listen
     /// backlog until one closes; they are not refused.
     pub max_connections: usize,
@@ -156,9 +160,19 @@ impl Default for EmulatorConfig {
             max_deliveries_per_host: 8,
             header_read_timeout_ms: 10_000,
             keep_alive_timeout_ms: 60_000,
+            body_read_timeout_ms: 30_000,
             max_connections: 1024,
         }
     }
+}
+
+/// The limits on reading one request body.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyLimits {
+    /// More bytes than this get 413.
+    pub max_bytes: usize,
+    /// A body that has not arrived whole within this gets 408.
+    pub timeout: std::time::Duration,
 }
 
 /// Why a configuration could not be loaded.
@@ -176,6 +190,14 @@ pub enum ConfigError {
 }
 
 impl EmulatorConfig {
+    /// How much of a request body is read, and for how long.
+    pub(crate) fn body_limits(&self) -> BodyLimits {
+        BodyLimits {
+            max_bytes: self.max_body_bytes,
+            timeout: std::time::Duration::from_millis(self.body_read_timeout_ms),
+        }
+    }
+
     /// Reads a JSON configuration file, e.g.
     /// `{"merchants":[{"msn":"654321","client_id":"…","client_secret":"…","subscription_key":"…"}]}`.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
@@ -234,6 +256,11 @@ impl EmulatorConfig {
                 "keep_alive_timeout_ms must be between 1 and {MAX_SERVER_TIMEOUT_MS}"
             ));
         }
+        if self.body_read_timeout_ms == 0 || self.body_read_timeout_ms > MAX_SERVER_TIMEOUT_MS {
+            return bad(format!(
+                "body_read_timeout_ms must be between 1 and {MAX_SERVER_TIMEOUT_MS}"
+            ));
+        }
         if self.max_connections == 0 || self.max_connections > MAX_CONNECTIONS {
             return bad(format!("max_connections must be between 1 and {MAX_CONNECTIONS}"));
         }
@@ -249,7 +276,8 @@ impl EmulatorConfig {
     }
 }
 
-/// The largest accepted `header_read_timeout_ms` and `keep_alive_timeout_ms` (one hour).
+/// The largest accepted `header_read_timeout_ms`, `keep_alive_timeout_ms` and
+/// `body_read_timeout_ms` (one hour).
 pub(crate) const MAX_SERVER_TIMEOUT_MS: u64 = 3_600_000;
 
 /// The largest accepted `max_connections`.

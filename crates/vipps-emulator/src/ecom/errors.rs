@@ -6,7 +6,7 @@
 //! Authentication ⇒ 401/403.
 
 use crate::core::error::{ApiError, Stored};
-use crate::web::Rejection;
+use crate::web::{timed_out, Rejection};
 use http::StatusCode;
 use vipps_types::ecom::EcomError;
 use vipps_types::ValidationError;
@@ -131,6 +131,7 @@ impl From<Rejection> for EcomErr {
                 format!("The request body is larger than {limit} bytes"),
             ),
             Rejection::Unreadable(d) => invalid(StatusCode::BAD_REQUEST, "body", d),
+            Rejection::TimedOut(ms) => invalid(StatusCode::REQUEST_TIMEOUT, "body", timed_out(ms)),
             // serde paths look like `.transaction.amount`: the leading dot goes.
             Rejection::Header { name, reason, .. } => {
                 invalid(StatusCode::BAD_REQUEST, &name, format!("{name}: {reason}"))

@@ -184,7 +184,7 @@ pub(crate) async fn reject(State(state): State<AppState>, headers: HeaderMap, bo
 }
 
 async fn act(state: &AppState, headers: &HeaderMap, body: Body, approve: bool) -> Response {
-    let body = match read_body(body, headers, state.config().max_body_bytes).await {
+    let body = match read_body(body, headers, state.config().body_limits()).await {
         Ok(b) => b,
         Err(e) => {
             let e = ApiError::from(e);

@@ -57,7 +57,7 @@ pub(crate) async fn inbound<'s>(
     };
     // Read last: a stranger's body is never read (nor `Expect: 100-continue` answered, which
     // hyper does only once the body is polled).
-    let body = read_body(body, headers, state.config().max_body_bytes).await?;
+    let body = read_body(body, headers, state.config().body_limits()).await?;
     Ok(Inbound { merchant, body, key })
 }
 

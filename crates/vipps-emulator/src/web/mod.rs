@@ -6,9 +6,9 @@ mod inbound;
 mod rejection;
 
 pub(crate) use inbound::{inbound, Credentials, Inbound};
-pub(crate) use rejection::Rejection;
+pub(crate) use rejection::{timed_out, Rejection};
 
-use crate::core::config::{is_msn, Merchant};
+use crate::core::config::{is_msn, BodyLimits, Merchant};
 use crate::core::error::{ApiError, Stored};
 use crate::core::jwt::TokenKind;
 use crate::core::state::AppState;
@@ -40,12 +40,23 @@ pub(crate) const MERCHANT_SERIAL_NUMBER: HeaderName = HeaderName::from_static("m
 /// `Idempotency-Key`.
 pub(crate) const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 
-/// Reads the whole body, refusing more than `limit` bytes with 413.
-pub(crate) async fn read_body(mut body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, Rejection> {
+/// Reads the whole body, refusing more than `limits.max_bytes` bytes with 413 and a body that
+/// is not whole within `limits.timeout` with 408 (a client dripping its body cannot hold a
+/// worker and its buffer for ever).
+pub(crate) async fn read_body(body: Body, headers: &HeaderMap, limits: BodyLimits) -> Result<Bytes, Rejection> {
     let declared = header_str(headers, header::CONTENT_LENGTH).and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > DRAIN_LIMIT as u64) {
-        return Err(Rejection::TooLarge(limit));
+        return Err(Rejection::TooLarge(limits.max_bytes));
     }
+    match tokio::time::timeout(limits.timeout, collect_body(body, limits.max_bytes)).await {
+        Ok(read) => read,
+        Err(_) => Err(Rejection::TimedOut(limits.timeout.as_millis() as u64)),
+    }
+}
+
+/// Collects the body's data frames, keeping at most `limit` bytes and reading (to discard) at
+/// most `DRAIN_LIMIT`.
+async fn collect_body(mut body: Body, limit: usize) -> Result<Bytes, Rejection> {
     let mut buf = BytesMut::new();
     let mut total = 0usize;
     loop {

@@ -22,6 +22,8 @@ pub(crate) enum Rejection {
     Unreadable(String),
     /// The body is larger than the limit (413).
     TooLarge(usize),
+    /// The body did not arrive whole within this many milliseconds (408).
+    TimedOut(u64),
     /// The body is not declared as JSON (415).
     NotJson(String),
     /// The body is not the request: the JSON path of the first problem (`body` for the whole).
@@ -72,7 +74,13 @@ impl From<Rejection> for ApiError {
                 "Payload Too Large",
                 format!("The request body is larger than {limit} bytes"),
             ),
+            Rejection::TimedOut(ms) => ApiError::new(StatusCode::REQUEST_TIMEOUT, "Request Timeout", timed_out(ms)),
             Rejection::NotJson(d) => ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type", d),
         }
     }
+}
+
+/// The detail of a body that took too long.
+pub(crate) fn timed_out(ms: u64) -> String {
+    format!("The request body did not arrive within {ms} ms")
 }
