@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::response::{Html, IntoResponse, Response};
 use http::{header, HeaderMap, StatusCode};
-use vipps_types::epayment::{PaymentMethodType, PaymentState, QrFormatKind, ShippingGroup};
+use vipps_types::epayment::{PaymentMethodType, PaymentState, ShippingGroup};
 use vipps_types::Amount;
 
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
@@ -31,7 +31,7 @@ button{{font-size:1.1em;padding:.5em 1.4em;margin:.3em;border-radius:6px;border:
     r
 }
 
-fn not_found() -> Response {
+pub(super) fn not_found() -> Response {
     page(
         StatusCode::NOT_FOUND,
         "Payment not found",
@@ -39,7 +39,7 @@ fn not_found() -> Response {
     )
 }
 
-fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+pub(super) fn query_param(query: Option<&str>, name: &str) -> Option<String> {
     url::form_urlencoded::parse(query?.as_bytes())
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
@@ -375,91 +375,6 @@ async fn ecom_act(state: &AppState, token: String, approve: bool) -> Response {
         body += &ecom_return_link(&v);
     }
     page(status, title, &body)
-}
-
-/// `GET /qr?token=…`: the payment's QR code, a real one that leads to its landing page (scan
-/// it with a phone that reaches the emulator's public URL). SVG by default; PNG of
-/// `qrFormat.size` pixels (1024 by default; more when too few for the code) for `IMAGE/PNG`.
-pub(crate) async fn qr(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
-    let Some(token) = query_param(query.as_deref(), "token") else {
-        return not_found();
-    };
-    let now = state.clock().now();
-    // The landing page under the public URL the payment was created with, like its redirectUrl.
-    let found = state.store().transaction(|ledger| {
-        ledger
-            .payment_by_token(&token, now)
-            .map(|p| (p.landing_url(), p.qr_format().cloned()))
-    });
-    let Some((url, format)) = found else {
-        return not_found();
-    };
-    let Ok(code) = qrcode::QrCode::new(url.as_bytes()) else {
-        // A link too long for a QR code (a public URL of some 2,000 characters).
-        return not_found();
-    };
-    let (content_type, body) = match format {
-        Some(f) if f.format == QrFormatKind::ImagePng => {
-            let size = f.size.and_then(|s| u32::try_from(s).ok()).unwrap_or(1024);
-            match qr_png(&code, size) {
-                Some(png) => ("image/png", png),
-                None => {
-                    let e = crate::core::error::ApiError::internal("the QR code could not be encoded as PNG");
-                    return e.render("/qr").into_response();
-                }
-            }
-        }
-        _ => {
-            let svg = code
-                .render::<qrcode::render::svg::Color<'_>>()
-                .min_dimensions(256, 256)
-                .build();
-            ("image/svg+xml", svg.into_bytes())
-        }
-    };
-    let mut r = (StatusCode::OK, body).into_response();
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, http::HeaderValue::from_static(content_type));
-    r
-}
-
-/// `code` as a square greyscale PNG with the standard quiet zone of four modules, each module
-/// a whole number of pixels (a fractional scale smears modules and the code cannot be read):
-/// `size` pixels when that gives each module at least two, the code centred with a wider
-/// margin; else two pixels per module, larger than `size` (the spec allows 100 px, too few for
-/// the code of a long public URL; one pixel per module does not decode reliably; README,
-/// "Choices…").
-fn qr_png(code: &qrcode::QrCode, size: u32) -> Option<Vec<u8>> {
-    let modules = code.width() as u32;
-    let total = modules + 8;
-    let size = size.max(2 * total);
-    let scale = size / total;
-    let margin = (size - total * scale) / 2;
-    let colors = code.to_colors();
-    let dark = |x: u32, y: u32| -> bool {
-        let module = |p: u32| {
-            p.checked_sub(margin)
-                .map(|p| p / scale)
-                .filter(|m| (4..modules + 4).contains(m))
-        };
-        let (Some(mx), Some(my)) = (module(x), module(y)) else {
-            return false;
-        };
-        colors[((my - 4) * modules + (mx - 4)) as usize] == qrcode::Color::Dark
-    };
-    let mut pixels = Vec::with_capacity((size * size) as usize);
-    for y in 0..size {
-        pixels.extend((0..size).map(|x| if dark(x, y) { 0u8 } else { 255u8 }));
-    }
-    let mut out = Vec::new();
-    let mut enc = png::Encoder::new(&mut out, size, size);
-    enc.set_color(png::ColorType::Grayscale);
-    enc.set_depth(png::BitDepth::Eight);
-    enc.set_compression(png::Compression::Fast);
-    let mut w = enc.write_header().ok()?;
-    w.write_image_data(&pixels).ok()?;
-    w.finish().ok()?;
-    Some(out)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! and the QR code that leads to it.
 
 mod landing;
+mod qr;
 
 use crate::core::state::AppState;
 use axum::routing::{get, post};
@@ -13,5 +14,5 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/landing", get(landing::landing))
         .route("/landing/approve", post(landing::approve))
         .route("/landing/reject", post(landing::reject))
-        .route("/qr", get(landing::qr))
+        .route("/qr", get(qr::qr))
 }
