@@ -89,6 +89,7 @@ impl EmulatorBuilder {
         let has_public_url = self.config.public_url.is_some();
         let state = AppState::new(self.config);
         state.set_listen_addr(addr);
+        crate::outbound::DeliveriesExt::set_exposed(&state, !addr.ip().is_loopback());
         if !has_public_url {
             state.set_public_url(base_url.clone());
         }

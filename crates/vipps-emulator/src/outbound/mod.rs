@@ -59,16 +59,32 @@ pub(crate) async fn call_merchant(
         Err(_) => Err("timed out".into()),
         Ok(Err(None)) => Err(format!("answered with more than {MERCHANT_ANSWER_LIMIT} bytes")),
         Ok(Err(Some(e))) if e.is_timeout() => Err("timed out".into()),
-        Ok(Err(Some(e))) if e.is_connect() => Err("connection failed".into()),
+        Ok(Err(Some(e))) if e.is_connect() => Err(connect_failure(&e)),
         Ok(Err(Some(_))) => Err("request failed".into()),
         Ok(Ok(x)) => Ok(x),
     }
+}
+
+/// Why a connection was not made: the guard's reason when it refused the receiver's
+/// addresses, else just that it failed (the error's text may carry the URL and its token).
+fn connect_failure(e: &reqwest::Error) -> String {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(c) = cause {
+        if let Some(refused) = c.downcast_ref::<resolve::NotPublic>() {
+            return refused.to_string();
+        }
+        cause = c.source();
+    }
+    "connection failed".into()
 }
 
 pub(crate) use crate::core::outbox::{AttemptHook, Outbound};
 pub(crate) use log::{Attempt, Page};
 
 mod log;
+mod resolve;
+
+use resolve::GuardedResolver;
 
 /// The delivery engine.
 pub(crate) struct Deliveries {
@@ -85,17 +101,13 @@ pub(crate) struct Deliveries {
     per_host: usize,
 }
 
-impl Default for Deliveries {
-    fn default() -> Self {
-        Self::new(64, 8)
-    }
-}
-
 impl Deliveries {
-    /// A new engine with at most `in_flight` attempts at once, `per_host` to one receiver.
-    pub(crate) fn new(in_flight: usize, per_host: usize) -> Self {
+    /// A new engine with at most `in_flight` attempts at once, `per_host` to one receiver,
+    /// resolving names with `resolver`.
+    fn new(in_flight: usize, per_host: usize, resolver: &GuardedResolver) -> Self {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(resolver.clone()))
             .connect_timeout(Duration::from_secs(5))
             // Idle keep-alive sockets are bounded too: at most `per_host` per receiver.
             .pool_max_idle_per_host(per_host.max(1))
@@ -209,7 +221,7 @@ impl Deliveries {
             let (status, error) = match sent {
                 Ok(r) => (Some(r.status().as_u16()), None),
                 Err(e) if e.is_timeout() => (None, Some("timed out".to_owned())),
-                Err(e) if e.is_connect() => (None, Some("connection failed".to_owned())),
+                Err(e) if e.is_connect() => (None, Some(connect_failure(&e))),
                 Err(_) => (None, Some("request failed".to_owned())),
             };
             let success = status.is_some_and(|s| (200..300).contains(&s));
@@ -269,6 +281,8 @@ impl Deliveries {
 pub(crate) struct Engine {
     deliveries: Arc<Deliveries>,
     merchant_http: reqwest::Client,
+    /// How both clients resolve names.
+    resolver: GuardedResolver,
     /// The outbox's consumer, once started.
     consumer: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
@@ -276,12 +290,15 @@ pub(crate) struct Engine {
 impl Engine {
     /// A new engine: at most `in_flight` deliveries at once, `per_host` to one receiver.
     pub(crate) fn new(in_flight: usize, per_host: usize) -> Self {
+        let resolver = GuardedResolver::default();
         Engine {
-            deliveries: Arc::new(Deliveries::new(in_flight, per_host)),
+            deliveries: Arc::new(Deliveries::new(in_flight, per_host, &resolver)),
             merchant_http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                .dns_resolver(Arc::new(resolver.clone()))
                 .build()
                 .unwrap_or_default(),
+            resolver,
             consumer: Mutex::new(None),
         }
     }
@@ -328,6 +345,9 @@ pub(crate) trait DeliveriesExt {
     fn deliveries(&self) -> &Arc<Deliveries>;
     /// The client for calls the customer waits on (dynamic shipping): no redirects followed.
     fn merchant_http(&self) -> &reqwest::Client;
+    /// Whether the emulator listens off loopback, where strangers may register URLs: names in
+    /// them must then resolve to public addresses (`outbound/resolve.rs`).
+    fn set_exposed(&self, exposed: bool);
 }
 
 impl DeliveriesExt for AppState {
@@ -337,6 +357,10 @@ impl DeliveriesExt for AppState {
 
     fn merchant_http(&self) -> &reqwest::Client {
         &self.engine().merchant_http
+    }
+
+    fn set_exposed(&self, exposed: bool) {
+        self.engine().resolver.set_exposed(exposed);
     }
 }
 
