@@ -3,6 +3,7 @@
 mod demo;
 mod more;
 mod payment;
+mod recurring;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -30,6 +31,12 @@ enum Command {
     /// ePayment operations against VIPPS_BASE_URL / VIPPS_ENVIRONMENT (default: a local emulator).
     #[command(subcommand)]
     Payment(payment::PaymentCommand),
+    /// Recurring API v3 agreements: create, get, list, update, stop, accept (test only).
+    #[command(subcommand)]
+    Agreement(recurring::AgreementCommand),
+    /// Recurring API v3 charges: create, create-many, get, list, cancel, capture, refund.
+    #[command(subcommand)]
+    Charge(recurring::ChargeCommand),
     /// Checkout API v3 sessions.
     #[command(subcommand)]
     Checkout(more::CheckoutCommand),
@@ -124,6 +131,14 @@ async fn main() -> ExitCode {
         Command::Payment(cmd) => {
             init_tracing("warn");
             payment::run(cmd, cli.json).await
+        }
+        Command::Agreement(cmd) => {
+            init_tracing("warn");
+            recurring::agreement(cmd, cli.json).await
+        }
+        Command::Charge(cmd) => {
+            init_tracing("warn");
+            recurring::charge(cmd, cli.json).await
         }
         Command::Checkout(cmd) => {
             init_tracing("warn");

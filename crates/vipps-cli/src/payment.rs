@@ -130,7 +130,7 @@ fn amount(value: i64, currency: &str) -> Amount {
     Amount::new(value, Currency::from(currency.to_ascii_uppercase().as_str()))
 }
 
-fn print<T: Serialize>(json: bool, value: &T, human: impl FnOnce(&T) -> String) {
+pub fn print<T: Serialize>(json: bool, value: &T, human: impl FnOnce(&T) -> String) {
     if json {
         println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
     } else {

@@ -27,6 +27,7 @@ pub mod common;
 pub mod ecom;
 pub mod epayment;
 pub mod problem;
+pub mod recurring;
 pub mod userinfo;
 pub mod validate;
 pub mod webhooks;

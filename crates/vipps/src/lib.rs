@@ -1,7 +1,7 @@
 //! # vipps: an async Rust SDK for the Vipps MobilePay APIs
 //!
-//! A typed client for the Access Token API, ePayment API v1, Checkout API v3, Webhooks API v1,
-//! the Userinfo API and the legacy eCom API v2, with what a payment
+//! A typed client for the Access Token API, ePayment API v1, Checkout API v3, Recurring API v3,
+//! Webhooks API v1, the Userinfo API and the legacy eCom API v2, with what a payment
 //! integration needs built in:
 //!
 //! - **Authentication**: the access token is fetched on demand, cached until shortly
@@ -89,6 +89,7 @@ pub mod ecom;
 pub mod epayment;
 mod error;
 mod net;
+pub mod recurring;
 pub mod retry;
 mod secret;
 mod token;
@@ -171,6 +172,11 @@ impl Client {
     /// The ePayment API.
     pub fn epayment(&self) -> epayment::EPayment {
         epayment::EPayment::new(self.clone())
+    }
+
+    /// The Recurring API v3: agreements and their charges.
+    pub fn recurring(&self) -> recurring::Recurring {
+        recurring::Recurring::new(self.clone())
     }
 
     /// The Checkout API v3 (sessions; capture/cancel/refund go through [`Client::epayment`]).

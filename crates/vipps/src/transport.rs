@@ -160,6 +160,7 @@ pub(crate) struct CallOptions {
 pub struct Response<T> {
     data: T,
     status: u16,
+    headers: HeaderMap,
     idempotency_key: Option<String>,
     attempts: u32,
 }
@@ -180,6 +181,11 @@ impl<T> Response<T> {
     /// How many attempts it took.
     pub fn attempts(&self) -> u32 {
         self.attempts
+    }
+    /// A response header's value, when present and visible ASCII (for example Recurring's
+    /// `Continuation-Token`, which names the next page of a list).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
 
@@ -441,8 +447,9 @@ pub(crate) fn parse_problem(status: u16, body: &[u8]) -> Option<Problem> {
     match &v {
         serde_json::Value::Object(m) => {
             if m.contains_key("title") || m.contains_key("type") || m.contains_key("errorCode") {
-                let mut p: Problem = serde_json::from_value(v).ok()?;
+                let mut p: Problem = serde_json::from_value(v.clone()).ok()?;
                 p.status.get_or_insert(status);
+                recurring_problem_fields(&mut p, m);
                 Some(p)
             } else if let Some(msg) = m.get("message").and_then(|m| m.as_str()) {
                 Some(titled(status, msg))
@@ -477,6 +484,26 @@ pub(crate) fn parse_problem(status: u16, body: &[u8]) -> Option<Problem> {
     }
 }
 
+/// Recurring's problems (`ErrorV3`) name the trace id `contextId` and their
+/// `extraDetails` entries `{field, text}`: carried over into the [`Problem`]'s `trace_id` and
+/// `extra_details` (`name`, `reason`) where those are empty.
+fn recurring_problem_fields(p: &mut Problem, m: &serde_json::Map<String, serde_json::Value>) {
+    let text = |v: &serde_json::Value, k: &str| v.get(k).and_then(|t| t.as_str()).map(str::to_owned);
+    if p.trace_id.is_none() {
+        p.trace_id = m.get("contextId").and_then(|t| t.as_str()).map(str::to_owned);
+    }
+    if let Some(items) = m.get("extraDetails").and_then(|d| d.as_array()) {
+        for (detail, raw) in p.extra_details.iter_mut().zip(items) {
+            if detail.name.is_empty() {
+                detail.name = text(raw, "field").unwrap_or_default();
+            }
+            if detail.reason.is_empty() {
+                detail.reason = text(raw, "text").unwrap_or_default();
+            }
+        }
+    }
+}
+
 fn header_value(v: &str, sensitive: bool) -> Result<HeaderValue> {
     let mut h =
         HeaderValue::from_str(v).map_err(|_| Error::config("a header value has characters HTTP does not allow"))?;
@@ -497,6 +524,7 @@ impl Client {
         Ok(Response {
             data,
             status: raw.status,
+            headers: raw.headers,
             idempotency_key: raw.idempotency_key,
             attempts: raw.attempts,
         })
@@ -906,5 +934,25 @@ mod tests {
             ErrorKind::Decode { status: 200, message } => assert!(message.contains("currency"), "{message}"),
             k => panic!("unexpected {k:?}"),
         }
+    }
+
+    #[test]
+    fn recurring_problems_keep_their_context_id_and_field_details() {
+        let body = br#"{"type":"https://developer.vippsmobilepay.com/docs/APIs/recurring-api/recurring-api-problems#validation-error",
+            "title":"Bad Request","status":400,"detail":"Input validation failed","instance":"/v3/agreements",
+            "contextId":"f70b8bf7-c843-4bea-95d9-94725b19895f",
+            "extraDetails":[{"field":"productName","text":"must not be empty"}]}"#;
+        let p = parse_problem(400, body).expect("an RFC 7807 problem");
+        assert_eq!(p.trace_id.as_deref(), Some("f70b8bf7-c843-4bea-95d9-94725b19895f"));
+        assert_eq!(p.detail.as_deref(), Some("Input validation failed"));
+        assert_eq!(p.extra_details.len(), 1);
+        assert_eq!(p.extra_details[0].name, "productName");
+        assert_eq!(p.extra_details[0].reason, "must not be empty");
+        // A traceId wins over a contextId; ePayment's {name, reason} stay as they are.
+        let both =
+            br#"{"title":"x","traceId":"t-1","contextId":"c-1","extraDetails":[{"name":"ErrorCode","reason":"6080"}]}"#;
+        let p = parse_problem(409, both).unwrap();
+        assert_eq!(p.trace_id.as_deref(), Some("t-1"));
+        assert_eq!(p.error_code(), Some(6080));
     }
 }
