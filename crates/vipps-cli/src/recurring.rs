@@ -5,9 +5,9 @@ use clap::{ArgGroup, Subcommand};
 use serde::Serialize;
 use vipps::recurring::{ListAgreements, ListCharges};
 use vipps::types::recurring::{
-    Agreement, AgreementStatus, AgreementUpdate, BatchChargeResult, Campaign, CaptureRequest, Charge, ChargeStatus,
-    CreateCharge, CreateCharges, DraftAgreement, InitialCharge, Interval, PricingRequest, PricingUpdate,
-    ProcessingMode, RefundRequest, TransactionType,
+    Agreement, AgreementStatus, AgreementUpdate, Campaign, CaptureRequest, Charge, ChargeStatus, CreateCharge,
+    CreateCharges, DraftAgreement, InitialCharge, Interval, PricingRequest, PricingUpdate, ProcessingMode,
+    RefundRequest, TransactionType,
 };
 use vipps::types::{Amount, Currency};
 use vipps::RequestBuilder;
@@ -567,29 +567,28 @@ pub async fn charge(cmd: ChargeCommand, json: bool) -> Result<(), String> {
             let r = with_key(rec.create_charges(charges), idempotency_key)
                 .await
                 .map_err(err)?;
-            let failed = r
-                .iter()
-                .filter(|x| matches!(x, BatchChargeResult::Failed { .. }))
-                .count();
-            print(json, &*r, |results| {
+            print(json, &*r, |r| {
                 let mut s = String::new();
-                for x in results {
-                    match x {
-                        BatchChargeResult::Created {
-                            agreement_id,
-                            charge_id,
-                        } => s.push_str(&format!("created {charge_id} on {agreement_id}\n")),
-                        BatchChargeResult::Failed { agreement_id, error } => s.push_str(&format!(
-                            "failed  on {agreement_id}: {}{}\n",
-                            error.field.as_deref().map(|f| format!("{f}: ")).unwrap_or_default(),
-                            error.message
-                        )),
-                    }
+                for id in &r.valid_charges {
+                    s.push_str(&format!("created {id}\n"));
+                }
+                for bad in &r.invalid_charges {
+                    let c = &bad.charge_batch_item_dto;
+                    let order = c.charge.order_id.as_deref().unwrap_or("-");
+                    s.push_str(&format!(
+                        "refused {order} on {}: {}\n",
+                        c.agreement_id,
+                        bad.errors.join("; ")
+                    ));
                 }
                 s.trim_end().to_owned()
             });
-            if failed > 0 {
-                return Err(format!("{failed} of {} charges were not created", r.len()));
+            if !r.invalid_charges.is_empty() {
+                let total = r.valid_charges.len() + r.invalid_charges.len();
+                return Err(format!(
+                    "{} of {total} charges were not created",
+                    r.invalid_charges.len()
+                ));
             }
         }
         ChargeCommand::Get { ids } => {

@@ -1499,13 +1499,14 @@ pub struct BatchCharge {
     pub charge: CreateCharge,
 }
 
-/// Body of `POST /recurring/v3/agreements/charges`: up to [`MAX_BATCH_CHARGES`] charges.
+/// Body of `POST /recurring/v3/agreements/charges`: up to [`MAX_BATCH_CHARGES`] charges, a bare
+/// JSON array.
 ///
-/// **Our reading.** The stored spec does not document this endpoint; the 2026 charges page
-/// only says it "accepts up to 2 000 charges", that API-level failures "come back in the
-/// response body" and later ones as `recurring.charge-creation-failed.v1` webhooks. We send a
-/// bare JSON array of [`BatchCharge`] and read a JSON array of [`BatchChargeResult`], one per
-/// charge, in request order.
+/// The stored spec does not have this endpoint; the 2026 charges page says it "accepts up to
+/// 2 000 charges", that API-level failures "come back in the response body" and later ones as
+/// `recurring.charge-creation-failed.v1` webhooks. The shapes are those of the official
+/// `@vippsmobilepay/sdk` (`CreateChargeAsyncV3`, answered 202 with `AsyncChargeResponse`), which
+/// also makes `orderId` required here.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct CreateCharges(pub Vec<BatchCharge>);
@@ -1519,81 +1520,70 @@ impl Validate for CreateCharges {
             ));
         }
         for (i, c) in self.0.iter().enumerate() {
-            let at = |e: ValidationError| ValidationError {
+            c.validate().map_err(|e| ValidationError {
                 field: format!("[{i}].{}", e.field),
                 ..e
-            };
-            if c.agreement_id.is_empty() {
-                return Err(at(ValidationError::new("agreementId", "is required")));
-            }
-            c.charge.validate().map_err(at)?;
+            })?;
         }
         Ok(())
     }
 }
 
-/// Why one charge of a batch was not created (our reading; see [`CreateCharges`]).
+impl Validate for BatchCharge {
+    fn validate(&self) -> Result<(), ValidationError> {
+        if self.agreement_id.is_empty() {
+            return Err(ValidationError::new("agreementId", "is required"));
+        }
+        if self.charge.order_id.is_none() {
+            return Err(ValidationError::new("orderId", "is required in a batch"));
+        }
+        self.charge.validate()
+    }
+}
+
+/// The answer (202) to [`CreateCharges`]: the ids of the charges created, and the ones refused
+/// with why. Charges created here can still fail later, asynchronously
+/// (`recurring.charge-creation-failed.v1`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct CreateChargesResponse {
+    /// The ids of the charges created, in request order.
+    #[serde(default)]
+    pub valid_charges: Vec<String>,
+    /// The charges refused.
+    #[serde(default)]
+    pub invalid_charges: Vec<InvalidCharge>,
+}
+
+impl CreateChargesResponse {
+    /// An answer.
+    pub fn new(valid_charges: Vec<String>, invalid_charges: Vec<InvalidCharge>) -> Self {
+        CreateChargesResponse {
+            valid_charges,
+            invalid_charges,
+        }
+    }
+}
+
+/// One refused charge of a batch: the charge as sent and why it was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
-pub struct BatchChargeError {
-    /// The field at fault, when one is.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-    /// What is wrong.
-    pub message: String,
+pub struct InvalidCharge {
+    /// The charge as it was sent.
+    pub charge_batch_item_dto: BatchCharge,
+    /// What is wrong with it, one message each.
+    #[serde(default)]
+    pub errors: Vec<String>,
 }
 
-impl BatchChargeError {
-    /// An error without a field.
-    pub fn new(message: impl Into<String>) -> Self {
-        BatchChargeError {
-            field: None,
-            message: message.into(),
-        }
-    }
-}
-
-impl From<ValidationError> for BatchChargeError {
-    fn from(e: ValidationError) -> Self {
-        BatchChargeError {
-            field: Some(e.field),
-            message: e.message,
-        }
-    }
-}
-
-/// The outcome of one charge of a batch (our reading; see [`CreateCharges`]):
-/// `{"agreementId", "chargeId"}` or `{"agreementId", "error": {field?, message}}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum BatchChargeResult {
-    /// Created.
-    Created {
-        /// The agreement.
-        #[serde(rename = "agreementId")]
-        agreement_id: String,
-        /// The new charge.
-        #[serde(rename = "chargeId")]
-        charge_id: String,
-    },
-    /// Refused.
-    Failed {
-        /// The agreement.
-        #[serde(rename = "agreementId")]
-        agreement_id: String,
-        /// Why.
-        error: BatchChargeError,
-    },
-}
-
-impl BatchChargeResult {
-    /// The agreement the result is about.
-    pub fn agreement_id(&self) -> &str {
-        match self {
-            BatchChargeResult::Created { agreement_id, .. } | BatchChargeResult::Failed { agreement_id, .. } => {
-                agreement_id
-            }
+impl InvalidCharge {
+    /// A refused charge.
+    pub fn new(charge: BatchCharge, errors: Vec<String>) -> Self {
+        InvalidCharge {
+            charge_batch_item_dto: charge,
+            errors,
         }
     }
 }
@@ -2270,22 +2260,24 @@ mod tests {
         let too_many = CreateCharges(vec![batch.0[0].clone(); MAX_BATCH_CHARGES + 1]);
         assert_eq!(field(too_many.validate()), "charges");
 
-        let results: Vec<BatchChargeResult> = serde_json::from_value(json!([
-            {"agreementId": "agr_1", "chargeId": "chr-1"},
-            {"agreementId": "agr_2", "error": {"field": "retryDays", "message": "must be between 0 and 14"}}
-        ]))
+        let mut no_order = batch.clone();
+        no_order.0[0].charge.order_id = None;
+        assert_eq!(field(no_order.validate()), "[0].orderId");
+
+        // The official SDK's AsyncChargeResponse.
+        let answer: CreateChargesResponse = serde_json::from_value(json!({
+            "validCharges": ["chr-1"],
+            "invalidCharges": [{
+                "chargeBatchItemDto": {"agreementId": "agr_2", "amount": 100, "description": "x",
+                    "due": "2026-10-01", "retryDays": 20, "transactionType": "DIRECT_CAPTURE", "orderId": "o-2"},
+                "errors": ["retryDays must be between 0 and 14"]
+            }]
+        }))
         .unwrap();
-        assert_eq!(
-            results[0],
-            BatchChargeResult::Created {
-                agreement_id: "agr_1".into(),
-                charge_id: "chr-1".into()
-            }
-        );
-        assert!(
-            matches!(&results[1], BatchChargeResult::Failed { error, .. } if error.field.as_deref() == Some("retryDays"))
-        );
-        assert_eq!(results[1].agreement_id(), "agr_2");
+        assert_eq!(answer.valid_charges, ["chr-1"]);
+        assert_eq!(answer.invalid_charges[0].charge_batch_item_dto.agreement_id, "agr_2");
+        assert_eq!(answer.invalid_charges[0].charge_batch_item_dto.charge.retry_days, 20);
+        assert!(answer.invalid_charges[0].errors[0].contains("retryDays"));
     }
 
     #[test]

@@ -11,8 +11,8 @@ use crate::transport::{Op, RequestBuilder};
 use crate::Client;
 use http::{HeaderName, HeaderValue, Method};
 use vipps_types::recurring::{
-    Agreement, AgreementCreated, AgreementStatus, AgreementUpdate, BatchChargeResult, CaptureRequest, Charge,
-    ChargeCreated, ChargeStatus, CreateCharge, CreateCharges, DraftAgreement, ForceAcceptAgreement, RefundRequest,
+    Agreement, AgreementCreated, AgreementStatus, AgreementUpdate, CaptureRequest, Charge, ChargeCreated, ChargeStatus,
+    CreateCharge, CreateCharges, CreateChargesResponse, DraftAgreement, ForceAcceptAgreement, RefundRequest,
 };
 use vipps_types::{Validate, ValidationError};
 
@@ -263,11 +263,12 @@ impl Recurring {
         RequestBuilder::new(&self.client, op)
     }
 
-    /// `POST /recurring/v3/agreements/charges`: up to 2 000 charges in one request, one
-    /// [`BatchChargeResult`] per charge. Charges can still fail later, asynchronously, as
-    /// `recurring.charge-creation-failed.v1` webhooks: handle both. The stored spec does not
-    /// document this endpoint's shapes; see [`CreateCharges`] for our reading.
-    pub fn create_charges(&self, charges: CreateCharges) -> RequestBuilder<Vec<BatchChargeResult>> {
+    /// `POST /recurring/v3/agreements/charges`: up to 2 000 charges in one request (each with
+    /// its `orderId`); the answer lists the ids created and the charges refused with why.
+    /// Charges can still fail later, asynchronously, as `recurring.charge-creation-failed.v1`
+    /// webhooks: handle both. The stored spec does not have this endpoint; the shapes are the
+    /// official Node SDK's (see [`CreateCharges`]).
+    pub fn create_charges(&self, charges: CreateCharges) -> RequestBuilder<CreateChargesResponse> {
         let op = charges.validate().map_err(Error::validation).and_then(|_| {
             Op::new(
                 "recurring.create_charges",

@@ -16,9 +16,8 @@ use std::time::Duration;
 use time::macros::date;
 use vipps::recurring::{ListAgreements, ListCharges};
 use vipps::types::recurring::{
-    AgreementStatus, AgreementUpdate, BatchCharge, BatchChargeResult, CaptureRequest, ChargeStatus, CreateCharge,
-    CreateCharges, DraftAgreement, FailureReason, Interval, IntervalUnit, PricingRequest, RefundRequest,
-    TransactionType,
+    AgreementStatus, AgreementUpdate, BatchCharge, CaptureRequest, ChargeStatus, CreateCharge, CreateCharges,
+    DraftAgreement, FailureReason, Interval, IntervalUnit, PricingRequest, RefundRequest, TransactionType,
 };
 use vipps::types::Currency;
 use vipps::{Client, ErrorKind, RetryPolicy};
@@ -380,8 +379,8 @@ async fn capture_refund_update_and_batch_send_their_bodies() {
         Reply::Empty(204),
         Reply::Empty(204),
         Reply::Json(
-            200,
-            r#"[{"agreementId":"agr_1","chargeId":"chr-1"},{"agreementId":"agr_2","error":{"message":"agreement is not active"}}]"#,
+            202,
+            r#"{"validCharges":["chr-1"],"invalidCharges":[{"chargeBatchItemDto":{"agreementId":"agr_2","amount":49900,"description":"October","due":"2026-10-01","retryDays":2,"transactionType":"DIRECT_CAPTURE","orderId":"acme-sub-2"},"errors":["agreement is not active"]}]}"#,
         ),
     ])
     .await;
@@ -415,16 +414,15 @@ async fn capture_refund_update_and_batch_send_their_bodies() {
         BatchCharge {
             agreement_id: "agr_2".into(),
             charge: CreateCharge {
-                order_id: None,
+                order_id: Some("acme-sub-2".into()),
                 ..charge()
             },
         },
     ]);
-    let results = c.recurring().create_charges(batch).await.unwrap();
-    assert!(matches!(&results[0], BatchChargeResult::Created { charge_id, .. } if charge_id == "chr-1"));
-    assert!(
-        matches!(&results[1], BatchChargeResult::Failed { agreement_id, error } if agreement_id == "agr_2" && error.message.contains("not active"))
-    );
+    let answer = c.recurring().create_charges(batch).await.unwrap();
+    assert_eq!(answer.valid_charges, ["chr-1"]);
+    assert_eq!(answer.invalid_charges[0].charge_batch_item_dto.agreement_id, "agr_2");
+    assert!(answer.invalid_charges[0].errors[0].contains("not active"));
 
     let seen = script.seen();
     assert_eq!(
@@ -453,6 +451,7 @@ async fn capture_refund_update_and_batch_send_their_bodies() {
     assert_eq!(body.as_array().map(Vec::len), Some(2));
     assert_eq!(body[1]["agreementId"], "agr_2");
     assert_eq!(body[1]["transactionType"], "DIRECT_CAPTURE");
+    assert_eq!(body[1]["orderId"], "acme-sub-2");
     assert!(seen.iter().all(|s| s.header("idempotency-key").is_some()));
 }
 
