@@ -7,7 +7,7 @@ use crate::core::config::{EmulatorConfig, RetrySchedule};
 use crate::core::error::ApiError;
 use crate::core::state::{AppState, Registered};
 use crate::webhooks::WebhooksExt;
-use crate::{auth, checkout, control, ecom, epayment, outbound, pages, web, webhooks};
+use crate::{auth, checkout, control, ecom, epayment, outbound, pages, recurring, web, webhooks};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use http::StatusCode;
@@ -25,10 +25,12 @@ impl AppState {
         if let Some(schedule) = config.webhook_retry.clone() {
             webhooks.set_retry_schedule(schedule);
         }
-        // Timeouts are settled in this order: eCom orders, then Checkout sessions.
+        // Timeouts are settled in this order: eCom orders, Checkout sessions, Recurring agreements
+        // and charges.
         let parts = vec![
             Registered::new(ecom::EcomState).with_table(ecom::Data::default()),
             Registered::new(checkout::CheckoutState::default()).with_table(checkout::Sessions::default()),
+            Registered::new(recurring::RecurringState).with_table(recurring::Recurring::default()),
             Registered::new(webhooks).with_table(webhooks::Registry::default()),
             Registered::new(outbound::Engine::new(
                 config.max_deliveries_in_flight,
@@ -73,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .merge(webhooks::routes())
         .merge(checkout::routes())
         .merge(ecom::routes())
+        .merge(recurring::routes())
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), web::faults::layer));

@@ -31,6 +31,7 @@ mod ecom;
 mod epayment;
 mod outbound;
 mod pages;
+mod recurring;
 mod server;
 mod web;
 mod webhooks;

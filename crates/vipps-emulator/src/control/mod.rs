@@ -9,6 +9,7 @@ mod plane;
 mod seed;
 
 use crate::core::state::AppState;
+use crate::recurring;
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -39,6 +40,30 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .route(
             "/_emulator/checkout/{reference}/abort",
             post(crate::checkout::control::abort),
+        )
+        .route(
+            "/_emulator/agreements/{agreement_id}/accept",
+            post(recurring::control_accept),
+        )
+        .route(
+            "/_emulator/agreements/{agreement_id}/reject",
+            post(recurring::control_reject),
+        )
+        .route(
+            "/_emulator/agreements/{agreement_id}/stop",
+            post(recurring::control_stop),
+        )
+        .route(
+            "/_emulator/agreements/{agreement_id}/card",
+            post(recurring::control_card),
+        )
+        .route(
+            "/_emulator/agreements/{agreement_id}/max-amount",
+            post(recurring::control_max_amount),
+        )
+        .route(
+            "/_emulator/customers/{phone_number}/card",
+            post(recurring::control_phone_card),
         )
         .route(
             "/_emulator/faults",

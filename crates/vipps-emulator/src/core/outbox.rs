@@ -69,6 +69,8 @@ pub(crate) enum Message {
     Deliver(Box<Outbound>),
     /// These payment events were recorded, oldest first (webhooks fan them out).
     PaymentEvents(Vec<PublishedEvent>),
+    /// These events of the other APIs were recorded, oldest first (webhooks fan them out).
+    ApiEvents(Vec<ApiEvent>),
 }
 
 /// The queue between committed transactions and the one consumer that acts on them.
@@ -141,6 +143,22 @@ impl Outbox {
     pub(crate) fn clear(&self) {
         self.queue.lock().clear();
     }
+}
+
+/// An event of an API that keeps no ePayment payment log (the core knows it only as a webhook
+/// event type, a subject and a rendered payload), handed on to webhooks after the transaction
+/// that recorded it.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiEvent {
+    /// The merchant.
+    pub(crate) msn: Arc<str>,
+    /// The webhook event type (`recurring.charge-captured.v1`).
+    pub(crate) event_type: &'static str,
+    /// What the event is about: events of one subject are delivered to a webhook in the order
+    /// they were recorded (an agreement id, say).
+    pub(crate) subject: Arc<str>,
+    /// The payload, as it is sent.
+    pub(crate) body: Bytes,
 }
 
 /// A payment event handed on (to webhooks) after the transaction that recorded it.

@@ -4,7 +4,7 @@ use crate::core::clock::Clock;
 use crate::core::config::{EmulatorConfig, Merchant};
 use crate::core::error::{ApiError, Stored};
 use crate::core::jwt::{Claims, TokenKind, TokenSigner};
-use crate::core::store::{AnyTable, PublishedEvent, Store, Table, Tables};
+use crate::core::store::{AnyTable, ApiEvent, PublishedEvent, Store, Table, Tables};
 use parking_lot::RwLock;
 use std::any::Any;
 use std::fmt;
@@ -61,6 +61,9 @@ pub(crate) trait Part: Any + Send + Sync {
     /// Acts on payment events after the transaction that recorded them (outside the store's lock,
     /// in commit order).
     fn on_payment_events(&self, _state: &AppState, _events: &[PublishedEvent]) {}
+    /// Acts on the other APIs' events after the transaction that recorded them (outside the
+    /// store's lock, in commit order).
+    fn on_api_events(&self, _state: &AppState, _events: &[ApiEvent]) {}
     /// What this part calls a holder of `reference` for `msn` ("a Checkout session"), if it
     /// holds one.
     fn holds_reference(&self, _tables: &Tables, _msn: &str, _reference: &str) -> Option<&'static str> {
@@ -223,6 +226,13 @@ impl AppState {
     pub(crate) fn publish(&self, events: &[PublishedEvent]) {
         for p in &self.inner.parts {
             p.part.on_payment_events(self, events);
+        }
+    }
+
+    /// Hands the other APIs' events to every part (the outbox's consumer calls this).
+    pub(crate) fn publish_api(&self, events: &[ApiEvent]) {
+        for p in &self.inner.parts {
+            p.part.on_api_events(self, events);
         }
     }
 

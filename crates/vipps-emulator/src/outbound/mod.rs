@@ -315,6 +315,7 @@ async fn consume(outbox: Arc<Outbox>, state: WeakAppState) {
                     state.deliveries().send(*o);
                 }
                 Message::PaymentEvents(events) => state.publish(&events),
+                Message::ApiEvents(events) => state.publish_api(&events),
             }
         }
     }

@@ -2,7 +2,7 @@
 
 use super::state::*;
 use crate::core::state::{AppState, WeakAppState};
-use crate::core::store::PublishedEvent;
+use crate::core::store::{ApiEvent, PublishedEvent};
 use crate::outbound::{AttemptHook, DeliveriesExt, Outbound, RetrySchedule};
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -12,10 +12,9 @@ use vipps_types::webhooks::{signature, WebhookEventType};
 /// Who is registered for what, copied out of the registry: (id, MSN, URL, events, secret).
 pub(super) type Target = (String, String, String, Vec<WebhookEventType>, Arc<str>);
 
-/// Queues one delivery per (event, matching webhook), in the order of the events (called by the
-/// outbox's consumer, after the transaction that recorded them).
-pub(super) fn fan_out(state: &AppState, schedule: RetrySchedule, events: &[PublishedEvent]) {
-    let targets: Vec<Target> = state.store().transact(|t| {
+/// Who is registered for what, now.
+fn targets(state: &AppState) -> Vec<Target> {
+    state.store().transact(|t| {
         t.get::<Registry>()
             .hooks
             .iter()
@@ -29,7 +28,13 @@ pub(super) fn fan_out(state: &AppState, schedule: RetrySchedule, events: &[Publi
                 )
             })
             .collect()
-    });
+    })
+}
+
+/// Queues one delivery per (event, matching webhook), in the order of the events (called by the
+/// outbox's consumer, after the transaction that recorded them).
+pub(super) fn fan_out(state: &AppState, schedule: RetrySchedule, events: &[PublishedEvent]) {
+    let targets = targets(state);
     if targets.is_empty() {
         return;
     }
@@ -76,6 +81,43 @@ pub(super) fn fan_out(state: &AppState, schedule: RetrySchedule, events: &[Publi
                 on_attempt: Some(attempt_hook(state.downgrade(), id.clone())),
                 // webhooks--api-guide.md: a later event of the payment "will not be sent unless you
                 // reply with a successful HTTP status code to one of the retry attempts".
+                blocks_later: true,
+            });
+        }
+    }
+}
+
+/// Queues one delivery per (event of another API, matching webhook), in the order of the
+/// events: the payload as the API rendered it, signed like every webhook, in order per
+/// (webhook, merchant, subject).
+pub(super) fn fan_out_api(state: &AppState, schedule: RetrySchedule, events: &[ApiEvent]) {
+    let targets = targets(state);
+    if targets.is_empty() {
+        return;
+    }
+    let deliveries = state.deliveries();
+    for e in events {
+        let ty = WebhookEventType::from(e.event_type);
+        let matching = targets
+            .iter()
+            .filter(|(_, msn, _, events, _)| **msn == *e.msn && events.contains(&ty));
+        for (id, _, url, _, secret) in matching {
+            let secret = Arc::clone(secret);
+            deliveries.send(Outbound {
+                kind: "webhook",
+                msn: e.msn.to_string(),
+                reference: e.subject.to_string(),
+                event: Some(e.event_type.to_owned()),
+                url: url.clone(),
+                method: "POST",
+                headers: Vec::new(),
+                body: e.body.clone(),
+                schedule: schedule.clone(),
+                sign: Some(Arc::new(move |method: &str, url: &url::Url, body: &[u8]| {
+                    signed_headers(&secret, method, url, body, OffsetDateTime::now_utc())
+                })),
+                ordering_key: format!("webhook:{id}:{}:{}", e.msn, e.subject),
+                on_attempt: Some(attempt_hook(state.downgrade(), id.clone())),
                 blocks_later: true,
             });
         }
@@ -155,6 +197,10 @@ pub(super) fn signed_headers(
 impl crate::core::state::Part for WebhooksState {
     fn on_payment_events(&self, state: &AppState, events: &[PublishedEvent]) {
         fan_out(state, self.retry_schedule(), events);
+    }
+
+    fn on_api_events(&self, state: &AppState, events: &[ApiEvent]) {
+        fan_out_api(state, self.retry_schedule(), events);
     }
 }
 

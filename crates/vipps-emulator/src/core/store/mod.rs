@@ -12,7 +12,7 @@ mod ledger;
 mod payment;
 mod sharded;
 pub(crate) use self::{consents::*, idempotency::*, ledger::*, payment::*};
-pub(crate) use crate::core::outbox::PublishedEvent;
+pub(crate) use crate::core::outbox::{ApiEvent, PublishedEvent};
 
 /// The emulator's one store: every table of every API behind a single lock. Every operation
 /// runs as one transaction ([`Store::transact`]), which makes idempotency checks and state
@@ -41,6 +41,8 @@ pub(crate) struct Tables {
     /// Whether payment events are published (from the first webhook registration on; until
     /// then nobody could receive them, so no bookkeeping is done).
     publishing: bool,
+    /// The other APIs' events recorded in this transaction (only while publishing).
+    api_events: Vec<ApiEvent>,
     ext: Vec<Box<dyn AnyTable>>,
 }
 
@@ -119,6 +121,19 @@ impl Tables {
         }
     }
 
+    /// Whether events are published (somebody registered a webhook): an API renders its
+    /// events only then.
+    pub(crate) fn publishing(&self) -> bool {
+        self.publishing
+    }
+
+    /// Hands `event` on to webhooks once this transaction commits, if events are published.
+    pub(crate) fn publish(&mut self, event: ApiEvent) {
+        if self.publishing {
+            self.api_events.push(event);
+        }
+    }
+
     /// Ends the transaction: records the consents it gave and queues what it hands on.
     /// Answers whether anything was queued.
     fn commit(&mut self, outbox: &Outbox) -> bool {
@@ -132,6 +147,10 @@ impl Tables {
             } else {
                 self.ledger.touched.clear();
             }
+        }
+        if !self.api_events.is_empty() {
+            let events = std::mem::take(&mut self.api_events);
+            self.outbox.push(Message::ApiEvents(events));
         }
         if self.outbox.is_empty() {
             return false;
@@ -150,6 +169,7 @@ impl Store {
                 idempotency: Idempotency::default(),
                 outbox: Vec::new(),
                 publishing: false,
+                api_events: Vec::new(),
                 ext,
             }),
             outbox: Arc::new(Outbox::default()),
@@ -186,6 +206,7 @@ impl Store {
         t.ledger.clear();
         t.idempotency.clear();
         t.outbox.clear();
+        t.api_events.clear();
         for table in &mut t.ext {
             table.clear();
         }

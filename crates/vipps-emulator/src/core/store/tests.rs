@@ -378,3 +378,38 @@ fn one_idempotency_engine_replays_conflicts_and_keeps_only_final_answers() {
     run(once("k2", 2, None), 201);
     assert_eq!(effects.get(), 8, "k2 still conflicts");
 }
+
+#[test]
+fn api_events_are_published_only_to_listeners_in_commit_order() {
+    use crate::core::outbox::Message;
+    let store = Store::new(Vec::new());
+    store.outbox().start_consuming();
+    let event = |n: &str| ApiEvent {
+        msn: "123456".into(),
+        event_type: "recurring.agreement-activated.v1",
+        subject: n.into(),
+        body: bytes::Bytes::from(n.to_owned()),
+    };
+    store.transact(|t| {
+        assert!(!t.publishing());
+        t.publish(event("before"));
+    });
+    assert!(store.outbox().drain_now().is_empty(), "nobody listens yet");
+    store.transact(|t| t.start_publishing());
+    store.transact(|t| {
+        t.publish(event("a"));
+        t.publish(event("b"));
+    });
+    store.transact(|t| t.publish(event("c")));
+    let subjects: Vec<String> = store
+        .outbox()
+        .drain_now()
+        .into_iter()
+        .flat_map(|m| match m {
+            Message::ApiEvents(evs) => evs,
+            _ => Vec::new(),
+        })
+        .map(|e| e.subject.to_string())
+        .collect();
+    assert_eq!(subjects, ["a", "b", "c"]);
+}
