@@ -541,8 +541,14 @@ async fn batches_list_pages_and_the_confirmation_page() {
     let a1 = active(&h, json!({})).await;
     let pending = draft(&h, json!({})).await;
     let a2 = pending["agreementId"].as_str().unwrap();
-    let item = |agr: &str| json!({"agreementId": agr, "amount": 1000, "description": "x", "due": due_in(&h, 3), "retryDays": 1, "transactionType": "DIRECT_CAPTURE"});
-    let batch = json!([item(&a1), item(a2), item("agr_0000000"), {"agreementId": a1, "amount": 1, "description": "x", "due": due_in(&h, 3), "retryDays": 0, "transactionType": "DIRECT_CAPTURE"}]);
+    let item = |agr: &str, order: &str| json!({"agreementId": agr, "amount": 1000, "description": "x", "due": due_in(&h, 3), "retryDays": 1, "transactionType": "DIRECT_CAPTURE", "orderId": order});
+    let batch = json!([
+        item(&a1, "batch-1"),
+        item(a2, "batch-2"),
+        item("agr_0000000", "batch-3"),
+        {"agreementId": a1, "amount": 1, "description": "x", "due": due_in(&h, 3), "retryDays": 0, "transactionType": "DIRECT_CAPTURE", "orderId": "batch-4"},
+        {"agreementId": a1, "amount": 1000, "description": "x", "due": due_in(&h, 3), "retryDays": 0, "transactionType": "DIRECT_CAPTURE"},
+    ]);
     let r = send(
         &h,
         Method::POST,
@@ -553,11 +559,25 @@ async fn batches_list_pages_and_the_confirmation_page() {
     .await;
     let status = r.status();
     let v: Value = r.json().await.unwrap();
-    assert_eq!(status, 200, "{v}");
-    assert!(v[0]["chargeId"].is_string(), "{v}");
-    assert!(v[1]["error"]["message"].as_str().unwrap().contains("not active"));
-    assert_eq!(v[2]["error"]["field"], "agreementId");
-    assert!(v[3]["error"].is_object());
+    assert_eq!(status, 202, "{v}");
+    // The official Node SDK's AsyncChargeResponse: the ids created, the refused with why.
+    assert_eq!(v["validCharges"], json!(["batch-1"]), "{v}");
+    let refused = v["invalidCharges"].as_array().unwrap();
+    let order = |i: usize| {
+        refused[i]["chargeBatchItemDto"]["orderId"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    };
+    let why = |i: usize| refused[i]["errors"][0].as_str().unwrap().to_owned();
+    assert_eq!(refused.len(), 4, "{v}");
+    assert_eq!(order(0), "batch-2");
+    assert!(why(0).contains("not active"), "{v}");
+    assert_eq!(order(1), "batch-3");
+    assert!(why(1).starts_with("agreementId"), "{v}");
+    assert_eq!(order(2), "batch-4");
+    assert!(why(2).contains("amount"), "{v}");
+    assert!(why(3).contains("orderId"), "{v}");
     // lists: ACTIVE by default, paged
     active(&h, json!({})).await;
     assert_eq!(get(&h, A).await.as_array().unwrap().len(), 2);
@@ -677,7 +697,7 @@ async fn every_event_type_reaches_a_webhook_signed_and_in_order() {
     h.control_with(&format!("/_emulator/agreements/{f1}/card"), &json!({"fails": true}))
         .await;
     charged(&h, &f1, 1000, &due_in(&h, 1), 0).await;
-    let batch = json!([{"agreementId": r1, "amount": 1000, "description": "x", "due": due_in(&h, 3), "retryDays": 0, "transactionType": "DIRECT_CAPTURE"}]);
+    let batch = json!([{"agreementId": r1, "amount": 1000, "description": "x", "due": due_in(&h, 3), "retryDays": 0, "transactionType": "DIRECT_CAPTURE", "orderId": "batch-on-stopped"}]);
     let r = send(
         &h,
         Method::POST,
@@ -688,8 +708,8 @@ async fn every_event_type_reaches_a_webhook_signed_and_in_order() {
     .await;
     let status = r.status();
     let v: Value = r.json().await.unwrap();
-    assert_eq!(status, 200, "{v}");
-    assert!(v[0]["error"].is_object(), "{v}");
+    assert_eq!(status, 202, "{v}");
+    assert_eq!(v["invalidCharges"].as_array().map(Vec::len), Some(1), "{v}");
     advance(&h, 2 * DAY).await;
     let deadline = Instant::now() + Duration::from_secs(10);
     let got = loop {

@@ -197,9 +197,10 @@ pub(crate) async fn create(
     respond(path, r)
 }
 
-/// `POST /recurring/v3/agreements/charges` → 200, one result per charge in request order:
-/// `{agreementId, chargeId}` or `{agreementId, error}`. A charge refused for its agreement's
-/// state or ceilings is also announced by `recurring.charge-creation-failed.v1`.
+/// `POST /recurring/v3/agreements/charges` → 202 `{validCharges: [chargeId…], invalidCharges:
+/// [{chargeBatchItemDto, errors}]}` (the official Node SDK's shapes), in request order. A charge
+/// refused for its agreement's state or ceilings is also announced by
+/// `recurring.charge-creation-failed.v1`.
 pub(crate) async fn create_batch(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
     let path = uri.path();
     let r = async {
@@ -217,29 +218,21 @@ pub(crate) async fn create_batch(State(state): State<AppState>, uri: Uri, header
         Ok(once(&state, &call, "POST", path, Fingerprint::of(&req), |t, now| {
             let mut ev = Vec::new();
             let r = t.get_mut::<Recurring>();
-            let mut results = Vec::with_capacity(n);
+            let mut valid = Vec::with_capacity(n);
+            let mut invalid = Vec::new();
             for (i, item) in req.0.iter().enumerate() {
-                let agreement_id = item.agreement_id.clone();
-                let failed = |e: wire::BatchChargeError| wire::BatchChargeResult::Failed {
-                    agreement_id: agreement_id.clone(),
-                    error: e,
-                };
-                if let Err(e) = item.charge.validate() {
-                    results.push(failed(e.into()));
+                let mut refuse = |why: String| invalid.push(wire::InvalidCharge::new(item.clone(), vec![why]));
+                if let Err(e) = item.validate() {
+                    refuse(format!("{}: {}", e.field, e.message));
                     continue;
                 }
                 let Ok(ai) = agreement_in(r, &call.msn, &item.agreement_id) else {
-                    let mut e = wire::BatchChargeError::new("No agreement with this id exists for this merchant");
-                    e.field = Some("agreementId".into());
-                    results.push(failed(e));
+                    refuse("agreementId: no agreement with this id exists for this merchant".into());
                     continue;
                 };
                 // Each charge of the batch has its own history key: the batch key and its index.
                 match create_in(r, ai, &item.charge, &format!("{}-{i}", call.key), now) {
-                    Ok(ci) => results.push(wire::BatchChargeResult::Created {
-                        agreement_id,
-                        charge_id: r.charges[ci as usize].key.render(),
-                    }),
+                    Ok(ci) => valid.push(r.charges[ci as usize].key.render()),
                     Err(e) => {
                         ev.push(Ev::CreationFailed {
                             agreement: ai,
@@ -247,14 +240,17 @@ pub(crate) async fn create_batch(State(state): State<AppState>, uri: Uri, header
                             order_id: item.charge.order_id.as_deref().map(Into::into),
                             why: e.detail.as_str().into(),
                         });
-                        let mut b = wire::BatchChargeError::new(e.detail);
-                        b.field = e.extra.first().map(|(f, _)| f.clone());
-                        results.push(failed(b));
+                        let why = match e.extra.first() {
+                            Some((field, _)) => format!("{field}: {}", e.detail),
+                            None => e.detail.clone(),
+                        };
+                        refuse(why);
                     }
                 }
             }
             flush(t, &ev, now);
-            Ok(Stored::json(StatusCode::OK, &results))
+            let answer = wire::CreateChargesResponse::new(valid, invalid);
+            Ok(Stored::json(StatusCode::ACCEPTED, &answer))
         }))
     }
     .await;

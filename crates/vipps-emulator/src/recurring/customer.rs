@@ -128,7 +128,7 @@ struct ControlBody {
 }
 
 async fn control_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<ControlBody, RecError> {
-    let body = read_body(body, headers, state.config().max_body_bytes).await?;
+    let body = read_body(body, headers, state.config().body_limits()).await?;
     if body.iter().all(|b| b.is_ascii_whitespace()) {
         return Ok(ControlBody::default());
     }

@@ -244,6 +244,12 @@ impl From<Rejection> for RecError {
                 "Payload Too Large",
                 format!("The request body is larger than {limit} bytes"),
             ),
+            Rejection::TimedOut(ms) => RecError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "invalid-request",
+                "Request Timeout",
+                crate::web::timed_out(ms),
+            ),
             Rejection::NotJson(d) => RecError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-media-type",

@@ -157,7 +157,7 @@ async fn decide(
     body: Body,
     accept: bool,
 ) -> Response {
-    let Ok(raw) = read_body(body, &headers, state.config().max_body_bytes).await else {
+    let Ok(raw) = read_body(body, &headers, state.config().body_limits()).await else {
         return page(
             StatusCode::BAD_REQUEST,
             "Request refused",
