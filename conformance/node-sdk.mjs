@@ -1,5 +1,6 @@
 // Every operation of the official Node SDKs for the APIs the emulator has, run against an
-// emulator at EMU_URL: @vippsmobilepay/sdk (Access Token, ePayment, Checkout, Webhooks) and
+// emulator at EMU_URL: @vippsmobilepay/sdk (Access Token, ePayment, Checkout, Webhooks,
+// Recurring) and
 // @vippsno/vipps-sdk, the SDK of the seed document (its 7 ePayment and 2 Checkout methods).
 // Started by conformance/node-sdk.sh, with bench/node/preload.cjs pointing the SDK's fetch
 // at the emulator. Exits non-zero when a call fails or answers something unexpected.
@@ -27,7 +28,7 @@ function check(name, result, test = () => true) {
   return result.data;
 }
 
-const token = check("auth.getToken", await client.auth.getToken(clientId, clientSecret), (d) => !!d.access_token).access_token;
+let token = check("auth.getToken", await client.auth.getToken(clientId, clientSecret), (d) => !!d.access_token).access_token;
 
 const payment = (reference, extra = {}) => ({
   amount: { currency: "NOK", value: 10000 },
@@ -91,6 +92,71 @@ const hook = check("webhook.register", await client.webhook.register(token, {
 check("webhook.list", await client.webhook.list(token), (d) => d.webhooks.some((w) => w.id === hook.id));
 check("webhook.delete", await client.webhook.delete(token, hook.id));
 check("webhook.list after delete", await client.webhook.list(token), (d) => !d.webhooks.some((w) => w.id === hook.id));
+
+// Recurring: every agreement and charge call of the SDK. Charges are processed by the
+// emulator's clock, moved through its control plane.
+const emu = process.env.EMU_URL;
+const advance = (seconds) => fetch(`${emu}/_emulator/clock/advance`, {
+  method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ seconds }),
+}).then((r) => r.json());
+const emuToday = async () => (await (await fetch(`${emu}/_emulator/clock`)).json()).now.slice(0, 10);
+const daysFrom = (day, n) => new Date(Date.parse(`${day}T00:00:00Z`) + n * 86400e3).toISOString().slice(0, 10);
+const draft = (extra = {}) => ({
+  pricing: { type: "LEGACY", amount: 49900, currency: "NOK" },
+  interval: { unit: "MONTH", count: 1 },
+  merchantRedirectUrl: "https://example.com/subscriptions/return",
+  merchantAgreementUrl: "https://example.com/subscriptions/mine",
+  phoneNumber: "4791234567",
+  productName: "Node SDK subscription",
+  ...extra,
+});
+const agr = check("agreement.create", await client.recurring.agreement.create(token, draft({
+  initialCharge: { amount: 10000, description: "Router", transactionType: "RESERVE_CAPTURE" },
+})), (d) => !!d.agreementId && !!d.vippsConfirmationUrl && !!d.chargeId);
+check("agreement.forceAccept", await client.recurring.agreement.forceAccept(token, agr.agreementId, { phoneNumber: "4791234567" }));
+check("agreement.info", await client.recurring.agreement.info(token, agr.agreementId), (d) => d.status === "ACTIVE");
+check("agreement.list", await client.recurring.agreement.list(token, "ACTIVE"), (d) => d.some((a) => a.id === agr.agreementId));
+check("agreement.update", await client.recurring.agreement.update(token, agr.agreementId, { productName: "Renamed subscription" }));
+check("agreement.info after update", await client.recurring.agreement.info(token, agr.agreementId),
+  (d) => d.productName === "Renamed subscription");
+check("charge.info (reserved initial charge)", await client.recurring.charge.info(token, agr.agreementId, agr.chargeId),
+  (d) => d.status === "RESERVED" && d.amount === 10000);
+check("charge.capture", await client.recurring.charge.capture(token, agr.agreementId, agr.chargeId, { amount: 10000, description: "Shipped" }));
+check("charge.refund", await client.recurring.charge.refund(token, agr.agreementId, agr.chargeId, { amount: 2500, description: "Goodwill" }));
+check("charge.infoById", await client.recurring.charge.infoById(token, agr.chargeId),
+  (d) => d.status === "PARTIALLY_REFUNDED" && d.summary.refunded === 2500);
+const today = await emuToday();
+const next = check("charge.create", await client.recurring.charge.create(token, agr.agreementId, {
+  amount: 49900, description: "Next month", due: daysFrom(today, 3), retryDays: 2, transactionType: "DIRECT_CAPTURE",
+}), (d) => !!d.chargeId);
+const later = check("charge.create (to cancel)", await client.recurring.charge.create(token, agr.agreementId, {
+  amount: 49900, description: "Month after", due: daysFrom(today, 40), retryDays: 2, transactionType: "DIRECT_CAPTURE",
+}), (d) => !!d.chargeId);
+check("charge.list", await client.recurring.charge.list(token, agr.agreementId), (d) => d.length === 3);
+check("charge.list (PENDING)", await client.recurring.charge.list(token, agr.agreementId, "PENDING"),
+  (d) => d.length === 1 && d[0].id === later.chargeId);
+check("charge.cancel", await client.recurring.charge.cancel(token, agr.agreementId, later.chargeId));
+const batch = check("charge.createMultiple", await client.recurring.charge.createMultiple(token, [
+  { agreementId: agr.agreementId, amount: 20000, description: "Extra", due: daysFrom(today, 3), retryDays: 0,
+    transactionType: "DIRECT_CAPTURE", orderId: `node-batch-${stamp}` },
+  { agreementId: "agr_doesnotexist", amount: 20000, description: "Extra", due: daysFrom(today, 3), retryDays: 0,
+    transactionType: "DIRECT_CAPTURE", orderId: `node-batch-bad-${stamp}` },
+]), (d) => d.validCharges.length === 1 && d.invalidCharges.length === 1);
+await advance(4 * 86400);
+// Four days on, the access token has expired: the SDK's user fetches a new one.
+token = check("auth.getToken after the clock moved", await client.auth.getToken(clientId, clientSecret),
+  (d) => !!d.access_token).access_token;
+check("charge.info after its due date", await client.recurring.charge.info(token, agr.agreementId, next.chargeId),
+  (d) => d.status === "CHARGED");
+check("charge.info (batch) after its due date", await client.recurring.charge.infoById(token, batch.validCharges[0]),
+  (d) => d.status === "CHARGED");
+check("agreement.update (stop)", await client.recurring.agreement.update(token, agr.agreementId, { status: "STOPPED" }));
+check("agreement.info after stop", await client.recurring.agreement.info(token, agr.agreementId), (d) => d.status === "STOPPED");
+const refused = await client.recurring.charge.create(token, agr.agreementId, {
+  amount: 100, description: "After stop", due: daysFrom(await emuToday(), 3), retryDays: 0, transactionType: "DIRECT_CAPTURE",
+});
+console.log(`${refused.ok ? "FAIL" : "ok  "} charge.create on a stopped agreement is refused`);
+if (refused.ok) failed++;
 
 // @vippsno/vipps-sdk: it throws on an error and returns the body.
 async function step(name, f, test = () => true) {
