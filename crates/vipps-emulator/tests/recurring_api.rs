@@ -760,3 +760,44 @@ async fn every_event_type_reaches_a_webhook_signed_and_in_order() {
         .unwrap();
     assert_eq!(failed["failureReason"], "user_action_required");
 }
+
+#[tokio::test]
+async fn a_pending_agreement_can_be_updated_before_the_customer_sees_it() {
+    let h = start().await;
+    let created = draft(&h, json!({})).await;
+    let id = created["agreementId"].as_str().unwrap();
+    let r = send(
+        &h,
+        Method::PATCH,
+        &format!("{A}/{id}"),
+        Some(&key()),
+        Some(&json!({"productName": "Renamed before approval"})),
+    )
+    .await;
+    assert_eq!(r.status(), 204);
+    let a = get(&h, &format!("{A}/{id}")).await;
+    assert_eq!(
+        (a["status"].as_str(), a["productName"].as_str()),
+        (Some("PENDING"), Some("Renamed before approval"))
+    );
+}
+
+/// knowledge-base--errors.md: the word `Bearer` is case-sensitive. The official Recurring
+/// Postman collection sends `bearer` in its drafts, and the API refuses them (conformance/postman.sh
+/// corrects the word).
+#[tokio::test]
+async fn a_lowercase_bearer_is_refused_with_401() {
+    let h = start().await;
+    let r = h
+        .http
+        .post(h.url(A))
+        .header("Authorization", format!("bearer {}", h.token))
+        .header("Ocp-Apim-Subscription-Key", &h.m().subscription_key)
+        .header("Merchant-Serial-Number", &h.m().msn)
+        .header("Idempotency-Key", key())
+        .json(&draft_body(json!({})))
+        .send()
+        .await
+        .unwrap();
+    problem(r, 401, "not-authorized").await;
+}

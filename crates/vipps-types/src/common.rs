@@ -291,6 +291,39 @@ pub mod string_or_number {
         d.deserialize_option(Opt)
     }
 
+    /// An `i32` from a JSON integer or from a string of decimal digits (`"1"`): the official
+    /// Recurring Postman collection sends its interval counts quoted, and the API takes them.
+    pub fn i32_or_digits<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+        struct Count;
+        impl Visitor<'_> for Count {
+            type Value = i32;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an integer")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<i32, E> {
+                i32::try_from(v).map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<i32, E> {
+                i32::try_from(v).map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<i32, E> {
+                let digits = !v.is_empty() && v.len() <= 9 && v.bytes().all(|b| b.is_ascii_digit());
+                match digits.then(|| v.parse::<i32>().ok()).flatten() {
+                    Some(n) => Ok(n),
+                    None => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+                }
+            }
+        }
+        d.deserialize_any(Count)
+    }
+
+    /// [`i32_or_digits`] for an optional field: null or absence is `None`.
+    pub fn opt_i32_or_digits<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i32>, D::Error> {
+        #[derive(Deserialize)]
+        struct Wrap(#[serde(deserialize_with = "i32_or_digits")] i32);
+        Ok(Option::<Wrap>::deserialize(d)?.map(|Wrap(n)| n))
+    }
+
     struct Digits;
 
     impl<'de> Visitor<'de> for Digits {

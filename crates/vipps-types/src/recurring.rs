@@ -379,7 +379,8 @@ fn prefixed(prefix: &str, e: ValidationError) -> ValidationError {
 pub struct TimePeriod {
     /// The unit.
     pub unit: IntervalUnit,
-    /// How many units, 1 to 31.
+    /// How many units, 1 to 31 (read from a quoted number too).
+    #[serde(deserialize_with = "crate::common::string_or_number::i32_or_digits")]
     pub count: i32,
 }
 
@@ -458,7 +459,11 @@ struct RawInterval {
     period: Option<TimePeriod>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     unit: Option<IntervalUnit>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::common::string_or_number::opt_i32_or_digits"
+    )]
     count: Option<i32>,
 }
 
@@ -2172,6 +2177,27 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(field(both.validate()), "pricing");
+    }
+
+    #[test]
+    fn interval_counts_are_read_quoted_as_the_postman_collection_sends_them() {
+        let i: Interval = serde_json::from_value(json!({"unit": "MONTH", "count": "1"})).unwrap();
+        assert_eq!(i, Interval::every(1, IntervalUnit::Month));
+        let p: TimePeriod = serde_json::from_value(json!({"unit": "WEEK", "count": "10"})).unwrap();
+        assert_eq!(p.count, 10);
+        for bad in [
+            json!("1.5"),
+            json!("-1"),
+            json!(""),
+            json!("x"),
+            json!(1.5),
+            json!(true),
+        ] {
+            let r = serde_json::from_value::<TimePeriod>(json!({"unit": "WEEK", "count": bad}));
+            assert!(r.is_err(), "{bad} was read");
+        }
+        // Written as a number.
+        assert_eq!(serde_json::to_value(&i).unwrap()["count"], 1);
     }
 
     #[test]

@@ -352,7 +352,7 @@ pub(crate) async fn update(
 }
 
 fn apply_update(a: &mut Agreement, req: &wire::AgreementUpdate) -> Result<(), RecError> {
-    if a.status != AgreementStatus::Active {
+    if !matches!(a.status, AgreementStatus::Active | AgreementStatus::Pending) {
         return Err(RecError::illegal_update(a));
     }
     let mut amount = a.amount;
