@@ -10,6 +10,8 @@
 //! server that speaks the ePayment API (the emulator, or Prism serving the official spec),
 //! with the same load generator; `bench/run.sh` uses it for the Prism comparison.
 
+mod recurring;
+
 use futures::stream::{self, StreamExt};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -40,9 +42,15 @@ impl Drop for Emu {
 }
 
 fn start_emulator(bin: &str) -> Emu {
+    start_emulator_with(bin, &[])
+}
+
+/// The emulator with more arguments to `vipps emulator` (a `--config` file, say).
+fn start_emulator_with(bin: &str, extra: &[&str]) -> Emu {
     let t0 = Instant::now();
     let mut child = Command::new(bin)
         .args(["emulator", "--port", "0"])
+        .args(extra)
         .env("VIPPS_LOG", "error")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -499,6 +507,9 @@ const USAGE: &str = "usage:
       (perf, strace -c, valgrind) sees one client and nothing else; bench/node/interleave.sh
       runs it against the Node SDKs. The default runtime has a worker per core the process may
       use (start it under `taskset -c 1` for one); current-thread runs everything on one thread
+  vipps-bench recurring --emulator-bin PATH [--agreements 100000]
+      active monthly agreements with a charge each, then the clock moved a month: time until
+      every due charge is processed, memory per agreement, GET throughput meanwhile
   vipps-bench trivial-server
       a do-nothing axum server answering every request with a fixed payment JSON (the
       machine's ceiling for the comparison tables); prints `listening on URL`";
@@ -762,6 +773,12 @@ async fn run(args: Vec<String>) {
     }
     if args.get(1).map(String::as_str) == Some("client") {
         client_only(&args[2..]).await;
+        return;
+    }
+    if args.get(1).map(String::as_str) == Some("recurring") {
+        let bin =
+            flag(&args[2..], "--emulator-bin").unwrap_or_else(|| usage_error("recurring: --emulator-bin is required"));
+        recurring::run(&bin, flag_num(&args[2..], "--agreements", 100_000)).await;
         return;
     }
     if args.get(1).map(String::as_str) == Some("trivial-server") {

@@ -74,7 +74,7 @@ pub(crate) async fn advance(State(state): State<AppState>, uri: Uri, headers: He
         }
         state.clock().advance_secs(secs);
         // What ran out goes now, not at the next tick of the background sweep.
-        state.settle_due();
+        state.settle_due_off_thread().await;
         Ok(Stored::json(StatusCode::OK, &now_json(&state)))
     }
     .await;

@@ -314,7 +314,7 @@ impl AppState {
             loop {
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                 let Some(st) = weak.upgrade() else { break };
-                st.settle_due();
+                st.settle_due_off_thread().await;
             }
         }));
     }
@@ -327,10 +327,18 @@ impl AppState {
         const CHUNK: usize = 2_000;
         let now = self.clock().now();
         // In chunks: requests get the store between two of them.
-        while self.store().transaction(|ledger| ledger.expire_due(now, CHUNK)) == CHUNK {}
+        while self.store().transact_in_background(|t| t.ledger.expire_due(now, CHUNK)) == CHUNK {}
         for p in &self.inner.parts {
             p.part.settle_due(self);
         }
+    }
+
+    /// [`AppState::settle_due`] on the blocking pool: a month of a hundred thousand
+    /// agreements takes seconds of work, which must not hold a worker that serves requests.
+    pub(crate) async fn settle_due_off_thread(&self) {
+        let state = self.clone();
+        // A panic in settling has been logged by the hook; the next sweep tries again.
+        let _ = tokio::task::spawn_blocking(move || state.settle_due()).await;
     }
 
     /// Fault injection and rate limits.

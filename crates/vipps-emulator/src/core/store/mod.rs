@@ -190,6 +190,20 @@ impl Store {
         r
     }
 
+    /// [`Store::transact`] for background work that runs many transactions in a row (the
+    /// clock's sweeps): the lock goes to a waiting request when it ends (a fair unlock), so the
+    /// sweep's next chunk cannot take it straight back and starve the requests.
+    pub(crate) fn transact_in_background<R>(&self, f: impl FnOnce(&mut Tables) -> R) -> R {
+        let mut tables = self.data.lock();
+        let r = f(&mut tables);
+        let queued = tables.commit(&self.outbox);
+        parking_lot::MutexGuard::unlock_fair(tables);
+        if queued {
+            self.outbox.wake();
+        }
+        r
+    }
+
     /// [`Store::transact`] on the ePayment ledger alone.
     pub(crate) fn transaction<R>(&self, f: impl FnOnce(&mut Ledger) -> R) -> R {
         self.transact(|t| f(&mut t.ledger))
