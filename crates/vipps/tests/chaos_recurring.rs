@@ -114,7 +114,7 @@ where
 
 #[derive(Default)]
 struct Tally {
-    /// Operations the SDK reported failed that may have run; re-sent with their key.
+    /// Operations the SDK reported failed after its own retries; re-sent with their key.
     reported_failed: AtomicUsize,
 }
 
