@@ -801,3 +801,22 @@ async fn a_lowercase_bearer_is_refused_with_401() {
         .unwrap();
     problem(r, 401, "not-authorized").await;
 }
+
+#[tokio::test]
+async fn injected_faults_reach_recurring_routes() {
+    let h = start().await;
+    h.control_with(
+        "/_emulator/faults",
+        &json!({"rules": [{"method": "POST", "path": "/recurring/v3/agreements", "fault": "apply_then_fail"}]}),
+    )
+    .await;
+    let r = send(&h, Method::POST, A, Some("fault-1"), Some(&draft_body(json!({})))).await;
+    assert_eq!(r.status(), 500);
+    assert!(r.text().await.unwrap().contains("Injected fault"));
+    h.control_with("/_emulator/faults", &json!({"rules": []})).await;
+    // the operation ran once: the retry with the same key replays it
+    let r = send(&h, Method::POST, A, Some("fault-1"), Some(&draft_body(json!({})))).await;
+    assert_eq!(r.status(), 201);
+    let pending = get(&h, &format!("{A}?status=PENDING")).await;
+    assert_eq!(pending.as_array().unwrap().len(), 1);
+}

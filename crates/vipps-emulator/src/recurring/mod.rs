@@ -11,7 +11,7 @@
 //! - `GET|DELETE /recurring/v3/agreements/{agreementId}/charges/{chargeId}` (200 / 204 cancel)
 //! - `POST …/charges/{chargeId}/capture`, `…/refund` `{amount, description}` (204)
 //! - `GET /recurring/v3/charges/{chargeId}` (200)
-//! - `POST /recurring/v3/agreements/charges` (200, up to 2 000 charges)
+//! - `POST /recurring/v3/agreements/charges` (202, up to 2 000 charges)
 //! - `GET /recurring/confirm/{agreementId}?t=…` (the `vippsConfirmationUrl` page)
 //! - control plane (in `control/`): `POST /_emulator/agreements/{agreementId}/accept|reject|stop|card|max-amount`,
 //!   `POST /_emulator/customers/{phoneNumber}/card`

@@ -113,10 +113,12 @@ fn cancel_rest(r: &mut Recurring, ci: u32, at: i64, key: Option<&str>, ev: Optio
     let c = &mut r.charges[ci as usize];
     let rest = c.amount - c.captured - c.cancelled;
     c.cancelled += rest;
-    c.status = if c.captured > 0 {
-        ChargeStatus::Charged
-    } else {
-        ChargeStatus::Cancelled
+    // What was captured stays, and so do refunds made while it was partly captured.
+    c.status = match (c.captured, c.refunded) {
+        (0, _) => ChargeStatus::Cancelled,
+        (_, 0) => ChargeStatus::Charged,
+        (captured, refunded) if refunded == captured => ChargeStatus::Refunded,
+        _ => ChargeStatus::PartiallyRefunded,
     };
     c.history.push(entry(at, rest, HistoryEvent::Cancel, true, key));
     if let Some(ev) = ev {
