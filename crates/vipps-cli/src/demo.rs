@@ -1,5 +1,6 @@
 //! `vipps demo`: a whole ePayment flow, then a Checkout flow (session, customer, polling,
-//! capture, callback), through the SDK against an embedded emulator.
+//! capture, callback), then a subscription (`demo_subscription.rs`), through the SDK against an
+//! embedded emulator.
 
 use crate::payment::{describe_events, describe_modification, describe_payment};
 use std::sync::{Arc, Mutex};
@@ -13,7 +14,7 @@ use vipps::types::epayment::{CreatePaymentRequest, PaymentState, UserFlow};
 use vipps::types::{Amount, Reference};
 use vipps::Client;
 
-fn step(n: u32, text: &str) {
+pub(crate) fn step(n: u32, text: &str) {
     println!("\n[{n}] {text}");
 }
 
@@ -119,9 +120,12 @@ pub async fn run() -> Result<(), String> {
         emulator.shutdown().await;
         return Err("the final aggregate or event log is not what the flow intended".into());
     }
-    let checkout = checkout_part(&client, &base).await;
+    let rest = match checkout_part(&client, &base).await {
+        Ok(()) => crate::demo_subscription::run(&client, &emulator, 13).await,
+        Err(e) => Err(e),
+    };
     emulator.shutdown().await;
-    checkout
+    rest
 }
 
 /// (Authorization, body) of each callback received.

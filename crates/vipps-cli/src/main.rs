@@ -1,6 +1,7 @@
 //! `vipps`: the Vipps MobilePay toolkit on the command line.
 
 mod demo;
+mod demo_subscription;
 mod more;
 mod payment;
 mod recurring;

@@ -209,3 +209,37 @@ fn create_generates_a_random_callback_token_and_prints_it_once() {
     let (_, help, _) = vipps(&base, &["checkout", "create", "--help"]);
     assert!(!help.contains("callback-secret-token"), "{help}");
 }
+
+#[test]
+fn demo_ends_with_a_subscription() {
+    let out = Command::new(BIN)
+        .arg("demo")
+        .env_remove("VIPPS_CLIENT_ID")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let subscription = stdout
+        .split_once("Draft a monthly subscription")
+        .map(|(_, rest)| rest)
+        .unwrap_or_else(|| panic!("no subscription part in:\n{stdout}"));
+    for needle in [
+        "(PENDING)",
+        "initial charge:  99.00 NOK CHARGED",
+        "agreement:       ACTIVE",
+        "month 1: ",
+        "month 3: ",
+        "attempt failed (user_action_required), still DUE",
+        "the next day's retry: CHARGED",
+        "agreement:       STOPPED",
+        "charged 1295.00 NOK in all",
+    ] {
+        assert!(subscription.contains(needle), "missing {needle:?} in:\n{stdout}");
+    }
+    let monthly = subscription.matches("DUE -> 30 days later CHARGED").count();
+    assert_eq!(monthly, 3, "{stdout}");
+}

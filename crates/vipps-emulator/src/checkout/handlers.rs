@@ -118,6 +118,14 @@ pub(super) async fn create_inner(
                     );
                     return e.render(path);
                 }
+                let agreement = match subscription {
+                    true => match super::agreement::draft(state, t, now, &m.msn, &req) {
+                        Ok(a) => a,
+                        Err(e) => return e.render(path),
+                    },
+                    false => None,
+                };
+                let cs = t.get_mut::<Sessions>();
                 let mut token = random_b64(32);
                 while cs.tokens.contains_key(&token) {
                     token = random_b64(32);
@@ -142,7 +150,7 @@ pub(super) async fn create_inner(
                     offered: None,
                     shipping_lookups: Vec::new(),
                     callback_sent: false,
-                    agreement_id: subscription.then(agreement_id),
+                    agreement,
                 };
                 cs.tokens.insert(token.clone(), id.clone());
                 cs.by_ref.insert(id, session);

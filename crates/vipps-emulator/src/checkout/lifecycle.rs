@@ -25,12 +25,6 @@ pub(super) fn random_b64(n: usize) -> String {
     URL_SAFE_NO_PAD.encode(b)
 }
 
-/// A Recurring-style agreement id (`agr_` and 7 letters or digits).
-pub(super) fn agreement_id() -> String {
-    use rand::distributions::{Alphanumeric, DistString};
-    format!("agr_{}", Alphanumeric.sample_string(&mut rand::thread_rng(), 7))
-}
-
 pub(super) fn ck_payment_state(s: &EpState) -> CkPaymentState {
     match s {
         EpState::Created => CkPaymentState::Created,
@@ -156,6 +150,7 @@ pub(super) fn settle_and_notify(
     out: &mut Vec<Outbound>,
 ) {
     settle(s, ledger, now);
+    super::agreement::on_end(s);
     if s.state.is_final() && !s.callback_sent {
         s.callback_sent = true;
         let body = session_response(s, ledger, now);
@@ -187,6 +182,8 @@ pub(super) fn session_in<R>(
 ) -> Result<R, CkError> {
     let retention = state.checkout().settings().expired_retention;
     let mut out = Vec::new();
+    let key = (msn.to_owned(), reference.to_owned());
+    super::agreement::refresh(state, t, &key);
     let (ledger, cs) = t.ledger_and::<Sessions>();
     // Settled and checked first; the callbacks it causes are sent whatever `f` answers.
     let r = (|| {
@@ -210,6 +207,7 @@ pub(super) fn session_in<R>(
         }
         f(s, ledger, now, &mut out)
     })();
+    super::agreement::tell(state, t, &key);
     for o in out {
         t.deliver(o);
     }
@@ -228,9 +226,16 @@ pub(crate) fn sweep(state: &AppState) {
     let now = state.clock().now();
     state.store().transact(|t| {
         let mut out = Vec::new();
+        let agreements = super::agreement::open_with_agreement(t);
+        for key in &agreements {
+            super::agreement::refresh(state, t, key);
+        }
         let (ledger, cs) = t.ledger_and::<Sessions>();
         for s in cs.by_ref.values_mut().filter(|s| !s.state.is_final()) {
             settle_and_notify(state, s, ledger, now, &mut out);
+        }
+        for key in &agreements {
+            super::agreement::tell(state, t, key);
         }
         for o in out {
             t.deliver(o);

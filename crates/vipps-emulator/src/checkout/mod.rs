@@ -38,24 +38,32 @@
 //!   timeout (8 s, [`CheckoutSettings::dynamic_shipping_timeout`]), an error, an invalid or an
 //!   empty/`null` answer.
 //! - `SUBSCRIPTION` sessions (BEHAVIOUR §5.2–5.3; the documents say little about their
-//!   lifecycle): the session carries a
-//!   recurring agreement from the start (`subscriptionDetails {state, agreementId}`, id
-//!   `agr_…`). Its state follows the session: `PENDING` until the session ends, then `ACTIVE`
-//!   (`PaymentSuccessful`), `STOPPED` (`PaymentTerminated`) or `EXPIRED` (`SessionExpired`).
+//!   lifecycle): the session carries a Recurring agreement from the start
+//!   (`subscriptionDetails {state, agreementId}`), drafted in the Recurring API when the session
+//!   is created (`agreement.rs`, through the core's agreement hooks): `LEGACY` pricing of the
+//!   subscription's amount, its interval, product name and description, agreement URL and
+//!   campaign, the session's `returnUrl` as `merchantRedirectUrl`, the prefilled phone number.
+//!   It stays `PENDING` while the session is open (no 10-minute expiry; Recurring's accept and
+//!   reject refuse it), then becomes `ACTIVE` (`PaymentSuccessful`), `STOPPED`
+//!   (`PaymentTerminated`, as a rejection) or `EXPIRED` (`SessionExpired`), with the Recurring
+//!   webhooks. From then on it is read, charged and stopped through `/recurring/v3`, and
+//!   `subscriptionDetails.state` shows its real state (a stop through Recurring shows).
 //!   With a `transaction` the initial payment is an ePayment payment as for `PAYMENT`
-//!   sessions; without one there is no payment (`paymentDetails` is left out) and the
-//!   customer's accept or reject ends the session; only the Checkout page and
-//!   `/_emulator/checkout/{reference}/complete|abort` drive it (there is no payment for
-//!   `/_emulator/payments/…` to act on). Shipping is charged with the initial payment, so
-//!   `logistics` needs a `transaction`, and PATCH cannot add a transaction to a session that
-//!   has none. The agreement's amount must be in the merchant's currency. The Recurring API
-//!   itself is not emulated, so the agreement can be read only through the session.
+//!   sessions (not a Recurring initial charge); without one there is no payment
+//!   (`paymentDetails` is left out) and the customer's accept or reject ends the session; only
+//!   the Checkout page and `/_emulator/checkout/{reference}/complete|abort` drive it (there is
+//!   no payment for `/_emulator/payments/…` to act on). Shipping is charged with the initial
+//!   payment, so `logistics` needs a `transaction`, and PATCH cannot add a transaction to a
+//!   session that has none. The agreement's amount must be in the merchant's currency. An
+//!   agreement the merchant stops through Recurring while the session is open stays `STOPPED`
+//!   whatever the customer does next.
 //! - A sales unit set up for direct capture (the emulator merchant's `direct_capture`) cannot
 //!   pay through Checkout: "transactions will fail" (Checkout API guide), so the customer's
 //!   approval ends the session `PaymentTerminated` with the payment ABORTED.
 //! - Error bodies are Checkout problems: `errorCode` (`Validation-00001`, `Session-00100`, …)
 //!   and an `errors` map keyed by field (`Transaction.Reference`).
 
+mod agreement;
 mod frontend;
 
 use crate::core::state::AppState;

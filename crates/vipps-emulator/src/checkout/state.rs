@@ -57,6 +57,17 @@ pub(crate) struct ShippingLookup {
     pub(crate) fallback_reason: Option<String>,
 }
 
+/// The agreement of a `SUBSCRIPTION` session, as the session knows it.
+#[derive(Debug, Clone)]
+pub(crate) struct SessionAgreement {
+    /// `agr_…`.
+    pub(super) id: String,
+    /// Its state, as last read (or as the session's end makes it).
+    pub(super) state: SubscriptionState,
+    /// Whether the keeper was told how the session ended.
+    pub(super) told: bool,
+}
+
 /// One session.
 #[derive(Debug, Clone)]
 pub(super) struct Session {
@@ -82,8 +93,8 @@ pub(super) struct Session {
     pub(super) offered: Option<(String, Vec<LogisticsOption>, bool)>,
     pub(super) shipping_lookups: Vec<ShippingLookup>,
     pub(super) callback_sent: bool,
-    /// The recurring agreement of a `SUBSCRIPTION` session.
-    pub(super) agreement_id: Option<String>,
+    /// The recurring agreement of a `SUBSCRIPTION` session (see `agreement.rs`).
+    pub(super) agreement: Option<SessionAgreement>,
 }
 
 impl Session {
@@ -103,18 +114,12 @@ impl Session {
         }
     }
 
-    /// The agreement as the session shows it: its state follows the session's.
+    /// The agreement as the session shows it (its state as last read, see `agreement.rs`).
     pub(super) fn subscription_details(&self) -> Option<SubscriptionDetails> {
-        let id = self.agreement_id.clone()?;
-        let state = match self.state {
-            SessionState::PaymentSuccessful => SubscriptionState::Active,
-            SessionState::PaymentTerminated => SubscriptionState::Stopped,
-            SessionState::SessionExpired => SubscriptionState::Expired,
-            _ => SubscriptionState::Pending,
-        };
+        let a = self.agreement.as_ref()?;
         let mut d = SubscriptionDetails::default();
-        d.state = Some(state);
-        d.agreement_id = Some(id);
+        d.state = Some(a.state.clone());
+        d.agreement_id = Some(a.id.clone());
         Some(d)
     }
 

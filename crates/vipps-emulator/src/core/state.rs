@@ -12,6 +12,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use vipps_types::access_token::AccessTokenResponse;
 use vipps_types::epayment::{GetPaymentResponse, PaymentEvent};
+use vipps_types::recurring::{AgreementStatus, DraftAgreement};
 use vipps_types::Amount;
 
 /// Configuration, clock, token key and store. Cheap to clone (an `Arc` inside).
@@ -101,6 +102,47 @@ pub(crate) trait Part: Any + Send + Sync {
     ) -> Option<Result<Stored, ApiError>> {
         None
     }
+    /// Drafts an agreement that another API's flow carries (a Checkout `SUBSCRIPTION`
+    /// session's): it waits for that flow (no expiry of its own, and only the flow accepts or
+    /// rejects it, see [`Part::conclude_agreement`]). Answers its id, or why it is refused;
+    /// `None` when this part keeps no agreements.
+    fn draft_agreement(
+        &self,
+        _tables: &mut Tables,
+        _now: OffsetDateTime,
+        _msn: &str,
+        _draft: &DraftAgreement,
+    ) -> Option<Result<String, String>> {
+        None
+    }
+    /// The status of agreement `id` of `msn`, if this part keeps it.
+    fn agreement_status(&self, _tables: &mut Tables, _msn: &str, _id: &str) -> Option<AgreementStatus> {
+        None
+    }
+    /// The flow that carries agreement `id` of `msn` ended (see [`Part::draft_agreement`]): a
+    /// `PENDING` agreement becomes what `outcome` says. Answers its status afterwards, if this
+    /// part keeps it.
+    fn conclude_agreement(
+        &self,
+        _tables: &mut Tables,
+        _now: OffsetDateTime,
+        _msn: &str,
+        _id: &str,
+        _outcome: AgreementOutcome<'_>,
+    ) -> Option<AgreementStatus> {
+        None
+    }
+}
+
+/// How the flow that carries an agreement ended (see [`Part::conclude_agreement`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AgreementOutcome<'a> {
+    /// The customer accepted (with this phone number, if the flow knows it): `ACTIVE`.
+    Accepted(Option<&'a str>),
+    /// The customer rejected, or the initial payment failed: `STOPPED`.
+    Rejected,
+    /// Nobody answered in time: `EXPIRED`.
+    Expired,
 }
 
 /// A capture, refund or cancel asked for through ePayment.
@@ -281,6 +323,43 @@ impl AppState {
             .parts
             .iter()
             .find_map(|p| p.part.modify_payment(tables, now, call, modification))
+    }
+
+    /// Drafts an agreement another API carries (see [`Part::draft_agreement`]).
+    pub(crate) fn draft_foreign_agreement(
+        &self,
+        tables: &mut Tables,
+        now: OffsetDateTime,
+        msn: &str,
+        draft: &DraftAgreement,
+    ) -> Option<Result<String, String>> {
+        self.inner
+            .parts
+            .iter()
+            .find_map(|p| p.part.draft_agreement(tables, now, msn, draft))
+    }
+
+    /// The status of an agreement another part keeps (see [`Part::agreement_status`]).
+    pub(crate) fn foreign_agreement_status(&self, tables: &mut Tables, msn: &str, id: &str) -> Option<AgreementStatus> {
+        self.inner
+            .parts
+            .iter()
+            .find_map(|p| p.part.agreement_status(tables, msn, id))
+    }
+
+    /// Ends the wait of a carried agreement (see [`Part::conclude_agreement`]).
+    pub(crate) fn conclude_foreign_agreement(
+        &self,
+        tables: &mut Tables,
+        now: OffsetDateTime,
+        msn: &str,
+        id: &str,
+        outcome: AgreementOutcome<'_>,
+    ) -> Option<AgreementStatus> {
+        self.inner
+            .parts
+            .iter()
+            .find_map(|p| p.part.conclude_agreement(tables, now, msn, id, outcome))
     }
 
     /// Forgets every payment, session, order, webhook, delivery and idempotency key. Access

@@ -69,6 +69,12 @@ pub(super) fn act_in(t: &mut crate::core::store::Tables, ai: u32, action: Action
     let mut ev = Vec::new();
     let (ledger, r) = t.ledger_and::<Recurring>();
     expire_if_due(r, ai, now, &mut ev);
+    if matches!(action, Action::Accept { .. } | Action::Reject) && r.carried.contains(&ai) {
+        return Err(RecError::validation(
+            "agreementId",
+            "this agreement belongs to a Checkout session: the customer accepts or rejects it there",
+        ));
+    }
     let result = match action {
         Action::Accept { phone, max_amount } => {
             let phone = accepting_phone(&r.agreements[ai as usize], phone);

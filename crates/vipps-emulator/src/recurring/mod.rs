@@ -24,6 +24,7 @@
 //! every second and after every clock advance. See ARCHITECTURE.md, "Recurring choices".
 
 mod agreements;
+mod bridge;
 mod call;
 mod charges;
 mod customer;
@@ -50,6 +51,36 @@ pub(crate) struct RecurringState;
 impl crate::core::state::Part for RecurringState {
     fn settle_due(&self, state: &AppState) {
         process::settle(state);
+    }
+
+    fn draft_agreement(
+        &self,
+        tables: &mut crate::core::store::Tables,
+        now: time::OffsetDateTime,
+        msn: &str,
+        draft: &vipps_types::recurring::DraftAgreement,
+    ) -> Option<Result<String, String>> {
+        Some(bridge::draft(tables, now, msn, draft))
+    }
+
+    fn agreement_status(
+        &self,
+        tables: &mut crate::core::store::Tables,
+        msn: &str,
+        id: &str,
+    ) -> Option<vipps_types::recurring::AgreementStatus> {
+        bridge::status(tables, msn, id)
+    }
+
+    fn conclude_agreement(
+        &self,
+        tables: &mut crate::core::store::Tables,
+        now: time::OffsetDateTime,
+        msn: &str,
+        id: &str,
+        outcome: crate::core::state::AgreementOutcome<'_>,
+    ) -> Option<vipps_types::recurring::AgreementStatus> {
+        bridge::conclude(tables, now, msn, id, outcome)
     }
 }
 

@@ -278,6 +278,9 @@ pub(crate) struct Recurring {
     pub(super) seq: u64,
     /// Phone numbers (MSISDN) whose payments fail (control plane).
     pub(super) failing_phones: HashSet<Box<str>>,
+    /// `PENDING` agreements another API's flow carries (a Checkout session's): they wait for
+    /// it, not for the 10-minute expiry, and only it accepts or rejects them (`bridge.rs`).
+    pub(super) carried: HashSet<u32>,
 }
 
 impl Table for Recurring {

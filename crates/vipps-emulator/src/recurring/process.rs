@@ -226,7 +226,8 @@ pub(super) fn expire(r: &mut Recurring, ai: u32, at: i64, ev: &mut Vec<Ev>) {
 /// Expires agreement `ai` now if its time ran out (reads do this before the sweep does).
 pub(super) fn expire_if_due(r: &mut Recurring, ai: u32, now: i64, ev: &mut Vec<Ev>) {
     let a = &r.agreements[ai as usize];
-    if a.status == AgreementStatus::Pending && now >= a.created + PENDING_FOR.whole_seconds() {
+    let due = now >= a.created + PENDING_FOR.whole_seconds();
+    if a.status == AgreementStatus::Pending && due && !r.carried.contains(&ai) {
         let at = a.created + PENDING_FOR.whole_seconds();
         expire(r, ai, at, ev);
     }
