@@ -19,6 +19,11 @@ listening_url() {
 }
 echo "# vipps-bench on $(nproc) cores, $(uname -sr), $(date -u +%Y-%m-%d)"
 ./target/release/vipps-bench --emulator-bin ./target/release/vipps "$@"
+# Recurring: a month of active monthly agreements (100,000; 10,000 with --quick).
+RECURRING_N=100000
+for a in "$@"; do [ "$a" = --quick ] && RECURRING_N=10000; done
+echo
+./target/release/vipps-bench recurring --emulator-bin ./target/release/vipps --agreements $RECURRING_N
 
 if command -v node >/dev/null && command -v npm >/dev/null; then
   (cd bench/node && npm install --no-audit --no-fund --silent >/dev/null)

@@ -62,8 +62,35 @@ fn limit_for(method: &str, path: &str, headers: &http::HeaderMap, body_ref: Opti
         ("GET", ["ecomm", "v2", "payments", o, op @ ("details" | "status")]) => {
             Some((format!("ec-{op}:{sub}:{o}"), 120))
         }
-        _ => None,
+        _ => recurring_limit(method, &seg, headers, sub),
     }
+}
+
+/// Recurring's limits (recurring--api-guide.md, "Rate limiting"), per merchant (its
+/// subscription key: the `Merchant-Serial-Number` header is optional there) and the key the
+/// table names. A charge being created has no id yet: its Idempotency-Key stands for it, as
+/// the guide says ("based on idempotency key").
+fn recurring_limit(method: &str, seg: &[&str], headers: &http::HeaderMap, sub: &str) -> Option<(String, usize)> {
+    let key = headers
+        .get("Idempotency-Key")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let (name, id, limit) = match (method, seg) {
+        ("POST", ["recurring", "v3", "agreements"]) => ("draft", String::new(), 300),
+        ("GET", ["recurring", "v3", "agreements"]) => ("list", String::new(), 5),
+        ("GET", ["recurring", "v3", "agreements", a]) => ("get", a.to_string(), 120),
+        ("PATCH", ["recurring", "v3", "agreements", a]) => ("update", a.to_string(), 5),
+        ("POST", ["recurring", "v3", "agreements", a, "charges"]) => ("create", format!("{a}:{key}"), 2),
+        ("GET", ["recurring", "v3", "agreements", a, "charges"]) => ("charges", a.to_string(), 10),
+        ("GET", ["recurring", "v3", "agreements", a, "charges", c]) => ("charge", format!("{a}:{c}"), 10),
+        ("DELETE", ["recurring", "v3", "agreements", a, "charges", c]) => ("cancel", format!("{a}:{c}"), 5),
+        ("POST", ["recurring", "v3", "agreements", a, "charges", c, op @ ("capture" | "refund")]) => {
+            (*op, format!("{a}:{c}"), 5)
+        }
+        ("GET", ["recurring", "v3", "charges", _]) => ("by-id", String::new(), 100),
+        _ => return None,
+    };
+    Some((format!("rec-{name}:{sub}:{id}"), limit))
 }
 
 /// The documented rate limits: the request back (its body re-attached when it was read for
