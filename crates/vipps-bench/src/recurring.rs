@@ -133,6 +133,9 @@ pub(crate) async fn run(bin: &str, agreements: usize) {
     let processed_in = t1.elapsed();
     let during_rps = (done.load(Ordering::Relaxed) - done_before) as f64 / processed_in.as_secs_f64();
     assert!(r.status().is_success(), "advance: {}", r.status());
+    let (after_start, after_t0) = (done.load(Ordering::Relaxed), Instant::now());
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let after_rps = (done.load(Ordering::Relaxed) - after_start) as f64 / after_t0.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
     readers.await.unwrap();
 
@@ -173,9 +176,10 @@ pub(crate) async fn run(bin: &str, agreements: usize) {
         spread.rps, spread.p50_us, spread.p99_us
     );
     println!(
-        "| GET one agreement, concurrency {CONCURRENCY}: 1 s before the advance / while the month is processed | {:.0} / {:.0} req/s ({:.2}) |",
+        "| GET one agreement, concurrency {CONCURRENCY}: 1 s before the advance / while the month is processed / 1 s after | {:.0} / {:.0} / {:.0} req/s (during ÷ before {:.2}) |",
         quiet_rps,
         during_rps,
+        after_rps,
         during_rps / quiet_rps
     );
     println!(
