@@ -100,44 +100,8 @@ pub(crate) async fn draft(State(state): State<AppState>, uri: Uri, headers: Head
             }
             let code = r.new_agreement_code();
             let ai = r.agreements.len() as u32;
-            r.agreements.push(Agreement {
-                code,
-                msn,
-                status: AgreementStatus::Pending,
-                stopped_by: None,
-                pricing: match req.pricing.pricing_type() {
-                    wire::PricingType::Legacy => PricingKind::Legacy,
-                    wire::PricingType::Variable => PricingKind::Variable,
-                    _ => PricingKind::Flexible,
-                },
-                currency: req.pricing.currency.clone(),
-                amount,
-                suggested_max: suggested,
-                max_amount: None,
-                interval: req.interval.as_ref().and_then(interval_of),
-                created: now,
-                start: None,
-                stop: None,
-                uuid: uuid::Uuid::new_v4().as_u128(),
-                customer: None,
-                card_fails: false,
-                texts: Box::new(Texts {
-                    product_name: req.product_name.as_str().into(),
-                    product_description: req.product_description.as_deref().map(Into::into),
-                    merchant_redirect_url: req.merchant_redirect_url.as_str().into(),
-                    merchant_agreement_url: req.merchant_agreement_url.as_str().into(),
-                    phone: req.phone_number.as_deref().map(Into::into),
-                    scope: req.scope.as_deref().map(|s| s.trim().into()),
-                    external_id: req.external_id.as_deref().map(Into::into),
-                    campaign: req
-                        .campaign
-                        .as_ref()
-                        .and_then(|c| serde_json::to_string(c).ok())
-                        .map(Into::into),
-                }),
-                charges: Vec::new(),
-                initial: None,
-            });
+            r.agreements
+                .push(pending_agreement(code, msn, &req, amount, suggested, now));
             r.by_code.insert(code, ai);
             r.schedule(now + PENDING_FOR.whole_seconds(), Work::Expire(ai));
             let mut created = wire::AgreementCreated::new(
@@ -435,4 +399,53 @@ pub(crate) async fn force_accept(
     }
     .await;
     respond(path, r)
+}
+
+/// A new `PENDING` agreement drafted from `req` (the API's draft, or a Checkout session's).
+pub(super) fn pending_agreement(
+    code: u64,
+    msn: u16,
+    req: &wire::DraftAgreement,
+    amount: Option<u32>,
+    suggested: Option<u32>,
+    now: i64,
+) -> Agreement {
+    Agreement {
+        code,
+        msn,
+        status: AgreementStatus::Pending,
+        stopped_by: None,
+        pricing: match req.pricing.pricing_type() {
+            wire::PricingType::Legacy => PricingKind::Legacy,
+            wire::PricingType::Variable => PricingKind::Variable,
+            _ => PricingKind::Flexible,
+        },
+        currency: req.pricing.currency.clone(),
+        amount,
+        suggested_max: suggested,
+        max_amount: None,
+        interval: req.interval.as_ref().and_then(interval_of),
+        created: now,
+        start: None,
+        stop: None,
+        uuid: uuid::Uuid::new_v4().as_u128(),
+        customer: None,
+        card_fails: false,
+        texts: Box::new(Texts {
+            product_name: req.product_name.as_str().into(),
+            product_description: req.product_description.as_deref().map(Into::into),
+            merchant_redirect_url: req.merchant_redirect_url.as_str().into(),
+            merchant_agreement_url: req.merchant_agreement_url.as_str().into(),
+            phone: req.phone_number.as_deref().map(Into::into),
+            scope: req.scope.as_deref().map(|s| s.trim().into()),
+            external_id: req.external_id.as_deref().map(Into::into),
+            campaign: req
+                .campaign
+                .as_ref()
+                .and_then(|c| serde_json::to_string(c).ok())
+                .map(Into::into),
+        }),
+        charges: Vec::new(),
+        initial: None,
+    }
 }

@@ -4,7 +4,7 @@
 //! or `EXPIRED` when it ends. From then on they are ordinary agreements: readable, chargeable
 //! and stoppable through `/recurring/v3`, with their webhooks.
 
-use super::agreements::interval_of;
+use super::agreements::pending_agreement;
 use super::customer::accepting_phone;
 use super::model::*;
 use super::process::{accept, expire, flush, reject};
@@ -31,44 +31,8 @@ pub(super) fn draft(
     let msn = r.msn_index(msn);
     let code = r.new_agreement_code();
     let ai = r.agreements.len() as u32;
-    r.agreements.push(Agreement {
-        code,
-        msn,
-        status: AgreementStatus::Pending,
-        stopped_by: None,
-        pricing: match d.pricing.pricing_type() {
-            wire::PricingType::Legacy => PricingKind::Legacy,
-            wire::PricingType::Variable => PricingKind::Variable,
-            _ => PricingKind::Flexible,
-        },
-        currency: d.pricing.currency.clone(),
-        amount: price,
-        suggested_max: suggested,
-        max_amount: None,
-        interval: d.interval.as_ref().and_then(interval_of),
-        created: now,
-        start: None,
-        stop: None,
-        uuid: uuid::Uuid::new_v4().as_u128(),
-        customer: None,
-        card_fails: false,
-        texts: Box::new(Texts {
-            product_name: d.product_name.as_str().into(),
-            product_description: d.product_description.as_deref().map(Into::into),
-            merchant_redirect_url: d.merchant_redirect_url.as_str().into(),
-            merchant_agreement_url: d.merchant_agreement_url.as_str().into(),
-            phone: d.phone_number.as_deref().map(Into::into),
-            scope: d.scope.as_deref().map(|s| s.trim().into()),
-            external_id: d.external_id.as_deref().map(Into::into),
-            campaign: d
-                .campaign
-                .as_ref()
-                .and_then(|c| serde_json::to_string(c).ok())
-                .map(Into::into),
-        }),
-        charges: Vec::new(),
-        initial: None,
-    });
+    r.agreements
+        .push(pending_agreement(code, msn, d, price, suggested, now));
     r.by_code.insert(code, ai);
     r.carried.insert(ai);
     Ok(agreement_id(code))
