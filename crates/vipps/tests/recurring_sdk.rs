@@ -2,16 +2,10 @@
 //! headers and bodies; one Idempotency-Key per call across retries; Retry-After; problems;
 //! validation before sending; force accept refused in production. (No emulator needed.)
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::Router;
-use parking_lot::Mutex;
-use serde_json::{json, Value};
-use std::collections::VecDeque;
-use std::sync::Arc;
+mod scripted;
+
+use scripted::{client, server, Reply};
+use serde_json::json;
 use std::time::Duration;
 use time::macros::date;
 use vipps::recurring::{ListAgreements, ListCharges};
@@ -21,110 +15,6 @@ use vipps::types::recurring::{
 };
 use vipps::types::Currency;
 use vipps::{Client, ErrorKind, RetryPolicy};
-
-#[derive(Debug, Clone)]
-struct Seen {
-    method: String,
-    path: String,
-    query: Option<String>,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Seen {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).map(|v| v.to_str().unwrap())
-    }
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap()
-    }
-}
-
-#[derive(Clone)]
-enum Reply {
-    Json(u16, &'static str),
-    Empty(u16),
-    WithHeader(u16, &'static str, &'static str, &'static str),
-}
-
-#[derive(Clone, Default)]
-struct Script {
-    replies: Arc<Mutex<VecDeque<Reply>>>,
-    seen: Arc<Mutex<Vec<Seen>>>,
-}
-
-impl Script {
-    fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().clone()
-    }
-}
-
-async fn token() -> Response {
-    let body = r#"{"token_type":"Bearer","expires_in":"3600","ext_expires_in":"0","access_token":"tok-1"}"#;
-    (StatusCode::OK, [("content-type", "application/json")], body).into_response()
-}
-
-async fn any(State(s): State<Script>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-    s.seen.lock().push(Seen {
-        method: method.to_string(),
-        path: uri.path().to_owned(),
-        query: uri.query().map(str::to_owned),
-        headers,
-        body: body.to_vec(),
-    });
-    let reply = s
-        .replies
-        .lock()
-        .pop_front()
-        .unwrap_or(Reply::Json(500, r#"{"title":"script exhausted"}"#));
-    match reply {
-        Reply::Json(st, b) => (
-            StatusCode::from_u16(st).unwrap(),
-            [("content-type", "application/json")],
-            b,
-        )
-            .into_response(),
-        Reply::Empty(st) => StatusCode::from_u16(st).unwrap().into_response(),
-        Reply::WithHeader(st, k, v, b) => (
-            StatusCode::from_u16(st).unwrap(),
-            [(k, v), ("content-type", "application/json")],
-            b,
-        )
-            .into_response(),
-    }
-}
-
-async fn server(replies: Vec<Reply>) -> (String, Script) {
-    let script = Script::default();
-    script.replies.lock().extend(replies);
-    let app = Router::new()
-        .route("/accesstoken/get", post(token))
-        .fallback(any)
-        .with_state(script.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}"), script)
-}
-
-fn client(base: &str) -> Client {
-    Client::builder()
-        .client_id("client-id")
-        .client_secret("s3cret-CLIENT")
-        .subscription_key("s3cret-SUBKEY")
-        .merchant_serial_number("123456")
-        .base_url(base)
-        .retry_policy(RetryPolicy {
-            max_attempts: 4,
-            initial_backoff: Duration::from_millis(1),
-            max_backoff: Duration::from_millis(20),
-            overall_deadline: Some(Duration::from_secs(10)),
-            honour_retry_after: true,
-        })
-        .request_timeout(Duration::from_secs(5))
-        .build()
-        .unwrap()
-}
 
 fn draft() -> DraftAgreement {
     DraftAgreement {

@@ -180,24 +180,27 @@ impl Store {
     /// caused is queued in the outbox before the lock is released (so in commit order), and
     /// the outbox's consumer is woken after.
     pub(crate) fn transact<R>(&self, f: impl FnOnce(&mut Tables) -> R) -> R {
-        let mut tables = self.data.lock();
-        let r = f(&mut tables);
-        let queued = tables.commit(&self.outbox);
-        drop(tables);
-        if queued {
-            self.outbox.wake();
-        }
-        r
+        self.run(f, false)
     }
 
     /// [`Store::transact`] for background work that runs many transactions in a row (the
     /// clock's sweeps): the lock goes to a waiting request when it ends (a fair unlock), so the
     /// sweep's next chunk cannot take it straight back and starve the requests.
     pub(crate) fn transact_in_background<R>(&self, f: impl FnOnce(&mut Tables) -> R) -> R {
+        self.run(f, true)
+    }
+
+    /// One transaction: `f` under the lock, its outbox entries committed, the lock released
+    /// (to a waiting thread first when `fair`), then the outbox's consumer woken.
+    fn run<R>(&self, f: impl FnOnce(&mut Tables) -> R, fair: bool) -> R {
         let mut tables = self.data.lock();
         let r = f(&mut tables);
         let queued = tables.commit(&self.outbox);
-        parking_lot::MutexGuard::unlock_fair(tables);
+        if fair {
+            parking_lot::MutexGuard::unlock_fair(tables);
+        } else {
+            drop(tables);
+        }
         if queued {
             self.outbox.wake();
         }

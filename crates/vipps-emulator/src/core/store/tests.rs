@@ -25,6 +25,24 @@ fn payment(value: i64) -> Payment {
     l.payment("123456", "unit-test-ref-1", now).unwrap().clone()
 }
 
+/// Creates a 1000 NOK web-redirect payment `reference` of merchant 123456, without a key.
+fn create(l: &mut Ledger, reference: &str, now: OffsetDateTime, expires_at: OffsetDateTime) {
+    let req = CreatePaymentRequest::new(
+        Amount::nok(1000),
+        Reference::new(reference).unwrap(),
+        UserFlow::WebRedirect,
+    );
+    l.create_payment(NewPayment {
+        msn: "123456",
+        request: &req,
+        idempotency_key: None,
+        now,
+        expires_at,
+        public_url: "http://x",
+    })
+    .unwrap();
+}
+
 #[test]
 fn fingerprints_ignore_key_order_and_formatting_but_not_values() {
     let a: CreatePaymentRequest = serde_json::from_str(
@@ -103,41 +121,11 @@ fn transactions_publish_new_events_in_order() {
     };
     let now = OffsetDateTime::now_utc();
     // a payment created before anybody listens: its CREATED is never published
-    let early = CreatePaymentRequest::new(
-        Amount::nok(1000),
-        Reference::new("sink-test-ref-0").unwrap(),
-        UserFlow::WebRedirect,
-    );
-    store.transaction(|l| {
-        l.create_payment(NewPayment {
-            msn: "123456",
-            request: &early,
-            idempotency_key: None,
-            now,
-            expires_at: now + time::Duration::minutes(10),
-            public_url: "http://x",
-        })
-        .unwrap();
-    });
+    store.transaction(|l| create(l, "sink-test-ref-0", now, now + time::Duration::minutes(10)));
     take();
     assert!(seen.lock().is_empty(), "nothing is published before anybody listens");
     store.transact(|t| t.start_publishing());
-    let req = CreatePaymentRequest::new(
-        Amount::nok(1000),
-        Reference::new("sink-test-ref-1").unwrap(),
-        UserFlow::WebRedirect,
-    );
-    store.transaction(|l| {
-        l.create_payment(NewPayment {
-            msn: "123456",
-            request: &req,
-            idempotency_key: None,
-            now,
-            expires_at: now + time::Duration::minutes(10),
-            public_url: "http://x",
-        })
-        .unwrap();
-    });
+    store.transaction(|l| create(l, "sink-test-ref-1", now, now + time::Duration::minutes(10)));
     store.transaction(|l| {
         let p = l.payment("123456", "sink-test-ref-1", now).unwrap();
         p.force_approve(now).unwrap();
@@ -165,22 +153,7 @@ fn transactions_publish_new_events_in_order() {
     );
     assert!(seen.lock().iter().all(|(m, _)| m == "123456"));
     // lazy expiry on a read is published too
-    let req = CreatePaymentRequest::new(
-        Amount::nok(1000),
-        Reference::new("sink-test-ref-2").unwrap(),
-        UserFlow::WebRedirect,
-    );
-    store.transaction(|l| {
-        l.create_payment(NewPayment {
-            msn: "123456",
-            request: &req,
-            idempotency_key: None,
-            now,
-            expires_at: now + time::Duration::minutes(10),
-            public_url: "http://x",
-        })
-        .unwrap();
-    });
+    store.transaction(|l| create(l, "sink-test-ref-2", now, now + time::Duration::minutes(10)));
     store.transaction(|l| {
         l.payment("123456", "sink-test-ref-2", now + time::Duration::minutes(11))
             .map(|_| ())
@@ -228,21 +201,9 @@ fn expire_due_ends_waiting_payments_in_chunks_without_a_read() {
     };
     store.transaction(|l| {
         for i in 0..5 {
-            let req = CreatePaymentRequest::new(
-                Amount::nok(1000),
-                Reference::new(format!("sweep-test-ref-{i}")).unwrap(),
-                UserFlow::WebRedirect,
-            );
-            l.create_payment(NewPayment {
-                msn: "123456",
-                request: &req,
-                idempotency_key: None,
-                now,
-                // one deadline later than the others
-                expires_at: now + time::Duration::minutes(if i == 4 { 20 } else { 10 }),
-                public_url: "http://x",
-            })
-            .unwrap();
+            // one deadline later than the others
+            let expires_at = now + time::Duration::minutes(if i == 4 { 20 } else { 10 });
+            create(l, &format!("sweep-test-ref-{i}"), now, expires_at);
         }
         // one is approved in time and never expires
         l.payment("123456", "sweep-test-ref-0", now)
