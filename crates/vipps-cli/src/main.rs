@@ -5,6 +5,7 @@ mod demo_subscription;
 mod more;
 mod payment;
 mod recurring;
+mod webhooks;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -41,9 +42,9 @@ enum Command {
     /// Checkout API v3 sessions.
     #[command(subcommand)]
     Checkout(more::CheckoutCommand),
-    /// Webhooks API v1: register, list, delete, and a local verifying receiver.
+    /// Webhooks API v1: register, list, delete, a local verifying (and forwarding) receiver.
     #[command(subcommand)]
-    Webhooks(more::WebhooksCommand),
+    Webhooks(webhooks::WebhooksCommand),
     /// eCom API v2 (legacy) orders.
     #[command(subcommand)]
     Ecom(more::EcomCommand),
@@ -147,7 +148,7 @@ async fn main() -> ExitCode {
         }
         Command::Webhooks(cmd) => {
             init_tracing("warn");
-            more::webhooks(cmd, cli.json).await
+            webhooks::run(cmd, cli.json).await
         }
         Command::Ecom(cmd) => {
             init_tracing("warn");

@@ -1,4 +1,4 @@
-//! `vipps checkout …`, `vipps webhooks …`, `vipps ecom …`.
+//! `vipps checkout …`, `vipps ecom …`, `vipps token`, `vipps userinfo`.
 
 use crate::payment::client_from_env;
 use clap::Subcommand;
@@ -10,7 +10,6 @@ use vipps::types::checkout::{
 use vipps::types::ecom::{
     ForceApproveRequest as EcomApprove, InitiatePaymentRequest, InitiateTransaction, MerchantInfo as EcomMerchant,
 };
-use vipps::types::webhooks::{RegisterWebhookRequest, WebhookEventType};
 use vipps::types::{Amount, Currency, Reference};
 
 fn out<T: Serialize>(json: bool, v: &T, human: impl FnOnce(&T) -> String) {
@@ -241,120 +240,6 @@ pub async fn userinfo(sub: &str, json: bool) -> Result<(), String> {
         lines.join("\n")
     });
     Ok(())
-}
-
-#[derive(Subcommand)]
-pub enum WebhooksCommand {
-    /// Register a webhook.
-    Register {
-        #[arg(long)]
-        url: String,
-        /// Event types, e.g. epayments.payment.captured.v1 (default: every ePayment event).
-        #[arg(long = "event")]
-        events: Vec<String>,
-    },
-    /// List webhooks.
-    List,
-    /// Delete a webhook.
-    Delete { id: String },
-    /// Run a local receiver that verifies each request and prints the events.
-    Listen {
-        #[arg(long, default_value_t = 8090)]
-        port: u16,
-        /// The webhook secret from registration.
-        // hide_env_values: `--help` would otherwise print the variable's value.
-        #[arg(long, env = "VIPPS_WEBHOOK_SECRET", hide_env_values = true)]
-        secret: String,
-        #[arg(long, default_value = "127.0.0.1")]
-        host: String,
-    },
-}
-
-pub async fn webhooks(cmd: WebhooksCommand, json: bool) -> Result<(), String> {
-    if let WebhooksCommand::Listen { port, secret, host } = cmd {
-        return listen(host, port, secret, json).await;
-    }
-    let client = client_from_env()?;
-    let wh = client.webhooks();
-    let e = |e: vipps::Error| e.to_string();
-    match cmd {
-        WebhooksCommand::Register { url, events } => {
-            let events: Vec<WebhookEventType> = if events.is_empty() {
-                WebhookEventType::EPAYMENT.to_vec()
-            } else {
-                events.iter().map(|s| WebhookEventType::from(s.as_str())).collect()
-            };
-            let r = wh.register(RegisterWebhookRequest::new(url, events)).await.map_err(e)?;
-            // The secret is shown once, here: the user needs it to verify deliveries.
-            out(json, &serde_json::json!({"id": r.id, "secret": r.secret}), |_| {
-                format!("registered webhook {}\n  secret (shown only now): {}", r.id, r.secret)
-            });
-        }
-        WebhooksCommand::List => {
-            let r = wh.list().await.map_err(e)?;
-            out(json, &*r, |r| {
-                let mut s = format!("{} webhook(s)", r.webhooks.len());
-                for w in &r.webhooks {
-                    let ev: Vec<_> = w.events.iter().map(|e| e.as_str()).collect();
-                    s.push_str(&format!("\n  {}  {}  {}", w.id, w.url, ev.join(",")));
-                }
-                s
-            });
-        }
-        WebhooksCommand::Delete { id } => {
-            wh.delete(&id).await.map_err(e)?;
-            out(json, &serde_json::json!({"id": id, "deleted": true}), |_| {
-                format!("deleted webhook {id}")
-            });
-        }
-        WebhooksCommand::Listen { .. } => unreachable!("handled above"),
-    }
-    Ok(())
-}
-
-async fn listen(host: String, port: u16, secret: String, json: bool) -> Result<(), String> {
-    use axum::body::Bytes;
-    use axum::http::{HeaderMap, Method, StatusCode, Uri};
-    use vipps::webhooks::WebhookVerifier;
-    // The SDK refuses an empty secret: with it, any forged delivery would verify.
-    let verifier = WebhookVerifier::new(secret).map_err(|e| format!("--secret / VIPPS_WEBHOOK_SECRET: {e}"))?;
-    let app = axum::Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-        let verifier = verifier.clone();
-        async move {
-            match verifier.verify_http(&method, &uri, &headers, &body) {
-                Ok(()) => {
-                    let text = String::from_utf8_lossy(&body);
-                    if json {
-                        println!("{text}");
-                    } else {
-                        match vipps::webhooks::parse_epayment_event(&body) {
-                            Ok(ev) => println!(
-                                "verified {} {} {} {}",
-                                ev.name, ev.reference, ev.amount, ev.psp_reference
-                            ),
-                            Err(_) => println!("verified {text}"),
-                        }
-                    }
-                    StatusCode::OK
-                }
-                Err(err) => {
-                    eprintln!("rejected {} {}: {err}", method, uri.path());
-                    StatusCode::UNAUTHORIZED
-                }
-            }
-        }
-    });
-    let listener = tokio::net::TcpListener::bind((host.as_str(), port))
-        .await
-        .map_err(|e| e.to_string())?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    println!("listening on http://{addr}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(|e| e.to_string())
 }
 
 #[derive(Subcommand)]
