@@ -42,7 +42,7 @@ enum Command {
     /// Checkout API v3 sessions.
     #[command(subcommand)]
     Checkout(more::CheckoutCommand),
-    /// Webhooks API v1: register, list, delete, a local verifying (and forwarding) receiver.
+    /// Webhooks API v1: register, list, delete, a local verifying (and forwarding) receiver, trigger.
     #[command(subcommand)]
     Webhooks(webhooks::WebhooksCommand),
     /// eCom API v2 (legacy) orders.

@@ -1,4 +1,4 @@
-//! `vipps webhooks listen --forward-to` against a `vipps emulator`
+//! `vipps webhooks listen --forward-to` and `vipps webhooks trigger` against a `vipps emulator`
 //! child process, with the merchant's handler in-process: it verifies every delivery with the
 //! SDK's `WebhookVerifier`, as a merchant's own code would.
 
@@ -302,4 +302,120 @@ fn sigint_and_sigterm_delete_the_registration() {
         let list = ok(&base, &["webhooks", "list"]);
         assert!(list.starts_with("0 webhook(s)"), "{signal}: {list}");
     }
+}
+
+#[test]
+fn trigger_captured_delivers_it_and_its_predecessors() {
+    let (_emu, base) = start_emulator();
+    let merchant = Merchant::start(0);
+    let reg: serde_json::Value =
+        serde_json::from_str(&ok(&base, &["--json", "webhooks", "register", "--url", &merchant.url])).unwrap();
+    merchant.verify_with(reg["secret"].as_str().unwrap());
+
+    let out = Command::new(BIN)
+        .args([
+            "webhooks",
+            "trigger",
+            "epayments.payment.captured.v1",
+            "--reference",
+            "trig-cap-1",
+        ])
+        .env_remove("VIPPS_CLIENT_ID")
+        .env("VIPPS_BASE_URL", &base)
+        // The emulator ignores the header today; it is sent, and never printed.
+        .env("VIPPS_EMULATOR_CONTROL_TOKEN", "tok-s3cret")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("payment trig-cap-1") && stdout.contains("captured"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("tok-s3cret") && !stderr.contains("tok-s3cret"));
+    let got = merchant.wait_for("trig-cap-1", 3);
+    std::thread::sleep(Duration::from_millis(300));
+    let got_after = merchant.wait_for("trig-cap-1", 3);
+    assert_eq!(names(&got_after), ["CREATED", "AUTHORIZED", "CAPTURED"], "{got:?}");
+    assert!(
+        got_after.iter().all(|d| d.verified && d.answered == 200),
+        "{got_after:?}"
+    );
+}
+
+#[test]
+fn trigger_recurring_charge_captured_through_a_forwarding_listener() {
+    let (_emu, base) = start_emulator();
+    let merchant = Merchant::start(0);
+    let listen = Listen::start(&base, &merchant.url, &["--all"]);
+    merchant.verify_with(&listen.secret);
+    let out = ok(
+        &base,
+        &["--json", "webhooks", "trigger", "recurring.charge-captured.v1"],
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let agreement = v["agreementId"].as_str().unwrap();
+    let got = merchant.wait_for(agreement, 2);
+    assert_eq!(
+        names(&got),
+        ["recurring.agreement-activated.v1", "recurring.charge-captured.v1"],
+        "{got:?}"
+    );
+    assert!(got.iter().all(|d| d.verified), "{got:?}");
+}
+
+#[test]
+fn every_known_trigger_sends_its_event_and_an_unknown_one_is_named() {
+    let (_emu, base) = start_emulator();
+    let (success, _, err) = vipps(&base, &["webhooks", "trigger", "epayments.payment.exploded.v1"]);
+    assert!(!success);
+    assert!(err.contains("cannot trigger `epayments.payment.exploded.v1`"), "{err}");
+    let known = err.split("known events: ").nth(1).unwrap_or_default().trim().to_owned();
+    let known: Vec<&str> = known.split(", ").collect();
+    assert_eq!(known.len(), 17, "{known:?}");
+
+    let merchant = Merchant::start(0);
+    let mut register = vec!["--json", "webhooks", "register", "--url", &merchant.url];
+    for event in &known {
+        register.extend(["--event", event]);
+    }
+    let reg: serde_json::Value = serde_json::from_str(&ok(&base, &register)).unwrap();
+    merchant.verify_with(reg["secret"].as_str().unwrap());
+    for event in known {
+        let out = ok(&base, &["--json", "webhooks", "trigger", event]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let subject = v["reference"].as_str().or(v["agreementId"].as_str()).unwrap();
+        // An ePayment event's `name` is the last part of its type but one, in capitals.
+        let name = match event.strip_prefix("epayments.payment.") {
+            Some(rest) => rest.trim_end_matches(".v1").to_ascii_uppercase(),
+            None => event.to_owned(),
+        };
+        let arrived = wait_until(|| merchant.seen().iter().any(|d| d.subject == subject && d.name == name));
+        assert!(arrived, "{event}: {out}; got {:?}", merchant.seen());
+    }
+    assert!(merchant.seen().iter().all(|d| d.verified));
+}
+
+#[test]
+fn trigger_refuses_the_real_environment() {
+    let out = Command::new(BIN)
+        .args(["webhooks", "trigger", "epayments.payment.created.v1"])
+        .env("VIPPS_ENVIRONMENT", "test")
+        .env_remove("VIPPS_BASE_URL")
+        .env("VIPPS_CLIENT_ID", "id")
+        .env("VIPPS_CLIENT_SECRET", "cs-s3cret")
+        .env("VIPPS_SUBSCRIPTION_KEY", "sk-s3cret")
+        .env("VIPPS_MERCHANT_SERIAL_NUMBER", "123456")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("apitest.vipps.no is Vipps MobilePay itself"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("s3cret"), "{stderr}");
 }

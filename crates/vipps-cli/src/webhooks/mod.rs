@@ -1,9 +1,11 @@
 //! `vipps webhooks …`: register, list and delete webhooks, a local verifying receiver that can
-//! forward to the merchant's own handler (`listen`).
+//! forward to the merchant's own handler (`listen`), and `trigger`, which makes the emulator
+//! send an event.
 
 mod event;
 mod forward;
 mod listen;
+mod trigger;
 
 use crate::payment::{client_from_env, print};
 use clap::Subcommand;
@@ -26,6 +28,8 @@ pub enum WebhooksCommand {
     /// Run a local receiver that verifies each request and prints the events; with
     /// --forward-to it registers itself and forwards every event, re-signed, to your handler.
     Listen(listen::ListenArgs),
+    /// Make the emulator send an event by running the flow that produces it (emulator only).
+    Trigger(trigger::TriggerArgs),
 }
 
 pub async fn run(cmd: WebhooksCommand, json: bool) -> Result<(), String> {
@@ -34,6 +38,7 @@ pub async fn run(cmd: WebhooksCommand, json: bool) -> Result<(), String> {
         WebhooksCommand::List => list(json).await,
         WebhooksCommand::Delete { id } => delete(&id, json).await,
         WebhooksCommand::Listen(args) => listen::run(args, json).await,
+        WebhooksCommand::Trigger(args) => trigger::run(args, json).await,
     }
 }
 
