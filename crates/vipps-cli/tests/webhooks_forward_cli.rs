@@ -419,3 +419,18 @@ fn trigger_refuses_the_real_environment() {
     );
     assert!(!stderr.contains("s3cret"), "{stderr}");
 }
+
+#[test]
+fn help_does_not_print_the_control_token() {
+    let out = Command::new(BIN)
+        .args(["webhooks", "trigger", "--help"])
+        .env("VIPPS_EMULATOR_CONTROL_TOKEN", "hunter2-control-t0ken")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && help.contains("VIPPS_EMULATOR_CONTROL_TOKEN"),
+        "{help}"
+    );
+    assert!(!help.contains("hunter2-control-t0ken"), "{help}");
+}

@@ -148,9 +148,17 @@ impl Forwarder {
     }
 }
 
-/// The error's text without its URL (printed once at start already).
+/// The error with its causes ("error sending request" alone does not say "connection refused"),
+/// without its URL (printed once at start already).
 fn without_url(e: reqwest::Error) -> String {
-    e.without_url().to_string()
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        text.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    text
 }
 
 #[cfg(test)]

@@ -286,7 +286,7 @@ async fn agreement(
             steps.done("the customer's card fails");
             let c = CreateCharge::unscheduled(minor, "vipps webhooks trigger", TransactionType::DirectCapture);
             charge = Some(rec.create_charge(&id, c).await.map_err(e)?.into_inner().charge_id);
-            steps.done("charged");
+            steps.done("a charge attempted");
         }
         _ => {}
     }
