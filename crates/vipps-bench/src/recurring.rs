@@ -65,6 +65,19 @@ async fn get_until(client: Client, id: String, done: Arc<AtomicUsize>, stop: Arc
     }
 }
 
+/// The rate of `done` in each `every` until `stop` is set.
+async fn sample_every(every: Duration, done: Arc<AtomicUsize>, stop: Arc<AtomicBool>) -> Vec<f64> {
+    let mut rates = Vec::new();
+    let mut last = (done.load(Ordering::Relaxed), Instant::now());
+    while !stop.load(Ordering::Relaxed) {
+        tokio::time::sleep(every).await;
+        let now = (done.load(Ordering::Relaxed), Instant::now());
+        rates.push((now.0 - last.0) as f64 / (now.1 - last.1).as_secs_f64());
+        last = now;
+    }
+    rates
+}
+
 pub(crate) async fn run(bin: &str, agreements: usize) {
     // Tokens that outlive the month the clock moves, so the GETs measured across the advance
     // do not fetch new ones.
@@ -119,6 +132,9 @@ pub(crate) async fn run(bin: &str, agreements: usize) {
     let readers = tokio::spawn(get_until(client.clone(), first.clone(), done.clone(), stop.clone()));
     // The same readers with nothing else going on, then while the clock's month is processed.
     tokio::time::sleep(Duration::from_millis(300)).await;
+    let timeline_t0 = Instant::now();
+    let timeline = tokio::spawn(sample_every(Duration::from_millis(250), done.clone(), stop.clone()));
+    tokio::time::sleep(Duration::from_millis(2000)).await;
     let (quiet_start, quiet_t0) = (done.load(Ordering::Relaxed), Instant::now());
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let quiet_rps = (done.load(Ordering::Relaxed) - quiet_start) as f64 / quiet_t0.elapsed().as_secs_f64();
@@ -136,8 +152,11 @@ pub(crate) async fn run(bin: &str, agreements: usize) {
     let (after_start, after_t0) = (done.load(Ordering::Relaxed), Instant::now());
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let after_rps = (done.load(Ordering::Relaxed) - after_start) as f64 / after_t0.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_millis(2000)).await;
     stop.store(true, Ordering::Relaxed);
     readers.await.unwrap();
+    let timeline = timeline.await.unwrap();
+    let advance_at = (t1 - timeline_t0).as_secs_f64();
 
     // Every charge went through: check a spread of them (all of them would take as long as
     // creating them).
@@ -181,6 +200,11 @@ pub(crate) async fn run(bin: &str, agreements: usize) {
         during_rps,
         after_rps,
         during_rps / quiet_rps
+    );
+    println!(
+        "| GET one agreement, the same readers every 250 ms from 3 s before the advance (at {:.2} s) to 3 s after it returned | {} req/s |",
+        advance_at,
+        timeline.iter().map(|r| format!("{r:.0}")).collect::<Vec<_>>().join(" ")
     );
     println!(
         "| charges checked CHARGED afterwards | {} of {} agreements (every {}th) |\n",
