@@ -36,6 +36,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .route("/_emulator/payments/{reference}/approve", post(plane::approve))
         .route("/_emulator/payments/{reference}/reject", post(plane::reject))
         .route("/_emulator/deliveries", get(deliveries::list))
+        .route("/_emulator/deliveries/{id}/resend", post(deliveries::resend))
         .route("/_emulator/seed", post(seed::seed))
         .route(
             "/_emulator/ecom/{order_id}/remove-consent",
