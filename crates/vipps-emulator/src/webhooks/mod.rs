@@ -32,6 +32,7 @@ use axum::Router;
 
 mod fan_out;
 mod handlers;
+mod objects;
 mod state;
 use self::handlers::*;
 pub(crate) use self::state::{Registry, WebhooksExt, WebhooksState};
