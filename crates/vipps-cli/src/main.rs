@@ -106,6 +106,7 @@ async fn run_emulator(args: EmulatorArgs) -> Result<(), String> {
         .await
         .map_err(|e| format!("could not listen on {}:{}: {e}", args.host, args.port))?;
     println!("listening on {}", running.base_url());
+    eprintln!("dashboard: {}/_emulator/", running.base_url());
     let m = running.merchant();
     eprintln!(
         "default merchant: MSN {} client_id {} (client secret and subscription key as in the README)",

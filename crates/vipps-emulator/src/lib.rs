@@ -27,6 +27,7 @@ mod auth;
 mod checkout;
 mod control;
 mod core;
+mod dashboard;
 mod ecom;
 mod epayment;
 mod outbound;
