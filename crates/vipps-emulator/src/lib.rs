@@ -21,6 +21,8 @@
 //! - control plane (no auth): `POST /_emulator/reset`, `GET /_emulator/clock`,
 //!   `POST /_emulator/clock/advance`, `POST /_emulator/payments/{reference}/approve|reject`,
 //!   `GET /_emulator/health`
+//! - the dashboard: `GET /_emulator/` and its JSON, `GET /_emulator/objects`,
+//!   `GET /_emulator/objects/{kind}/{id}`, `GET /_emulator/changes` (see the README)
 
 mod app;
 mod auth;

@@ -236,7 +236,7 @@ mod tests {
             kind: ObjectKind::Payment,
             id: format!("ref-{seq}"),
             msn: "1".into(),
-            state: if seq % 2 == 0 { "EVEN" } else { "ODD" }.into(),
+            state: if seq.is_multiple_of(2) { "EVEN" } else { "ODD" }.into(),
             amount: None,
             created: OffsetDateTime::UNIX_EPOCH,
             seq,
