@@ -74,6 +74,30 @@ struct EmulatorArgs {
     /// (for clients that send fields newer than the emulator; `lenient_fields` in the file).
     #[arg(long)]
     lenient_fields: bool,
+    /// The token the control plane (`/_emulator/...`) requires, sent as `X-Emulator-Token` or
+    /// through the sign-in page `/_emulator/login`. Without it the control plane is open on
+    /// loopback, and off loopback (`--host 0.0.0.0`) a random token is generated and printed.
+    #[arg(long, env = "VIPPS_EMULATOR_CONTROL_TOKEN", hide_env_values = true)]
+    control_token: Option<String>,
+    /// Milliseconds a connection may take to send a request's headers (`header_read_timeout_ms`
+    /// in the file; 10000).
+    #[arg(long)]
+    header_read_timeout_ms: Option<u64>,
+    /// Milliseconds a kept-alive connection may sit idle (`keep_alive_timeout_ms`; 60000).
+    #[arg(long)]
+    keep_alive_timeout_ms: Option<u64>,
+    /// Milliseconds a request body may take to arrive (`body_read_timeout_ms`; 30000).
+    #[arg(long)]
+    body_read_timeout_ms: Option<u64>,
+    /// The most connections served at once (`max_connections`; 1024).
+    #[arg(long)]
+    max_connections: Option<usize>,
+    /// The most webhook and callback deliveries in flight at once (`max_deliveries_in_flight`; 64).
+    #[arg(long)]
+    max_deliveries_in_flight: Option<usize>,
+    /// The most deliveries in flight at once to one receiver (`max_deliveries_per_host`; 8).
+    #[arg(long)]
+    max_deliveries_per_host: Option<usize>,
 }
 
 fn init_tracing(default: &str) {
@@ -98,14 +122,38 @@ async fn run_emulator(args: EmulatorArgs) -> Result<(), String> {
     if args.lenient_fields {
         config.lenient_fields = true;
     }
-    let running = vipps_emulator::Emulator::builder()
+    // The flags override the file.
+    let set = |field: &mut u64, flag: Option<u64>| *field = flag.unwrap_or(*field);
+    set(&mut config.header_read_timeout_ms, args.header_read_timeout_ms);
+    set(&mut config.keep_alive_timeout_ms, args.keep_alive_timeout_ms);
+    set(&mut config.body_read_timeout_ms, args.body_read_timeout_ms);
+    let set = |field: &mut usize, flag: Option<usize>| *field = flag.unwrap_or(*field);
+    set(&mut config.max_connections, args.max_connections);
+    set(&mut config.max_deliveries_in_flight, args.max_deliveries_in_flight);
+    set(&mut config.max_deliveries_per_host, args.max_deliveries_per_host);
+    config.check().map_err(|e| e.to_string())?;
+    let mut builder = vipps_emulator::Emulator::builder()
         .host(args.host.clone())
         .port(args.port)
-        .config(config)
+        .config(config);
+    let given = args.control_token.is_some();
+    if let Some(t) = args.control_token {
+        builder = builder.control_token(t);
+    }
+    let running = builder
         .start()
         .await
-        .map_err(|e| format!("could not listen on {}:{}: {e}", args.host, args.port))?;
+        .map_err(|e| format!("could not start on {}:{}: {e}", args.host, args.port))?;
     println!("listening on {}", running.base_url());
+    match running.control_token() {
+        // Printed once, on stdout (not the log), only when nobody else knows it yet.
+        Some(t) if !given => println!(
+            "control token: {t} (send it as X-Emulator-Token, or sign in at {}/_emulator/login)",
+            running.state().public_url()
+        ),
+        Some(_) => println!("control token: as given (--control-token or VIPPS_EMULATOR_CONTROL_TOKEN)"),
+        None => {}
+    }
     eprintln!("dashboard: {}/_emulator/", running.base_url());
     let m = running.merchant();
     eprintln!(

@@ -18,9 +18,10 @@
 //!   `GET …/{reference}/events`, `POST …/{reference}/cancel|capture|refund`,
 //!   `POST /epayment/v1/test/payments/{reference}/approve` (alias `…/payments/{reference}/approve`)
 //! - `GET /landing?token=…`, `POST /landing/approve|reject`, `GET /qr?token=…`
-//! - control plane (no auth): `POST /_emulator/reset`, `GET /_emulator/clock`,
-//!   `POST /_emulator/clock/advance`, `POST /_emulator/payments/{reference}/approve|reject`,
-//!   `GET /_emulator/health`
+//! - control plane (no Vipps auth; a token off loopback, see [`EmulatorBuilder::control_token`]):
+//!   `POST /_emulator/reset`, `GET /_emulator/clock`, `POST /_emulator/clock/advance`,
+//!   `POST /_emulator/payments/{reference}/approve|reject`, `GET /_emulator/health`,
+//!   `GET /_emulator/deliveries`, `POST /_emulator/deliveries/{id}/resend`, `GET|POST /_emulator/login`
 //! - the dashboard: `GET /_emulator/` and its JSON, `GET /_emulator/objects`,
 //!   `GET /_emulator/objects/{kind}/{id}`, `GET /_emulator/changes` (see the README)
 
@@ -41,7 +42,7 @@ mod webhooks;
 
 pub use crate::core::clock::Clock;
 pub use crate::core::config::{
-    Approvals, ConfigError, EmulatorConfig, FaultConfig, FaultKind, FaultRule, Merchant, RetrySchedule,
+    Approvals, ConfigError, ControlToken, EmulatorConfig, FaultConfig, FaultKind, FaultRule, Merchant, RetrySchedule,
 };
 pub use crate::core::state::AppState;
 pub use crate::server::{Emulator, EmulatorBuilder, RunningEmulator};

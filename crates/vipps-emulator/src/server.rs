@@ -1,7 +1,7 @@
 //! Running the emulator on a socket.
 
 use crate::core::clock::Clock;
-use crate::core::config::{EmulatorConfig, Merchant};
+use crate::core::config::{ControlToken, EmulatorConfig, Merchant};
 use crate::core::config::{MAX_CONNECTIONS, MAX_SERVER_TIMEOUT_MS};
 use crate::core::state::AppState;
 use axum::Router;
@@ -43,6 +43,7 @@ pub struct EmulatorBuilder {
     host: String,
     port: u16,
     config: EmulatorConfig,
+    control_token: Option<String>,
 }
 
 impl Default for EmulatorBuilder {
@@ -51,6 +52,7 @@ impl Default for EmulatorBuilder {
             host: "127.0.0.1".to_owned(),
             port: 0,
             config: EmulatorConfig::default(),
+            control_token: None,
         }
     }
 }
@@ -74,13 +76,36 @@ impl EmulatorBuilder {
         self
     }
 
+    /// The token every `/_emulator` request must then carry (header `X-Emulator-Token`, or the
+    /// cookie set by `POST /_emulator/login`), on any address. Without it the control plane is
+    /// open on loopback, and off loopback a random token is generated at start-up
+    /// ([`RunningEmulator::control_token`]). Overrides the configuration's `control_token`.
+    /// `start` fails for an empty token or one with characters a header or cookie cannot carry.
+    pub fn control_token(mut self, token: impl Into<String>) -> Self {
+        self.control_token = Some(token.into());
+        self
+    }
+
     /// Binds and serves in a background task. Requests are logged through `tracing` (target
     /// `vipps_emulator::http`, level `info`) only if that level is enabled now: install your
     /// subscriber before starting.
-    pub async fn start(self) -> std::io::Result<RunningEmulator> {
+    pub async fn start(mut self) -> std::io::Result<RunningEmulator> {
         let limits = Limits::from_config(&self.config)?;
+        let given = match self.control_token.take() {
+            Some(t) => Some(ControlToken::new(t).ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "the control token must be non-empty visible ASCII without quote, comma, semicolon \
+                     or backslash",
+                )
+            })?),
+            None => self.config.control_token.take(),
+        };
         let listener = TcpListener::bind((self.host.as_str(), self.port)).await?;
         let addr = listener.local_addr()?;
+        // Off loopback anybody on the network reaches the control plane (and can approve
+        // payments, move the clock, read webhook bodies): it then needs a token.
+        self.config.control_token = given.or_else(|| (!addr.ip().is_loopback()).then(ControlToken::generate));
         let url_ip = match addr.ip() {
             ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
             ip => ip,
@@ -128,6 +153,11 @@ impl RunningEmulator {
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The token the control plane requires (given or generated), `None` when it is open.
+    pub fn control_token(&self) -> Option<&str> {
+        self.state.config().control_token.as_ref().map(ControlToken::expose)
     }
 
     /// The default (first) merchant.

@@ -1,10 +1,11 @@
-//! `GET /_emulator/deliveries`: the log of webhook and callback deliveries, a page at a time.
+//! `GET /_emulator/deliveries`: the log of webhook and callback deliveries, a page at a time;
+//! `POST /_emulator/deliveries/{id}/resend`: one of them once more.
 
 use crate::core::error::{ApiError, Stored};
 use crate::core::state::AppState;
 use crate::outbound::{DeliveriesExt, Page};
 use crate::web::respond;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::Uri;
 use axum::response::Response;
 use http::StatusCode;
@@ -26,6 +27,30 @@ pub(crate) async fn list(State(state): State<AppState>, RawQuery(query): RawQuer
         }
         Stored::json(StatusCode::OK, &body)
     });
+    respond(uri.path(), r)
+}
+
+/// `POST /_emulator/deliveries/{id}/resend`: 202 `{id, resendOf}` with the new delivery's id;
+/// 404 for an id the emulator no longer keeps (or never had); 409 for a webhook event whose
+/// registration was deleted (nothing could sign it).
+pub(crate) async fn resend(State(state): State<AppState>, Path(id): Path<String>, uri: Uri) -> Response {
+    let r = (|| {
+        let not_found = || ApiError::no_route(format!("No delivery {id} (unknown, or no longer kept)"));
+        let of: u64 = id.parse().map_err(|_| not_found())?;
+        let original = state.deliveries().original(of).ok_or_else(not_found)?;
+        if !crate::webhooks::can_resend(&state, &original) {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "Conflict",
+                format!("delivery {of} was to a webhook that has been deleted: it cannot be signed any more"),
+            ));
+        }
+        let new = state.deliveries().resend(of, original);
+        Ok(Stored::json(
+            StatusCode::ACCEPTED,
+            &serde_json::json!({ "id": new, "resendOf": of }),
+        ))
+    })();
     respond(uri.path(), r)
 }
 

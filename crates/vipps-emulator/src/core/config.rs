@@ -143,6 +143,43 @@ pub struct EmulatorConfig {
     /// The most connections served at once (1 024). Further connections wait in the listen
     /// backlog until one closes; they are not refused.
     pub max_connections: usize,
+    /// The token every `/_emulator` request must carry (`X-Emulator-Token`, or the login
+    /// cookie). `None`: the control plane is open, unless the emulator listens off loopback,
+    /// where it generates one at start-up. Never read from or written to the file (a secret).
+    #[serde(skip)]
+    pub control_token: Option<ControlToken>,
+}
+
+/// The control plane's token. `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ControlToken(String);
+
+impl ControlToken {
+    /// A token as given; `None` when it is empty or has characters a header or a cookie value
+    /// cannot carry (only visible ASCII without quote, comma, semicolon and backslash).
+    pub fn new(token: impl Into<String>) -> Option<ControlToken> {
+        let t = token.into();
+        let fits = |b: u8| (0x21..=0x7e).contains(&b) && !matches!(b, b'"' | b',' | b';' | b'\\');
+        (!t.is_empty() && t.bytes().all(fits)).then_some(ControlToken(t))
+    }
+
+    /// A fresh random token: 256 bits from the thread's CSPRNG, as hex.
+    pub fn generate() -> ControlToken {
+        let mut b = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut b);
+        ControlToken(b.iter().map(|x| format!("{x:02x}")).collect())
+    }
+
+    /// The token itself (a credential: keep it out of logs).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ControlToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ControlToken(<redacted>)")
+    }
 }
 
 impl Default for EmulatorConfig {
@@ -162,6 +199,7 @@ impl Default for EmulatorConfig {
             keep_alive_timeout_ms: 60_000,
             body_read_timeout_ms: 30_000,
             max_connections: 1024,
+            control_token: None,
         }
     }
 }
@@ -299,6 +337,23 @@ mod tests {
         assert!(!s.contains(&m.client_secret));
         assert!(!s.contains(&m.subscription_key));
         assert!(s.contains("123456"));
+        let t = ControlToken::generate();
+        let c = EmulatorConfig {
+            control_token: Some(t.clone()),
+            ..EmulatorConfig::default()
+        };
+        assert!(!format!("{c:?} {t:?}").contains(t.expose()));
+    }
+
+    #[test]
+    fn control_tokens_are_header_and_cookie_safe() {
+        let t = ControlToken::generate();
+        assert_eq!(t.expose().len(), 64);
+        assert_ne!(t, ControlToken::generate());
+        assert!(ControlToken::new("s3cret-Token_1").is_some());
+        for bad in ["", "a b", "a;b", "a,b", "a\"b", "a\\b", "æ", "a\nb"] {
+            assert!(ControlToken::new(bad).is_none(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! control plane's JSON (`/_emulator/objects…`, `/_emulator/changes`, `/_emulator/deliveries`)
 //! and acts through its routes; the control plane mounts these routes behind its guard.
 
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use http::header;
@@ -15,7 +15,6 @@ const SCRIPT: &str = include_str!("assets/dashboard.js");
 /// The dashboard's routes (state-agnostic, so any router can mount them).
 pub(crate) fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
-        .route("/_emulator", get(|| async { Redirect::permanent("/_emulator/") }))
         .route("/_emulator/", get(|| async { asset("text/html; charset=utf-8", PAGE) }))
         .route(
             "/_emulator/dashboard.css",

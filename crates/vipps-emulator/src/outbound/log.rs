@@ -4,10 +4,14 @@
 //! An attempt keeps the body it sent as the shared `Bytes` of its delivery (retries share
 //! one buffer) and is turned into JSON only when a page is served; listing copies only the
 //! page, under the lock, not the whole log.
+//!
+//! Next to it, bounded the same way, the deliveries themselves (`Kept`), for
+//! `POST /_emulator/deliveries/{id}/resend`.
 
+use crate::core::outbox::Outbound;
 use bytes::Bytes;
 use serde::{Serialize, Serializer};
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 /// The most attempts the log keeps; the oldest go first.
 const MAX_ATTEMPTS: usize = 100_000;
@@ -19,11 +23,17 @@ const MAX_BYTES: usize = 64 << 20;
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Attempt {
+    /// The delivery's id (the one `POST /_emulator/deliveries/{id}/resend` takes); the same
+    /// as `deliveryId`, which stays for older tools.
+    pub(crate) id: u64,
     /// The attempt's place in the log (increasing, never reused until a reset): the cursor of
     /// `?after=`.
     pub(crate) seq: u64,
     /// Sequence number of the delivery (all its attempts share it).
     pub(crate) delivery_id: u64,
+    /// The delivery this one resends, if it is a resend.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) resend_of: Option<u64>,
     /// Kind.
     pub(crate) kind: &'static str,
     /// Merchant.
@@ -131,14 +141,65 @@ impl DeliveryLog {
     }
 }
 
+/// The most deliveries kept for resending; the oldest go first.
+const MAX_KEPT: usize = 100_000;
+/// The most bytes the kept deliveries may hold (bodies, URLs, headers; a body shared with
+/// the log is counted here too).
+const MAX_KEPT_BYTES: usize = 64 << 20;
+
+/// The deliveries that may be resent, by id, bounded by count and size like the log.
+#[derive(Default)]
+pub(crate) struct Kept {
+    deliveries: BTreeMap<u64, Outbound>,
+    bytes: usize,
+}
+
+fn kept_size(o: &Outbound) -> usize {
+    // The fixed part is a rough allowance for the struct, its closures and small strings.
+    256 + o.body.len()
+        + o.url.len()
+        + o.msn.len()
+        + o.reference.len()
+        + o.ordering_key.len()
+        + o.headers.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
+}
+
+impl Kept {
+    /// Keeps delivery `id` (ids increase), dropping the oldest beyond the bounds.
+    pub(crate) fn push(&mut self, id: u64, o: Outbound) {
+        self.bytes += kept_size(&o);
+        if let Some(old) = self.deliveries.insert(id, o) {
+            self.bytes -= kept_size(&old);
+        }
+        while self.deliveries.len() > MAX_KEPT || (self.bytes > MAX_KEPT_BYTES && self.deliveries.len() > 1) {
+            if let Some((_, old)) = self.deliveries.pop_first() {
+                self.bytes -= kept_size(&old);
+            }
+        }
+    }
+
+    /// Delivery `id`, unless it was never made or has been dropped.
+    pub(crate) fn get(&self, id: u64) -> Option<Outbound> {
+        self.deliveries.get(&id).cloned()
+    }
+
+    /// Forgets every delivery.
+    pub(crate) fn clear(&mut self) {
+        self.deliveries.clear();
+        self.bytes = 0;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn attempt(reference: &str, body: &'static [u8]) -> Attempt {
         Attempt {
+            id: 1,
             seq: 0,
             delivery_id: 1,
+            resend_of: None,
             kind: "webhook",
             msn: "123456".into(),
             reference: reference.into(),
@@ -184,5 +245,34 @@ mod tests {
         assert!(log.bytes <= MAX_BYTES, "{}", log.bytes);
         assert!(log.attempts.len() < 100);
         assert_eq!(log.attempts.back().map(|a| a.seq), Some(100), "the newest stay");
+    }
+
+    #[test]
+    fn kept_deliveries_are_bounded_by_size() {
+        static BIG: [u8; 1 << 20] = [b' '; 1 << 20];
+        let mut kept = Kept::default();
+        for id in 1..=100 {
+            kept.push(
+                id,
+                Outbound {
+                    kind: "webhook",
+                    msn: "123456".into(),
+                    reference: "r".into(),
+                    event: None,
+                    url: "http://127.0.0.1:1/h".into(),
+                    method: "POST",
+                    headers: Vec::new(),
+                    body: Bytes::from_static(&BIG),
+                    schedule: Default::default(),
+                    sign: None,
+                    ordering_key: "k".into(),
+                    on_attempt: None,
+                    blocks_later: false,
+                },
+            );
+        }
+        assert!(kept.bytes <= MAX_KEPT_BYTES, "{}", kept.bytes);
+        assert!(kept.get(1).is_none(), "the oldest went");
+        assert!(kept.get(100).is_some(), "the newest stay");
     }
 }

@@ -86,11 +86,16 @@ mod resolve;
 
 use resolve::GuardedResolver;
 
+/// A delivery waiting in its ordering key's queue: its id, the delivery it resends (if any).
+type Queued = (u64, Option<u64>, Outbound);
+
 /// The delivery engine.
 pub(crate) struct Deliveries {
     client: reqwest::Client,
     log: Mutex<log::DeliveryLog>,
-    queues: Mutex<HashMap<String, mpsc::UnboundedSender<(u64, Outbound)>>>,
+    /// The deliveries, for resending. A leaf lock, never held with `log`.
+    kept: Mutex<log::Kept>,
+    queues: Mutex<HashMap<String, mpsc::UnboundedSender<Queued>>>,
     /// Ordering keys whose earlier delivery ran out of attempts undelivered (`blocks_later`).
     blocked: Mutex<HashSet<String>>,
     next_id: std::sync::atomic::AtomicU64,
@@ -116,6 +121,7 @@ impl Deliveries {
         Deliveries {
             client,
             log: Mutex::new(log::DeliveryLog::default()),
+            kept: Mutex::new(log::Kept::default()),
             queues: Mutex::new(HashMap::new()),
             blocked: Mutex::new(HashSet::new()),
             next_id: std::sync::atomic::AtomicU64::new(1),
@@ -152,16 +158,37 @@ impl Deliveries {
 
     /// Queues a delivery; returns its id. Must be called from within a Tokio runtime.
     pub(crate) fn send(self: &Arc<Self>, o: Outbound) -> u64 {
+        self.enqueue(o, None)
+    }
+
+    /// Delivery `id` as it was queued, while it is kept (see `log::Kept`).
+    pub(crate) fn original(&self, id: u64) -> Option<Outbound> {
+        self.kept.lock().get(id)
+    }
+
+    /// Queues `o`, delivery `of` (from [`Self::original`]), once more as a new delivery with
+    /// its own id, returned. The headers are made anew per attempt as for the original (a
+    /// webhook's signature and date). It is a manual action: not held back by an undelivered
+    /// earlier event (`blocks_later`), and blocking nothing itself; resends of one delivery
+    /// go out in order, apart from the payment's other deliveries.
+    pub(crate) fn resend(self: &Arc<Self>, of: u64, mut o: Outbound) -> u64 {
+        o.blocks_later = false;
+        o.ordering_key = format!("resend:{of}");
+        self.enqueue(o, Some(of))
+    }
+
+    fn enqueue(self: &Arc<Self>, o: Outbound, resend_of: Option<u64>) -> u64 {
         let id = self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.kept.lock().push(id, o.clone());
         let mut queues = self.queues.lock();
         let key = o.ordering_key.clone();
         if let Some(tx) = queues.get(&key) {
-            if tx.send((id, o.clone())).is_ok() {
+            if tx.send((id, resend_of, o.clone())).is_ok() {
                 return id;
             }
         }
-        let (tx, mut rx) = mpsc::unbounded_channel::<(u64, Outbound)>();
-        let _ = tx.send((id, o));
+        let (tx, mut rx) = mpsc::unbounded_channel::<Queued>();
+        let _ = tx.send((id, resend_of, o));
         queues.insert(key.clone(), tx);
         drop(queues);
         let this = Arc::clone(self);
@@ -169,13 +196,13 @@ impl Deliveries {
             loop {
                 let next = tokio::time::timeout(Duration::from_secs(30), rx.recv()).await;
                 match next {
-                    Ok(Some((id, o))) => this.deliver(id, o).await,
+                    Ok(Some((id, of, o))) => this.deliver(id, of, o).await,
                     _ => {
                         // Idle or closed: retire the queue unless something arrived meanwhile.
                         let mut q = this.queues.lock();
-                        if let Ok((id, o)) = rx.try_recv() {
+                        if let Ok((id, of, o)) = rx.try_recv() {
                             drop(q);
-                            this.deliver(id, o).await;
+                            this.deliver(id, of, o).await;
                             continue;
                         }
                         q.remove(&key);
@@ -187,14 +214,15 @@ impl Deliveries {
         id
     }
 
-    async fn deliver(&self, id: u64, o: Outbound) {
+    async fn deliver(&self, id: u64, resend_of: Option<u64>, o: Outbound) {
+        let record = |n, status, error, finished| self.record(&o, (id, resend_of), n, status, error, finished);
         let Ok(url) = url::Url::parse(&o.url) else {
-            self.record(&o, id, 1, None, Some("invalid URL".into()), true);
+            record(1, None, Some("invalid URL".into()), true);
             return;
         };
         if o.blocks_later && self.blocked.lock().contains(&o.ordering_key) {
             let why = "not sent: an earlier event of this payment to this webhook was never delivered";
-            self.record(&o, id, 0, None, Some(why.into()), true);
+            record(0, None, Some(why.into()), true);
             return;
         }
         let attempts = o.schedule.max_attempts.max(1);
@@ -227,7 +255,7 @@ impl Deliveries {
             let success = status.is_some_and(|s| (200..300).contains(&s));
             let go_on = o.on_attempt.as_ref().is_none_or(|hook| hook(success));
             let finished = success || n == attempts || !go_on;
-            self.record(&o, id, n, status, error, finished);
+            record(n, status, error, finished);
             if finished {
                 if !success && o.blocks_later {
                     self.blocked.lock().insert(o.ordering_key.clone());
@@ -238,15 +266,26 @@ impl Deliveries {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn record(&self, o: &Outbound, id: u64, attempt: u32, status: Option<u16>, error: Option<String>, finished: bool) {
+    /// Logs one attempt of delivery `ids.0` (a resend of `ids.1`).
+    fn record(
+        &self,
+        o: &Outbound,
+        ids: (u64, Option<u64>),
+        attempt: u32,
+        status: Option<u16>,
+        error: Option<String>,
+        finished: bool,
+    ) {
+        let (id, resend_of) = ids;
         let success = status.is_some_and(|s| (200..300).contains(&s));
         let at = time::OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
         let attempt = Attempt {
+            id,
             seq: 0,
             delivery_id: id,
+            resend_of,
             kind: o.kind,
             msn: o.msn.clone(),
             reference: o.reference.clone(),
@@ -269,9 +308,10 @@ impl Deliveries {
         self.log.lock().page(page)
     }
 
-    /// Forgets the log and the blocked orderings.
+    /// Forgets the log, the kept deliveries and the blocked orderings.
     pub(crate) fn clear(&self) {
         self.log.lock().clear();
+        self.kept.lock().clear();
         self.blocked.lock().clear();
     }
 }

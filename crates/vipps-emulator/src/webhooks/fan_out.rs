@@ -125,6 +125,26 @@ pub(super) fn fan_out_api(state: &AppState, schedule: RetrySchedule, events: &[A
     }
 }
 
+/// Whether delivery `o` can be sent again: true unless it is a webhook event whose
+/// registration has been deleted (its secret went with it, so nothing could be signed for it;
+/// the real API sends a deleted webhook nothing more either). Reads the registration's id from
+/// the ordering key this module gave the delivery.
+pub(crate) fn can_resend(state: &AppState, o: &Outbound) -> bool {
+    if o.kind != "webhook" {
+        return true;
+    }
+    let Some(id) = o
+        .ordering_key
+        .strip_prefix("webhook:")
+        .and_then(|k| k.split(':').next())
+    else {
+        return false;
+    };
+    state
+        .store()
+        .transact(|t| t.get::<Registry>().hooks.iter().any(|h| h.id == id))
+}
+
 /// Keeps a registration's `failing_since` and deletes it once its deliveries have failed for
 /// [`UNRESPONSIVE_DELETION`]. Answers false (stop retrying) when the registration is gone.
 pub(super) fn attempt_hook(state: WeakAppState, id: String) -> AttemptHook {

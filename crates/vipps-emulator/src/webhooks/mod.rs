@@ -34,6 +34,7 @@ mod fan_out;
 mod handlers;
 mod objects;
 mod state;
+pub(crate) use self::fan_out::can_resend;
 use self::handlers::*;
 pub(crate) use self::state::{Registry, WebhooksExt, WebhooksState};
 

@@ -263,7 +263,7 @@
     var rows = attempts.map(function (a) {
       var id = deliveryOf(a);
       var tr = el("tr", null, { "data-delivery": id });
-      tr.appendChild(el("th", "#" + id + " " + a.kind, { scope: "row" }));
+      tr.appendChild(el("th", "#" + id + " " + a.kind + (a.resendOf ? " (resend of #" + a.resendOf + ")" : ""), { scope: "row" }));
       cell(tr, a.event || "");
       cell(tr, a.url, "url");
       cell(tr, a.attempt);
