@@ -155,6 +155,7 @@ async fn run_emulator(args: EmulatorArgs) -> Result<(), String> {
         Some(_) => println!("control token: as given (--control-token or VIPPS_EMULATOR_CONTROL_TOKEN)"),
         None => {}
     }
+    eprintln!("dashboard: {}/_emulator/", running.base_url());
     let m = running.merchant();
     eprintln!(
         "default merchant: MSN {} client_id {} (client secret and subscription key as in the README)",

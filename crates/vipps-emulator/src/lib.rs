@@ -22,12 +22,15 @@
 //!   `POST /_emulator/reset`, `GET /_emulator/clock`, `POST /_emulator/clock/advance`,
 //!   `POST /_emulator/payments/{reference}/approve|reject`, `GET /_emulator/health`,
 //!   `GET /_emulator/deliveries`, `POST /_emulator/deliveries/{id}/resend`, `GET|POST /_emulator/login`
+//! - the dashboard: `GET /_emulator/` and its JSON, `GET /_emulator/objects`,
+//!   `GET /_emulator/objects/{kind}/{id}`, `GET /_emulator/changes` (see the README)
 
 mod app;
 mod auth;
 mod checkout;
 mod control;
 mod core;
+mod dashboard;
 mod ecom;
 mod epayment;
 mod outbound;

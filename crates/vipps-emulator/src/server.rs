@@ -123,7 +123,7 @@ impl EmulatorBuilder {
         let task = tokio::spawn(async move {
             serve(listener, app, limits, rx).await;
         });
-        tracing::info!(target: "vipps_emulator", %base_url, "emulator listening");
+        tracing::info!(target: "vipps_emulator", %base_url, dashboard = %format_args!("{base_url}/_emulator/"), "emulator listening");
         Ok(RunningEmulator {
             addr,
             base_url,

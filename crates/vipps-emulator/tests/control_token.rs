@@ -59,6 +59,7 @@ fn control_routes(reference: &str) -> Vec<(String, Vec<Method>)> {
             .replace("{order_id}", "no-such-order")
             .replace("{agreement_id}", "agr_0000000")
             .replace("{phone_number}", "4791234567")
+            .replace("{kind}", "payment")
             .replace("{id}", "1");
         assert!(!filled.contains('{'), "fill in the parameter of {path}");
         routes.push((filled, methods));

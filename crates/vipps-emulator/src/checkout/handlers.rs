@@ -153,7 +153,7 @@ pub(super) async fn create_inner(
                     agreement,
                 };
                 cs.tokens.insert(token.clone(), id.clone());
-                cs.by_ref.insert(id, session);
+                cs.insert(id, session);
                 let resp = vipps_types::checkout::InitiateSessionResponse::new(
                     token,
                     format!("{public}/checkout/v3/frontend"),

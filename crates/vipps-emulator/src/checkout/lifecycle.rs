@@ -1,6 +1,7 @@
 //! A session's life: how it follows its payment, its answer, its callback, its timeout.
 
 use super::{errors::*, state::*};
+use crate::core::objects::{ObjectDetail, ObjectKind, ObjectPage, ObjectQuery};
 use crate::core::state::AppState;
 use crate::core::store::Tables;
 use crate::core::store::{Ledger, Payment};
@@ -252,5 +253,22 @@ impl crate::core::state::Part for CheckoutState {
         let sessions = &tables.get::<Sessions>().by_ref;
         (!sessions.is_empty() && sessions.contains_key(&(msn.to_owned(), reference.to_owned())))
             .then_some("a Checkout session")
+    }
+
+    fn objects(&self, tables: &Tables, query: &ObjectQuery) -> Option<ObjectPage> {
+        (query.kind == ObjectKind::Checkout).then(|| super::objects::page(tables, query))
+    }
+
+    fn object(
+        &self,
+        tables: &Tables,
+        kind: ObjectKind,
+        msn: &str,
+        id: &str,
+        _now: OffsetDateTime,
+    ) -> Option<ObjectDetail> {
+        (kind == ObjectKind::Checkout)
+            .then(|| super::objects::detail(tables, msn, id))
+            .flatten()
     }
 }

@@ -75,6 +75,7 @@ mod customer;
 mod errors;
 mod handlers;
 mod lifecycle;
+mod objects;
 mod request;
 mod state;
 pub(crate) use self::state::{CheckoutExt, CheckoutState, Sessions};

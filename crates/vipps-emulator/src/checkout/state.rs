@@ -146,6 +146,25 @@ impl Session {
 pub(crate) struct Sessions {
     pub(super) by_ref: HashMap<(String, String), Session>,
     pub(super) tokens: HashMap<String, (String, String)>,
+    /// Every session in creation order, with its creation time (a later session may reuse
+    /// the key of one that was forgotten): session `n` (from 1) is `order[n - 1]`, the
+    /// dashboard's cursor.
+    pub(super) order: Vec<((String, String), OffsetDateTime)>,
+}
+
+impl Sessions {
+    /// Adds a new session.
+    pub(super) fn insert(&mut self, key: (String, String), session: Session) {
+        self.order.push((key.clone(), session.created_at));
+        self.by_ref.insert(key, session);
+    }
+
+    /// The session created `seq`-th (from 1), while it is kept, with its `seq`.
+    pub(super) fn by_seq(&self, seq: u64) -> Option<(&Session, u64)> {
+        let (key, created) = self.order.get(usize::try_from(seq).ok()?.checked_sub(1)?)?;
+        let s = self.by_ref.get(key).filter(|s| s.created_at == *created)?;
+        Some((s, seq))
+    }
 }
 
 /// State of the Checkout emulation, kept in [`AppState`] (lock order: the store first, then this).

@@ -5,6 +5,7 @@
 mod deliveries;
 mod faults;
 mod guard;
+mod objects;
 mod plane;
 mod seed;
 
@@ -37,6 +38,10 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .route("/_emulator/payments/{reference}/reject", post(plane::reject))
         .route("/_emulator/deliveries", get(deliveries::list))
         .route("/_emulator/deliveries/{id}/resend", post(deliveries::resend))
+        .route("/_emulator/objects", get(objects::list))
+        .route("/_emulator/objects/{kind}/{id}", get(objects::detail))
+        .route("/_emulator/changes", get(objects::changes))
+        .merge(crate::dashboard::routes())
         .route("/_emulator/seed", post(seed::seed))
         .route(
             "/_emulator/ecom/{order_id}/remove-consent",

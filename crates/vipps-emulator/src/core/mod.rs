@@ -7,6 +7,7 @@ pub(crate) mod customer;
 pub(crate) mod error;
 pub(crate) mod faults;
 pub(crate) mod jwt;
+pub(crate) mod objects;
 pub(crate) mod outbox;
 pub(crate) mod redact;
 pub(crate) mod state;

@@ -4,6 +4,7 @@ use crate::core::clock::Clock;
 use crate::core::config::{EmulatorConfig, Merchant};
 use crate::core::error::{ApiError, Stored};
 use crate::core::jwt::{Claims, TokenKind, TokenSigner};
+use crate::core::objects::{ObjectDetail, ObjectKind, ObjectPage, ObjectQuery};
 use crate::core::store::{AnyTable, ApiEvent, PublishedEvent, Store, Table, Tables};
 use parking_lot::RwLock;
 use std::any::Any;
@@ -130,6 +131,22 @@ pub(crate) trait Part: Any + Send + Sync {
         _id: &str,
         _outcome: AgreementOutcome<'_>,
     ) -> Option<AgreementStatus> {
+        None
+    }
+    /// A page of this part's objects of `query.kind`, newest first (the dashboard's lists);
+    /// `None` when it keeps no objects of that kind.
+    fn objects(&self, _tables: &Tables, _query: &ObjectQuery) -> Option<ObjectPage> {
+        None
+    }
+    /// Object `id` of `kind` and `msn` in full, as of `now`, if this part keeps it.
+    fn object(
+        &self,
+        _tables: &Tables,
+        _kind: ObjectKind,
+        _msn: &str,
+        _id: &str,
+        _now: OffsetDateTime,
+    ) -> Option<ObjectDetail> {
         None
     }
 }
@@ -360,6 +377,42 @@ impl AppState {
             .parts
             .iter()
             .find_map(|p| p.part.conclude_agreement(tables, now, msn, id, outcome))
+    }
+
+    /// A page of objects of `query.kind`, newest first: ePayment payments from the ledger,
+    /// the rest from the part that keeps them. Read without a transaction (see [`Store::read`]).
+    pub(crate) fn objects(&self, query: &ObjectQuery) -> ObjectPage {
+        self.store().read(|t| {
+            if query.kind == ObjectKind::Payment {
+                return t.ledger.objects(query);
+            }
+            self.inner
+                .parts
+                .iter()
+                .find_map(|p| p.part.objects(t, query))
+                .unwrap_or_default()
+        })
+    }
+
+    /// Object `id` of `kind` in full: of merchant `msn`, or of the first configured merchant
+    /// that has one.
+    pub(crate) fn object(&self, kind: ObjectKind, msn: Option<&str>, id: &str) -> Option<ObjectDetail> {
+        let msns: Vec<&str> = match msn {
+            Some(m) => vec![m],
+            None => self.merchants().iter().map(|m| m.msn.as_str()).collect(),
+        };
+        let now = self.clock().now();
+        self.store().read(|t| {
+            msns.iter().find_map(|msn| {
+                if kind == ObjectKind::Payment {
+                    return t.ledger.object(msn, id);
+                }
+                self.inner
+                    .parts
+                    .iter()
+                    .find_map(|p| p.part.object(t, kind, msn, id, now))
+            })
+        })
     }
 
     /// Forgets every payment, session, order, webhook, delivery and idempotency key. Access

@@ -12,6 +12,7 @@ use super::errors::EcomErr;
 use super::order::{Order, Phase};
 use super::state::{in_data, Data};
 use crate::core::error::{ApiError, Stored};
+use crate::core::objects::{ObjectDetail, ObjectKind, ObjectPage, ObjectQuery};
 use crate::core::state::{AppState, ForeignCall, Modification};
 use crate::core::store::{capture_guarantee, Tables};
 use http::StatusCode;
@@ -223,6 +224,23 @@ impl crate::core::state::Part for super::EcomState {
     fn holds_reference(&self, tables: &Tables, msn: &str, reference: &str) -> Option<&'static str> {
         let orders = &tables.get::<Data>().orders;
         (!orders.is_empty() && orders.contains_key(&(msn.to_owned(), reference.to_owned()))).then_some("an eCom order")
+    }
+
+    fn objects(&self, tables: &Tables, query: &ObjectQuery) -> Option<ObjectPage> {
+        (query.kind == ObjectKind::Ecom).then(|| super::objects::page(tables, query))
+    }
+
+    fn object(
+        &self,
+        tables: &Tables,
+        kind: ObjectKind,
+        msn: &str,
+        id: &str,
+        _now: OffsetDateTime,
+    ) -> Option<ObjectDetail> {
+        (kind == ObjectKind::Ecom)
+            .then(|| super::objects::detail(tables, msn, id))
+            .flatten()
     }
 
     fn payment(

@@ -80,7 +80,7 @@ pub(super) async fn initiate_inner(state: &AppState, headers: &HeaderMap, body: 
         order.direct_capture = direct_capture;
         d.tokens.insert(token, id.clone());
         d.deadlines.push(Reverse((expires_at, id.clone())));
-        d.orders.insert(id.clone(), order);
+        d.insert(id.clone(), order);
         Ok(Stored::json(StatusCode::OK, &InitiatePaymentResponse::new(id.1, url)))
     })
 }

@@ -48,6 +48,7 @@ use axum::Router;
 mod consent;
 mod customer;
 mod handlers;
+mod objects;
 mod request;
 mod state;
 pub(crate) use self::consent::remove_consent;

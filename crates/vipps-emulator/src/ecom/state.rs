@@ -18,9 +18,18 @@ pub(crate) struct Data {
     pub(super) tokens: HashMap<String, (String, String)>,
     /// Every order initiated, by its timeout, earliest first (see [`sweep`]).
     pub(super) deadlines: BinaryHeap<Reverse<(OffsetDateTime, (String, String))>>,
+    /// Every order in creation order (orders are never forgotten but by a reset): order `n`
+    /// (from 1) is `order[n - 1]`, the dashboard's cursor.
+    pub(super) order: Vec<(String, String)>,
 }
 
 impl Data {
+    /// Adds a new order.
+    pub(super) fn insert(&mut self, key: (String, String), order: Order) {
+        self.order.push(key.clone());
+        self.orders.insert(key, order);
+    }
+
     /// Times out INITIATE orders whose time ran out at `now`, looking at most at `limit`
     /// deadlines (returns how many it looked at); their callbacks go to `out`.
     pub(super) fn expire_due(

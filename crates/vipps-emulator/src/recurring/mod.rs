@@ -32,9 +32,11 @@ mod errors;
 mod events;
 mod frontend;
 mod model;
+mod objects;
 mod process;
 mod render;
 
+use crate::core::objects::{ObjectDetail, ObjectKind, ObjectPage, ObjectQuery};
 use crate::core::state::AppState;
 use axum::routing::{get, patch, post};
 use axum::Router;
@@ -51,6 +53,21 @@ pub(crate) struct RecurringState;
 impl crate::core::state::Part for RecurringState {
     fn settle_due(&self, state: &AppState) {
         process::settle(state);
+    }
+
+    fn objects(&self, tables: &crate::core::store::Tables, query: &ObjectQuery) -> Option<ObjectPage> {
+        objects::page(tables, query, query.now)
+    }
+
+    fn object(
+        &self,
+        tables: &crate::core::store::Tables,
+        kind: ObjectKind,
+        msn: &str,
+        id: &str,
+        now: time::OffsetDateTime,
+    ) -> Option<ObjectDetail> {
+        objects::detail(tables, kind, msn, id, now)
     }
 
     fn draft_agreement(

@@ -1,8 +1,9 @@
 //! Payment events to registered webhooks: one signed delivery per (event, webhook), in order, retried; unresponsive webhooks are deleted.
 
 use super::state::*;
+use crate::core::objects::{ObjectDetail, ObjectKind, ObjectPage, ObjectQuery};
 use crate::core::state::{AppState, WeakAppState};
-use crate::core::store::{ApiEvent, PublishedEvent};
+use crate::core::store::{ApiEvent, PublishedEvent, Tables};
 use crate::outbound::{AttemptHook, DeliveriesExt, Outbound, RetrySchedule};
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -215,6 +216,23 @@ pub(super) fn signed_headers(
 }
 
 impl crate::core::state::Part for WebhooksState {
+    fn objects(&self, tables: &Tables, query: &ObjectQuery) -> Option<ObjectPage> {
+        (query.kind == ObjectKind::Webhook).then(|| super::objects::page(tables, query))
+    }
+
+    fn object(
+        &self,
+        tables: &Tables,
+        kind: ObjectKind,
+        msn: &str,
+        id: &str,
+        _now: OffsetDateTime,
+    ) -> Option<ObjectDetail> {
+        (kind == ObjectKind::Webhook)
+            .then(|| super::objects::detail(tables, msn, id))
+            .flatten()
+    }
+
     fn on_payment_events(&self, state: &AppState, events: &[PublishedEvent]) {
         fan_out(state, self.retry_schedule(), events);
     }
@@ -266,6 +284,8 @@ mod tests {
             events: vec![WebhookEventType::EpaymentCreated],
             secret: "top-secret".into(),
             failing_since: None,
+            created: time::OffsetDateTime::UNIX_EPOCH,
+            seq: 1,
         };
         assert!(!format!("{r:?}").contains("top-secret"));
     }

@@ -83,12 +83,13 @@ pub(super) async fn register_inner(
         )
         .render(path)
     };
+    let now = state.clock().now();
     Ok(state.store().transact(|t| {
         // From the first registration on, payment events are published (before it there was
         // nobody to deliver them to).
         t.start_publishing();
         once.run(t, conflict, |t| {
-            enroll(t.get_mut::<Registry>(), &merchant, req, id).unwrap_or_else(|e| e.render(path))
+            enroll(t.get_mut::<Registry>(), &merchant, req, id, now).unwrap_or_else(|e| e.render(path))
         })
     }))
 }
@@ -99,6 +100,7 @@ pub(super) fn enroll(
     merchant: &Merchant,
     req: RegisterWebhookRequest,
     id: String,
+    now: time::OffsetDateTime,
 ) -> Result<Stored, ApiError> {
     for (i, e) in req.events.iter().enumerate() {
         let limit = if *e == WebhookEventType::UserCheckedIn {
@@ -126,6 +128,8 @@ pub(super) fn enroll(
         events: req.events,
         secret: new_secret().into(),
         failing_since: None,
+        created: now,
+        seq: 0,
     };
     let response = Stored::json(
         StatusCode::CREATED,
@@ -138,7 +142,7 @@ pub(super) fn enroll(
         url = %crate::core::redact::url_for_log(&registration.url),
         "webhook registered"
     );
-    reg.hooks.push(registration);
+    reg.add(registration);
     Ok(response)
 }
 

@@ -32,6 +32,7 @@ use axum::Router;
 
 mod fan_out;
 mod handlers;
+mod objects;
 mod state;
 pub(crate) use self::fan_out::can_resend;
 use self::handlers::*;

@@ -33,6 +33,17 @@ pub(crate) struct WebhooksState {
 pub(crate) struct Registry {
     /// Oldest first.
     pub(super) hooks: Vec<Registration>,
+    /// The `seq` of the last registration (the dashboard's cursor).
+    pub(super) last_seq: u64,
+}
+
+impl Registry {
+    /// Adds a registration, numbering it.
+    pub(super) fn add(&mut self, mut r: Registration) {
+        self.last_seq += 1;
+        r.seq = self.last_seq;
+        self.hooks.push(r);
+    }
 }
 
 #[derive(Clone)]
@@ -44,6 +55,10 @@ pub(super) struct Registration {
     pub(super) secret: Arc<str>,
     /// When the first delivery attempt failed since the last one that succeeded.
     pub(super) failing_since: Option<OffsetDateTime>,
+    /// When it was registered.
+    pub(super) created: OffsetDateTime,
+    /// Its place in registration order (1, 2, …; never reused until a reset).
+    pub(super) seq: u64,
 }
 
 impl fmt::Debug for Registration {

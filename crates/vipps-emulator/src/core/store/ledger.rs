@@ -17,6 +17,9 @@ pub(crate) struct Ledger {
     /// Boxed, so that growing the map moves pointers, not whole payments, while it holds the lock.
     pub(super) payments: Sharded<(String, String), Box<Payment>>,
     pub(super) tokens: Sharded<TokenBytes, (String, String)>,
+    /// Every payment's token in creation order: payment `n` (from 1) is `created[n - 1]`, the
+    /// dashboard's cursor (see `views.rs`). 24 bytes a payment.
+    pub(super) created: Vec<TokenBytes>,
     /// Payments handed out during the current transaction (their new events get published).
     pub(super) touched: Vec<(String, String)>,
     /// Every payment created, by the deadline it had then, earliest first: what
@@ -119,6 +122,7 @@ impl Ledger {
         // Keyed by the raw bytes: 24 bytes in the map instead of a 32-character string.
         let redirect_url = p.redirect_url();
         self.tokens.insert(token_raw, id.clone());
+        self.created.push(token_raw);
         self.touched.push(id.clone());
         self.deadlines.push(Reverse((p.expires_at, token_raw)));
         self.scoped += usize::from(p.scope.is_some());
@@ -256,6 +260,7 @@ impl Ledger {
     pub(crate) fn clear(&mut self) {
         self.payments.clear();
         self.tokens.clear();
+        self.created = Vec::new();
         self.touched.clear();
         self.deadlines.clear();
         self.published.clear();

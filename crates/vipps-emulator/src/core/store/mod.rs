@@ -4,6 +4,7 @@
 use crate::core::outbox::{Message, Outbound, Outbox};
 use parking_lot::Mutex;
 use std::any::Any;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 mod consents;
@@ -11,6 +12,7 @@ mod idempotency;
 mod ledger;
 mod payment;
 mod sharded;
+mod views;
 pub(crate) use self::{consents::*, idempotency::*, ledger::*, payment::*};
 pub(crate) use crate::core::outbox::{ApiEvent, PublishedEvent};
 
@@ -26,6 +28,8 @@ pub(crate) use crate::core::outbox::{ApiEvent, PublishedEvent};
 pub(crate) struct Store {
     data: Mutex<Tables>,
     outbox: Arc<Outbox>,
+    /// How many transactions have run (see [`Store::changes`]).
+    changes: AtomicU64,
 }
 
 /// The data behind the store's lock: the ePayment ledger (payments, tokens, consents), the
@@ -173,6 +177,7 @@ impl Store {
                 ext,
             }),
             outbox: Arc::new(Outbox::default()),
+            changes: AtomicU64::new(0),
         }
     }
 
@@ -196,6 +201,7 @@ impl Store {
         let mut tables = self.data.lock();
         let r = f(&mut tables);
         let queued = tables.commit(&self.outbox);
+        self.changes.fetch_add(1, Ordering::Relaxed);
         if fair {
             parking_lot::MutexGuard::unlock_fair(tables);
         } else {
@@ -205,6 +211,19 @@ impl Store {
             self.outbox.wake();
         }
         r
+    }
+
+    /// Runs `f` on every table without changing anything: no commit, and the change count
+    /// stays (a page that polls it must not see its own reads as changes).
+    pub(crate) fn read<R>(&self, f: impl FnOnce(&Tables) -> R) -> R {
+        f(&self.data.lock())
+    }
+
+    /// A number that grows with every transaction (reads through the APIs and the clock's
+    /// sweeps included; [`Store::read`] excluded) and after a reset: when it has not moved,
+    /// nothing has changed. The dashboard polls it.
+    pub(crate) fn changes(&self) -> u64 {
+        self.changes.load(Ordering::Relaxed)
     }
 
     /// [`Store::transact`] on the ePayment ledger alone.
@@ -228,6 +247,7 @@ impl Store {
             table.clear();
         }
         drop(t);
+        self.changes.fetch_add(1, Ordering::Relaxed);
         self.outbox.clear();
     }
 
