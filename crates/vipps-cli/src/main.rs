@@ -99,6 +99,10 @@ struct EmulatorArgs {
     /// The most deliveries in flight at once to one receiver (`max_deliveries_per_host`; 8).
     #[arg(long)]
     max_deliveries_per_host: Option<usize>,
+    /// Keep the whole state in DIR (an SQLite database, created if missing) and continue from
+    /// it when started again; without it everything lives in memory.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<std::path::PathBuf>,
 }
 
 fn init_tracing(default: &str) {
@@ -141,6 +145,9 @@ async fn run_emulator(args: EmulatorArgs) -> Result<(), String> {
     if let Some(t) = args.control_token {
         builder = builder.control_token(t);
     }
+    if let Some(dir) = &args.data_dir {
+        builder = builder.data_dir(dir);
+    }
     let running = builder
         .start()
         .await
@@ -161,10 +168,26 @@ async fn run_emulator(args: EmulatorArgs) -> Result<(), String> {
         "default merchant: MSN {} client_id {} (client secret and subscription key as in the README)",
         m.msn, m.client_id
     );
-    let _ = tokio::signal::ctrl_c().await;
+    stopped().await;
     eprintln!("shutting down");
     running.shutdown().await;
     Ok(())
+}
+
+/// Ctrl-C, or SIGTERM (how `docker stop` and service managers ask a process to end).
+async fn stopped() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 #[tokio::main]

@@ -5,7 +5,10 @@ use crate::checkout::CheckoutExt;
 use crate::core::clock::Clock;
 use crate::core::config::{EmulatorConfig, RetrySchedule};
 use crate::core::error::ApiError;
+use crate::core::jwt::TokenSigner;
+use crate::core::persist::{DataDir, PersistError, Row};
 use crate::core::state::{AppState, Registered};
+use crate::core::store::{Meta, CLOCK_OFFSET_MS, FAULTS, TOKEN_KEY};
 use crate::webhooks::WebhooksExt;
 use crate::{auth, checkout, control, ecom, epayment, outbound, pages, recurring, web, webhooks};
 use axum::response::{IntoResponse, Response};
@@ -21,6 +24,34 @@ impl AppState {
 
     /// State with a given (possibly shared) clock.
     pub fn with_clock(config: EmulatorConfig, clock: Clock) -> Self {
+        Self::assembled(config, clock, TokenSigner::random())
+    }
+
+    /// State kept in the data dir `dir`, continuing from what it holds: what the emulator does
+    /// from now on is written there, and a 2xx answer waits until it is (see
+    /// [`crate::router`]). Refused while another emulator uses `dir`, and for a file that is
+    /// not the emulator's, is damaged, or was written by a newer emulator.
+    pub fn open(config: EmulatorConfig, clock: Clock, dir: &std::path::Path) -> Result<Self, PersistError> {
+        let (data_dir, rows) = DataDir::open(dir)?;
+        let saved = saved_meta(&rows);
+        let signer = saved.token_key.map_or_else(TokenSigner::random, TokenSigner::from_key);
+        let state = Self::assembled(config, clock.clone(), signer);
+        if let Some(ms) = saved.clock_offset_ms {
+            let behind = ms.saturating_sub(i64::try_from(clock.offset().as_millis()).unwrap_or(i64::MAX));
+            clock.advance(std::time::Duration::from_millis(behind.max(0) as u64));
+        }
+        if let Some(f) = saved.faults {
+            state.faults().set(f);
+        }
+        state.store().attach(data_dir, &rows, clock)?;
+        let key = hex(&state.signer().key());
+        state
+            .store()
+            .transact(|t| t.get_mut::<Meta>().set(TOKEN_KEY, key.into()));
+        Ok(state)
+    }
+
+    fn assembled(config: EmulatorConfig, clock: Clock, signer: TokenSigner) -> Self {
         let webhooks = webhooks::WebhooksState::default();
         if let Some(schedule) = config.webhook_retry.clone() {
             webhooks.set_retry_schedule(schedule);
@@ -37,7 +68,7 @@ impl AppState {
                 config.max_deliveries_per_host,
             )),
         ];
-        let state = AppState::assemble(config, clock, parts);
+        let state = AppState::assemble(config, clock, signer, parts);
         // Inside a Tokio runtime the background work starts now; outside one, with the first
         // request that creates something.
         state.ensure_background();
@@ -62,6 +93,43 @@ impl AppState {
     }
 }
 
+/// The settings a data dir saved (read before the state is assembled: the token key is part
+/// of it).
+#[derive(Default)]
+struct SavedMeta {
+    token_key: Option<[u8; 32]>,
+    clock_offset_ms: Option<i64>,
+    faults: Option<crate::core::config::FaultConfig>,
+}
+
+fn saved_meta(rows: &[Row]) -> SavedMeta {
+    let mut saved = SavedMeta::default();
+    let mut meta = Meta::default();
+    for row in rows {
+        // Rows of other tables, and unreadable ones, are the store's to report.
+        let _ = crate::core::store::Table::load(&mut meta, row);
+    }
+    saved.token_key = meta.get(TOKEN_KEY).and_then(|v| v.as_str()).and_then(unhex);
+    saved.clock_offset_ms = meta.get(CLOCK_OFFSET_MS).and_then(|v| v.as_i64());
+    saved.faults = meta.get(FAULTS).and_then(|v| serde_json::from_value(v.clone()).ok());
+    saved
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    if s.len() != 64 {
+        return None;
+    }
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
 /// The emulator's routes, without a socket (use with `tower::ServiceExt::oneshot` or your own server).
 ///
 /// Requests are logged (target `vipps_emulator::http`, level `info`) only if that level is
@@ -79,6 +147,12 @@ pub fn router(state: AppState) -> Router {
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), web::faults::layer));
+    // Only with a data dir: a layer that does nothing still costs a little per request.
+    let routes = if state.store().persists() {
+        routes.layer(axum::middleware::from_fn_with_state(state.clone(), web::durable::layer))
+    } else {
+        routes
+    };
     // Strict is the default and costs no layer: only lenient mode marks its requests.
     let routes = if state.config().lenient_fields {
         routes.layer(axum::middleware::from_fn(web::lenient_fields))

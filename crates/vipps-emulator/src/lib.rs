@@ -44,6 +44,7 @@ pub use crate::core::clock::Clock;
 pub use crate::core::config::{
     Approvals, ConfigError, ControlToken, EmulatorConfig, FaultConfig, FaultKind, FaultRule, Merchant, RetrySchedule,
 };
+pub use crate::core::persist::PersistError;
 pub use crate::core::state::AppState;
 pub use crate::server::{Emulator, EmulatorBuilder, RunningEmulator};
 

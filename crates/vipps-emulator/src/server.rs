@@ -44,6 +44,7 @@ pub struct EmulatorBuilder {
     port: u16,
     config: EmulatorConfig,
     control_token: Option<String>,
+    data_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for EmulatorBuilder {
@@ -53,6 +54,7 @@ impl Default for EmulatorBuilder {
             port: 0,
             config: EmulatorConfig::default(),
             control_token: None,
+            data_dir: None,
         }
     }
 }
@@ -86,6 +88,15 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Keeps the whole state in an embedded database in `dir` (created if missing) and
+    /// continues from what it holds: see [`AppState::open`]. Without it the state lives in
+    /// memory only. `start` fails while another emulator uses `dir`, or for a database that
+    /// is not the emulator's, is damaged, or is newer than this emulator.
+    pub fn data_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.data_dir = Some(dir.into());
+        self
+    }
+
     /// Binds and serves in a background task. Requests are logged through `tracing` (target
     /// `vipps_emulator::http`, level `info`) only if that level is enabled now: install your
     /// subscriber before starting.
@@ -112,7 +123,10 @@ impl EmulatorBuilder {
         };
         let base_url = format!("http://{}", SocketAddr::new(url_ip, addr.port()));
         let has_public_url = self.config.public_url.is_some();
-        let state = AppState::new(self.config);
+        let state = match &self.data_dir {
+            Some(dir) => AppState::open(self.config, Clock::new(), dir).map_err(io::Error::other)?,
+            None => AppState::new(self.config),
+        };
         state.set_listen_addr(addr);
         crate::outbound::DeliveriesExt::set_exposed(&state, !addr.ip().is_loopback());
         if !has_public_url {
@@ -196,6 +210,7 @@ impl RunningEmulator {
                 task.abort();
             }
         }
+        self.state.store().close_data_dir();
     }
 }
 
@@ -207,6 +222,9 @@ impl Drop for RunningEmulator {
         if let Some(task) = self.task.take() {
             task.abort();
         }
+        // What was acknowledged is on disk already; this writes the rest and frees the dir
+        // for the next emulator.
+        self.state.store().close_data_dir();
     }
 }
 

@@ -29,13 +29,13 @@ pub(crate) async fn set(State(state): State<AppState>, body: axum::body::Bytes) 
     if let Err((field, message)) = c.check() {
         return ApiError::validation(&field, message, None).render(path).into_response();
     }
-    state.faults().set(c.clone());
+    state.set_faults(c.clone());
     Json(c).into_response()
 }
 
 /// `DELETE /_emulator/faults`.
 pub(crate) async fn clear(State(state): State<AppState>) -> Response {
-    state.faults().set(FaultConfig::default());
+    state.set_faults(FaultConfig::default());
     http::StatusCode::NO_CONTENT.into_response()
 }
 

@@ -87,7 +87,7 @@ pub(crate) fn living_in(country: &str) -> Option<TestCustomer> {
 }
 
 /// A customer's profile as shared with a merchant (what the Userinfo API answers with).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Person {
     /// First name.
     pub(crate) first_name: String,

@@ -113,6 +113,19 @@ impl TokenSigner {
         }
     }
 
+    /// A signer with a saved key (a data dir's, so tokens outlive a restart).
+    pub(crate) fn from_key(key: [u8; 32]) -> Self {
+        TokenSigner {
+            key,
+            verified: Default::default(),
+        }
+    }
+
+    /// The key, to be saved.
+    pub(crate) fn key(&self) -> [u8; 32] {
+        self.key
+    }
+
     fn mac(&self) -> HmacSha256 {
         // HMAC accepts keys of any length, so this cannot fail.
         match HmacSha256::new_from_slice(&self.key) {

@@ -9,6 +9,7 @@ pub(crate) mod faults;
 pub(crate) mod jwt;
 pub(crate) mod objects;
 pub(crate) mod outbox;
+pub(crate) mod persist;
 pub(crate) mod redact;
 pub(crate) mod state;
 pub(crate) mod store;

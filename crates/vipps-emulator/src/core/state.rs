@@ -236,7 +236,12 @@ impl AppState {
     /// State for a configuration and a clock, with the given parts (see [`Part`]). The
     /// composition root (`crate::app`) decides which parts there are. An empty merchant list
     /// gets the default test merchant.
-    pub(crate) fn assemble(mut config: EmulatorConfig, clock: Clock, mut parts: Vec<Registered>) -> Self {
+    pub(crate) fn assemble(
+        mut config: EmulatorConfig,
+        clock: Clock,
+        signer: TokenSigner,
+        mut parts: Vec<Registered>,
+    ) -> Self {
         if config.merchants.is_empty() {
             config.merchants.push(Merchant::default_test());
         }
@@ -256,7 +261,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 config,
                 clock,
-                signer: TokenSigner::random(),
+                signer,
                 store: Store::new(parts.iter_mut().filter_map(|p| p.table.take()).collect()),
                 public_url: RwLock::new(public_url),
                 listen_addr: RwLock::new(None),
@@ -476,6 +481,16 @@ impl AppState {
     /// Fault injection and rate limits.
     pub(crate) fn faults(&self) -> &crate::core::faults::Faults {
         &self.inner.faults
+    }
+
+    /// Replaces the fault rules (saved with the data, when there is a data dir).
+    pub(crate) fn set_faults(&self, config: crate::core::config::FaultConfig) {
+        let saved = serde_json::to_value(&config).unwrap_or_default();
+        self.inner.faults.set(config);
+        self.store().transact(|t| {
+            t.get_mut::<crate::core::store::Meta>()
+                .set(crate::core::store::FAULTS, saved)
+        });
     }
 
     /// The configuration.

@@ -34,7 +34,7 @@ pub(super) fn draft(
     r.agreements
         .push(pending_agreement(code, msn, d, price, suggested, now));
     r.by_code.insert(code, ai);
-    r.carried.insert(ai);
+    r.set_carried(ai, true);
     Ok(agreement_id(code))
 }
 
@@ -72,7 +72,7 @@ pub(super) fn conclude(
     let mut ev = Vec::new();
     let (ledger, r) = t.ledger_and::<Recurring>();
     let ai = find(r, msn, id)?;
-    r.carried.remove(&ai);
+    r.set_carried(ai, false);
     if r.agreements[ai as usize].status == AgreementStatus::Pending {
         // Only a non-PENDING agreement is refused, and it was checked just now.
         let _ = match outcome {

@@ -256,12 +256,7 @@ pub(crate) async fn control_phone_card(
             .ok_or_else(|| RecError::validation("fails", "is required (true or false)"))?;
         let msisdn = crate::core::customer::msisdn(&phone);
         state.store().transact(|t| {
-            let r = t.get_mut::<Recurring>();
-            if fails {
-                r.failing_phones.insert(msisdn.as_str().into());
-            } else {
-                r.failing_phones.remove(msisdn.as_str());
-            }
+            t.get_mut::<Recurring>().set_phone_fails(msisdn.as_str(), fails);
         });
         Ok(Stored::json(
             StatusCode::OK,

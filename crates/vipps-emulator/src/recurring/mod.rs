@@ -33,6 +33,7 @@ mod events;
 mod frontend;
 mod model;
 mod objects;
+mod persist;
 mod process;
 mod render;
 

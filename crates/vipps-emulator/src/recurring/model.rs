@@ -6,7 +6,9 @@
 //! amounts are `u32` minor units, times are Unix seconds, and a charge's history is a short
 //! vector of 32-byte entries.
 
+use crate::core::persist::{Touched, Tracked};
 use crate::core::store::Table;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use time::{Date, OffsetDateTime};
@@ -57,7 +59,7 @@ pub(super) fn agreement_id(code: u64) -> String {
 /// What identifies a charge for its merchant: a generated `chr-` id (a number), or the
 /// merchant's `orderId`. An `orderId` that looks like a generated id is that id, so one charge
 /// id string always has one key.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub(super) enum ChargeKey {
     /// `chr-` and 7 base-62 digits.
     Generated(u64),
@@ -89,7 +91,7 @@ impl ChargeKey {
 }
 
 /// An agreement's status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) enum AgreementStatus {
     Pending,
     Active,
@@ -98,14 +100,14 @@ pub(super) enum AgreementStatus {
 }
 
 /// Who stopped an agreement (the `actor` of `recurring.agreement-stopped.v1`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) enum Actor {
     Merchant,
     Customer,
 }
 
 /// The pricing model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) enum PricingKind {
     Legacy,
     Variable,
@@ -113,7 +115,7 @@ pub(super) enum PricingKind {
 }
 
 /// An interval unit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) enum Unit {
     Day,
     Week,
@@ -123,7 +125,7 @@ pub(super) enum Unit {
 
 /// A charge's status. `Scheduled` is shown as `PENDING` or `DUE` by the clock (a charge is
 /// `DUE` when its due date is less than 30 days away), so no work is queued for that change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) enum ChargeStatus {
     Scheduled,
     Charged,
@@ -136,14 +138,14 @@ pub(super) enum ChargeStatus {
 }
 
 /// Why a charge failed (`failureReason`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) enum Failure {
     UserActionRequired,
     AmountTooHigh,
 }
 
 /// What kind of charge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) enum ChargeKind {
     Initial,
     Recurring,
@@ -151,7 +153,7 @@ pub(super) enum ChargeKind {
 }
 
 /// A history event of a charge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) enum HistoryEvent {
     Create,
     Reserve,
@@ -162,7 +164,7 @@ pub(super) enum HistoryEvent {
 }
 
 /// One entry of a charge's history.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct History {
     /// When (Unix seconds).
     pub(super) at: i64,
@@ -175,7 +177,7 @@ pub(super) struct History {
 }
 
 /// What the merchant drafted that is only read back (rarely enough to be boxed).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct Texts {
     pub(super) product_name: Box<str>,
     pub(super) product_description: Option<Box<str>>,
@@ -190,7 +192,7 @@ pub(super) struct Texts {
 }
 
 /// One agreement.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct Agreement {
     /// The id's number (see [`agreement_id`]).
     pub(super) code: u64,
@@ -225,7 +227,7 @@ pub(super) struct Agreement {
 }
 
 /// One charge.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct Charge {
     pub(super) key: ChargeKey,
     pub(super) agreement: u32,
@@ -256,7 +258,7 @@ impl Charge {
 }
 
 /// What the clock does at a time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) enum Work {
     /// A `PENDING` agreement nobody accepted expires.
     Expire(u32),
@@ -268,24 +270,46 @@ pub(super) enum Work {
 #[derive(Debug, Default)]
 pub(crate) struct Recurring {
     pub(super) msns: Vec<Arc<str>>,
-    pub(super) agreements: Vec<Agreement>,
+    /// Merchants added since the last commit (the data dir's record).
+    pub(super) new_msns: Touched<u16>,
+    pub(super) agreements: Tracked<Agreement>,
     pub(super) by_code: HashMap<u64, u32>,
-    pub(super) charges: Vec<Charge>,
+    pub(super) charges: Tracked<Charge>,
     /// (merchant, charge key) → charge.
     pub(super) charge_ids: HashMap<(u16, ChargeKey), u32>,
     /// What the clock does next, by (Unix seconds, sequence).
     pub(super) work: BTreeMap<(i64, u64), Work>,
+    pub(super) work_touched: Touched<(i64, u64)>,
     pub(super) seq: u64,
-    /// Phone numbers (MSISDN) whose payments fail (control plane).
+    /// Phone numbers (MSISDN) whose payments fail (control plane; [`Recurring::set_phone_fails`]).
     pub(super) failing_phones: HashSet<Box<str>>,
+    pub(super) phones_touched: Touched<Box<str>>,
     /// `PENDING` agreements another API's flow carries (a Checkout session's): they wait for
     /// it, not for the 10-minute expiry, and only it accepts or rejects them (`bridge.rs`).
     pub(super) carried: HashSet<u32>,
+    pub(super) carried_touched: Touched<u32>,
 }
 
 impl Table for Recurring {
     fn clear(&mut self) {
+        let tracking = self.tracking();
         *self = Recurring::default();
+        self.set_tracking(tracking);
+    }
+    fn track(&mut self, on: bool) {
+        self.set_tracking(on);
+    }
+    fn changes(&mut self, out: &mut Vec<crate::core::persist::Change>) {
+        self.changed_rows(out);
+    }
+    fn rows(&self, out: &mut Vec<crate::core::persist::Change>) {
+        self.all_rows(out);
+    }
+    fn load(&mut self, row: &crate::core::persist::Row) -> Result<bool, String> {
+        self.load_row(row)
+    }
+    fn loaded(&mut self) -> Result<(), String> {
+        self.rebuild_indexes()
     }
 }
 
@@ -296,7 +320,9 @@ impl Recurring {
             return i as u16;
         }
         self.msns.push(msn.into());
-        (self.msns.len() - 1) as u16
+        let i = (self.msns.len() - 1) as u16;
+        self.new_msns.touch(i);
+        i
     }
 
     /// The index of merchant `msn`, if it has anything here.
@@ -308,6 +334,7 @@ impl Recurring {
     pub(super) fn schedule(&mut self, at: i64, work: Work) {
         self.seq += 1;
         self.work.insert((at, self.seq), work);
+        self.work_touched.touch((at, self.seq));
     }
 
     /// Takes the next work due by `now`, oldest first.
@@ -316,8 +343,29 @@ impl Recurring {
         if entry.key().0 > now {
             return None;
         }
-        let ((at, _), w) = entry.remove_entry();
+        let ((at, seq), w) = entry.remove_entry();
+        self.work_touched.touch((at, seq));
         Some((at, w))
+    }
+
+    /// Marks the payments of phone number `msisdn` as failing, or not.
+    pub(super) fn set_phone_fails(&mut self, msisdn: &str, fails: bool) {
+        if fails {
+            self.failing_phones.insert(msisdn.into());
+        } else {
+            self.failing_phones.remove(msisdn);
+        }
+        self.phones_touched.touch(msisdn.into());
+    }
+
+    /// Marks agreement `ai` as carried by another API's flow, or no longer.
+    pub(super) fn set_carried(&mut self, ai: u32, carried: bool) {
+        if carried {
+            self.carried.insert(ai);
+        } else {
+            self.carried.remove(&ai);
+        }
+        self.carried_touched.touch(ai);
     }
 
     /// The agreement `id` of merchant `msn`.

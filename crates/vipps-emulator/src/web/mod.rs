@@ -1,6 +1,7 @@
 //! Request plumbing shared by the handlers: body limits, header checks, authentication,
 //! JSON parsing with field paths, and the logging middleware.
 
+pub(crate) mod durable;
 pub(crate) mod faults;
 mod inbound;
 mod rejection;

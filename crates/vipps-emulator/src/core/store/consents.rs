@@ -15,7 +15,7 @@ pub(crate) fn customer_sub(msn: &str, phone: &str) -> String {
 }
 
 /// What a customer agreed to share with one sales unit (the Userinfo API's data).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Consent {
     /// The sales unit that may read it.
     pub(crate) msn: String,

@@ -36,14 +36,14 @@ impl IdempotencyScope<'_> {
 }
 
 /// A stored [`IdempotencyScope`] (see [`IdempotencyScope::digest`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct ScopeDigest([u8; 32]);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct ScopeDigest(pub(super) [u8; 32]);
 
 /// What identifies a request body for idempotency: the SHA-256 of the parsed request
 /// serialized again as JSON (so formatting and field order do not matter, and maps are
 /// sorted). 32 bytes per remembered key, instead of a copy of the whole body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Fingerprint([u8; 32]);
+pub(crate) struct Fingerprint(pub(super) [u8; 32]);
 
 impl Fingerprint {
     /// The fingerprint of a parsed request.
@@ -75,7 +75,9 @@ pub(crate) struct IdempotencyRecord {
 /// requests have exactly one effect.
 #[derive(Debug, Default)]
 pub(crate) struct Idempotency {
-    records: Sharded<ScopeDigest, IdempotencyRecord>,
+    pub(super) records: Sharded<ScopeDigest, IdempotencyRecord>,
+    /// Records remembered or forgotten since the last commit (with a data dir).
+    pub(super) touched: crate::core::persist::Touched<ScopeDigest>,
 }
 
 impl Idempotency {
@@ -88,17 +90,26 @@ impl Idempotency {
     pub(crate) fn remember(&mut self, scope: ScopeDigest, record: IdempotencyRecord) {
         if record.response.status < 500 && record.response.status != 423 {
             self.records.insert(scope, record);
+            self.touched.touch(scope);
         }
     }
 
     /// Forgets the records tagged `tag` (a deleted webhook's registration).
     pub(crate) fn forget_tagged(&mut self, tag: &str) {
-        self.records.retain(|_, r| r.tag.as_deref() != Some(tag));
+        let touched = &mut self.touched;
+        self.records.retain(|scope, r| {
+            let keep = r.tag.as_deref() != Some(tag);
+            if !keep {
+                touched.touch(*scope);
+            }
+            keep
+        });
     }
 
     /// Forgets everything.
     pub(crate) fn clear(&mut self) {
         self.records.clear();
+        self.touched.take();
     }
 }
 

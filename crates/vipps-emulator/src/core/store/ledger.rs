@@ -35,6 +35,8 @@ pub(crate) struct Ledger {
     /// How many stored payments asked for a profile scope: while none has, no transaction
     /// looks for consents to record.
     pub(super) scoped: usize,
+    /// Consents recorded since the last commit (with a data dir).
+    pub(super) consents_touched: crate::core::persist::Touched<String>,
 }
 
 /// Everything create needs besides the request.
@@ -103,6 +105,8 @@ impl Ledger {
             // Room for exactly the CREATED event: a first push into an empty Vec reserves four
             // (about 600 bytes), and many payments in a test run never get past CREATED.
             events: Vec::with_capacity(1),
+            seq: self.created.len() as u32,
+            saved: 0,
             extras: {
                 let qr_format = req
                     .qr_format
@@ -213,6 +217,7 @@ impl Ledger {
         scope: &str,
         at: OffsetDateTime,
     ) {
+        self.consents_touched.touch(sub.to_owned());
         let c = self.consents.entry(sub.to_owned()).or_insert_with(|| Consent {
             msn: msn.to_owned(),
             person: person.clone(),
@@ -265,6 +270,7 @@ impl Ledger {
         self.deadlines.clear();
         self.published.clear();
         self.consents.clear();
+        self.consents_touched.take();
         self.scoped = 0;
     }
 

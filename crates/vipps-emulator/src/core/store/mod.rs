@@ -1,7 +1,9 @@
 //! All emulator state behind one [`Store`]: payments with their event logs, landing-page tokens
 //! and idempotency records. The domain rules (state machine, amounts) live on [`Payment`].
 
+use crate::core::clock::Clock;
 use crate::core::outbox::{Message, Outbound, Outbox};
+use crate::core::persist::{Change, DataDir, PersistError, Row};
 use parking_lot::Mutex;
 use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,9 +12,12 @@ use std::sync::Arc;
 mod consents;
 mod idempotency;
 mod ledger;
+mod ledger_rows;
+mod meta;
 mod payment;
 mod sharded;
 mod views;
+pub(crate) use self::meta::{Meta, CLOCK_OFFSET_MS, FAULTS, TOKEN_KEY};
 pub(crate) use self::{consents::*, idempotency::*, ledger::*, payment::*};
 pub(crate) use crate::core::outbox::{ApiEvent, PublishedEvent};
 
@@ -30,6 +35,15 @@ pub(crate) struct Store {
     outbox: Arc<Outbox>,
     /// How many transactions have run (see [`Store::changes`]).
     changes: AtomicU64,
+    /// The data dir, when the state persists: each commit's changed rows go to its journal.
+    data_dir: std::sync::OnceLock<Persisted>,
+}
+
+/// An open data dir and the clock whose offset is saved in it.
+#[derive(Debug)]
+struct Persisted {
+    dir: DataDir,
+    clock: Clock,
 }
 
 /// The data behind the store's lock: the ePayment ledger (payments, tokens, consents), the
@@ -60,14 +74,37 @@ impl std::fmt::Debug for Tables {
 }
 
 /// An API's table in the store.
+///
+/// With a data dir, a table records which of its rows each transaction changes and hands them
+/// on when it commits ([`Table::changes`]); at start it takes its rows back ([`Table::load`]).
 pub(crate) trait Table: Send + Sync + 'static {
-    /// Forgets everything (`POST /_emulator/reset`).
+    /// Forgets everything (`POST /_emulator/reset`), keeping whether changes are recorded.
     fn clear(&mut self);
+    /// Starts or stops recording changes (on while a data dir is open).
+    fn track(&mut self, _on: bool) {}
+    /// Appends the rows changed since the last call.
+    fn changes(&mut self, _out: &mut Vec<Change>) {}
+    /// Appends every row (a snapshot).
+    fn rows(&self, _out: &mut Vec<Change>) {}
+    /// Takes back a stored row: `Ok(false)` when the row's table is none of this one's.
+    fn load(&mut self, _row: &Row) -> Result<bool, String> {
+        Ok(false)
+    }
+    /// Rebuilds what derives from the rows, once every row is loaded; why they do not fit
+    /// together, if they do not.
+    fn loaded(&mut self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// A [`Table`] the store can hold without knowing its type.
 pub(crate) trait AnyTable: Send + Sync {
     fn clear(&mut self);
+    fn track(&mut self, on: bool);
+    fn changes(&mut self, out: &mut Vec<Change>);
+    fn rows(&self, out: &mut Vec<Change>);
+    fn load(&mut self, row: &Row) -> Result<bool, String>;
+    fn loaded(&mut self) -> Result<(), String>;
     fn as_any(&self) -> &dyn Any;
     fn as_any_mut(&mut self) -> &mut dyn Any;
 }
@@ -75,6 +112,21 @@ pub(crate) trait AnyTable: Send + Sync {
 impl<T: Table> AnyTable for T {
     fn clear(&mut self) {
         Table::clear(self);
+    }
+    fn track(&mut self, on: bool) {
+        Table::track(self, on);
+    }
+    fn changes(&mut self, out: &mut Vec<Change>) {
+        Table::changes(self, out);
+    }
+    fn rows(&self, out: &mut Vec<Change>) {
+        Table::rows(self, out);
+    }
+    fn load(&mut self, row: &Row) -> Result<bool, String> {
+        Table::load(self, row)
+    }
+    fn loaded(&mut self) -> Result<(), String> {
+        Table::loaded(self)
     }
     fn as_any(&self) -> &dyn Any {
         self
@@ -164,9 +216,67 @@ impl Tables {
     }
 }
 
+impl Tables {
+    /// The rows every table changed since the last call.
+    fn changes(&mut self) -> Vec<Change> {
+        let mut out = Vec::new();
+        self.ledger.changed_rows(&mut out);
+        self.idempotency.changed_rows(&mut out);
+        for table in &mut self.ext {
+            table.changes(&mut out);
+        }
+        out
+    }
+
+    /// Every row of every table.
+    pub(crate) fn rows(&self) -> Vec<Change> {
+        let mut out = Vec::new();
+        self.ledger.all_rows(&mut out);
+        self.idempotency.all_rows(&mut out);
+        for table in &self.ext {
+            table.rows(&mut out);
+        }
+        out
+    }
+
+    /// Starts or stops recording changes in every table.
+    fn track(&mut self, on: bool) {
+        self.ledger.consents_touched.track(on);
+        self.idempotency.touched.track(on);
+        for table in &mut self.ext {
+            table.track(on);
+        }
+    }
+
+    /// Takes stored rows back into the tables; the row that does not fit, and why.
+    fn load<'r>(&mut self, rows: &'r [Row]) -> Result<(), (&'r Row, String)> {
+        for row in rows {
+            let mut taken = self.ledger.load_row(row).map_err(|why| (row, why))?
+                || self.idempotency.load_row(row).map_err(|why| (row, why))?;
+            for table in &mut self.ext {
+                if taken {
+                    break;
+                }
+                taken = table.load(row).map_err(|why| (row, why))?;
+            }
+            if !taken {
+                return Err((row, "no table of this emulator keeps such rows".into()));
+            }
+        }
+        for table in &mut self.ext {
+            if let Err(why) = table.loaded() {
+                let first = rows.first().expect("a table finds fault only with rows it was given");
+                return Err((first, why));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Store {
     /// An empty store with these API tables.
-    pub(crate) fn new(ext: Vec<Box<dyn AnyTable>>) -> Self {
+    pub(crate) fn new(mut ext: Vec<Box<dyn AnyTable>>) -> Self {
+        ext.push(Box::new(Meta::default()));
         Store {
             data: Mutex::new(Tables {
                 ledger: Ledger::default(),
@@ -178,6 +288,49 @@ impl Store {
             }),
             outbox: Arc::new(Outbox::default()),
             changes: AtomicU64::new(0),
+            data_dir: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Keeps the state in `data_dir` from now on, starting from its `rows`; `clock`'s offset
+    /// is saved with the commits. Called once, before the first request.
+    pub(crate) fn attach(&self, data_dir: DataDir, rows: &[Row], clock: Clock) -> Result<(), PersistError> {
+        let mut t = self.data.lock();
+        let db = data_dir.path.join(crate::core::persist::DB_FILE).display().to_string();
+        t.load(rows).map_err(|(row, why)| PersistError::BadRow {
+            path: db,
+            table: row.table.clone(),
+            key: row.key.clone(),
+            why,
+        })?;
+        t.track(true);
+        self.data_dir
+            .set(Persisted { dir: data_dir, clock })
+            .map_err(|_| PersistError::Io("a data dir is already open".into()))
+    }
+
+    /// Whether the state is kept in a data dir.
+    pub(crate) fn persists(&self) -> bool {
+        self.data_dir.get().is_some()
+    }
+
+    /// The sequence number of the last commit handed to the data dir (0 without one).
+    pub(crate) fn last_commit(&self) -> u64 {
+        self.data_dir.get().map_or(0, |d| d.dir.journal.submitted())
+    }
+
+    /// Waits until commit `seq` is on disk (at once without a data dir).
+    pub(crate) async fn durable(&self, seq: u64) -> Result<(), PersistError> {
+        match self.data_dir.get() {
+            Some(d) => d.dir.journal.durable(seq).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Writes what is queued for the data dir and closes it (at shutdown).
+    pub(crate) fn close_data_dir(&self) {
+        if let Some(d) = self.data_dir.get() {
+            d.dir.close();
         }
     }
 
@@ -200,6 +353,13 @@ impl Store {
     fn run<R>(&self, f: impl FnOnce(&mut Tables) -> R, fair: bool) -> R {
         let mut tables = self.data.lock();
         let r = f(&mut tables);
+        if let Some(d) = self.data_dir.get() {
+            let offset = i64::try_from(d.clock.offset().as_millis()).unwrap_or(i64::MAX);
+            tables.get_mut::<Meta>().set(CLOCK_OFFSET_MS, offset.into());
+            // Before `commit`, which hands the touched payments on; under the lock, so the
+            // journal's order is the commit order.
+            d.dir.journal.submit(tables.changes());
+        }
         let queued = tables.commit(&self.outbox);
         self.changes.fetch_add(1, Ordering::Relaxed);
         if fair {
@@ -245,6 +405,11 @@ impl Store {
         t.api_events.clear();
         for table in &mut t.ext {
             table.clear();
+        }
+        if let Some(d) = self.data_dir.get() {
+            let mut changes = vec![Change::Clear];
+            changes.extend(t.changes());
+            d.dir.journal.submit(changes);
         }
         drop(t);
         self.changes.fetch_add(1, Ordering::Relaxed);

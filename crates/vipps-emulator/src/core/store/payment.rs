@@ -66,7 +66,7 @@ pub(crate) enum CustomerOutcome {
 }
 
 /// One payment and its history.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Payment {
     /// Merchant serial number.
     pub(crate) msn: String,
@@ -83,10 +83,12 @@ pub(crate) struct Payment {
     /// The CREATED event's PSP reference.
     pub(crate) psp_reference: String,
     /// The landing-page/QR token's bytes (see [`Payment::token_is`], [`Payment::redirect_url`]).
+    #[serde(with = "crate::core::persist::serde_bytes24")]
     pub(super) token: TokenBytes,
     /// The emulator's public URL when the payment was created, shared by every payment made
     /// under it (see [`Payment::redirect_url`]). Stored like this, a payment keeps 16 bytes
     /// instead of its whole `redirectUrl`.
+    #[serde(with = "crate::core::persist::serde_arc_str")]
     pub(super) link_base: Arc<str>,
     /// Where the customer returns.
     pub(crate) return_url: Option<String>,
@@ -119,10 +121,17 @@ pub(crate) struct Payment {
     pub(crate) events: Vec<StoredEvent>,
     /// What only Express and card payments have (boxed: most payments have none of it).
     pub(crate) extras: Option<Box<PaymentExtras>>,
+    /// Its place in creation order, from 0 (its row number in a data dir).
+    #[serde(skip)]
+    pub(super) seq: u32,
+    /// A digest of the payment as a data dir last saved it: a commit that only read it
+    /// writes nothing (see `ledger_rows.rs`).
+    #[serde(skip)]
+    pub(super) saved: u64,
 }
 
 /// The parts of a payment only Express and card payments have.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct PaymentExtras {
     /// Express: the shipping of the create request.
     pub(crate) shipping: Option<Shipping>,
@@ -171,7 +180,7 @@ pub(super) fn psp() -> String {
 /// One entry of a payment's event log as the store keeps it: what the wire's `PaymentEvent`
 /// has beyond the payment's own reference, currency and create key, in about 100 bytes and no
 /// allocation (the wire form takes about 290 with its strings).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct StoredEvent {
     /// Its own pspReference; `None` for the payment's (the CREATED event's).
     pub(super) psp: Option<uuid::Uuid>,
@@ -188,7 +197,7 @@ pub(crate) struct StoredEvent {
 }
 
 /// The idempotency key of an event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(super) enum EventKey {
     None,
     /// The create request's (CREATED, and AUTHORIZED, ABORTED or EXPIRED, which it causes).
