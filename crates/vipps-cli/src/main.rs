@@ -103,6 +103,10 @@ struct EmulatorArgs {
     /// it when started again; without it everything lives in memory.
     #[arg(long, value_name = "DIR")]
     data_dir: Option<std::path::PathBuf>,
+    /// Start from this snapshot (saved from `GET /_emulator/snapshot`), replacing what
+    /// `--data-dir` holds.
+    #[arg(long, value_name = "FILE")]
+    snapshot: Option<std::path::PathBuf>,
 }
 
 fn init_tracing(default: &str) {
@@ -147,6 +151,9 @@ async fn run_emulator(args: EmulatorArgs) -> Result<(), String> {
     }
     if let Some(dir) = &args.data_dir {
         builder = builder.data_dir(dir);
+    }
+    if let Some(file) = &args.snapshot {
+        builder = builder.snapshot(file);
     }
     let running = builder
         .start()

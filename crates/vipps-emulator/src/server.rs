@@ -45,6 +45,7 @@ pub struct EmulatorBuilder {
     config: EmulatorConfig,
     control_token: Option<String>,
     data_dir: Option<std::path::PathBuf>,
+    snapshot: Option<std::path::PathBuf>,
 }
 
 impl Default for EmulatorBuilder {
@@ -55,6 +56,7 @@ impl Default for EmulatorBuilder {
             config: EmulatorConfig::default(),
             control_token: None,
             data_dir: None,
+            snapshot: None,
         }
     }
 }
@@ -97,6 +99,13 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Starts from the snapshot in `file` (the body of `GET /_emulator/snapshot`), replacing
+    /// what a data dir holds. `start` fails for a file that is not a snapshot.
+    pub fn snapshot(mut self, file: impl Into<std::path::PathBuf>) -> Self {
+        self.snapshot = Some(file.into());
+        self
+    }
+
     /// Binds and serves in a background task. Requests are logged through `tracing` (target
     /// `vipps_emulator::http`, level `info`) only if that level is enabled now: install your
     /// subscriber before starting.
@@ -127,6 +136,12 @@ impl EmulatorBuilder {
             Some(dir) => AppState::open(self.config, Clock::new(), dir).map_err(io::Error::other)?,
             None => AppState::new(self.config),
         };
+        if let Some(file) = &self.snapshot {
+            let doc = std::fs::read(file).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", file.display())))?;
+            state
+                .restore(&doc)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", file.display())))?;
+        }
         state.set_listen_addr(addr);
         crate::outbound::DeliveriesExt::set_exposed(&state, !addr.ip().is_loopback());
         if !has_public_url {

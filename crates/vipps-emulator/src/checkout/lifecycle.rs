@@ -139,6 +139,7 @@ pub(super) fn callback(state: &AppState, s: &Session, body: &SessionResponse) ->
         ordering_key: format!("checkout:{}:{}", s.msn, s.reference),
         on_attempt: None,
         blocks_later: false,
+        guard: None,
     }
 }
 

@@ -8,6 +8,7 @@ mod guard;
 mod objects;
 mod plane;
 mod seed;
+mod snapshot;
 
 use crate::core::error::ApiError;
 use crate::core::state::AppState;
@@ -31,6 +32,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .route("/_emulator/", MethodRouter::new().fallback(unknown))
         .route("/_emulator/{*rest}", any(unknown))
         .route("/_emulator/health", get(plane::health))
+        .route("/_emulator/snapshot", get(snapshot::get).post(snapshot::put))
         .route("/_emulator/reset", post(plane::reset))
         .route("/_emulator/clock", get(plane::clock))
         .route("/_emulator/clock/advance", post(plane::advance))

@@ -11,5 +11,6 @@ pub(crate) mod objects;
 pub(crate) mod outbox;
 pub(crate) mod persist;
 pub(crate) mod redact;
+pub(crate) mod snapshot;
 pub(crate) mod state;
 pub(crate) mod store;

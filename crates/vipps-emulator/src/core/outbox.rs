@@ -50,6 +50,53 @@ pub(crate) struct Outbound {
     /// Whether a delivery that ends undelivered blocks every later one of its ordering key for
     /// good (the Webhooks API's rule; callbacks go on with the next).
     pub(crate) blocks_later: bool,
+    /// Held until the delivery is finished: the message that caused it keeps its row in the
+    /// data dir while any of its deliveries is still going (see [`DoneGuard`]).
+    pub(crate) guard: Option<DoneGuard>,
+}
+
+/// Kept alive by every delivery a saved message caused; when the last one is finished (or
+/// the message caused none), the message's row is deleted. A delivery still going at a crash
+/// leaves the row, and the message is acted on again after the restart: at least once.
+#[derive(Clone)]
+pub(crate) struct DoneGuard {
+    _done: Arc<dyn Send + Sync>,
+}
+
+impl DoneGuard {
+    /// A guard that runs `done` when its last clone is dropped.
+    pub(crate) fn new(done: impl FnOnce() + Send + Sync + 'static) -> Self {
+        struct OnDrop<F: FnOnce()>(Option<F>);
+        impl<F: FnOnce()> Drop for OnDrop<F> {
+            fn drop(&mut self) {
+                if let Some(f) = self.0.take() {
+                    f();
+                }
+            }
+        }
+        DoneGuard {
+            _done: Arc::new(OnDrop(Some(done))),
+        }
+    }
+}
+
+thread_local! {
+    /// The guard of the message the outbox's consumer is acting on, while it does (the
+    /// deliveries queued meanwhile take a clone).
+    static ACTING_ON: std::cell::RefCell<Option<DoneGuard>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with `guard` as the guard of the message acted on.
+pub(crate) fn acting_on<R>(guard: Option<DoneGuard>, f: impl FnOnce() -> R) -> R {
+    let previous = ACTING_ON.with(|g| g.replace(guard));
+    let r = f();
+    ACTING_ON.with(|g| *g.borrow_mut() = previous);
+    r
+}
+
+/// The guard of the message being acted on, if any.
+pub(crate) fn current_guard() -> Option<DoneGuard> {
+    ACTING_ON.with(|g| g.borrow().clone())
 }
 
 impl std::fmt::Debug for Outbound {
@@ -73,10 +120,14 @@ pub(crate) enum Message {
     ApiEvents(Vec<ApiEvent>),
 }
 
+/// A message as queued: with the number of its row in the data dir, if it has one (the row
+/// goes once everything the message caused is done, see [`DoneGuard`]).
+pub(crate) type Queued = (Option<u64>, Message);
+
 /// The queue between committed transactions and the one consumer that acts on them.
 #[derive(Default)]
 pub(crate) struct Outbox {
-    queue: Mutex<VecDeque<Message>>,
+    queue: Mutex<VecDeque<Queued>>,
     wake: tokio::sync::Notify,
     /// Whether a consumer is running; while none is (no Tokio runtime), nothing is queued.
     consumed: AtomicBool,
@@ -99,6 +150,14 @@ impl Outbox {
             tracing::debug!(target: "vipps_emulator::outbox", "no consumer (outside a Tokio runtime): dropped");
             return;
         }
+        self.queue.lock().extend(messages.into_iter().map(|m| (None, m)));
+    }
+
+    /// Queues messages that have rows in the data dir, in order.
+    pub(crate) fn push_saved(&self, messages: impl IntoIterator<Item = Queued>) {
+        if !self.consumed.load(Ordering::Acquire) {
+            return;
+        }
         self.queue.lock().extend(messages);
     }
 
@@ -114,9 +173,9 @@ impl Outbox {
 
     /// Waits until something is queued, then takes all of it, oldest first; `None` once the
     /// store is gone.
-    pub(crate) async fn next_batch(&self) -> Option<Vec<Message>> {
+    pub(crate) async fn next_batch(&self) -> Option<Vec<Queued>> {
         loop {
-            let batch: Vec<Message> = self.queue.lock().drain(..).collect();
+            let batch: Vec<Queued> = self.queue.lock().drain(..).collect();
             if !batch.is_empty() {
                 return Some(batch);
             }
@@ -136,7 +195,7 @@ impl Outbox {
     /// Takes everything queued now, without waiting.
     #[cfg(test)]
     pub(crate) fn drain_now(&self) -> Vec<Message> {
-        self.queue.lock().drain(..).collect()
+        self.queue.lock().drain(..).map(|(_, m)| m).collect()
     }
 
     /// Drops everything queued.
@@ -162,7 +221,7 @@ pub(crate) struct ApiEvent {
 }
 
 /// A payment event handed on (to webhooks) after the transaction that recorded it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct PublishedEvent {
     /// The merchant.
     pub(crate) msn: String,
@@ -174,7 +233,7 @@ pub(crate) struct PublishedEvent {
 }
 
 /// What an `AUTHORIZED` webhook carries besides the event.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct AuthorizedDetails {
     /// The customer data the scope asked for.
     pub(crate) user_details: Option<UserDetails>,
@@ -182,4 +241,136 @@ pub(crate) struct AuthorizedDetails {
     pub(crate) sub: Option<String>,
     /// Until when a capture is guaranteed.
     pub(crate) capture_guaranteed_until: Option<OffsetDateTime>,
+}
+
+/// A message as a data dir keeps it (see `saved.rs` in the store).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub(crate) enum SavedMessage {
+    /// A delivery the transaction queued (a callback).
+    Deliver(SavedOutbound),
+    /// Payment events to fan out.
+    PaymentEvents { events: Vec<PublishedEvent> },
+    /// Other APIs' events to fan out.
+    ApiEvents { events: Vec<SavedApiEvent> },
+}
+
+/// An [`Outbound`] without its hooks (messages carrying hooks are not saved).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SavedOutbound {
+    kind: String,
+    msn: String,
+    reference: String,
+    event: Option<String>,
+    url: String,
+    method: String,
+    headers: Vec<(String, String)>,
+    /// Base64.
+    body: String,
+    schedule: RetrySchedule,
+    ordering_key: String,
+    blocks_later: bool,
+}
+
+/// An [`ApiEvent`] as saved.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SavedApiEvent {
+    msn: String,
+    event_type: String,
+    subject: String,
+    /// Base64.
+    body: String,
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn unb64(s: &str) -> Result<Bytes, String> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .map(Bytes::from)
+        .map_err(|e| format!("body: {e}"))
+}
+
+impl Message {
+    /// The message as a data dir keeps it; `None` for a delivery with hooks, which cannot be
+    /// saved (none is queued by a transaction today).
+    pub(crate) fn saved(&self) -> Option<SavedMessage> {
+        Some(match self {
+            Message::Deliver(o) => {
+                if o.sign.is_some() || o.on_attempt.is_some() {
+                    return None;
+                }
+                SavedMessage::Deliver(SavedOutbound {
+                    kind: o.kind.to_owned(),
+                    msn: o.msn.clone(),
+                    reference: o.reference.clone(),
+                    event: o.event.clone(),
+                    url: o.url.clone(),
+                    method: o.method.to_owned(),
+                    headers: o.headers.clone(),
+                    body: b64(&o.body),
+                    schedule: o.schedule.clone(),
+                    ordering_key: o.ordering_key.clone(),
+                    blocks_later: o.blocks_later,
+                })
+            }
+            Message::PaymentEvents(events) => SavedMessage::PaymentEvents { events: events.clone() },
+            Message::ApiEvents(events) => SavedMessage::ApiEvents {
+                events: events
+                    .iter()
+                    .map(|e| SavedApiEvent {
+                        msn: e.msn.to_string(),
+                        event_type: e.event_type.to_owned(),
+                        subject: e.subject.to_string(),
+                        body: b64(&e.body),
+                    })
+                    .collect(),
+            },
+        })
+    }
+}
+
+impl SavedMessage {
+    /// The message again.
+    pub(crate) fn restore(self) -> Result<Message, String> {
+        use crate::core::persist::intern;
+        Ok(match self {
+            SavedMessage::Deliver(o) => Message::Deliver(Box::new(Outbound {
+                kind: intern(&o.kind),
+                msn: o.msn,
+                reference: o.reference,
+                event: o.event,
+                url: o.url,
+                method: intern(&o.method),
+                headers: o.headers,
+                body: unb64(&o.body)?,
+                schedule: o.schedule,
+                sign: None,
+                ordering_key: o.ordering_key,
+                on_attempt: None,
+                blocks_later: o.blocks_later,
+                guard: None,
+            })),
+            SavedMessage::PaymentEvents { events } => Message::PaymentEvents(events),
+            SavedMessage::ApiEvents { events } => Message::ApiEvents(
+                events
+                    .into_iter()
+                    .map(|e| {
+                        Ok(ApiEvent {
+                            msn: e.msn.into(),
+                            event_type: intern(&e.event_type),
+                            subject: e.subject.into(),
+                            body: unb64(&e.body)?,
+                        })
+                    })
+                    .collect::<Result<_, String>>()?,
+            ),
+        })
+    }
 }

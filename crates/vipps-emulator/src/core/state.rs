@@ -424,6 +424,11 @@ impl AppState {
     /// tokens stay valid.
     pub(crate) fn reset(&self) {
         self.store().reset();
+        self.reset_parts();
+    }
+
+    /// Makes every part forget what it keeps outside the store (the delivery log and queues).
+    pub(crate) fn reset_parts(&self) {
         for p in &self.inner.parts {
             p.part.reset();
         }

@@ -68,6 +68,7 @@ pub(super) fn remove_consent_inner(
         ordering_key: format!("ecom-consent:{msn}:{user_id}"),
         on_attempt: None,
         blocks_later: false,
+        guard: None,
     });
     Ok(Stored::json(
         StatusCode::ACCEPTED,

@@ -145,6 +145,7 @@ fn callback_delivery(d: &Data, cb: &TransactionUpdateCallback) -> Option<Outboun
         ordering_key: format!("ecom:{}:{}", cb.merchant_serial_number, cb.order_id),
         on_attempt: None,
         blocks_later: false,
+        guard: None,
     })
 }
 

@@ -268,6 +268,7 @@ mod tests {
                     ordering_key: "k".into(),
                     on_attempt: None,
                     blocks_later: false,
+                    guard: None,
                 },
             );
         }

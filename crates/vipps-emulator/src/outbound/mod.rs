@@ -177,9 +177,13 @@ impl Deliveries {
         self.enqueue(o, Some(of))
     }
 
-    fn enqueue(self: &Arc<Self>, o: Outbound, resend_of: Option<u64>) -> u64 {
+    fn enqueue(self: &Arc<Self>, mut o: Outbound, resend_of: Option<u64>) -> u64 {
         let id = self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // What is kept for a resend must not hold the message's row (see `DoneGuard`).
         self.kept.lock().push(id, o.clone());
+        if o.guard.is_none() {
+            o.guard = crate::core::outbox::current_guard();
+        }
         let mut queues = self.queues.lock();
         let key = o.ordering_key.clone();
         if let Some(tx) = queues.get(&key) {
@@ -349,14 +353,16 @@ impl Engine {
 async fn consume(outbox: Arc<Outbox>, state: WeakAppState) {
     while let Some(batch) = outbox.next_batch().await {
         let Some(state) = state.upgrade() else { return };
-        for message in batch {
-            match message {
+        for (row, message) in batch {
+            // The deliveries it causes keep a saved message's row until they are finished.
+            let guard = row.and_then(|r| state.store().message_guard(r));
+            crate::core::outbox::acting_on(guard, || match message {
                 Message::Deliver(o) => {
                     state.deliveries().send(*o);
                 }
                 Message::PaymentEvents(events) => state.publish(&events),
                 Message::ApiEvents(events) => state.publish_api(&events),
-            }
+            });
         }
     }
 }

@@ -215,6 +215,7 @@ pub(super) struct Agreement {
     pub(super) start: Option<i64>,
     pub(super) stop: Option<i64>,
     /// The agreement's `uuid`, also the secret of its confirmation page.
+    #[serde(with = "crate::core::persist::serde_u128_str")]
     pub(super) uuid: u128,
     /// The phone number of the customer who accepted.
     pub(super) customer: Option<Box<str>>,

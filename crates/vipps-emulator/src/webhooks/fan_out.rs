@@ -83,6 +83,7 @@ pub(super) fn fan_out(state: &AppState, schedule: RetrySchedule, events: &[Publi
                 // webhooks--api-guide.md: a later event of the payment "will not be sent unless you
                 // reply with a successful HTTP status code to one of the retry attempts".
                 blocks_later: true,
+                guard: None,
             });
         }
     }
@@ -120,6 +121,7 @@ pub(super) fn fan_out_api(state: &AppState, schedule: RetrySchedule, events: &[A
                 ordering_key: format!("webhook:{id}:{}:{}", e.msn, e.subject),
                 on_attempt: Some(attempt_hook(state.downgrade(), id.clone())),
                 blocks_later: true,
+                guard: None,
             });
         }
     }

@@ -37,6 +37,24 @@ impl H {
         Self::with(config).await
     }
 
+    /// An emulator keeping its state in `dir`.
+    pub async fn on_dir(config: EmulatorConfig, dir: &std::path::Path) -> H {
+        let emu = Emulator::builder().config(config).data_dir(dir).start().await.unwrap();
+        let http = Client::new();
+        let m = emu.merchant().clone();
+        let token = fetch_token(&http, &emu.base_url(), &m).await;
+        H { emu, http, token }
+    }
+
+    /// Stops this emulator and starts another on the same data dir, keeping the access token
+    /// (the new one must accept it).
+    pub async fn restart(self, config: EmulatorConfig, dir: &std::path::Path) -> H {
+        let H { emu, http, token } = self;
+        emu.shutdown().await;
+        let emu = Emulator::builder().config(config).data_dir(dir).start().await.unwrap();
+        H { emu, http, token }
+    }
+
     pub async fn with(config: EmulatorConfig) -> H {
         let emu = Emulator::builder().config(config).start().await.unwrap();
         let http = Client::new();

@@ -86,7 +86,7 @@ pub(crate) struct Row {
 /// An opened data dir: its lock, held until this is dropped, and the journal writing to it.
 #[derive(Debug)]
 pub(crate) struct DataDir {
-    pub(crate) journal: Journal,
+    pub(crate) journal: std::sync::Arc<Journal>,
     pub(crate) path: PathBuf,
     // Declared last: dropped after the journal has written its last commits.
     lock: parking_lot::Mutex<Option<File>>,
@@ -101,7 +101,7 @@ impl DataDir {
         let db = dir.join(DB_FILE);
         let conn = schema::open(&db)?;
         let rows = read_rows(&conn, &db)?;
-        let journal = Journal::start(conn);
+        let journal = std::sync::Arc::new(Journal::start(conn));
         Ok((
             DataDir {
                 journal,
@@ -184,6 +184,20 @@ pub(crate) fn value<T: serde::de::DeserializeOwned>(row: &Row) -> Result<T, Stri
     serde_json::from_str(&row.value).map_err(|e| format!("{}/{}: {e}", row.table, row.key))
 }
 
+/// The `&'static str` of a name read back from disk (an outbound kind, a method, an event
+/// type): each distinct name is allocated once per process and kept.
+pub(crate) fn intern(name: &str) -> &'static str {
+    static NAMES: std::sync::OnceLock<parking_lot::Mutex<std::collections::HashSet<&'static str>>> =
+        std::sync::OnceLock::new();
+    let mut names = NAMES.get_or_init(Default::default).lock();
+    if let Some(n) = names.get(name) {
+        return n;
+    }
+    let n: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    names.insert(n);
+    n
+}
+
 /// Serde for an `Arc<str>` (serde's `rc` feature would do it for every `Arc` in the tree).
 pub(crate) mod serde_arc_str {
     use serde::{Deserialize, Deserializer, Serializer};
@@ -195,6 +209,20 @@ pub(crate) mod serde_arc_str {
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<str>, D::Error> {
         String::deserialize(d).map(Arc::from)
+    }
+}
+
+/// Serde for a `u128` as a decimal string: JSON tools (and `serde_json::Value`) hold numbers
+/// as 64-bit at most.
+pub(crate) mod serde_u128_str {
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&v.to_string())
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
+        String::deserialize(d)?.parse().map_err(D::Error::custom)
     }
 }
 

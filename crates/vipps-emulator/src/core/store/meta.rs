@@ -13,6 +13,8 @@ pub(crate) const CLOCK_OFFSET_MS: &str = "clock_offset_ms";
 pub(crate) const TOKEN_KEY: &str = "token_key";
 /// The fault rules (the body of `GET /_emulator/faults`).
 pub(crate) const FAULTS: &str = "faults";
+/// Whether payment events are published (somebody registered a webhook once).
+pub(crate) const PUBLISHING: &str = "publishing";
 
 /// Settings by name, each a JSON value.
 #[derive(Debug, Default)]
@@ -27,6 +29,12 @@ impl Meta {
         self.values.get(name)
     }
 
+    /// Whether row `key` of `table` is the token key (left out of snapshots: it is a secret,
+    /// and a restored state keeps the running emulator's key).
+    pub(crate) fn is_token_key(table: &str, key: &str) -> bool {
+        table == TABLE && key == TOKEN_KEY
+    }
+
     /// Sets `name` (a change only if the value differs).
     pub(crate) fn set(&mut self, name: &'static str, v: serde_json::Value) {
         if self.values.get(name) != Some(&v) {
@@ -38,7 +46,9 @@ impl Meta {
 
 /// The names this build knows; a stored row with another name is refused.
 fn known(name: &str) -> Option<&'static str> {
-    [CLOCK_OFFSET_MS, TOKEN_KEY, FAULTS].into_iter().find(|n| *n == name)
+    [CLOCK_OFFSET_MS, TOKEN_KEY, FAULTS, PUBLISHING]
+        .into_iter()
+        .find(|n| *n == name)
 }
 
 impl Table for Meta {

@@ -15,9 +15,10 @@ mod ledger;
 mod ledger_rows;
 mod meta;
 mod payment;
+mod saved;
 mod sharded;
 mod views;
-pub(crate) use self::meta::{Meta, CLOCK_OFFSET_MS, FAULTS, TOKEN_KEY};
+pub(crate) use self::meta::{Meta, CLOCK_OFFSET_MS, FAULTS, PUBLISHING, TOKEN_KEY};
 pub(crate) use self::{consents::*, idempotency::*, ledger::*, payment::*};
 pub(crate) use crate::core::outbox::{ApiEvent, PublishedEvent};
 
@@ -44,6 +45,8 @@ pub(crate) struct Store {
 struct Persisted {
     dir: DataDir,
     clock: Clock,
+    /// The number of the next message handed on (its row in the data dir).
+    next_message: std::sync::atomic::AtomicU64,
 }
 
 /// The data behind the store's lock: the ePayment ledger (payments, tokens, consents), the
@@ -77,7 +80,7 @@ impl std::fmt::Debug for Tables {
 ///
 /// With a data dir, a table records which of its rows each transaction changes and hands them
 /// on when it commits ([`Table::changes`]); at start it takes its rows back ([`Table::load`]).
-pub(crate) trait Table: Send + Sync + 'static {
+pub(crate) trait Table: Default + Send + Sync + 'static {
     /// Forgets everything (`POST /_emulator/reset`), keeping whether changes are recorded.
     fn clear(&mut self);
     /// Starts or stops recording changes (on while a data dir is open).
@@ -99,6 +102,8 @@ pub(crate) trait Table: Send + Sync + 'static {
 
 /// A [`Table`] the store can hold without knowing its type.
 pub(crate) trait AnyTable: Send + Sync {
+    /// An empty table of the same type.
+    fn fresh(&self) -> Box<dyn AnyTable>;
     fn clear(&mut self);
     fn track(&mut self, on: bool);
     fn changes(&mut self, out: &mut Vec<Change>);
@@ -110,6 +115,9 @@ pub(crate) trait AnyTable: Send + Sync {
 }
 
 impl<T: Table> AnyTable for T {
+    fn fresh(&self) -> Box<dyn AnyTable> {
+        Box::new(T::default())
+    }
     fn clear(&mut self) {
         Table::clear(self);
     }
@@ -174,6 +182,7 @@ impl Tables {
         if !self.publishing {
             self.ledger.mark_all_published();
             self.publishing = true;
+            self.get_mut::<Meta>().set(PUBLISHING, true.into());
         }
     }
 
@@ -193,6 +202,16 @@ impl Tables {
     /// Ends the transaction: records the consents it gave and queues what it hands on.
     /// Answers whether anything was queued.
     fn commit(&mut self, outbox: &Outbox) -> bool {
+        let messages = self.finish();
+        if messages.is_empty() {
+            return false;
+        }
+        outbox.push(messages);
+        true
+    }
+
+    /// Records the consents the transaction gave and takes what it hands on.
+    fn finish(&mut self) -> Vec<Message> {
         if !self.ledger.touched.is_empty() {
             self.ledger.note_consents();
             if self.publishing {
@@ -208,11 +227,7 @@ impl Tables {
             let events = std::mem::take(&mut self.api_events);
             self.outbox.push(Message::ApiEvents(events));
         }
-        if self.outbox.is_empty() {
-            return false;
-        }
-        outbox.push(self.outbox.drain(..));
-        true
+        std::mem::take(&mut self.outbox)
     }
 }
 
@@ -269,6 +284,9 @@ impl Tables {
                 return Err((first, why));
             }
         }
+        // Events recorded before the restart are not published again (the loaded payments
+        // count them as published); later ones are, if they were before.
+        self.publishing = self.get::<Meta>().get(PUBLISHING) == Some(&true.into());
         Ok(())
     }
 }
@@ -277,6 +295,7 @@ impl Store {
     /// An empty store with these API tables.
     pub(crate) fn new(mut ext: Vec<Box<dyn AnyTable>>) -> Self {
         ext.push(Box::new(Meta::default()));
+        ext.push(Box::new(saved::Unfinished::default()));
         Store {
             data: Mutex::new(Tables {
                 ledger: Ledger::default(),
@@ -298,15 +317,86 @@ impl Store {
         let mut t = self.data.lock();
         let db = data_dir.path.join(crate::core::persist::DB_FILE).display().to_string();
         t.load(rows).map_err(|(row, why)| PersistError::BadRow {
-            path: db,
+            path: db.clone(),
             table: row.table.clone(),
             key: row.key.clone(),
             why,
         })?;
         t.track(true);
+        let unfinished = t.get_mut::<saved::Unfinished>();
+        let next = unfinished.next();
+        let messages = unfinished.take();
+        drop(t);
         self.data_dir
-            .set(Persisted { dir: data_dir, clock })
-            .map_err(|_| PersistError::Io("a data dir is already open".into()))
+            .set(Persisted {
+                dir: data_dir,
+                clock,
+                next_message: std::sync::atomic::AtomicU64::new(next),
+            })
+            .map_err(|_| PersistError::Io("a data dir is already open".into()))?;
+        // What was not done before the stop is acted on again, before anything new.
+        let mut queued = Vec::with_capacity(messages.len());
+        for (seq, m) in messages {
+            let m = m.restore().map_err(|why| PersistError::BadRow {
+                path: db.clone(),
+                table: saved::OUTBOX.into(),
+                key: saved::message_key(seq),
+                why,
+            })?;
+            queued.push((Some(seq), m));
+        }
+        self.outbox.push_saved(queued);
+        self.outbox.wake();
+        Ok(())
+    }
+
+    /// A guard that deletes message `seq`'s row when the last delivery holding it is done;
+    /// `None` without a data dir.
+    pub(crate) fn message_guard(&self, seq: u64) -> Option<crate::core::outbox::DoneGuard> {
+        let journal = std::sync::Arc::clone(&self.data_dir.get()?.dir.journal);
+        Some(crate::core::outbox::DoneGuard::new(move || {
+            journal.submit(vec![Change::Delete {
+                table: saved::OUTBOX,
+                key: saved::message_key(seq),
+            }]);
+        }))
+    }
+
+    /// Replaces every table with what `rows` hold (a snapshot), keeping the token key; or,
+    /// when a row does not fit, changes nothing and says which.
+    pub(crate) fn replace(&self, rows: &[Row]) -> Result<(), (Row, String)> {
+        let mut t = self.data.lock();
+        let mut fresh = Tables {
+            ledger: Ledger::default(),
+            idempotency: Idempotency::default(),
+            outbox: Vec::new(),
+            publishing: false,
+            api_events: Vec::new(),
+            ext: t.ext.iter().map(|e| e.fresh()).collect(),
+        };
+        fresh.load(rows).map_err(|(row, why)| (row.clone(), why))?;
+        if let Some(key) = t.get::<Meta>().get(TOKEN_KEY).cloned() {
+            fresh.get_mut::<Meta>().set(TOKEN_KEY, key);
+        }
+        if let Some(d) = self.data_dir.get() {
+            fresh.track(true);
+            fresh.changes();
+            let mut changes = vec![Change::Clear];
+            changes.extend(fresh.rows());
+            d.dir.journal.submit(changes);
+        }
+        *t = fresh;
+        drop(t);
+        self.outbox.clear();
+        self.changes.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Every row of every table but the token key (a snapshot).
+    pub(crate) fn snapshot_rows(&self) -> Vec<Change> {
+        let mut rows = self.read(|t| t.rows());
+        rows.retain(|c| !matches!(c, Change::Put { table, key, .. } if Meta::is_token_key(table, key)));
+        rows
     }
 
     /// Whether the state is kept in a data dir.
@@ -353,14 +443,31 @@ impl Store {
     fn run<R>(&self, f: impl FnOnce(&mut Tables) -> R, fair: bool) -> R {
         let mut tables = self.data.lock();
         let r = f(&mut tables);
-        if let Some(d) = self.data_dir.get() {
-            let offset = i64::try_from(d.clock.offset().as_millis()).unwrap_or(i64::MAX);
-            tables.get_mut::<Meta>().set(CLOCK_OFFSET_MS, offset.into());
-            // Before `commit`, which hands the touched payments on; under the lock, so the
-            // journal's order is the commit order.
-            d.dir.journal.submit(tables.changes());
-        }
-        let queued = tables.commit(&self.outbox);
+        let queued = match self.data_dir.get() {
+            None => tables.commit(&self.outbox),
+            Some(d) => {
+                let offset = i64::try_from(d.clock.offset().as_millis()).unwrap_or(i64::MAX);
+                tables.get_mut::<Meta>().set(CLOCK_OFFSET_MS, offset.into());
+                // Before `commit`, which hands the touched payments on.
+                let mut changes = tables.changes();
+                let messages: Vec<_> = tables
+                    .finish()
+                    .into_iter()
+                    .map(|m| {
+                        let seq = d.next_message.fetch_add(1, Ordering::Relaxed);
+                        let row = saved::message_row(seq, &m);
+                        let saved = row.is_some().then_some(seq);
+                        changes.extend(row);
+                        (saved, m)
+                    })
+                    .collect();
+                // Under the lock: the journal's order is the commit order.
+                d.dir.journal.submit(changes);
+                let queued = !messages.is_empty();
+                self.outbox.push_saved(messages);
+                queued
+            }
+        };
         self.changes.fetch_add(1, Ordering::Relaxed);
         if fair {
             parking_lot::MutexGuard::unlock_fair(tables);
