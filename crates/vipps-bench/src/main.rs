@@ -10,6 +10,7 @@
 //! server that speaks the ePayment API (the emulator, or Prism serving the official spec),
 //! with the same load generator; `bench/run.sh` uses it for the Prism comparison.
 
+mod persist;
 mod recurring;
 
 use futures::stream::{self, StreamExt};
@@ -510,6 +511,9 @@ const USAGE: &str = "usage:
   vipps-bench recurring --emulator-bin PATH [--agreements 100000]
       active monthly agreements with a charge each, then the clock moved a month: time until
       every due charge is processed, memory per agreement, GET throughput meanwhile
+  vipps-bench persist --emulator-bin PATH [--payments 1000000] [--requests 20000]
+      the emulator with and without --data-dir (alternating rounds): POST create, POST capture
+      and GET at concurrency 32; then start-up time and size of a data dir holding N payments
   vipps-bench trivial-server
       a do-nothing axum server answering every request with a fixed payment JSON (the
       machine's ceiling for the comparison tables); prints `listening on URL`";
@@ -779,6 +783,16 @@ async fn run(args: Vec<String>) {
         let bin =
             flag(&args[2..], "--emulator-bin").unwrap_or_else(|| usage_error("recurring: --emulator-bin is required"));
         recurring::run(&bin, flag_num(&args[2..], "--agreements", 100_000)).await;
+        return;
+    }
+    if args.get(1).map(String::as_str) == Some("persist") {
+        let bin = flag(&args[2..], "--emulator-bin").unwrap_or_else(|| usage_error("persist: --emulator-bin is required"));
+        persist::run(
+            &bin,
+            flag_num(&args[2..], "--payments", 1_000_000),
+            flag_num(&args[2..], "--requests", 0),
+        )
+        .await;
         return;
     }
     if args.get(1).map(String::as_str) == Some("trivial-server") {
