@@ -147,7 +147,7 @@ mod tests {
     }
 }
 
-/// A hash map whose changes (`get_mut`, `insert`, `remove`, `values_mut`) record the key;
+/// A hash map whose changes (`get_mut`, `insert`, `remove`, `values_mut_where`) record the key;
 /// reads go through `Deref`.
 #[derive(Debug, Clone)]
 pub(crate) struct TrackedMap<K, V> {
@@ -190,17 +190,6 @@ impl<K: std::hash::Hash + Eq + Ord + Clone, V> TrackedMap<K, V> {
             self.touched.touch(k.clone());
         }
         Some(v)
-    }
-
-    /// Every value, for changing (each key is recorded).
-    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
-        let touched = &mut self.touched;
-        self.map.iter_mut().map(move |(k, v)| {
-            if touched.tracking() {
-                touched.touch(k.clone());
-            }
-            v
-        })
     }
 
     /// The values `keep` selects, for changing (only their keys are recorded: a sweep that
