@@ -39,13 +39,6 @@ fn gap() -> ((String, String), OffsetDateTime) {
     ((String::new(), String::new()), OffsetDateTime::UNIX_EPOCH)
 }
 
-impl Sessions {
-    /// Session number `seq` (from 1), while it is kept.
-    fn numbered(&self, seq: usize) -> Option<&Session> {
-        self.by_seq(seq as u64).map(|(s, _)| s)
-    }
-}
-
 impl Table for Sessions {
     fn clear(&mut self) {
         let tracking = self.by_ref.tracking();
@@ -75,8 +68,8 @@ impl Table for Sessions {
     }
 
     fn rows(&self, out: &mut Vec<Change>) {
-        for seq in 1..=self.order.len() {
-            if let Some(s) = self.numbered(seq) {
+        for seq in 1..=self.order.len() as u64 {
+            if let Some((s, _)) = self.by_seq(seq) {
                 out.push(put(SESSION, index_key(s.seq), s));
             }
         }
@@ -306,7 +299,7 @@ mod tests {
             "the forgotten newest number is not handed out again"
         );
         assert_eq!(fresh.tokens.get("token-c"), Some(&id("c")));
-        assert!(fresh.tokens.get("token-b").is_none());
+        assert!(!fresh.tokens.contains_key("token-b"));
         assert_eq!(fresh.by_seq(3).map(|(s, _)| s.reference.as_str()), Some("c"));
         assert!(fresh.by_seq(2).is_none() && fresh.by_seq(4).is_none());
         assert_eq!(
