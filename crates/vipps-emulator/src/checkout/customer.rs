@@ -220,7 +220,7 @@ pub(crate) async fn shipping_options(
                     Some(ShippingLookup {
                         url,
                         request: req,
-                        used: "dynamic",
+                        used: Used::Dynamic,
                         fallback_reason: None,
                     }),
                 ),
@@ -230,7 +230,7 @@ pub(crate) async fn shipping_options(
                     Some(ShippingLookup {
                         url,
                         request: req,
-                        used: "fixed",
+                        used: Used::Fixed,
                         fallback_reason: Some(why),
                     }),
                 ),
@@ -528,11 +528,7 @@ fn start_payment(
 fn share_profile(s: &mut Session, customer: &CustomerData, addr: &AddressData, with_address: bool) {
     let mobile = crate::core::customer::msisdn(customer.phone_number.as_deref().unwrap_or_default());
     let sub = crate::core::store::customer_sub(&s.msn, &mobile);
-    let scope = if with_address {
-        "name email phoneNumber address"
-    } else {
-        "name email phoneNumber"
-    };
+    let scope = SHARED_SCOPES[usize::from(with_address)];
     let person = Person {
         first_name: customer.first_name.clone().unwrap_or_default(),
         last_name: customer.last_name.clone().unwrap_or_default(),

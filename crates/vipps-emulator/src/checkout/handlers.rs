@@ -131,6 +131,7 @@ pub(super) async fn create_inner(
                     token = random_b64(32);
                 }
                 let session = Session {
+                    seq: 0,
                     msn: m.msn.clone(),
                     merchant_name: m.name.clone(),
                     reference: reference.clone(),

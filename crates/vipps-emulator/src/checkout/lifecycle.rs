@@ -233,7 +233,9 @@ pub(crate) fn sweep(state: &AppState) {
             super::agreement::refresh(state, t, key);
         }
         let (ledger, cs) = t.ledger_and::<Sessions>();
-        for s in cs.by_ref.values_mut().filter(|s| !s.state.is_final()) {
+        // Only the open ones are recorded as changed (with a data dir, a recorded session is
+        // compared with its row at the commit).
+        for s in cs.by_ref.values_mut_where(|s| !s.state.is_final()) {
             settle_and_notify(state, s, ledger, now, &mut out);
         }
         for key in &agreements {

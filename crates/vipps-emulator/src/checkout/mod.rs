@@ -76,6 +76,7 @@ mod errors;
 mod handlers;
 mod lifecycle;
 mod objects;
+mod persist;
 mod request;
 mod state;
 pub(crate) use self::state::{CheckoutExt, CheckoutState, Sessions};

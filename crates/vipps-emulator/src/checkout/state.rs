@@ -1,11 +1,11 @@
 //! The Checkout emulation's data: sessions, their settings and what the dynamic shipping callback was asked.
 
 use crate::core::customer::Person;
+use crate::core::persist::{Saved, TrackedMap};
 use crate::core::state::AppState;
-use crate::core::store::Table;
 use crate::outbound::RetrySchedule;
 use parking_lot::Mutex;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -43,7 +43,7 @@ impl Default for CheckoutSettings {
 }
 
 /// One call of the dynamic shipping callback, as shown by `GET /_emulator/checkout/{reference}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ShippingLookup {
     /// The callback URL.
@@ -51,14 +51,28 @@ pub(crate) struct ShippingLookup {
     /// The address sent.
     pub(crate) request: DynamicShippingRequest,
     /// `dynamic` when the merchant's options were used, else `fixed`.
-    pub(crate) used: &'static str,
+    pub(crate) used: Used,
     /// Why the fixed options were used (`timed out`, `HTTP 500`, `empty answer`, …).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) fallback_reason: Option<String>,
 }
 
+/// Which shipping options the Checkout page offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Used {
+    /// The merchant's answer to the dynamic shipping callback.
+    Dynamic,
+    /// The session's `fixedOptions`.
+    Fixed,
+}
+
+/// The Userinfo scope a customer shares through Checkout, without and with the address (a
+/// session keeps a `&'static str`; the data dir maps it back, see `persist.rs`).
+pub(super) const SHARED_SCOPES: [&str; 2] = ["name email phoneNumber", "name email phoneNumber address"];
+
 /// The agreement of a `SUBSCRIPTION` session, as the session knows it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct SessionAgreement {
     /// `agr_…`.
     pub(super) id: String,
@@ -68,9 +82,12 @@ pub(crate) struct SessionAgreement {
     pub(super) told: bool,
 }
 
-/// One session.
-#[derive(Debug, Clone)]
+/// One session (a row of the data dir, see `persist.rs`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct Session {
+    /// Its creation number (from 1): its row's key, so not in the row.
+    #[serde(skip)]
+    pub(super) seq: u32,
     pub(super) msn: String,
     pub(super) merchant_name: String,
     pub(super) reference: String,
@@ -87,6 +104,7 @@ pub(super) struct Session {
     pub(super) user_info: Option<UserInfo>,
     /// With `requireUserInfo`: what the customer shares (profile, scope words), recorded for
     /// the Userinfo API once they approve.
+    #[serde(with = "super::persist::serde_shared")]
     pub(super) shared: Option<(Person, &'static str)>,
     pub(super) consent: Option<bool>,
     /// The options last offered (address key, options, dynamic or not).
@@ -144,18 +162,23 @@ impl Session {
 
 #[derive(Debug, Default)]
 pub(crate) struct Sessions {
-    pub(super) by_ref: HashMap<(String, String), Session>,
+    /// Changing a session records it (`TrackedMap`), for the data dir.
+    pub(super) by_ref: TrackedMap<(String, String), Session>,
     pub(super) tokens: HashMap<String, (String, String)>,
     /// Every session in creation order, with its creation time (a later session may reuse
     /// the key of one that was forgotten): session `n` (from 1) is `order[n - 1]`, the
     /// dashboard's cursor.
     pub(super) order: Vec<((String, String), OffsetDateTime)>,
+    /// What the data dir holds (see `persist.rs`).
+    pub(super) saved: Saved<(String, String)>,
+    pub(super) saved_count: usize,
 }
 
 impl Sessions {
     /// Adds a new session.
-    pub(super) fn insert(&mut self, key: (String, String), session: Session) {
+    pub(super) fn insert(&mut self, key: (String, String), mut session: Session) {
         self.order.push((key.clone(), session.created_at));
+        session.seq = self.order.len() as u32;
         self.by_ref.insert(key, session);
     }
 
@@ -188,12 +211,6 @@ impl CheckoutState {
     /// Sets the dynamic shipping timeout (8 s by default).
     pub(crate) fn set_dynamic_shipping_timeout(&self, d: Duration) {
         self.update_settings(|s| s.dynamic_shipping_timeout = d);
-    }
-}
-
-impl Table for Sessions {
-    fn clear(&mut self) {
-        *self = Sessions::default();
     }
 }
 

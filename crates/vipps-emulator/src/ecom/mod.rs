@@ -49,6 +49,7 @@ mod consent;
 mod customer;
 mod handlers;
 mod objects;
+mod persist;
 mod request;
 mod state;
 pub(crate) use self::consent::remove_consent;

@@ -11,7 +11,7 @@ use vipps_types::ecom::{
 };
 
 /// Where an order is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Phase {
     /// Waiting for the customer.
     Initiated,
@@ -105,8 +105,8 @@ pub(crate) fn stamp(t: OffsetDateTime) -> String {
 /// order itself waits `payment_expiry_secs` (10 minutes: 5 to act on the link, 5 in the app).
 pub(crate) const LINK_VALID_SECS: i64 = 300;
 
-/// One order.
-#[derive(Debug, Clone)]
+/// One order (a row of the data dir, see `persist.rs`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Order {
     /// Merchant serial number.
     pub(crate) msn: String,
@@ -154,6 +154,9 @@ pub(crate) struct Order {
     pub(crate) captured_at: Option<OffsetDateTime>,
     /// The sales unit uses direct capture: the approval captures everything (`SALE`).
     pub(crate) direct_capture: bool,
+    /// Its creation number (from 1): its row's key, so not in the row.
+    #[serde(skip)]
+    pub(crate) seq: u32,
 }
 
 /// Random 10-digit transaction id.
@@ -196,6 +199,7 @@ impl Order {
             reserved_at: None,
             captured_at: None,
             direct_capture: false,
+            seq: 0,
             request,
         };
         let (amount, text) = (o.request.transaction.amount, o.text());

@@ -2,8 +2,9 @@
 
 use super::order::Order;
 use crate::core::customer::Person;
+use crate::core::persist::{Saved, TrackedMap};
 use crate::core::state::AppState;
-use crate::core::store::{Table, Tables};
+use crate::core::store::Tables;
 use crate::outbound::{Outbound, RetrySchedule};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -14,19 +15,23 @@ use vipps_types::Currency;
 /// The eCom data.
 #[derive(Debug, Default)]
 pub(crate) struct Data {
-    pub(super) orders: HashMap<(String, String), Order>,
+    /// Changing an order records it (`TrackedMap`), for the data dir.
+    pub(super) orders: TrackedMap<(String, String), Order>,
     pub(super) tokens: HashMap<String, (String, String)>,
     /// Every order initiated, by its timeout, earliest first (see [`sweep`]).
     pub(super) deadlines: BinaryHeap<Reverse<(OffsetDateTime, (String, String))>>,
     /// Every order in creation order (orders are never forgotten but by a reset): order `n`
     /// (from 1) is `order[n - 1]`, the dashboard's cursor.
     pub(super) order: Vec<(String, String)>,
+    /// What the data dir holds (see `persist.rs`).
+    pub(super) saved: Saved<(String, String)>,
 }
 
 impl Data {
     /// Adds a new order.
-    pub(super) fn insert(&mut self, key: (String, String), order: Order) {
+    pub(super) fn insert(&mut self, key: (String, String), mut order: Order) {
         self.order.push(key.clone());
+        order.seq = self.order.len() as u32;
         self.orders.insert(key, order);
     }
 
@@ -66,12 +71,6 @@ impl Data {
 
     pub(super) fn by_token(&self, token: &str) -> Option<(String, String)> {
         self.tokens.get(token).cloned()
-    }
-}
-
-impl Table for Data {
-    fn clear(&mut self) {
-        *self = Data::default();
     }
 }
 

@@ -33,6 +33,7 @@ use axum::Router;
 mod fan_out;
 mod handlers;
 mod objects;
+mod persist;
 mod state;
 pub(crate) use self::fan_out::can_resend;
 use self::handlers::*;

@@ -1,9 +1,11 @@
 //! The Webhooks API's data: the registrations (a table of the store), the retry schedule, the limits.
 
+use super::persist::Hooks;
+use crate::core::persist::Saved;
 use crate::core::state::AppState;
-use crate::core::store::Table;
 use crate::outbound::RetrySchedule;
 use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -31,10 +33,13 @@ pub(crate) struct WebhooksState {
 /// The registrations, a table of the store.
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
-    /// Oldest first.
-    pub(super) hooks: Vec<Registration>,
+    /// Oldest first (in `seq` order).
+    pub(super) hooks: Hooks,
     /// The `seq` of the last registration (the dashboard's cursor).
     pub(super) last_seq: u64,
+    /// What the data dir holds (see `persist.rs`).
+    pub(super) saved: Saved<u64>,
+    pub(super) saved_last_seq: u64,
 }
 
 impl Registry {
@@ -46,18 +51,22 @@ impl Registry {
     }
 }
 
-#[derive(Clone)]
+#[derive(Clone, Serialize, Deserialize)]
 pub(super) struct Registration {
     pub(super) id: String,
     pub(super) msn: String,
     pub(super) url: String,
     pub(super) events: Vec<WebhookEventType>,
+    /// Persisted: a restarted emulator signs with the secret the merchant was given.
+    #[serde(with = "crate::core::persist::serde_arc_str")]
     pub(super) secret: Arc<str>,
     /// When the first delivery attempt failed since the last one that succeeded.
     pub(super) failing_since: Option<OffsetDateTime>,
     /// When it was registered.
     pub(super) created: OffsetDateTime,
-    /// Its place in registration order (1, 2, …; never reused until a reset).
+    /// Its place in registration order (1, 2, …; never reused until a reset). The key of its
+    /// row, so not in the row's value.
+    #[serde(skip)]
     pub(super) seq: u64,
 }
 
@@ -90,12 +99,6 @@ impl WebhooksState {
     /// Sets the retry schedule of deliveries queued from now on.
     pub(crate) fn set_retry_schedule(&self, schedule: RetrySchedule) {
         *self.schedule.lock() = Some(schedule);
-    }
-}
-
-impl Table for Registry {
-    fn clear(&mut self) {
-        *self = Registry::default();
     }
 }
 

@@ -4,10 +4,12 @@
 //! One emulator per data dir: the dir's lock file is held for as long as the emulator runs.
 
 mod journal;
+mod saved;
 mod schema;
 mod tracked;
 
 pub(crate) use journal::{Change, Journal};
+pub(crate) use saved::Saved;
 pub(crate) use tracked::{Touched, Tracked, TrackedMap};
 
 use std::fs::File;

@@ -147,7 +147,7 @@ mod tests {
     }
 }
 
-/// A hash map whose changes (`get_mut`, `insert`, `remove`, `values_mut`) record the key;
+/// A hash map whose changes (`get_mut`, `insert`, `remove`, `values_mut_where`) record the key;
 /// reads go through `Deref`.
 #[derive(Debug, Clone)]
 pub(crate) struct TrackedMap<K, V> {
@@ -168,28 +168,38 @@ impl<K: std::hash::Hash + Eq + Ord + Clone, V> TrackedMap<K, V> {
     /// The value of `k`, for changing.
     pub(crate) fn get_mut(&mut self, k: &K) -> Option<&mut V> {
         let v = self.map.get_mut(k)?;
-        self.touched.touch(k.clone());
+        // Checked first: in memory the key is not even cloned.
+        if self.touched.tracking() {
+            self.touched.touch(k.clone());
+        }
         Some(v)
     }
 
     /// Sets `k`.
     pub(crate) fn insert(&mut self, k: K, v: V) -> Option<V> {
-        self.touched.touch(k.clone());
+        if self.touched.tracking() {
+            self.touched.touch(k.clone());
+        }
         self.map.insert(k, v)
     }
 
     /// Removes `k`.
     pub(crate) fn remove(&mut self, k: &K) -> Option<V> {
         let v = self.map.remove(k)?;
-        self.touched.touch(k.clone());
+        if self.touched.tracking() {
+            self.touched.touch(k.clone());
+        }
         Some(v)
     }
 
-    /// Every value, for changing (each key is recorded).
-    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
+    /// The values `keep` selects, for changing (only their keys are recorded: a sweep that
+    /// looks at every value but changes few must not mark them all).
+    pub(crate) fn values_mut_where(&mut self, keep: impl Fn(&V) -> bool) -> impl Iterator<Item = &mut V> {
         let touched = &mut self.touched;
-        self.map.iter_mut().map(move |(k, v)| {
-            touched.touch(k.clone());
+        self.map.iter_mut().filter(move |(_, v)| keep(v)).map(move |(k, v)| {
+            if touched.tracking() {
+                touched.touch(k.clone());
+            }
             v
         })
     }
@@ -197,6 +207,11 @@ impl<K: std::hash::Hash + Eq + Ord + Clone, V> TrackedMap<K, V> {
     /// Starts or stops recording changes.
     pub(crate) fn track(&mut self, on: bool) {
         self.touched.track(on);
+    }
+
+    /// Whether changes are recorded.
+    pub(crate) fn tracking(&self) -> bool {
+        self.touched.tracking()
     }
 
     /// The keys changed since the last call, each once, in order.
@@ -214,5 +229,32 @@ impl<K, V> Deref for TrackedMap<K, V> {
     type Target = std::collections::HashMap<K, V>;
     fn deref(&self) -> &Self::Target {
         &self.map
+    }
+}
+
+#[cfg(test)]
+mod map_tests {
+    use super::*;
+
+    #[test]
+    fn only_changes_are_recorded_and_only_while_tracking() {
+        let mut m: TrackedMap<u32, u32> = TrackedMap::default();
+        m.insert(1, 10);
+        m.insert(2, 20);
+        m.insert(3, 30);
+        assert!(m.take_touched().is_empty());
+        m.track(true);
+        assert!(m.tracking());
+        let _ = m.get(&1);
+        for v in m.values_mut_where(|v| *v > 15) {
+            *v += 1;
+        }
+        assert_eq!(m.take_touched(), [2, 3]);
+        m.remove(&1);
+        m.remove(&9);
+        *m.get_mut(&2).unwrap() += 1;
+        assert_eq!(m.take_touched(), [1, 2]);
+        m.restore(4, 40);
+        assert!(m.take_touched().is_empty());
     }
 }

@@ -1,0 +1,247 @@
+//! The eCom orders' rows in the data dir: `ecom.order` by creation number (from 1; orders are
+//! forgotten only by a reset, so the numbers have no gaps). The tokens, the timeouts still
+//! waiting and the creation order are rebuilt from them.
+
+use super::order::{Order, Phase};
+use super::state::Data;
+use crate::core::persist::{index_key, parse_index, put, value, Change, Row};
+use crate::core::store::Table;
+use std::cmp::Reverse;
+
+const ORDER: &str = "ecom.order";
+
+impl Table for Data {
+    fn clear(&mut self) {
+        let tracking = self.orders.tracking();
+        *self = Data::default();
+        self.orders.track(tracking);
+    }
+
+    fn track(&mut self, on: bool) {
+        self.orders.track(on);
+    }
+
+    fn changes(&mut self, out: &mut Vec<Change>) {
+        for id in self.orders.take_touched() {
+            match self.orders.get(&id) {
+                // Reads go through `get_mut` too (a read settles the timeout): `saved` writes
+                // only what differs from the row.
+                Some(o) => self.saved.put(ORDER, &id, index_key(o.seq), o, out),
+                None => self.saved.delete(ORDER, &id, out),
+            }
+        }
+    }
+
+    fn rows(&self, out: &mut Vec<Change>) {
+        for o in self.order.iter().filter_map(|id| self.orders.get(id)) {
+            out.push(put(ORDER, index_key(o.seq), o));
+        }
+    }
+
+    fn load(&mut self, row: &Row) -> Result<bool, String> {
+        if row.table != ORDER {
+            return Ok(false);
+        }
+        let mut o: Order = value(row)?;
+        let seq = parse_index(row)?;
+        // Rows come in key order, and no order is forgotten but by a reset.
+        if seq != self.order.len() + 1 {
+            return Err(format!("expected order number {}", self.order.len() + 1));
+        }
+        o.seq = seq as u32;
+        let id = (o.msn.clone(), o.order_id.clone());
+        if self.orders.contains_key(&id) || self.tokens.contains_key(&o.token) {
+            return Err("a second order with the same id or token".into());
+        }
+        self.tokens.insert(o.token.clone(), id.clone());
+        // `Approving` may fall back to `Initiated` (the merchant gave no shipping option).
+        if matches!(o.phase, Phase::Initiated | Phase::Approving) {
+            self.deadlines.push(Reverse((o.expires_at, id.clone())));
+        }
+        self.order.push(id.clone());
+        self.saved.loaded(id.clone(), row);
+        self.orders.restore(id, o);
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::OffsetDateTime;
+    use vipps_types::ecom::{InitiatePaymentRequest, InitiateTransaction, MerchantInfo};
+
+    const MSN: &str = "123456";
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000)
+    }
+
+    /// An order initiated as the initiate handler does it.
+    fn initiate(d: &mut Data, id: &str, amount: i64) {
+        let req = InitiatePaymentRequest {
+            merchant_info: MerchantInfo {
+                merchant_serial_number: MSN.into(),
+                callback_prefix: "https://example.com/cb".into(),
+                fall_back: "https://example.com/fb".into(),
+                ..Default::default()
+            },
+            transaction: InitiateTransaction {
+                amount,
+                order_id: id.into(),
+                transaction_text: "Socks".into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let expires = now() + time::Duration::minutes(10);
+        let token = format!("token-{id}");
+        let o = Order::new(MSN, req, token.clone(), format!("u/{id}"), "", now(), expires);
+        let key = (MSN.to_owned(), id.to_owned());
+        d.tokens.insert(token, key.clone());
+        d.deadlines.push(Reverse((expires, key.clone())));
+        d.insert(key, o);
+    }
+
+    fn keys(out: &[Change]) -> Vec<String> {
+        out.iter()
+            .map(|c| match c {
+                Change::Put { table, key, .. } => format!("put {table}/{key}"),
+                Change::Delete { table, key } => format!("delete {table}/{key}"),
+                Change::Clear => "clear".into(),
+            })
+            .collect()
+    }
+
+    fn reload(d: &Data) -> Result<Data, String> {
+        let mut rows = Vec::new();
+        d.rows(&mut rows);
+        let mut fresh = Data::default();
+        for c in rows {
+            let Change::Put { table, key, value } = c else {
+                unreachable!()
+            };
+            let row = Row {
+                table: table.into(),
+                key,
+                value,
+            };
+            assert!(fresh.load(&row)?);
+        }
+        fresh.loaded()?;
+        Ok(fresh)
+    }
+
+    #[test]
+    fn changes_are_the_orders_that_changed() {
+        let mut d = Data::default();
+        d.track(true);
+        for id in ["a", "b", "c"] {
+            initiate(&mut d, id, 1000);
+        }
+        let mut out = Vec::new();
+        d.changes(&mut out);
+        assert_eq!(
+            keys(&out),
+            [
+                "put ecom.order/0000000001",
+                "put ecom.order/0000000002",
+                "put ecom.order/0000000003"
+            ]
+        );
+
+        // A read (which settles the timeout through `get_mut`) writes nothing.
+        out.clear();
+        let mut cbs = Vec::new();
+        assert!(d.order(MSN, "a", now(), &mut cbs).is_some());
+        d.changes(&mut out);
+        assert!(out.is_empty(), "{out:?}");
+
+        // Approve and capture b; c times out in the sweep.
+        d.order(MSN, "b", now(), &mut cbs)
+            .unwrap()
+            .reserve(None, None, "", now());
+        d.order(MSN, "b", now(), &mut cbs)
+            .unwrap()
+            .capture(Some(400), "x", "r1", now())
+            .unwrap();
+        d.order(MSN, "a", now(), &mut cbs)
+            .unwrap()
+            .reserve(None, None, "", now());
+        let later = now() + time::Duration::minutes(11);
+        assert_eq!(d.expire_due(later, 10, &mut cbs), 3);
+        d.changes(&mut out);
+        assert_eq!(
+            keys(&out),
+            [
+                "put ecom.order/0000000001",
+                "put ecom.order/0000000002",
+                "put ecom.order/0000000003"
+            ]
+        );
+        assert!(matches!(&out[1], Change::Put { value, .. } if value.contains("\"captured\":400")));
+        assert!(matches!(&out[2], Change::Put { value, .. } if value.contains("Rejected")));
+
+        out.clear();
+        d.clear();
+        initiate(&mut d, "z", 5);
+        d.changes(&mut out);
+        assert_eq!(keys(&out), ["put ecom.order/0000000001"], "tracking survives a reset");
+    }
+
+    #[test]
+    fn rows_round_trip_and_rebuild_the_indexes() {
+        let mut d = Data::default();
+        for id in ["a", "b", "c"] {
+            initiate(&mut d, id, 1000);
+        }
+        let mut cbs = Vec::new();
+        let b = d.order(MSN, "b", now(), &mut cbs).unwrap();
+        b.reserve(None, None, "", now());
+        b.capture(None, "x", "r1", now()).unwrap();
+        let fresh = reload(&d).unwrap();
+        let (mut a, mut z) = (Vec::new(), Vec::new());
+        d.rows(&mut a);
+        fresh.rows(&mut z);
+        assert_eq!(a, z);
+        assert_eq!(fresh.order, d.order);
+        assert_eq!(fresh.by_token("token-c"), Some((MSN.to_owned(), "c".to_owned())));
+        // Only the orders still waiting time out.
+        let mut fresh = fresh;
+        let later = now() + time::Duration::minutes(11);
+        assert_eq!(fresh.deadlines.len(), 2);
+        fresh.expire_due(later, 10, &mut cbs);
+        assert_eq!(fresh.orders[&(MSN.to_owned(), "a".to_owned())].phase, Phase::Rejected);
+        assert_eq!(fresh.orders[&(MSN.to_owned(), "b".to_owned())].phase, Phase::Reserved);
+    }
+
+    #[test]
+    fn bad_rows_are_refused() {
+        let mut d = Data::default();
+        initiate(&mut d, "a", 1000);
+        let mut rows = Vec::new();
+        d.rows(&mut rows);
+        let Change::Put { value, .. } = &rows[0] else {
+            unreachable!()
+        };
+        let row = |key: &str, value: &str| Row {
+            table: ORDER.into(),
+            key: key.into(),
+            value: value.into(),
+        };
+        assert!(Data::default().load(&row("0000000001", "{broken")).is_err());
+        assert!(Data::default().load(&row("one", value)).is_err());
+        // A gap: order 1 is missing.
+        assert!(Data::default().load(&row("0000000002", value)).is_err());
+        // The same order twice.
+        let mut fresh = Data::default();
+        assert_eq!(fresh.load(&row("0000000001", value)), Ok(true));
+        assert!(fresh.load(&row("0000000002", value)).is_err());
+        let other = Row {
+            table: "ecom.orders".into(),
+            key: "1".into(),
+            value: "{}".into(),
+        };
+        assert_eq!(Data::default().load(&other), Ok(false));
+    }
+}
