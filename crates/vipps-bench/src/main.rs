@@ -786,7 +786,8 @@ async fn run(args: Vec<String>) {
         return;
     }
     if args.get(1).map(String::as_str) == Some("persist") {
-        let bin = flag(&args[2..], "--emulator-bin").unwrap_or_else(|| usage_error("persist: --emulator-bin is required"));
+        let bin =
+            flag(&args[2..], "--emulator-bin").unwrap_or_else(|| usage_error("persist: --emulator-bin is required"));
         persist::run(
             &bin,
             flag_num(&args[2..], "--payments", 1_000_000),

@@ -25,7 +25,11 @@ impl Drop for Dir {
 }
 
 fn fresh_dir(name: &str) -> Dir {
-    Dir(std::env::temp_dir().join(format!("vipps-bench-{name}-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple())))
+    Dir(std::env::temp_dir().join(format!(
+        "vipps-bench-{name}-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    )))
 }
 
 /// POST create, POST capture (of payments approved beforehand) and GET on a fresh emulator,
@@ -33,16 +37,37 @@ fn fresh_dir(name: &str) -> Dir {
 async fn round(bin: &str, persisted: bool, n: usize) -> (Stats, Stats, Stats) {
     let dir = fresh_dir("round");
     let dir_arg = dir.0.to_string_lossy().into_owned();
-    let args: Vec<&str> = if persisted { vec!["--data-dir", &dir_arg] } else { vec![] };
+    let args: Vec<&str> = if persisted {
+        vec!["--data-dir", &dir_arg]
+    } else {
+        vec![]
+    };
     let emu = start_emulator_with(bin, &args);
     let http = reqwest::Client::new();
-    let token = Arc::new(sdk(&emu.base).access_token().await.expect("a token").expose().to_owned());
+    let token = Arc::new(
+        sdk(&emu.base)
+            .access_token()
+            .await
+            .expect("a token")
+            .expose()
+            .to_owned(),
+    );
     let url = format!("{}/epayment/v1/payments", emu.base);
     let create = load(CONCURRENCY, n, |i| {
-        raw_post(http.clone(), token.clone(), url.clone(), create_body(format!("bench-create-{i:08}")))
+        raw_post(
+            http.clone(),
+            token.clone(),
+            url.clone(),
+            create_body(format!("bench-create-{i:08}")),
+        )
     })
     .await;
-    seed(&http, &emu.base, serde_json::json!({"payments": n, "prefix": "capture", "authorized": true})).await;
+    seed(
+        &http,
+        &emu.base,
+        serde_json::json!({"payments": n, "prefix": "capture", "authorized": true}),
+    )
+    .await;
     let capture_body = r#"{"modificationAmount":{"currency":"NOK","value":100}}"#.to_owned();
     let capture = load(CONCURRENCY, n, |i| {
         let url = format!("{}/epayment/v1/payments/capture-{i:08}/capture", emu.base);
@@ -58,7 +83,13 @@ async fn round(bin: &str, persisted: bool, n: usize) -> (Stats, Stats, Stats) {
 
 fn dir_bytes(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
-        .map(|entries| entries.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
         .unwrap_or(0)
 }
 
@@ -74,14 +105,23 @@ pub(crate) async fn run(bin: &str, payments: usize, requests: usize) {
     println!("| measure, concurrency {CONCURRENCY}, {requests} requests | in memory req/s (p50, p99 µs) | `--data-dir` req/s (p50, p99 µs) | persisted ÷ memory |");
     println!("|---|---|---|---|");
     for (name, f) in [
-        ("POST create", (|r: &(Stats, Stats, Stats)| r.0) as fn(&(Stats, Stats, Stats)) -> Stats),
+        (
+            "POST create",
+            (|r: &(Stats, Stats, Stats)| r.0) as fn(&(Stats, Stats, Stats)) -> Stats,
+        ),
         ("POST capture", |r| r.1),
         ("GET payment", |r| r.2),
     ] {
         let (m, d) = (pick(&memory, f), pick(&disk, f));
         println!(
             "| {name} | {:.0} ({:.0}, {:.0}) | {:.0} ({:.0}, {:.0}) | {:.2} |",
-            m.rps, m.p50_us, m.p99_us, d.rps, d.p50_us, d.p99_us, d.rps / m.rps
+            m.rps,
+            m.p50_us,
+            m.p99_us,
+            d.rps,
+            d.p50_us,
+            d.p99_us,
+            d.rps / m.rps
         );
     }
 
@@ -95,7 +135,12 @@ pub(crate) async fn run(bin: &str, payments: usize, requests: usize) {
     let mut chunk = 0;
     while left > 0 {
         let n = left.min(200_000);
-        seed(&http, &emu.base, serde_json::json!({"payments": n, "prefix": format!("big{chunk:02}")})).await;
+        seed(
+            &http,
+            &emu.base,
+            serde_json::json!({"payments": n, "prefix": format!("big{chunk:02}")}),
+        )
+        .await;
         left -= n;
         chunk += 1;
     }
@@ -110,11 +155,21 @@ pub(crate) async fn run(bin: &str, payments: usize, requests: usize) {
     startups.sort();
     println!();
     println!("| a data dir holding {payments} payments | value |\n|---|---|");
-    println!("| filled through `POST /_emulator/seed` (200,000 a call) | {:.1} s |", filled.as_secs_f64());
-    println!("| files in the data dir per payment | {:.0} bytes |", bytes as f64 / payments as f64);
+    println!(
+        "| filled through `POST /_emulator/seed` (200,000 a call) | {:.1} s |",
+        filled.as_secs_f64()
+    );
+    println!(
+        "| files in the data dir per payment | {:.0} bytes |",
+        bytes as f64 / payments as f64
+    );
     println!(
         "| start-up on it (spawn → `listening on`), median of 3 | {:.2} s (runs {}) |",
         startups[1].as_secs_f64(),
-        startups.iter().map(|d| format!("{:.2}", d.as_secs_f64())).collect::<Vec<_>>().join(", ")
+        startups
+            .iter()
+            .map(|d| format!("{:.2}", d.as_secs_f64()))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
 }

@@ -42,7 +42,9 @@ fn start(dir: &Path, config: &Path) -> (Server, String) {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let url = line
         .trim()
         .strip_prefix("listening on ")
@@ -61,7 +63,10 @@ async fn receiver() -> (String, Received, Arc<Mutex<String>>, Arc<AtomicBool>) {
     let forged = Arc::new(AtomicBool::new(false));
     let (r, s, f) = (received.clone(), secret.clone(), forged.clone());
     let app = axum::Router::new().fallback(
-        move |method: axum::http::Method, uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+        move |method: axum::http::Method,
+              uri: axum::http::Uri,
+              headers: axum::http::HeaderMap,
+              body: axum::body::Bytes| {
             let (r, s, f) = (r.clone(), s.clone(), f.clone());
             async move {
                 let verifier = WebhookVerifier::new(s.lock().unwrap().clone()).unwrap();
@@ -110,7 +115,10 @@ impl Api {
             .await
             .unwrap();
         assert_eq!(r.status(), 200);
-        r.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned()
+        r.json::<Value>().await.unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// A call; its status, or `None` when no answer came (the emulator died).
@@ -134,8 +142,13 @@ impl Api {
     async fn create(&self, reference: &str) -> Option<u16> {
         let body = json!({"amount": {"currency": "NOK", "value": 1000}, "paymentMethod": {"type": "WALLET"},
             "reference": reference, "userFlow": "WEB_REDIRECT", "returnUrl": "https://example.com/return"});
-        self.call(reqwest::Method::POST, "/epayment/v1/payments", Some(&format!("create-{reference}")), Some(body))
-            .await
+        self.call(
+            reqwest::Method::POST,
+            "/epayment/v1/payments",
+            Some(&format!("create-{reference}")),
+            Some(body),
+        )
+        .await
     }
 
     async fn approve(&self, reference: &str) -> Option<u16> {
@@ -152,8 +165,13 @@ impl Api {
     async fn modify(&self, reference: &str, op: &str, value: i64) -> Option<u16> {
         let path = format!("/epayment/v1/payments/{reference}/{op}");
         let body = json!({"modificationAmount": {"currency": "NOK", "value": value}});
-        self.call(reqwest::Method::POST, &path, Some(&format!("{op}-{reference}")), Some(body))
-            .await
+        self.call(
+            reqwest::Method::POST,
+            &path,
+            Some(&format!("{op}-{reference}")),
+            Some(body),
+        )
+        .await
     }
 
     async fn get(&self, reference: &str) -> Option<Value> {
@@ -210,9 +228,43 @@ async fn work(api: Api, worker: usize, acked: Acked, attempted: Arc<Mutex<HashSe
     }
 }
 
+/// Registers webhooks (to an address nobody listens on, for an event no payment here causes)
+/// one after the other until the emulator stops answering; the ids answered 201.
+async fn register_until_killed(api: Api, registered: Arc<Mutex<Vec<String>>>) {
+    for n in 0..20 {
+        let body =
+            json!({"url": format!("https://example.com/hook-{n}"), "events": ["epayments.payment.terminated.v1"]});
+        let Ok(r) = api
+            .http
+            .post(format!("{}/webhooks/v1/webhooks", api.base))
+            .bearer_auth(&api.token)
+            .header("Ocp-Apim-Subscription-Key", &m().subscription_key)
+            .header("Merchant-Serial-Number", &m().msn)
+            .json(&body)
+            .send()
+            .await
+        else {
+            return;
+        };
+        if r.status() != 201 {
+            return;
+        }
+        let Ok(v) = r.json::<Value>().await else { return };
+        registered
+            .lock()
+            .unwrap()
+            .push(v["id"].as_str().unwrap_or_default().to_owned());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_sigkill_every_acknowledged_change_is_there_once_and_owed_webhooks_arrive() {
-    let dir = Dir(std::env::temp_dir().join(format!("vipps-crash-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple())));
+    let dir = Dir(std::env::temp_dir().join(format!(
+        "vipps-crash-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    )));
     std::fs::create_dir_all(&dir.0).unwrap();
     let config = dir.0.join("config.json");
     std::fs::write(
@@ -226,7 +278,11 @@ async fn after_sigkill_every_acknowledged_change_is_there_once_and_owed_webhooks
     let (server, base) = start(&data, &config);
     let http = reqwest::Client::new();
     let token = Api::token(&http, &base).await;
-    let api = Api { http: http.clone(), base: base.clone(), token: token.clone() };
+    let api = Api {
+        http: http.clone(),
+        base: base.clone(),
+        token: token.clone(),
+    };
     let r = http
         .post(format!("{base}/webhooks/v1/webhooks"))
         .bearer_auth(&token)
@@ -241,11 +297,17 @@ async fn after_sigkill_every_acknowledged_change_is_there_once_and_owed_webhooks
 
     let acked: Acked = Arc::default();
     let attempted: Arc<Mutex<HashSet<String>>> = Arc::default();
-    let workers: Vec<_> = (0..WORKERS)
+    let mut workers: Vec<_> = (0..WORKERS)
         .map(|w| tokio::spawn(work(api.clone(), w, acked.clone(), attempted.clone())))
         .collect();
+    // Webhook registrations come and go meanwhile: the ones answered 201 must survive.
+    let registered: Arc<Mutex<Vec<String>>> = Arc::default();
+    workers.push(tokio::spawn(register_until_killed(api.clone(), registered.clone())));
     // A moment that is not chosen by the test: somewhere in the first 1.5 s of load.
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
     tokio::time::sleep(Duration::from_millis(400 + u64::from(nanos % 1100))).await;
     let mut server = server;
     server.0.kill().unwrap(); // SIGKILL
@@ -260,8 +322,37 @@ async fn after_sigkill_every_acknowledged_change_is_there_once_and_owed_webhooks
     let (_server, base) = start(&data, &config);
     // The old token is still accepted: the signing key is part of the data.
     let api = Api { http, base, token };
+    let webhooks: Value = {
+        let r = api
+            .http
+            .get(format!("{}/webhooks/v1/webhooks", api.base))
+            .bearer_auth(&api.token)
+            .header("Ocp-Apim-Subscription-Key", &m().subscription_key)
+            .header("Merchant-Serial-Number", &m().msn)
+            .send()
+            .await
+            .unwrap();
+        r.json().await.unwrap()
+    };
+    let ids: HashSet<&str> = webhooks["webhooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["id"].as_str().unwrap())
+        .collect();
+    let registered = registered.lock().unwrap().clone();
+    assert!(!registered.is_empty(), "registrations were made during the load");
+    for id in &registered {
+        assert!(
+            ids.contains(id.as_str()),
+            "webhook {id} was registered (201) but is gone"
+        );
+    }
     for (reference, steps) in &acked {
-        let p = api.get(reference).await.unwrap_or_else(|| panic!("{reference} was created (201) but is gone"));
+        let p = api
+            .get(reference)
+            .await
+            .unwrap_or_else(|| panic!("{reference} was created (201) but is gone"));
         let agg = &p["aggregate"];
         if steps.contains(&"approve") {
             assert_ne!(p["state"], "CREATED", "{reference}: approved but {p}");
@@ -279,8 +370,15 @@ async fn after_sigkill_every_acknowledged_change_is_there_once_and_owed_webhooks
         assert!(status == 201 || status == 200, "{reference}: create again {status}");
         let approved = api.approve(reference).await.unwrap();
         let p = api.get(reference).await.unwrap();
-        assert!(approved == 200 || p["state"] != "CREATED", "{reference}: {approved} {p}");
-        assert_eq!(api.modify(reference, "capture", CAPTURE).await, Some(200), "{reference}");
+        assert!(
+            approved == 200 || p["state"] != "CREATED",
+            "{reference}: {approved} {p}"
+        );
+        assert_eq!(
+            api.modify(reference, "capture", CAPTURE).await,
+            Some(200),
+            "{reference}"
+        );
         assert_eq!(api.modify(reference, "refund", REFUND).await, Some(200), "{reference}");
         let p = api.get(reference).await.unwrap();
         assert_eq!(p["aggregate"]["capturedAmount"]["value"], CAPTURE, "{reference}: {p}");

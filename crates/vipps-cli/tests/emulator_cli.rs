@@ -121,3 +121,44 @@ fn server_limit_flags_are_checked_and_override_the_file() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_second_emulator_on_the_same_data_dir_is_refused_with_a_clear_message() {
+    let dir = std::env::temp_dir().join(format!(
+        "vipps-cli-lock-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    let dir_arg = dir.to_string_lossy().into_owned();
+    let (_first, _addr, _) = start(&["--data-dir", &dir_arg], None);
+    let second = Command::new(BIN)
+        .args(["emulator", "--port", "0", "--data-dir", &dir_arg])
+        .env_remove("VIPPS_EMULATOR_CONTROL_TOKEN")
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(err.contains("is in use by another emulator"), "{err}");
+    // A file that is not the emulator's is refused and left as it was.
+    let other = dir.join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("emulator.sqlite3"), b"not a database at all, just text").unwrap();
+    let out = Command::new(BIN)
+        .args(["emulator", "--port", "0", "--data-dir"])
+        .arg(&other)
+        .env_remove("VIPPS_EMULATOR_CONTROL_TOKEN")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("damaged") || err.contains("not a vipps emulator database"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(other.join("emulator.sqlite3")).unwrap(),
+        b"not a database at all, just text"
+    );
+    drop(_first);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -8,7 +8,7 @@ use crate::core::error::ApiError;
 use crate::core::jwt::TokenSigner;
 use crate::core::persist::{DataDir, PersistError, Row};
 use crate::core::state::{AppState, Registered};
-use crate::core::store::{Meta, CLOCK_OFFSET_MS, FAULTS, TOKEN_KEY};
+use crate::core::store::{Meta, CLOCK_OFFSET_MS, FAULTS, META_TABLE, TOKEN_KEY};
 use crate::webhooks::WebhooksExt;
 use crate::{auth, checkout, control, ecom, epayment, outbound, pages, recurring, web, webhooks};
 use axum::response::{IntoResponse, Response};
@@ -32,8 +32,8 @@ impl AppState {
     /// [`crate::router`]). Refused while another emulator uses `dir`, and for a file that is
     /// not the emulator's, is damaged, or was written by a newer emulator.
     pub fn open(config: EmulatorConfig, clock: Clock, dir: &std::path::Path) -> Result<Self, PersistError> {
-        let (data_dir, rows) = DataDir::open(dir)?;
-        let saved = saved_meta(&rows);
+        let data_dir = DataDir::open(dir)?;
+        let saved = saved_meta(&data_dir.rows_of(META_TABLE)?);
         let signer = saved.token_key.map_or_else(TokenSigner::random, TokenSigner::from_key);
         let state = Self::assembled(config, clock.clone(), signer);
         if let Some(ms) = saved.clock_offset_ms {
@@ -43,7 +43,7 @@ impl AppState {
         if let Some(f) = saved.faults {
             state.faults().set(f);
         }
-        state.store().attach(data_dir, &rows, clock)?;
+        state.store().attach(data_dir, clock)?;
         let key = hex(&state.signer().key());
         state
             .store()

@@ -243,12 +243,12 @@ pub(crate) struct AuthorizedDetails {
     pub(crate) capture_guaranteed_until: Option<OffsetDateTime>,
 }
 
-/// A message as a data dir keeps it (see `saved.rs` in the store).
+/// A message as a data dir keeps it (see `store/unfinished.rs`).
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub(crate) enum SavedMessage {
     /// A delivery the transaction queued (a callback).
-    Deliver(SavedOutbound),
+    Deliver(Box<SavedOutbound>),
     /// Payment events to fan out.
     PaymentEvents { events: Vec<PublishedEvent> },
     /// Other APIs' events to fan out.
@@ -306,7 +306,7 @@ impl Message {
                 if o.sign.is_some() || o.on_attempt.is_some() {
                     return None;
                 }
-                SavedMessage::Deliver(SavedOutbound {
+                SavedMessage::Deliver(Box::new(SavedOutbound {
                     kind: o.kind.to_owned(),
                     msn: o.msn.clone(),
                     reference: o.reference.clone(),
@@ -318,7 +318,7 @@ impl Message {
                     schedule: o.schedule.clone(),
                     ordering_key: o.ordering_key.clone(),
                     blocks_later: o.blocks_later,
-                })
+                }))
             }
             Message::PaymentEvents(events) => SavedMessage::PaymentEvents { events: events.clone() },
             Message::ApiEvents(events) => SavedMessage::ApiEvents {

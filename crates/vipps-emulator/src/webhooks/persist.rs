@@ -4,57 +4,12 @@
 //! deleted).
 
 use super::state::{Registration, Registry};
-use crate::core::persist::{put, value, Change, Row, Touched};
+use crate::core::persist::{put, value, Change, Row};
 use crate::core::store::Table;
-use std::ops::{Deref, Index, IndexMut};
 
 const WEBHOOK: &str = "webhook";
 const LAST_SEQ: &str = "webhook.last_seq";
 const LAST_SEQ_KEY: &str = "last";
-
-/// The registrations, oldest first. Changing one goes through `IndexMut`, `push` or `remove`,
-/// which record its `seq`; reads go through `Deref`.
-#[derive(Debug, Default)]
-pub(super) struct Hooks {
-    list: Vec<Registration>,
-    touched: Touched<u64>,
-}
-
-impl Hooks {
-    /// Appends a registration (numbered already).
-    pub(super) fn push(&mut self, r: Registration) {
-        self.touched.touch(r.seq);
-        self.list.push(r);
-    }
-
-    /// Removes the registration at `i`.
-    pub(super) fn remove(&mut self, i: usize) -> Registration {
-        let r = self.list.remove(i);
-        self.touched.touch(r.seq);
-        r
-    }
-}
-
-impl Deref for Hooks {
-    type Target = [Registration];
-    fn deref(&self) -> &[Registration] {
-        &self.list
-    }
-}
-
-impl Index<usize> for Hooks {
-    type Output = Registration;
-    fn index(&self, i: usize) -> &Registration {
-        &self.list[i]
-    }
-}
-
-impl IndexMut<usize> for Hooks {
-    fn index_mut(&mut self, i: usize) -> &mut Registration {
-        self.touched.touch(self.list[i].seq);
-        &mut self.list[i]
-    }
-}
 
 fn seq_key(seq: u64) -> String {
     format!("{seq:010}")

@@ -1,7 +1,7 @@
 //! The Webhooks API's data: the registrations (a table of the store), the retry schedule, the limits.
 
-use super::persist::Hooks;
-use crate::core::persist::Saved;
+use crate::core::persist::{Saved, Touched};
+use std::ops::{Deref, Index, IndexMut};
 use crate::core::state::AppState;
 use crate::outbound::RetrySchedule;
 use parking_lot::Mutex;
@@ -112,5 +112,49 @@ impl WebhooksExt for AppState {
     fn webhooks(&self) -> &WebhooksState {
         self.part::<WebhooksState>()
             .expect("the composition root registers the Webhooks state")
+    }
+}
+
+/// The registrations, oldest first. Changing one goes through `IndexMut`, `push` or `remove`,
+/// which record its `seq`; reads go through `Deref`.
+#[derive(Debug, Default)]
+pub(super) struct Hooks {
+    pub(super) list: Vec<Registration>,
+    pub(super) touched: Touched<u64>,
+}
+
+impl Hooks {
+    /// Appends a registration (numbered already).
+    pub(super) fn push(&mut self, r: Registration) {
+        self.touched.touch(r.seq);
+        self.list.push(r);
+    }
+
+    /// Removes the registration at `i`.
+    pub(super) fn remove(&mut self, i: usize) -> Registration {
+        let r = self.list.remove(i);
+        self.touched.touch(r.seq);
+        r
+    }
+}
+
+impl Deref for Hooks {
+    type Target = [Registration];
+    fn deref(&self) -> &[Registration] {
+        &self.list
+    }
+}
+
+impl Index<usize> for Hooks {
+    type Output = Registration;
+    fn index(&self, i: usize) -> &Registration {
+        &self.list[i]
+    }
+}
+
+impl IndexMut<usize> for Hooks {
+    fn index_mut(&mut self, i: usize) -> &mut Registration {
+        self.touched.touch(self.list[i].seq);
+        &mut self.list[i]
     }
 }

@@ -28,6 +28,9 @@ pub(crate) enum Change {
     Clear,
 }
 
+/// A commit as queued: its sequence number and its changed rows.
+type Commit = (u64, Vec<Change>);
+
 /// How far the writer got: every commit up to `seq` is on disk, unless writing `failed`.
 #[derive(Debug, Clone, Default)]
 struct Durable {
@@ -38,7 +41,7 @@ struct Durable {
 /// Commits that one writer thread makes durable.
 #[derive(Debug)]
 pub(crate) struct Journal {
-    queue: parking_lot::Mutex<Option<mpsc::Sender<(u64, Vec<Change>)>>>,
+    queue: parking_lot::Mutex<Option<mpsc::Sender<Commit>>>,
     submitted: AtomicU64,
     durable: watch::Receiver<Durable>,
     writer: parking_lot::Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -149,7 +152,7 @@ fn write_all(mut conn: Connection, rx: &mpsc::Receiver<(u64, Vec<Change>)>, dura
 fn write_group(conn: &mut Connection, group: &[(u64, Vec<Change>)]) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
     {
-        let mut put = tx.prepare_cached("INSERT OR REPLACE INTO rows (tbl, key, value) VALUES (?1, ?2, ?3)")?;
+        let mut put = tx.prepare_cached("INSERT INTO rows (tbl, key, value) VALUES (?1, ?2, ?3) ON CONFLICT (tbl, key) DO UPDATE SET value = excluded.value")?;
         let mut delete = tx.prepare_cached("DELETE FROM rows WHERE tbl = ?1 AND key = ?2")?;
         for (_, changes) in group {
             for c in changes {

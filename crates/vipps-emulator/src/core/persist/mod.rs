@@ -95,23 +95,70 @@ pub(crate) struct DataDir {
 }
 
 impl DataDir {
-    /// Opens `dir` (creating it), takes its lock, checks and migrates the database, and reads
-    /// every row back, in key order per table.
-    pub(crate) fn open(dir: &Path) -> Result<(DataDir, Vec<Row>), PersistError> {
+    /// Opens `dir` (creating it), takes its lock, checks and migrates the database, and starts
+    /// the journal on it.
+    pub(crate) fn open(dir: &Path) -> Result<DataDir, PersistError> {
         std::fs::create_dir_all(dir).map_err(|e| PersistError::Io(format!("{}: {e}", dir.display())))?;
         let lock = lock(dir)?;
         let db = dir.join(DB_FILE);
         let conn = schema::open(&db)?;
-        let rows = read_rows(&conn, &db)?;
         let journal = std::sync::Arc::new(Journal::start(conn));
-        Ok((
-            DataDir {
-                journal,
-                path: dir.to_path_buf(),
-                lock: parking_lot::Mutex::new(Some(lock)),
+        Ok(DataDir {
+            journal,
+            path: dir.to_path_buf(),
+            lock: parking_lot::Mutex::new(Some(lock)),
+        })
+    }
+
+    /// The stored rows of `table`, in key order.
+    pub(crate) fn rows_of(&self, table: &str) -> Result<Vec<Row>, PersistError> {
+        let mut rows = Vec::new();
+        self.query(
+            "SELECT tbl, key, value FROM rows WHERE tbl = ?1 ORDER BY key",
+            &[table],
+            |r| {
+                rows.push(r);
+                Ok(())
             },
-            rows,
-        ))
+        )?;
+        Ok(rows)
+    }
+
+    /// Hands every stored row to `take`, in key order per table (a reading connection of its
+    /// own: WAL lets it read beside the journal's). Stops at the first row `take` refuses.
+    pub(crate) fn read_rows(&self, take: impl FnMut(Row) -> Result<(), (Row, String)>) -> Result<(), PersistError> {
+        self.query("SELECT tbl, key, value FROM rows ORDER BY tbl, key", &[], take)
+    }
+
+    /// Runs `sql` on a reading connection of its own (WAL lets it read beside the journal's)
+    /// and hands each row to `take`, stopping at the first it refuses. (Reading on a thread of
+    /// its own while `take` worked measured no faster: taking the rows is the slow part.)
+    fn query(
+        &self,
+        sql: &str,
+        params: &[&str],
+        mut take: impl FnMut(Row) -> Result<(), (Row, String)>,
+    ) -> Result<(), PersistError> {
+        let db = self.path.join(DB_FILE);
+        let corrupt = |e: rusqlite::Error| PersistError::corrupt(&db, &e);
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = rusqlite::Connection::open_with_flags(&db, flags).map_err(corrupt)?;
+        let mut stmt = conn.prepare(sql).map_err(corrupt)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(params)).map_err(corrupt)?;
+        while let Some(r) = rows.next().map_err(corrupt)? {
+            let row = Row {
+                table: r.get(0).map_err(corrupt)?,
+                key: r.get(1).map_err(corrupt)?,
+                value: r.get(2).map_err(corrupt)?,
+            };
+            take(row).map_err(|(row, why)| PersistError::BadRow {
+                path: db.display().to_string(),
+                table: row.table,
+                key: row.key,
+                why,
+            })?;
+        }
+        Ok(())
     }
 }
 
@@ -139,23 +186,6 @@ fn lock(dir: &Path) -> Result<File, PersistError> {
         Err(std::fs::TryLockError::WouldBlock) => Err(PersistError::Locked(dir.display().to_string())),
         Err(std::fs::TryLockError::Error(e)) => Err(PersistError::Io(format!("{}: {e}", path.display()))),
     }
-}
-
-fn read_rows(conn: &rusqlite::Connection, db: &Path) -> Result<Vec<Row>, PersistError> {
-    let corrupt = |e: rusqlite::Error| PersistError::corrupt(db, &e);
-    let mut stmt = conn
-        .prepare("SELECT tbl, key, value FROM rows ORDER BY tbl, key")
-        .map_err(corrupt)?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok(Row {
-                table: r.get(0)?,
-                key: r.get(1)?,
-                value: r.get(2)?,
-            })
-        })
-        .map_err(corrupt)?;
-    rows.collect::<Result<_, _>>().map_err(corrupt)
 }
 
 /// The row `key` of `table` holding `value` as JSON.

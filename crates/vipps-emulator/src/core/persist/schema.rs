@@ -16,12 +16,16 @@ pub(crate) const APPLICATION_ID: i32 = 0x5649_5045;
 pub(crate) const SCHEMA_VERSION: i32 = 1;
 
 /// `MIGRATIONS[v]` takes a file at version `v` to `v + 1`; version 0 is an empty file.
+///
+/// A rowid table with an index on (table, key), not a `WITHOUT ROWID` one: rows of a kilobyte
+/// are larger than that layout suits, and a replaced row is appended instead of rewritten in
+/// the middle of the tree.
 const MIGRATIONS: &[&str] = &["CREATE TABLE rows (
         tbl TEXT NOT NULL,
         key TEXT NOT NULL,
         value TEXT NOT NULL,
         PRIMARY KEY (tbl, key)
-    ) WITHOUT ROWID;"];
+    );"];
 
 /// Opens (creating if needed) the database at `path`, checks that it is ours and readable,
 /// and migrates an older schema.
@@ -46,8 +50,15 @@ pub(crate) fn open(path: &Path) -> Result<Connection, PersistError> {
     // WAL: readers never block the writer, and a commit is one append (group commits stay
     // cheap). NORMAL sync in WAL mode survives the process being killed at any moment; only an
     // operating-system crash or power loss can lose the last commits.
-    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
-        .map_err(|e| PersistError::corrupt(path, &e))?;
+    // Reads through a memory map (the default 2 MB cache read the tree's pages back with a
+    // system call on every write), an 8 MB cache (a larger one costs more than it saves:
+    // SQLite scans it at the end of every transaction), and checkpoints of the WAL into the
+    // file every 40 MB instead of every 4. Measured in BENCHMARKS.md.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -8192;
+         PRAGMA mmap_size = 268435456; PRAGMA wal_autocheckpoint = 10000;",
+    )
+    .map_err(|e| PersistError::corrupt(path, &e))?;
     migrate(&conn, version, path)?;
     Ok(conn)
 }

@@ -20,6 +20,18 @@ impl Drop for TempDir {
     }
 }
 
+/// Opens `dir` and reads every row back.
+fn open(dir: &Path) -> (DataDir, Vec<Row>) {
+    let data = DataDir::open(dir).unwrap();
+    let mut rows = Vec::new();
+    data.read_rows(|r| {
+        rows.push(r);
+        Ok(())
+    })
+    .unwrap();
+    (data, rows)
+}
+
 fn put(table: &'static str, key: &str, value: &str) -> Change {
     Change::Put {
         table,
@@ -39,7 +51,7 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 fn commits_are_read_back_in_order_after_a_restart() {
     let dir = TempDir::new("roundtrip");
     {
-        let (data, rows) = DataDir::open(&dir.0).unwrap();
+        let (data, rows) = open(&dir.0);
         assert!(rows.is_empty());
         let j = &data.journal;
         j.submit(vec![put("payment", "a", "1"), put("payment", "b", "2")]);
@@ -54,7 +66,7 @@ fn commits_are_read_back_in_order_after_a_restart() {
         assert_eq!(last, 3);
         block_on(j.durable(last)).unwrap();
     }
-    let (_data, rows) = DataDir::open(&dir.0).unwrap();
+    let (_data, rows) = open(&dir.0);
     let got: Vec<_> = rows
         .iter()
         .map(|r| (r.table.as_str(), r.key.as_str(), r.value.as_str()))
@@ -66,13 +78,13 @@ fn commits_are_read_back_in_order_after_a_restart() {
 fn clear_forgets_every_row_and_an_empty_commit_waits_for_nothing() {
     let dir = TempDir::new("clear");
     {
-        let (data, _) = DataDir::open(&dir.0).unwrap();
+        let (data, _) = open(&dir.0);
         data.journal.submit(vec![put("payment", "a", "1")]);
         let seq = data.journal.submit(vec![Change::Clear, put("clock", "offset", "5")]);
         assert_eq!(data.journal.submit(Vec::new()), seq);
         block_on(data.journal.durable(seq)).unwrap();
     }
-    let (_data, rows) = DataDir::open(&dir.0).unwrap();
+    let (_data, rows) = open(&dir.0);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].table, "clock");
 }
@@ -81,13 +93,13 @@ fn clear_forgets_every_row_and_an_empty_commit_waits_for_nothing() {
 fn closing_writes_what_was_queued() {
     let dir = TempDir::new("close");
     {
-        let (data, _) = DataDir::open(&dir.0).unwrap();
+        let (data, _) = open(&dir.0);
         for i in 0..1000 {
             data.journal.submit(vec![put("payment", &format!("{i:04}"), "x")]);
         }
         // Dropped without waiting: the journal still writes every queued commit.
     }
-    let (_data, rows) = DataDir::open(&dir.0).unwrap();
+    let (_data, rows) = open(&dir.0);
     assert_eq!(rows.len(), 1000);
 }
 
@@ -157,7 +169,7 @@ fn a_damaged_file_is_refused_and_left_untouched() {
 fn a_database_damaged_inside_is_refused() {
     let dir = TempDir::new("torn");
     {
-        let (data, _) = DataDir::open(&dir.0).unwrap();
+        let (data, _) = open(&dir.0);
         let value = "v".repeat(3000);
         let mut last = 0;
         for i in 0..200 {

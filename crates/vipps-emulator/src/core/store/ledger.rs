@@ -26,8 +26,6 @@ pub(crate) struct Ledger {
     /// [`Ledger::expire_due`] looks at instead of scanning all payments. By landing token, which
     /// is 24 bytes in place where the (MSN, reference) key would be two more allocations.
     pub(super) deadlines: BinaryHeap<Reverse<(OffsetDateTime, TokenBytes)>>,
-    /// Per payment, how many of its events have been published.
-    pub(super) published: Sharded<(String, String), usize>,
     /// The public URL the last payment was created under, shared by the payments made under it.
     pub(super) link_base: Option<Arc<str>>,
     /// Profile consents per `sub` (ePayment, eCom and Checkout record theirs here).
@@ -107,6 +105,7 @@ impl Ledger {
             events: Vec::with_capacity(1),
             seq: self.created.len() as u32,
             saved: 0,
+            published: 0,
             extras: {
                 let qr_format = req
                     .qr_format
@@ -268,7 +267,6 @@ impl Ledger {
         self.created = Vec::new();
         self.touched.clear();
         self.deadlines.clear();
-        self.published.clear();
         self.consents.clear();
         self.consents_touched.take();
         self.scoped = 0;
@@ -277,8 +275,10 @@ impl Ledger {
     /// Counts every event recorded so far as published.
     pub(super) fn mark_all_published(&mut self) {
         self.touched.clear();
-        for (id, p) in self.payments.iter() {
-            self.published.insert(id.clone(), p.events.len());
+        for part in self.payments.parts.iter_mut() {
+            for p in part.values_mut() {
+                p.published = p.events.len() as u32;
+            }
         }
     }
 
@@ -287,10 +287,10 @@ impl Ledger {
     pub(crate) fn take_new_events(&mut self) -> Vec<PublishedEvent> {
         let mut out = Vec::new();
         for id in std::mem::take(&mut self.touched) {
-            let Some(p) = self.payments.get(&id) else { continue };
-            let done = self.published.entry(id).or_insert(0);
-            if p.events.len() > *done {
-                out.extend(p.events[*done..].iter().map(|e| PublishedEvent {
+            let Some(p) = self.payments.get_mut(&id) else { continue };
+            let done = p.published as usize;
+            if p.events.len() > done {
+                out.extend(p.events[done..].iter().map(|e| PublishedEvent {
                     msn: p.msn.clone(),
                     event: p.event(e),
                     authorized: (e.name == PaymentEventName::Authorized).then(|| {
@@ -301,7 +301,7 @@ impl Ledger {
                         })
                     }),
                 }));
-                *done = p.events.len();
+                p.published = p.events.len() as u32;
             }
         }
         out

@@ -86,7 +86,7 @@ impl Ledger {
                 }
                 self.scoped += usize::from(p.scope.is_some());
                 // Events from before the restart are not published again.
-                self.published.insert(id.clone(), p.events.len());
+                p.published = p.events.len() as u32;
                 if self.link_base.as_deref() != Some(&*p.link_base) {
                     self.link_base = Some(p.link_base.clone());
                 }

@@ -5,7 +5,9 @@ use super::Table;
 use crate::core::persist::{put, value, Change, Row, Touched};
 use std::collections::BTreeMap;
 
-const TABLE: &str = "emulator";
+/// The rows' table.
+pub(crate) const META_TABLE: &str = "emulator";
+const TABLE: &str = META_TABLE;
 
 /// The clock's offset in milliseconds.
 pub(crate) const CLOCK_OFFSET_MS: &str = "clock_offset_ms";

@@ -15,10 +15,10 @@ mod ledger;
 mod ledger_rows;
 mod meta;
 mod payment;
-mod saved;
 mod sharded;
+mod unfinished;
 mod views;
-pub(crate) use self::meta::{Meta, CLOCK_OFFSET_MS, FAULTS, PUBLISHING, TOKEN_KEY};
+pub(crate) use self::meta::{Meta, CLOCK_OFFSET_MS, FAULTS, META_TABLE, PUBLISHING, TOKEN_KEY};
 pub(crate) use self::{consents::*, idempotency::*, ledger::*, payment::*};
 pub(crate) use crate::core::outbox::{ApiEvent, PublishedEvent};
 
@@ -266,23 +266,29 @@ impl Tables {
     /// Takes stored rows back into the tables; the row that does not fit, and why.
     fn load<'r>(&mut self, rows: &'r [Row]) -> Result<(), (&'r Row, String)> {
         for row in rows {
-            let mut taken = self.ledger.load_row(row).map_err(|why| (row, why))?
-                || self.idempotency.load_row(row).map_err(|why| (row, why))?;
-            for table in &mut self.ext {
-                if taken {
-                    break;
-                }
-                taken = table.load(row).map_err(|why| (row, why))?;
-            }
-            if !taken {
-                return Err((row, "no table of this emulator keeps such rows".into()));
-            }
+            self.load_row(row).map_err(|why| (row, why))?;
+        }
+        self.loaded()
+            .map_err(|why| (rows.first().expect("a table finds fault only with rows"), why))
+    }
+
+    /// Takes back one stored row into the table that keeps it.
+    fn load_row(&mut self, row: &Row) -> Result<(), String> {
+        if self.ledger.load_row(row)? || self.idempotency.load_row(row)? {
+            return Ok(());
         }
         for table in &mut self.ext {
-            if let Err(why) = table.loaded() {
-                let first = rows.first().expect("a table finds fault only with rows it was given");
-                return Err((first, why));
+            if table.load(row)? {
+                return Ok(());
             }
+        }
+        Err("no table of this emulator keeps such rows".into())
+    }
+
+    /// Rebuilds what derives from the rows, once every row is loaded.
+    fn loaded(&mut self) -> Result<(), String> {
+        for table in &mut self.ext {
+            table.loaded()?;
         }
         // Events recorded before the restart are not published again (the loaded payments
         // count them as published); later ones are, if they were before.
@@ -295,7 +301,7 @@ impl Store {
     /// An empty store with these API tables.
     pub(crate) fn new(mut ext: Vec<Box<dyn AnyTable>>) -> Self {
         ext.push(Box::new(Meta::default()));
-        ext.push(Box::new(saved::Unfinished::default()));
+        ext.push(Box::new(unfinished::Unfinished::default()));
         Store {
             data: Mutex::new(Tables {
                 ledger: Ledger::default(),
@@ -313,17 +319,19 @@ impl Store {
 
     /// Keeps the state in `data_dir` from now on, starting from its `rows`; `clock`'s offset
     /// is saved with the commits. Called once, before the first request.
-    pub(crate) fn attach(&self, data_dir: DataDir, rows: &[Row], clock: Clock) -> Result<(), PersistError> {
+    pub(crate) fn attach(&self, data_dir: DataDir, clock: Clock) -> Result<(), PersistError> {
         let mut t = self.data.lock();
         let db = data_dir.path.join(crate::core::persist::DB_FILE).display().to_string();
-        t.load(rows).map_err(|(row, why)| PersistError::BadRow {
+        // Row by row as they are read: a million payments are never all in memory twice.
+        data_dir.read_rows(|row| t.load_row(&row).map_err(|why| (row, why)))?;
+        t.loaded().map_err(|why| PersistError::BadRow {
             path: db.clone(),
-            table: row.table.clone(),
-            key: row.key.clone(),
+            table: "*".into(),
+            key: "*".into(),
             why,
         })?;
         t.track(true);
-        let unfinished = t.get_mut::<saved::Unfinished>();
+        let unfinished = t.get_mut::<unfinished::Unfinished>();
         let next = unfinished.next();
         let messages = unfinished.take();
         drop(t);
@@ -339,8 +347,8 @@ impl Store {
         for (seq, m) in messages {
             let m = m.restore().map_err(|why| PersistError::BadRow {
                 path: db.clone(),
-                table: saved::OUTBOX.into(),
-                key: saved::message_key(seq),
+                table: unfinished::OUTBOX.into(),
+                key: unfinished::message_key(seq),
                 why,
             })?;
             queued.push((Some(seq), m));
@@ -356,8 +364,8 @@ impl Store {
         let journal = std::sync::Arc::clone(&self.data_dir.get()?.dir.journal);
         Some(crate::core::outbox::DoneGuard::new(move || {
             journal.submit(vec![Change::Delete {
-                table: saved::OUTBOX,
-                key: saved::message_key(seq),
+                table: unfinished::OUTBOX,
+                key: unfinished::message_key(seq),
             }]);
         }))
     }
@@ -455,7 +463,7 @@ impl Store {
                     .into_iter()
                     .map(|m| {
                         let seq = d.next_message.fetch_add(1, Ordering::Relaxed);
-                        let row = saved::message_row(seq, &m);
+                        let row = unfinished::message_row(seq, &m);
                         let saved = row.is_some().then_some(seq);
                         changes.extend(row);
                         (saved, m)

@@ -128,6 +128,10 @@ pub(crate) struct Payment {
     /// writes nothing (see `ledger_rows.rs`).
     #[serde(skip)]
     pub(super) saved: u64,
+    /// How many of its events were handed on to webhooks (all, from before anybody listened
+    /// or before a restart).
+    #[serde(skip)]
+    pub(super) published: u32,
 }
 
 /// The parts of a payment only Express and card payments have.

@@ -56,11 +56,6 @@ impl<K: std::hash::Hash + Eq, V> Sharded<K, V> {
         self.parts[i].insert(k, v)
     }
 
-    pub(super) fn entry(&mut self, k: K) -> std::collections::hash_map::Entry<'_, K, V> {
-        let i = self.part(&k);
-        self.parts[i].entry(k)
-    }
-
     pub(super) fn len(&self) -> usize {
         self.parts.iter().map(|p| p.len()).sum()
     }
