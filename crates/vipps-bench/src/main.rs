@@ -508,9 +508,10 @@ const USAGE: &str = "usage:
       (perf, strace -c, valgrind) sees one client and nothing else; bench/node/interleave.sh
       runs it against the Node SDKs. The default runtime has a worker per core the process may
       use (start it under `taskset -c 1` for one); current-thread runs everything on one thread
-  vipps-bench recurring --emulator-bin PATH [--agreements 100000]
+  vipps-bench recurring --emulator-bin PATH [--agreements 100000] [--first-due-in-days 1]
       active monthly agreements with a charge each, then the clock moved a month: time until
       every due charge is processed, memory per agreement, GET throughput meanwhile
+      (--first-due-in-days 40: no charge is due within the month, for comparison)
   vipps-bench persist --emulator-bin PATH [--payments 1000000] [--requests 20000]
       the emulator with and without --data-dir (alternating rounds): POST create, POST capture
       and GET at concurrency 32; then start-up time and size of a data dir holding N payments
@@ -782,7 +783,8 @@ async fn run(args: Vec<String>) {
     if args.get(1).map(String::as_str) == Some("recurring") {
         let bin =
             flag(&args[2..], "--emulator-bin").unwrap_or_else(|| usage_error("recurring: --emulator-bin is required"));
-        recurring::run(&bin, flag_num(&args[2..], "--agreements", 100_000)).await;
+        let due = flag_num(&args[2..], "--first-due-in-days", 1) as i64;
+        recurring::run(&bin, flag_num(&args[2..], "--agreements", 100_000), due).await;
         return;
     }
     if args.get(1).map(String::as_str) == Some("persist") {

@@ -1,12 +1,12 @@
 //! The Webhooks API's data: the registrations (a table of the store), the retry schedule, the limits.
 
 use crate::core::persist::{Saved, Touched};
-use std::ops::{Deref, Index, IndexMut};
 use crate::core::state::AppState;
 use crate::outbound::RetrySchedule;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::ops::{Deref, Index, IndexMut};
 use std::sync::Arc;
 use time::OffsetDateTime;
 use vipps_types::webhooks::{Webhook, WebhookEventType};

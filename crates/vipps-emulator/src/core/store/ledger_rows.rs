@@ -24,7 +24,7 @@ fn digest(p: &Payment) -> u64 {
     (p.events.len(), p.authorized, p.captured, p.refunded, p.cancelled).hash(&mut h);
     p.expires_at.hash(&mut h);
     p.sub.hash(&mut h);
-    format!("{:?}", p.state).hash(&mut h);
+    p.state.as_str().hash(&mut h);
     if let Some(x) = &p.extras {
         (x.result_pending, x.card_bin.is_some(), x.shipping_details.is_some()).hash(&mut h);
     }
