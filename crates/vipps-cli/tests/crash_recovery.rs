@@ -121,15 +121,18 @@ impl Api {
             .to_owned()
     }
 
-    /// A call; its status, or `None` when no answer came (the emulator died).
-    async fn call(&self, method: reqwest::Method, path: &str, key: Option<&str>, body: Option<Value>) -> Option<u16> {
-        let mut r = self
-            .http
+    /// A request to `path` as the default merchant, with its token and headers.
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
             .request(method, format!("{}{path}", self.base))
             .bearer_auth(&self.token)
             .header("Ocp-Apim-Subscription-Key", &m().subscription_key)
             .header("Merchant-Serial-Number", &m().msn)
-            .timeout(Duration::from_secs(10));
+    }
+
+    /// A call; its status, or `None` when no answer came (the emulator died).
+    async fn call(&self, method: reqwest::Method, path: &str, key: Option<&str>, body: Option<Value>) -> Option<u16> {
+        let mut r = self.request(method, path).timeout(Duration::from_secs(10));
         if let Some(k) = key {
             r = r.header("Idempotency-Key", k);
         }
@@ -176,11 +179,7 @@ impl Api {
 
     async fn get(&self, reference: &str) -> Option<Value> {
         let r = self
-            .http
-            .get(format!("{}/epayment/v1/payments/{reference}", self.base))
-            .bearer_auth(&self.token)
-            .header("Ocp-Apim-Subscription-Key", &m().subscription_key)
-            .header("Merchant-Serial-Number", &m().msn)
+            .request(reqwest::Method::GET, &format!("/epayment/v1/payments/{reference}"))
             .send()
             .await
             .unwrap();
@@ -189,11 +188,10 @@ impl Api {
 
     async fn events(&self, reference: &str) -> Vec<Value> {
         let r = self
-            .http
-            .get(format!("{}/epayment/v1/payments/{reference}/events", self.base))
-            .bearer_auth(&self.token)
-            .header("Ocp-Apim-Subscription-Key", &m().subscription_key)
-            .header("Merchant-Serial-Number", &m().msn)
+            .request(
+                reqwest::Method::GET,
+                &format!("/epayment/v1/payments/{reference}/events"),
+            )
             .send()
             .await
             .unwrap();
@@ -235,11 +233,7 @@ async fn register_until_killed(api: Api, registered: Arc<Mutex<Vec<String>>>) {
         let body =
             json!({"url": format!("https://example.com/hook-{n}"), "events": ["epayments.payment.terminated.v1"]});
         let Ok(r) = api
-            .http
-            .post(format!("{}/webhooks/v1/webhooks", api.base))
-            .bearer_auth(&api.token)
-            .header("Ocp-Apim-Subscription-Key", &m().subscription_key)
-            .header("Merchant-Serial-Number", &m().msn)
+            .request(reqwest::Method::POST, "/webhooks/v1/webhooks")
             .json(&body)
             .send()
             .await
@@ -280,14 +274,11 @@ async fn after_sigkill_every_acknowledged_change_is_there_once_and_owed_webhooks
     let token = Api::token(&http, &base).await;
     let api = Api {
         http: http.clone(),
-        base: base.clone(),
+        base,
         token: token.clone(),
     };
-    let r = http
-        .post(format!("{base}/webhooks/v1/webhooks"))
-        .bearer_auth(&token)
-        .header("Ocp-Apim-Subscription-Key", &m().subscription_key)
-        .header("Merchant-Serial-Number", &m().msn)
+    let r = api
+        .request(reqwest::Method::POST, "/webhooks/v1/webhooks")
         .json(&json!({"url": hook_url, "events": ["epayments.payment.captured.v1", "epayments.payment.refunded.v1"]}))
         .send()
         .await
@@ -324,11 +315,7 @@ async fn after_sigkill_every_acknowledged_change_is_there_once_and_owed_webhooks
     let api = Api { http, base, token };
     let webhooks: Value = {
         let r = api
-            .http
-            .get(format!("{}/webhooks/v1/webhooks", api.base))
-            .bearer_auth(&api.token)
-            .header("Ocp-Apim-Subscription-Key", &m().subscription_key)
-            .header("Merchant-Serial-Number", &m().msn)
+            .request(reqwest::Method::GET, "/webhooks/v1/webhooks")
             .send()
             .await
             .unwrap();

@@ -6,20 +6,10 @@
 mod common;
 
 use common::{problem, H};
-use serde_json::Value;
 use vipps_emulator::EmulatorConfig;
 
 async fn offset(h: &H) -> i64 {
-    let v: Value = h
-        .http
-        .get(h.url("/_emulator/clock"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["offsetSeconds"].as_i64().unwrap()
+    h.clock().await["offsetSeconds"].as_i64().unwrap()
 }
 
 /// The simple cross-site request a page can send without a preflight.

@@ -8,25 +8,11 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 async fn objects(h: &H, query: &str) -> Value {
-    let r = h
-        .http
-        .get(h.url(&format!("/_emulator/objects?{query}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "objects?{query}");
-    r.json().await.unwrap()
+    h.control_get(&format!("/_emulator/objects?{query}")).await
 }
 
 async fn object(h: &H, kind: &str, id: &str) -> Value {
-    let r = h
-        .http
-        .get(h.url(&format!("/_emulator/objects/{kind}/{id}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "objects/{kind}/{id}");
-    r.json().await.unwrap()
+    h.control_get(&format!("/_emulator/objects/{kind}/{id}")).await
 }
 
 fn ids(page: &Value) -> Vec<&str> {
@@ -48,16 +34,7 @@ fn names(detail: &Value) -> Vec<&str> {
 }
 
 async fn changes(h: &H) -> u64 {
-    let v: Value = h
-        .http
-        .get(h.url("/_emulator/changes"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["changes"].as_u64().unwrap()
+    h.control_get("/_emulator/changes").await["changes"].as_u64().unwrap()
 }
 
 #[tokio::test]

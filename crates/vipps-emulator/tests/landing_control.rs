@@ -116,15 +116,7 @@ async fn control_plane() {
     let h = H::two_merchants().await;
     let r = h.http.get(h.url("/_emulator/health")).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    let before: Value = h
-        .http
-        .get(h.url("/_emulator/clock"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let before = h.clock().await;
     assert!(before["now"].is_string());
     let after = h.advance(120).await;
     assert!(after["now"].as_str().unwrap() > before["now"].as_str().unwrap());

@@ -54,29 +54,13 @@ async fn payments_idempotency_records_and_the_clock_survive_a_restart() {
     h.advance(60).await;
     let before = h.get("persist-ref-1").await;
     let events_before = h.events("persist-ref-1").await;
-    let clock_before = h
-        .http
-        .get(h.url("/_emulator/clock"))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
+    let clock_before = h.clock().await;
 
     let h = h.restart(config(), &dir.0).await;
     // The old token is still good: the signing key persisted.
     assert_eq!(h.get("persist-ref-1").await, before);
     assert_eq!(h.events("persist-ref-1").await, events_before);
-    let clock = h
-        .http
-        .get(h.url("/_emulator/clock"))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
+    let clock = h.clock().await;
     assert!(
         clock["offsetSeconds"].as_i64() >= clock_before["offsetSeconds"].as_i64(),
         "{clock} {clock_before}"
@@ -136,22 +120,6 @@ async fn a_second_emulator_on_the_same_dir_is_refused() {
 
 const A: &str = "/recurring/v3/agreements";
 
-async fn send(h: &H, method: Method, path: &str, body: Option<Value>) -> reqwest::Response {
-    let mut r = h
-        .req(method, path)
-        .header("Idempotency-Key", uuid::Uuid::new_v4().simple().to_string());
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    r.send().await.unwrap()
-}
-
-async fn json_get(h: &H, path: &str) -> Value {
-    let r = h.req(Method::GET, path).send().await.unwrap();
-    assert_eq!(r.status(), 200, "{path}");
-    r.json().await.unwrap()
-}
-
 #[tokio::test]
 async fn agreements_charges_and_the_clocks_work_queue_survive_a_restart() {
     let dir = Dir::new("recurring");
@@ -164,29 +132,21 @@ async fn agreements_charges_and_the_clocks_work_queue_survive_a_restart() {
         "productName": "Persisted subscription",
         "phoneNumber": "4791234567"
     });
-    let r = send(&h, Method::POST, A, Some(draft)).await;
+    let r = h.send(Method::POST, A, Some(draft)).await;
     assert_eq!(r.status(), 201);
     let id = r.json::<Value>().await.unwrap()["agreementId"]
         .as_str()
         .unwrap()
         .to_owned();
-    let r = send(
-        &h,
-        Method::PATCH,
-        &format!("{A}/{id}/accept"),
-        Some(json!({"phoneNumber": "4791234567"})),
-    )
-    .await;
+    let r = h
+        .send(
+            Method::PATCH,
+            &format!("{A}/{id}/accept"),
+            Some(json!({"phoneNumber": "4791234567"})),
+        )
+        .await;
     assert_eq!(r.status(), 204);
-    let clock: Value = h
-        .http
-        .get(h.url("/_emulator/clock"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let clock = h.clock().await;
     let today = time::OffsetDateTime::parse(
         clock["now"].as_str().unwrap(),
         &time::format_description::well_known::Rfc3339,
@@ -197,41 +157,51 @@ async fn agreements_charges_and_the_clocks_work_queue_survive_a_restart() {
         json!({"amount": 49900, "description": "Month", "due": (today + time::Duration::days(days)).to_string(),
                "retryDays": 0, "transactionType": "DIRECT_CAPTURE"})
     };
-    let r = send(&h, Method::POST, &format!("{A}/{id}/charges"), Some(charge(2))).await;
+    let r = h
+        .send(Method::POST, &format!("{A}/{id}/charges"), Some(charge(2)))
+        .await;
     assert_eq!(r.status(), 201);
     let first = r.json::<Value>().await.unwrap()["chargeId"]
         .as_str()
         .unwrap()
         .to_owned();
     h.advance(3 * DAY).await;
-    let r = send(&h, Method::POST, &format!("{A}/{id}/charges"), Some(charge(5))).await;
+    let r = h
+        .send(Method::POST, &format!("{A}/{id}/charges"), Some(charge(5)))
+        .await;
     assert_eq!(r.status(), 201);
     let second = r.json::<Value>().await.unwrap()["chargeId"]
         .as_str()
         .unwrap()
         .to_owned();
-    let agreement = json_get(&h, &format!("{A}/{id}")).await;
-    let charged = json_get(&h, &format!("{A}/{id}/charges/{first}")).await;
+    let agreement = h.get_json(&format!("{A}/{id}")).await;
+    let charged = h.get_json(&format!("{A}/{id}/charges/{first}")).await;
     assert_eq!(charged["status"], "CHARGED");
 
     let h = h.restart(config(), &dir.0).await;
-    assert_eq!(json_get(&h, &format!("{A}/{id}")).await, agreement);
-    assert_eq!(json_get(&h, &format!("{A}/{id}/charges/{first}")).await, charged);
-    assert_eq!(
-        json_get(&h, &format!("{A}/{id}/charges/{second}")).await["status"],
-        "DUE"
-    );
+    assert_eq!(h.get_json(&format!("{A}/{id}")).await, agreement);
+    assert_eq!(h.get_json(&format!("{A}/{id}/charges/{first}")).await, charged);
+    assert_eq!(h.get_json(&format!("{A}/{id}/charges/{second}")).await["status"], "DUE");
     // The second charge's attempt was queued before the restart and still happens.
     h.advance(6 * DAY).await;
     assert_eq!(
-        json_get(&h, &format!("{A}/{id}/charges/{second}")).await["status"],
+        h.get_json(&format!("{A}/{id}/charges/{second}")).await["status"],
         "CHARGED"
     );
     // New charges get ids that do not collide with the old ones.
-    let r = send(&h, Method::POST, &format!("{A}/{id}/charges"), Some(charge(12))).await;
+    let r = h
+        .send(Method::POST, &format!("{A}/{id}/charges"), Some(charge(12)))
+        .await;
     assert_eq!(r.status(), 201);
-    let list = json_get(&h, &format!("{A}/{id}/charges")).await;
+    let list = h.get_json(&format!("{A}/{id}/charges")).await;
     assert_eq!(list.as_array().unwrap().len(), 3, "{list}");
+}
+
+/// `GET /_emulator/snapshot`: the document's bytes.
+async fn snapshot(h: &H) -> Vec<u8> {
+    let r = h.http.get(h.url("/_emulator/snapshot")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    r.bytes().await.unwrap().to_vec()
 }
 
 /// What a snapshot must give back: two payments, an event log, an agreement, the webhooks.
@@ -240,8 +210,8 @@ async fn snapshot_reads(h: &H, agreement_id: &str) -> (Value, Vec<Value>, Value,
         h.get("snap-ref-1").await,
         h.events("snap-ref-1").await,
         h.get("snap-ref-2").await,
-        json_get(h, &format!("{A}/{agreement_id}")).await,
-        json_get(h, "/webhooks/v1/webhooks").await,
+        h.get_json(&format!("{A}/{agreement_id}")).await,
+        h.get_json("/webhooks/v1/webhooks").await,
     )
 }
 
@@ -265,21 +235,13 @@ async fn a_snapshot_round_trips_through_a_reset() {
         "merchantAgreementUrl": "https://example.com/agreement",
         "productName": "Snapshot subscription"
     });
-    let r = send(&h, Method::POST, A, Some(draft)).await;
+    let r = h.send(Method::POST, A, Some(draft)).await;
     let agreement_id = r.json::<Value>().await.unwrap()["agreementId"]
         .as_str()
         .unwrap()
         .to_owned();
     let before = snapshot_reads(&h, &agreement_id).await;
-    let snapshot = h
-        .http
-        .get(h.url("/_emulator/snapshot"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let snapshot = snapshot(&h).await;
     let doc: Value = serde_json::from_slice(&snapshot).unwrap();
     assert_eq!(doc["vippsEmulatorSnapshot"], 1);
     assert!(
@@ -339,15 +301,7 @@ async fn a_snapshot_round_trips_through_a_reset() {
 async fn an_emulator_starts_from_a_snapshot_file() {
     let h = H::with(config()).await;
     h.authorized("snap-file-1", 700).await;
-    let snapshot = h
-        .http
-        .get(h.url("/_emulator/snapshot"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let snapshot = snapshot(&h).await;
     let dir = Dir::new("snapshot-file");
     std::fs::create_dir_all(&dir.0).unwrap();
     let file = dir.0.join("state.json");

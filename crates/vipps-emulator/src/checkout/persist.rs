@@ -124,6 +124,7 @@ mod tests {
     use super::super::lifecycle::settle;
     use super::*;
     use crate::core::customer::Person;
+    use crate::core::persist::testing::{keys, reload, row, rows};
     use crate::core::store::Ledger;
     use vipps_types::checkout::SessionState;
 
@@ -178,35 +179,6 @@ mod tests {
 
     fn id(reference: &str) -> (String, String) {
         (MSN.to_owned(), reference.to_owned())
-    }
-
-    fn keys(out: &[Change]) -> Vec<String> {
-        out.iter()
-            .map(|c| match c {
-                Change::Put { table, key, .. } => format!("put {table}/{key}"),
-                Change::Delete { table, key } => format!("delete {table}/{key}"),
-                Change::Clear => "clear".into(),
-            })
-            .collect()
-    }
-
-    fn reload(cs: &Sessions) -> Result<Sessions, String> {
-        let mut rows = Vec::new();
-        cs.rows(&mut rows);
-        let mut fresh = Sessions::default();
-        for c in rows {
-            let Change::Put { table, key, value } = c else {
-                unreachable!()
-            };
-            let row = Row {
-                table: table.into(),
-                key,
-                value,
-            };
-            assert!(fresh.load(&row)?);
-        }
-        fresh.loaded()?;
-        Ok(fresh)
     }
 
     /// The removal `session_in` does for a session whose payment is gone.
@@ -289,10 +261,7 @@ mod tests {
         forget(&mut cs, "b");
         forget(&mut cs, "d");
         let fresh = reload(&cs).unwrap();
-        let (mut x, mut y) = (Vec::new(), Vec::new());
-        cs.rows(&mut x);
-        fresh.rows(&mut y);
-        assert_eq!(x, y);
+        assert_eq!(rows(&cs), rows(&fresh));
         assert_eq!(
             fresh.order.len(),
             4,
@@ -312,15 +281,9 @@ mod tests {
     fn bad_rows_are_refused() {
         let mut cs = Sessions::default();
         create(&mut cs, "a");
-        let mut rows = Vec::new();
-        cs.rows(&mut rows);
-        let Change::Put { value, .. } = &rows[0] else {
+        let snapshot = rows(&cs);
+        let Change::Put { value, .. } = &snapshot[0] else {
             unreachable!()
-        };
-        let row = |table: &str, key: &str, value: &str| Row {
-            table: table.into(),
-            key: key.into(),
-            value: value.into(),
         };
         assert!(Sessions::default().load(&row(SESSION, "0000000001", "[")).is_err());
         assert!(Sessions::default().load(&row(SESSION, "0000000000", value)).is_err());

@@ -68,6 +68,7 @@ impl Table for Data {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::persist::testing::{keys, reload, row, rows};
     use time::OffsetDateTime;
     use vipps_types::ecom::{InitiatePaymentRequest, InitiateTransaction, MerchantInfo};
 
@@ -101,35 +102,6 @@ mod tests {
         d.tokens.insert(token, key.clone());
         d.deadlines.push(Reverse((expires, key.clone())));
         d.insert(key, o);
-    }
-
-    fn keys(out: &[Change]) -> Vec<String> {
-        out.iter()
-            .map(|c| match c {
-                Change::Put { table, key, .. } => format!("put {table}/{key}"),
-                Change::Delete { table, key } => format!("delete {table}/{key}"),
-                Change::Clear => "clear".into(),
-            })
-            .collect()
-    }
-
-    fn reload(d: &Data) -> Result<Data, String> {
-        let mut rows = Vec::new();
-        d.rows(&mut rows);
-        let mut fresh = Data::default();
-        for c in rows {
-            let Change::Put { table, key, value } = c else {
-                unreachable!()
-            };
-            let row = Row {
-                table: table.into(),
-                key,
-                value,
-            };
-            assert!(fresh.load(&row)?);
-        }
-        fresh.loaded()?;
-        Ok(fresh)
     }
 
     #[test]
@@ -200,10 +172,7 @@ mod tests {
         b.reserve(None, None, "", now());
         b.capture(None, "x", "r1", now()).unwrap();
         let fresh = reload(&d).unwrap();
-        let (mut a, mut z) = (Vec::new(), Vec::new());
-        d.rows(&mut a);
-        fresh.rows(&mut z);
-        assert_eq!(a, z);
+        assert_eq!(rows(&d), rows(&fresh));
         assert_eq!(fresh.order, d.order);
         assert_eq!(fresh.by_token("token-c"), Some((MSN.to_owned(), "c".to_owned())));
         // Only the orders still waiting time out.
@@ -219,29 +188,19 @@ mod tests {
     fn bad_rows_are_refused() {
         let mut d = Data::default();
         initiate(&mut d, "a", 1000);
-        let mut rows = Vec::new();
-        d.rows(&mut rows);
-        let Change::Put { value, .. } = &rows[0] else {
+        let snapshot = rows(&d);
+        let Change::Put { value, .. } = &snapshot[0] else {
             unreachable!()
         };
-        let row = |key: &str, value: &str| Row {
-            table: ORDER.into(),
-            key: key.into(),
-            value: value.into(),
-        };
-        assert!(Data::default().load(&row("0000000001", "{broken")).is_err());
-        assert!(Data::default().load(&row("one", value)).is_err());
+        let order = |key: &str, value: &str| row(ORDER, key, value);
+        assert!(Data::default().load(&order("0000000001", "{broken")).is_err());
+        assert!(Data::default().load(&order("one", value)).is_err());
         // A gap: order 1 is missing.
-        assert!(Data::default().load(&row("0000000002", value)).is_err());
+        assert!(Data::default().load(&order("0000000002", value)).is_err());
         // The same order twice.
         let mut fresh = Data::default();
-        assert_eq!(fresh.load(&row("0000000001", value)), Ok(true));
-        assert!(fresh.load(&row("0000000002", value)).is_err());
-        let other = Row {
-            table: "ecom.orders".into(),
-            key: "1".into(),
-            value: "{}".into(),
-        };
-        assert_eq!(Data::default().load(&other), Ok(false));
+        assert_eq!(fresh.load(&order("0000000001", value)), Ok(true));
+        assert!(fresh.load(&order("0000000002", value)).is_err());
+        assert_eq!(Data::default().load(&row("ecom.orders", "1", "{}")), Ok(false));
     }
 }

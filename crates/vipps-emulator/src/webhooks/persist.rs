@@ -91,6 +91,7 @@ impl Table for Registry {
 mod tests {
     use super::super::fan_out::record_attempt;
     use super::*;
+    use crate::core::persist::testing::{keys, reload, row, rows};
     use time::OffsetDateTime;
     use vipps_types::webhooks::WebhookEventType;
 
@@ -105,35 +106,6 @@ mod tests {
             created: OffsetDateTime::UNIX_EPOCH,
             seq: 0,
         }
-    }
-
-    fn keys(out: &[Change]) -> Vec<String> {
-        out.iter()
-            .map(|c| match c {
-                Change::Put { table, key, .. } => format!("put {table}/{key}"),
-                Change::Delete { table, key } => format!("delete {table}/{key}"),
-                Change::Clear => "clear".into(),
-            })
-            .collect()
-    }
-
-    fn reloaded(reg: &Registry) -> Result<Registry, String> {
-        let mut rows = Vec::new();
-        reg.rows(&mut rows);
-        let mut fresh = Registry::default();
-        for c in rows {
-            let Change::Put { table, key, value } = c else {
-                unreachable!()
-            };
-            let row = Row {
-                table: table.into(),
-                key,
-                value,
-            };
-            assert!(fresh.load(&row)?);
-        }
-        fresh.loaded()?;
-        Ok(fresh)
     }
 
     #[test]
@@ -206,11 +178,8 @@ mod tests {
         }
         reg.hooks.remove(2);
         reg.hooks[1].failing_since = Some(OffsetDateTime::UNIX_EPOCH);
-        let fresh = reloaded(&reg).unwrap();
-        let (mut a, mut b) = (Vec::new(), Vec::new());
-        reg.rows(&mut a);
-        fresh.rows(&mut b);
-        assert_eq!(a, b);
+        let fresh = reload(&reg).unwrap();
+        assert_eq!(rows(&reg), rows(&fresh));
         assert_eq!(fresh.last_seq, 3, "the deleted newest number is not reused");
         assert_eq!(&*fresh.hooks[1].secret, "secret-b");
 
@@ -225,11 +194,6 @@ mod tests {
 
     #[test]
     fn bad_rows_are_refused() {
-        let row = |table: &str, key: &str, value: &str| Row {
-            table: table.into(),
-            key: key.into(),
-            value: value.into(),
-        };
         let mut reg = Registry::default();
         assert!(reg.load(&row(WEBHOOK, "0000000001", "{not json")).is_err());
         assert!(reg.load(&row(WEBHOOK, "x", "{}")).is_err());
@@ -238,9 +202,8 @@ mod tests {
         // A registration numbered after the last number handed out.
         let mut good = Registry::default();
         good.add(hook("a"));
-        let mut rows = Vec::new();
-        good.rows(&mut rows);
-        let Change::Put { value, .. } = &rows[0] else {
+        let snapshot = rows(&good);
+        let Change::Put { value, .. } = &snapshot[0] else {
             unreachable!()
         };
         let mut reg = Registry::default();

@@ -153,18 +153,28 @@ impl H {
         .unwrap()
     }
 
-    pub async fn cancel(&self, reference: &str, body: Option<Value>) -> Response {
-        // A fresh key per call: cancelling twice is two requests, not a replay.
+    /// A request as the default merchant with a fresh idempotency key (so sending it twice is
+    /// two requests, not a replay) and an optional JSON body.
+    pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Response {
         let mut r = self
-            .req(
-                reqwest::Method::POST,
-                &format!("/epayment/v1/payments/{reference}/cancel"),
-            )
+            .req(method, path)
             .header("Idempotency-Key", uuid::Uuid::new_v4().to_string());
         if let Some(b) = body {
             r = r.json(&b);
         }
         r.send().await.unwrap()
+    }
+
+    /// `GET path` as the default merchant: asserts a 200 and returns the JSON.
+    pub async fn get_json(&self, path: &str) -> Value {
+        let r = self.req(reqwest::Method::GET, path).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        r.json().await.unwrap()
+    }
+
+    pub async fn cancel(&self, reference: &str, body: Option<Value>) -> Response {
+        let path = format!("/epayment/v1/payments/{reference}/cancel");
+        self.send(reqwest::Method::POST, &path, body).await
     }
 
     pub async fn get(&self, reference: &str) -> Value {
@@ -190,16 +200,21 @@ impl H {
         r.json().await.unwrap()
     }
 
+    /// `GET` from the control plane (no credentials): asserts a 200 and returns the JSON.
+    pub async fn control_get(&self, path: &str) -> Value {
+        let r = self.http.get(self.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        r.json().await.unwrap()
+    }
+
     /// `GET /_emulator/deliveries?kind=…`, as JSON.
     pub async fn deliveries(&self, kind: &str) -> Value {
-        let r = self
-            .http
-            .get(self.url(&format!("/_emulator/deliveries?kind={kind}")))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        r.json().await.unwrap()
+        self.control_get(&format!("/_emulator/deliveries?kind={kind}")).await
+    }
+
+    /// `GET /_emulator/clock`, as JSON.
+    pub async fn clock(&self) -> Value {
+        self.control_get("/_emulator/clock").await
     }
 
     pub async fn advance(&self, seconds: i64) -> Value {

@@ -6,6 +6,8 @@
 mod journal;
 mod saved;
 mod schema;
+#[cfg(test)]
+pub(crate) mod testing;
 mod tracked;
 
 pub(crate) use journal::{Change, Journal};
