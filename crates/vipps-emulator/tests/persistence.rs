@@ -327,3 +327,44 @@ async fn an_emulator_starts_from_a_snapshot_file() {
         .unwrap_err();
     assert!(err.to_string().contains("not a snapshot"), "{err}");
 }
+
+#[tokio::test]
+async fn a_snapshot_taken_in_on_a_data_dir_is_what_a_restart_finds() {
+    let source = H::with(config()).await;
+    source.authorized("snap-dir-1", 900).await;
+    assert_eq!(
+        source
+            .modify("snap-dir-1", "capture", 300, "snap-dir-cap")
+            .await
+            .status(),
+        200
+    );
+    let doc = snapshot(&source).await;
+
+    let dir = Dir::new("snapshot-dir");
+    let h = H::on_dir(config(), &dir.0).await;
+    h.created("snap-dir-old", 100).await;
+    let r = h
+        .http
+        .post(h.url("/_emulator/snapshot"))
+        .body(doc)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let h = h.restart(config(), &dir.0).await;
+    assert_eq!(h.get("snap-dir-1").await, source.get("snap-dir-1").await);
+    // What the dir held before the snapshot is gone from it too.
+    let r = h
+        .req(Method::GET, "/epayment/v1/payments/snap-dir-old")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    // The snapshot's idempotency records came along: the capture replays, once.
+    assert_eq!(
+        h.modify("snap-dir-1", "capture", 300, "snap-dir-cap").await.status(),
+        200
+    );
+    assert_eq!(h.get("snap-dir-1").await["aggregate"]["capturedAmount"]["value"], 300);
+}
