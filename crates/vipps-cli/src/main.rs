@@ -170,6 +170,13 @@ async fn run_emulator(args: EmulatorArgs) -> Result<(), String> {
         None => {}
     }
     eprintln!("dashboard: {}/_emulator/", running.base_url());
+    if let Some(dir) = &args.data_dir {
+        eprintln!(
+            "data dir: {} ({} payments kept; a 2xx means the change is on disk)",
+            dir.display(),
+            running.state().payment_count()
+        );
+    }
     let m = running.merchant();
     eprintln!(
         "default merchant: MSN {} client_id {} (client secret and subscription key as in the README)",
