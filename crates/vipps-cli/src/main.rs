@@ -107,6 +107,11 @@ struct EmulatorArgs {
     /// `--data-dir` holds.
     #[arg(long, value_name = "FILE")]
     snapshot: Option<std::path::PathBuf>,
+    /// Forget payments, Checkout sessions, eCom orders, consents and idempotency records created
+    /// more than this many seconds ago on the emulator's clock (at least 3600;
+    /// `retention_secs` in the file). Off by default.
+    #[arg(long, value_name = "SECONDS")]
+    retention_secs: Option<u64>,
 }
 
 fn init_tracing(default: &str) {
@@ -140,6 +145,9 @@ async fn run_emulator(args: EmulatorArgs) -> Result<(), String> {
     set(&mut config.max_connections, args.max_connections);
     set(&mut config.max_deliveries_in_flight, args.max_deliveries_in_flight);
     set(&mut config.max_deliveries_per_host, args.max_deliveries_per_host);
+    if args.retention_secs.is_some() {
+        config.retention_secs = args.retention_secs;
+    }
     config.check().map_err(|e| e.to_string())?;
     let mut builder = vipps_emulator::Emulator::builder()
         .host(args.host.clone())

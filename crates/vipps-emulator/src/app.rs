@@ -44,11 +44,23 @@ impl AppState {
             state.faults().set(f);
         }
         state.store().attach(data_dir, clock)?;
+        state.keep_for_retention();
         let key = hex(&state.signer().key());
         state
             .store()
             .transact(|t| t.get_mut::<Meta>().set(TOKEN_KEY, key.into()));
         Ok(state)
+    }
+
+    /// Turns retention on when the configuration asks for it (again after loading a data dir:
+    /// the loaded idempotency records join the order they are forgotten in).
+    fn keep_for_retention(&self) {
+        if let Some(secs) = self.config().retention_secs {
+            // `check` refuses less in a file; a config built in Rust gets the minimum.
+            let secs = secs.max(crate::core::config::MIN_RETENTION_SECS);
+            let keep = time::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX));
+            self.store().set_retention(self.clock().clone(), keep);
+        }
     }
 
     fn assembled(config: EmulatorConfig, clock: Clock, signer: TokenSigner) -> Self {
@@ -69,6 +81,7 @@ impl AppState {
             )),
         ];
         let state = AppState::assemble(config, clock, signer, parts);
+        state.keep_for_retention();
         // Inside a Tokio runtime the background work starts now; outside one, with the first
         // request that creates something.
         state.ensure_background();

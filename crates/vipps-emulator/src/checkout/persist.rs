@@ -117,6 +117,27 @@ impl Table for Sessions {
         self.order.resize_with(self.saved_count, gap);
         Ok(())
     }
+
+    fn evict_before(&mut self, cutoff: time::OffsetDateTime, limit: usize) -> usize {
+        let mut n = 0;
+        while n < limit {
+            let Some((key, created)) = self.order.get(self.evict_cursor).cloned() else {
+                break;
+            };
+            if created >= cutoff {
+                break;
+            }
+            // The slot may hold a session forgotten already, or a later one with its key.
+            if self.by_ref.get(&key).is_some_and(|s| s.created_at == created) {
+                if let Some(s) = self.by_ref.remove(&key) {
+                    self.tokens.remove(&s.token);
+                }
+                n += 1;
+            }
+            self.evict_cursor += 1;
+        }
+        n
+    }
 }
 
 #[cfg(test)]

@@ -172,6 +172,8 @@ pub(crate) struct Sessions {
     /// What the data dir holds (see `persist.rs`).
     pub(super) saved: Saved<(String, String)>,
     pub(super) saved_count: usize,
+    /// Retention: the first place in `order` not yet looked at.
+    pub(super) evict_cursor: usize,
 }
 
 impl Sessions {

@@ -123,6 +123,13 @@ pub struct EmulatorConfig {
     /// knowledge-base--platform-best-practices-2026.md). For clients that send fields newer than
     /// this emulator. Default: false.
     pub lenient_fields: bool,
+    /// Retention: forget ePayment payments, Checkout sessions, eCom orders, profile consents
+    /// and idempotency records created more than this many seconds ago on the emulator's clock
+    /// (at least 3600; a data dir's rows go too). Recurring agreements and charges, webhook
+    /// registrations and the emulator's settings are kept. Default: off (`None`), nothing is
+    /// forgotten.
+    #[serde(default)]
+    pub retention_secs: Option<u64>,
     /// The most deliveries (webhooks, callbacks) in flight at once, over all receivers (64).
     /// More wait their turn, in the order they were queued, so a receiver that never answers
     /// cannot make the emulator open a socket per payment.
@@ -193,6 +200,7 @@ impl Default for EmulatorConfig {
             faults: None,
             webhook_retry: None,
             lenient_fields: false,
+            retention_secs: None,
             max_deliveries_in_flight: 64,
             max_deliveries_per_host: 8,
             header_read_timeout_ms: 10_000,
@@ -212,6 +220,9 @@ pub(crate) struct BodyLimits {
     /// A body that has not arrived whole within this gets 408.
     pub timeout: std::time::Duration,
 }
+
+/// The shortest retention (`EmulatorConfig::retention_secs`) accepted.
+pub const MIN_RETENTION_SECS: u64 = 3600;
 
 /// Why a configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -256,6 +267,11 @@ impl EmulatorConfig {
         let bad = |m: String| Err(ConfigError::Invalid(m));
         if self.merchants.is_empty() {
             return bad("at least one merchant is required".into());
+        }
+        if self.retention_secs.is_some_and(|s| s < MIN_RETENTION_SECS) {
+            return bad(format!(
+                "retention_secs must be at least {MIN_RETENTION_SECS} (a payment must outlive its expiry)"
+            ));
         }
         for (i, m) in self.merchants.iter().enumerate() {
             if !is_msn(&m.msn) {

@@ -473,6 +473,7 @@ impl AppState {
         for p in &self.inner.parts {
             p.part.settle_due(self);
         }
+        while self.store().evict_old() {}
     }
 
     /// [`AppState::settle_due`] on the blocking pool: a month of a hundred thousand

@@ -38,16 +38,38 @@ impl Table for Data {
         }
     }
 
+    fn evict_before(&mut self, cutoff: time::OffsetDateTime, limit: usize) -> usize {
+        let mut n = 0;
+        while n < limit {
+            let Some(key) = self.order.get(self.evict_cursor).cloned() else {
+                break;
+            };
+            if let Some(o) = self.orders.get(&key) {
+                let initiated = o.link_expires_at - time::Duration::seconds(super::order::LINK_VALID_SECS);
+                if initiated >= cutoff {
+                    break;
+                }
+                if let Some(o) = self.orders.remove(&key) {
+                    self.tokens.remove(&o.token);
+                }
+                n += 1;
+            }
+            self.evict_cursor += 1;
+        }
+        n
+    }
+
     fn load(&mut self, row: &Row) -> Result<bool, String> {
         if row.table != ORDER {
             return Ok(false);
         }
         let mut o: Order = value(row)?;
         let seq = parse_index(row)?;
-        // Rows come in key order, and no order is forgotten but by a reset.
-        if seq != self.order.len() + 1 {
-            return Err(format!("expected order number {}", self.order.len() + 1));
+        // Rows come in key order; orders forgotten by retention leave gaps.
+        if seq <= self.order.len() {
+            return Err(format!("expected order number {} or later", self.order.len() + 1));
         }
+        self.order.resize(seq - 1, (String::new(), String::new()));
         o.seq = seq as u32;
         let id = (o.msn.clone(), o.order_id.clone());
         if self.orders.contains_key(&id) || self.tokens.contains_key(&o.token) {
@@ -195,8 +217,11 @@ mod tests {
         let order = |key: &str, value: &str| row(ORDER, key, value);
         assert!(Data::default().load(&order("0000000001", "{broken")).is_err());
         assert!(Data::default().load(&order("one", value)).is_err());
-        // A gap: order 1 is missing.
-        assert!(Data::default().load(&order("0000000002", value)).is_err());
+        // A gap (order 1 forgotten by retention) is taken; an order out of key order is not.
+        let mut gap = Data::default();
+        assert_eq!(gap.load(&order("0000000002", value)), Ok(true));
+        assert_eq!(gap.order.len(), 2);
+        assert!(gap.load(&order("0000000001", value)).is_err());
         // The same order twice.
         let mut fresh = Data::default();
         assert_eq!(fresh.load(&order("0000000001", value)), Ok(true));

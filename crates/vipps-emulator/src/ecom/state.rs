@@ -25,6 +25,8 @@ pub(crate) struct Data {
     pub(super) order: Vec<(String, String)>,
     /// What the data dir holds (see `persist.rs`).
     pub(super) saved: Saved<(String, String)>,
+    /// Retention: the first place in `order` not yet looked at.
+    pub(super) evict_cursor: usize,
 }
 
 impl Data {

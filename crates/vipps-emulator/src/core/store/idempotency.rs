@@ -64,6 +64,8 @@ pub(crate) struct IdempotencyRecord {
     /// What the API tells apart in a conflicting retry (eCom: the amount), or what the record
     /// belongs to (Webhooks: the registration it made, forgotten with it).
     pub(crate) tag: Option<Box<str>>,
+    /// When it was made (Unix seconds on the emulator's clock; 0 while retention is off).
+    pub(crate) at: i64,
 }
 
 /// The one idempotency engine of every API: per scope, the answer given the first time.
@@ -78,6 +80,8 @@ pub(crate) struct Idempotency {
     pub(super) records: Sharded<ScopeDigest, IdempotencyRecord>,
     /// Records remembered or forgotten since the last commit (with a data dir).
     pub(super) touched: crate::core::persist::Touched<ScopeDigest>,
+    /// With retention on: (when, scope) of the records, oldest first.
+    pub(super) order: Option<std::collections::VecDeque<(i64, ScopeDigest)>>,
 }
 
 impl Idempotency {
@@ -89,6 +93,9 @@ impl Idempotency {
     /// Remembers the answer for a scope, if it is final.
     pub(crate) fn remember(&mut self, scope: ScopeDigest, record: IdempotencyRecord) {
         if record.response.status < 500 && record.response.status != 423 {
+            if let Some(order) = &mut self.order {
+                order.push_back((record.at, scope));
+            }
             self.records.insert(scope, record);
             self.touched.touch(scope);
         }
@@ -110,6 +117,9 @@ impl Idempotency {
     pub(crate) fn clear(&mut self) {
         self.records.clear();
         self.touched.take();
+        if let Some(order) = &mut self.order {
+            order.clear();
+        }
     }
 }
 
@@ -147,6 +157,7 @@ impl Once {
                     fingerprint: self.fingerprint,
                     response: response.clone(),
                     tag: self.tag,
+                    at: tables.now,
                 },
             );
         }

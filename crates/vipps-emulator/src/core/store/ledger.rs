@@ -35,6 +35,10 @@ pub(crate) struct Ledger {
     pub(super) scoped: usize,
     /// Consents recorded since the last commit (with a data dir).
     pub(super) consents_touched: crate::core::persist::Touched<String>,
+    /// Retention: the first place in `created` not yet looked at.
+    pub(super) evict_cursor: usize,
+    /// Payments forgotten since the last commit, by number (with a data dir).
+    pub(super) evicted: crate::core::persist::Touched<u32>,
 }
 
 /// Everything create needs besides the request.
@@ -269,6 +273,8 @@ impl Ledger {
         self.deadlines.clear();
         self.consents.clear();
         self.consents_touched.take();
+        self.evicted.take();
+        self.evict_cursor = 0;
         self.scoped = 0;
     }
 

@@ -45,9 +45,19 @@ impl Ledger {
             }
         }
         for sub in self.consents_touched.take() {
-            if let Some(c) = self.consents.get(&sub) {
-                out.push(put(CONSENT, sub, c));
-            }
+            out.push(match self.consents.get(&sub) {
+                Some(c) => put(CONSENT, sub, c),
+                None => Change::Delete {
+                    table: CONSENT,
+                    key: sub,
+                },
+            });
+        }
+        for seq in self.evicted.take() {
+            out.push(Change::Delete {
+                table: PAYMENT,
+                key: index_key(seq),
+            });
         }
     }
 
@@ -70,9 +80,11 @@ impl Ledger {
             PAYMENT => {
                 let mut p: Payment = value(row)?;
                 let seq = parse_index(row)?;
-                if seq != self.created.len() {
-                    return Err(format!("expected payment number {}", self.created.len()));
+                if seq < self.created.len() {
+                    return Err(format!("expected payment number {} or later", self.created.len()));
                 }
+                // Payments forgotten by retention leave gaps.
+                self.created.resize(seq, super::retention::GONE);
                 p.seq = seq as u32;
                 p.saved = digest(&p);
                 let id = (p.msn.clone(), p.reference.as_str().to_owned());
@@ -111,6 +123,8 @@ struct SavedRecord {
     body: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     tag: Option<String>,
+    #[serde(default)]
+    at: i64,
 }
 
 /// The content types answers are stored with (a `Stored` keeps a `&'static str`).
@@ -173,6 +187,7 @@ impl Idempotency {
                     body: body.into(),
                 },
                 tag: s.tag.map(Into::into),
+                at: s.at,
             },
         );
         Ok(true)
@@ -186,5 +201,6 @@ fn saved(r: &IdempotencyRecord) -> SavedRecord {
         content_type: r.response.content_type.to_owned(),
         body: STANDARD.encode(&r.response.body),
         tag: r.tag.as_deref().map(Into::into),
+        at: r.at,
     }
 }

@@ -15,6 +15,7 @@ mod ledger;
 mod ledger_rows;
 mod meta;
 mod payment;
+mod retention;
 mod sharded;
 mod unfinished;
 mod views;
@@ -38,6 +39,8 @@ pub(crate) struct Store {
     changes: AtomicU64,
     /// The data dir, when the state persists: each commit's changed rows go to its journal.
     data_dir: std::sync::OnceLock<Persisted>,
+    /// Retention, when on: the clock and how long objects are kept.
+    retention: std::sync::OnceLock<(Clock, time::Duration)>,
 }
 
 /// An open data dir and the clock whose offset is saved in it.
@@ -64,6 +67,9 @@ pub(crate) struct Tables {
     publishing: bool,
     /// The other APIs' events recorded in this transaction (only while publishing).
     api_events: Vec<ApiEvent>,
+    /// The clock's now (Unix seconds) when the transaction began, while retention is on (0
+    /// otherwise): what idempotency records are stamped with.
+    pub(crate) now: i64,
     ext: Vec<Box<dyn AnyTable>>,
 }
 
@@ -98,6 +104,11 @@ pub(crate) trait Table: Default + Send + Sync + 'static {
     fn loaded(&mut self) -> Result<(), String> {
         Ok(())
     }
+    /// Forgets at most `limit` objects created before `cutoff`, oldest first (retention);
+    /// how many it forgot.
+    fn evict_before(&mut self, _cutoff: time::OffsetDateTime, _limit: usize) -> usize {
+        0
+    }
 }
 
 /// A [`Table`] the store can hold without knowing its type.
@@ -110,6 +121,7 @@ pub(crate) trait AnyTable: Send + Sync {
     fn rows(&self, out: &mut Vec<Change>);
     fn load(&mut self, row: &Row) -> Result<bool, String>;
     fn loaded(&mut self) -> Result<(), String>;
+    fn evict_before(&mut self, cutoff: time::OffsetDateTime, limit: usize) -> usize;
     fn as_any(&self) -> &dyn Any;
     fn as_any_mut(&mut self) -> &mut dyn Any;
 }
@@ -135,6 +147,9 @@ impl<T: Table> AnyTable for T {
     }
     fn loaded(&mut self) -> Result<(), String> {
         Table::loaded(self)
+    }
+    fn evict_before(&mut self, cutoff: time::OffsetDateTime, limit: usize) -> usize {
+        Table::evict_before(self, cutoff, limit)
     }
     fn as_any(&self) -> &dyn Any {
         self
@@ -257,6 +272,7 @@ impl Tables {
     /// Starts or stops recording changes in every table.
     fn track(&mut self, on: bool) {
         self.ledger.consents_touched.track(on);
+        self.ledger.evicted.track(on);
         self.idempotency.touched.track(on);
         for table in &mut self.ext {
             table.track(on);
@@ -285,6 +301,17 @@ impl Tables {
         Err("no table of this emulator keeps such rows".into())
     }
 
+    /// Forgets at most `limit` objects of each kind created before `cutoff`; how many.
+    fn evict_before(&mut self, cutoff: time::OffsetDateTime, limit: usize) -> usize {
+        let mut n = self.ledger.evict_payments_before(cutoff, limit);
+        n += self.ledger.evict_consents_before(cutoff);
+        n += self.idempotency.evict_before(cutoff.unix_timestamp(), limit);
+        for table in &mut self.ext {
+            n += table.evict_before(cutoff, limit);
+        }
+        n
+    }
+
     /// Rebuilds what derives from the rows, once every row is loaded.
     fn loaded(&mut self) -> Result<(), String> {
         for table in &mut self.ext {
@@ -309,12 +336,32 @@ impl Store {
                 outbox: Vec::new(),
                 publishing: false,
                 api_events: Vec::new(),
+                now: 0,
                 ext,
             }),
             outbox: Arc::new(Outbox::default()),
             changes: AtomicU64::new(0),
             data_dir: std::sync::OnceLock::new(),
+            retention: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Forgets what was created more than `keep` ago on `clock` (see [`Store::evict_old`]).
+    /// Called again after a data dir's rows are loaded, so loaded records are counted too.
+    pub(crate) fn set_retention(&self, clock: Clock, keep: time::Duration) {
+        let _ = self.retention.set((clock, keep));
+        self.data.lock().idempotency.keep_order(true);
+    }
+
+    /// With retention on, forgets what is older than it allows, a chunk per transaction;
+    /// whether there may be more.
+    pub(crate) fn evict_old(&self) -> bool {
+        const LIMIT: usize = 2_000;
+        let Some((clock, keep)) = self.retention.get() else {
+            return false;
+        };
+        let cutoff = clock.now() - *keep;
+        self.transact_in_background(|t| t.evict_before(cutoff, LIMIT)) >= LIMIT
     }
 
     /// Keeps the state in `data_dir` from now on, starting from its `rows`; `clock`'s offset
@@ -380,8 +427,10 @@ impl Store {
             outbox: Vec::new(),
             publishing: false,
             api_events: Vec::new(),
+            now: 0,
             ext: t.ext.iter().map(|e| e.fresh()).collect(),
         };
+        fresh.idempotency.keep_order(self.retention.get().is_some());
         fresh.load(rows).map_err(|(row, why)| (row.clone(), why))?;
         if let Some(key) = t.get::<Meta>().get(TOKEN_KEY).cloned() {
             fresh.get_mut::<Meta>().set(TOKEN_KEY, key);
@@ -450,6 +499,9 @@ impl Store {
     /// (to a waiting thread first when `fair`), then the outbox's consumer woken.
     fn run<R>(&self, f: impl FnOnce(&mut Tables) -> R, fair: bool) -> R {
         let mut tables = self.data.lock();
+        if let Some((clock, _)) = self.retention.get() {
+            tables.now = clock.now().unix_timestamp();
+        }
         let r = f(&mut tables);
         let queued = match self.data_dir.get() {
             None => tables.commit(&self.outbox),

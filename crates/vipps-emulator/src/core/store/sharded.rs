@@ -56,6 +56,11 @@ impl<K: std::hash::Hash + Eq, V> Sharded<K, V> {
         self.parts[i].insert(k, v)
     }
 
+    pub(super) fn remove(&mut self, k: &K) -> Option<V> {
+        let i = self.part(k);
+        self.parts[i].remove(k)
+    }
+
     pub(super) fn len(&self) -> usize {
         self.parts.iter().map(|p| p.len()).sum()
     }
