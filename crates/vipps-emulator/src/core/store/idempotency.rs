@@ -66,6 +66,9 @@ pub(crate) struct IdempotencyRecord {
     pub(crate) tag: Option<Box<str>>,
     /// When it was made (Unix seconds on the emulator's clock; 0 while retention is off).
     pub(crate) at: i64,
+    /// Its row number in a data dir (records are written in the order they are made, so
+    /// the file's index grows at its end instead of everywhere).
+    pub(crate) row: u64,
 }
 
 /// The one idempotency engine of every API: per scope, the answer given the first time.
@@ -82,6 +85,10 @@ pub(crate) struct Idempotency {
     pub(super) touched: crate::core::persist::Touched<ScopeDigest>,
     /// With retention on: (when, scope) of the records, oldest first.
     pub(super) order: Option<std::collections::VecDeque<(i64, ScopeDigest)>>,
+    /// The row number of the next record.
+    pub(super) next_row: u64,
+    /// Rows of records forgotten or replaced since the last commit (with a data dir).
+    pub(super) gone: crate::core::persist::Touched<u64>,
 }
 
 impl Idempotency {
@@ -91,23 +98,27 @@ impl Idempotency {
     }
 
     /// Remembers the answer for a scope, if it is final.
-    pub(crate) fn remember(&mut self, scope: ScopeDigest, record: IdempotencyRecord) {
+    pub(crate) fn remember(&mut self, scope: ScopeDigest, mut record: IdempotencyRecord) {
         if record.response.status < 500 && record.response.status != 423 {
             if let Some(order) = &mut self.order {
                 order.push_back((record.at, scope));
             }
-            self.records.insert(scope, record);
+            record.row = self.next_row;
+            self.next_row += 1;
+            if let Some(old) = self.records.insert(scope, record) {
+                self.gone.touch(old.row);
+            }
             self.touched.touch(scope);
         }
     }
 
     /// Forgets the records tagged `tag` (a deleted webhook's registration).
     pub(crate) fn forget_tagged(&mut self, tag: &str) {
-        let touched = &mut self.touched;
-        self.records.retain(|scope, r| {
+        let gone = &mut self.gone;
+        self.records.retain(|_, r| {
             let keep = r.tag.as_deref() != Some(tag);
             if !keep {
-                touched.touch(*scope);
+                gone.touch(r.row);
             }
             keep
         });
@@ -117,6 +128,8 @@ impl Idempotency {
     pub(crate) fn clear(&mut self) {
         self.records.clear();
         self.touched.take();
+        self.gone.take();
+        self.next_row = 0;
         if let Some(order) = &mut self.order {
             order.clear();
         }
@@ -158,6 +171,7 @@ impl Once {
                     response: response.clone(),
                     tag: self.tag,
                     at: tables.now,
+                    row: 0,
                 },
             );
         }

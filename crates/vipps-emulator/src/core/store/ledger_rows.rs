@@ -116,6 +116,8 @@ impl Ledger {
 /// An idempotency record as stored.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct SavedRecord {
+    /// The scope's digest (the record's identity; the row's key is its number).
+    scope: String,
     fingerprint: String,
     status: u16,
     content_type: String,
@@ -139,22 +141,23 @@ const CONTENT_TYPES: &[&str] = &[
 impl Idempotency {
     /// The records remembered or forgotten since the last call.
     pub(super) fn changed_rows(&mut self, out: &mut Vec<Change>) {
-        for scope in self.touched.take() {
-            let key = STANDARD.encode(scope.0);
-            out.push(match self.records.get(&scope) {
-                Some(r) => put(IDEMPOTENCY, key, &saved(r)),
-                None => Change::Delete {
-                    table: IDEMPOTENCY,
-                    key,
-                },
+        for row in self.gone.take() {
+            out.push(Change::Delete {
+                table: IDEMPOTENCY,
+                key: record_key(row),
             });
+        }
+        for scope in self.touched.take() {
+            if let Some(r) = self.records.get(&scope) {
+                out.push(put(IDEMPOTENCY, record_key(r.row), &saved(&scope, r)));
+            }
         }
     }
 
     /// Every record.
     pub(super) fn all_rows(&self, out: &mut Vec<Change>) {
         for (scope, r) in self.records.iter() {
-            out.push(put(IDEMPOTENCY, STANDARD.encode(scope.0), &saved(r)));
+            out.push(put(IDEMPOTENCY, record_key(r.row), &saved(scope, r)));
         }
     }
 
@@ -171,7 +174,12 @@ impl Idempotency {
                 .and_then(|b| b.try_into().ok())
                 .ok_or_else(|| format!("{what} is not 32 bytes of base64"))
         };
-        let scope = ScopeDigest(bytes32(&row.key, "the key")?);
+        let scope = ScopeDigest(bytes32(&s.scope, "the scope")?);
+        let number = row
+            .key
+            .parse::<u64>()
+            .map_err(|_| format!("{IDEMPOTENCY}: {:?} is not a row number", row.key))?;
+        self.next_row = self.next_row.max(number + 1);
         let content_type = CONTENT_TYPES
             .iter()
             .find(|c| **c == s.content_type)
@@ -188,14 +196,22 @@ impl Idempotency {
                 },
                 tag: s.tag.map(Into::into),
                 at: s.at,
+                row: number,
             },
         );
         Ok(true)
     }
 }
 
-fn saved(r: &IdempotencyRecord) -> SavedRecord {
+/// The key of record row `n`: zero-padded, so rows are appended to the file's index in the
+/// order they are made (a random key, such as the scope's digest, wrote pages all over it).
+fn record_key(n: u64) -> String {
+    format!("{n:020}")
+}
+
+fn saved(scope: &ScopeDigest, r: &IdempotencyRecord) -> SavedRecord {
     SavedRecord {
+        scope: STANDARD.encode(scope.0),
         fingerprint: STANDARD.encode(r.fingerprint.0),
         status: r.response.status,
         content_type: r.response.content_type.to_owned(),

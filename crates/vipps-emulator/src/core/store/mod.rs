@@ -274,6 +274,7 @@ impl Tables {
         self.ledger.consents_touched.track(on);
         self.ledger.evicted.track(on);
         self.idempotency.touched.track(on);
+        self.idempotency.gone.track(on);
         for table in &mut self.ext {
             table.track(on);
         }

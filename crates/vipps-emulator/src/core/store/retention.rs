@@ -71,8 +71,9 @@ impl Idempotency {
             let Some((at, scope)) = order.pop_front() else { break };
             // A record replaced since (same key, later) is the later one's to forget.
             if self.records.get(&scope).is_some_and(|r| r.at == at) {
-                self.records.remove(&scope);
-                self.touched.touch(scope);
+                if let Some(r) = self.records.remove(&scope) {
+                    self.gone.touch(r.row);
+                }
                 n += 1;
             }
         }
