@@ -34,7 +34,7 @@ impl AppState {
     pub fn open(config: EmulatorConfig, clock: Clock, dir: &std::path::Path) -> Result<Self, PersistError> {
         let data_dir = DataDir::open(dir)?;
         let saved = saved_meta(&data_dir.rows_of(META_TABLE)?);
-        let signer = saved.token_key.map_or_else(TokenSigner::random, TokenSigner::from_key);
+        let signer = saved.signer.unwrap_or_else(TokenSigner::random);
         let state = Self::assembled(config, clock.clone(), signer);
         if let Some(ms) = saved.clock_offset_ms {
             let behind = ms.saturating_sub(i64::try_from(clock.offset().as_millis()).unwrap_or(i64::MAX));
@@ -45,7 +45,7 @@ impl AppState {
         }
         state.store().attach(data_dir, clock)?;
         state.keep_for_retention();
-        let key = hex(&state.signer().key());
+        let key = state.signer().saved();
         state
             .store()
             .transact(|t| t.get_mut::<Meta>().set(TOKEN_KEY, key.into()));
@@ -110,7 +110,7 @@ impl AppState {
 /// of it).
 #[derive(Default)]
 struct SavedMeta {
-    token_key: Option<[u8; 32]>,
+    signer: Option<TokenSigner>,
     clock_offset_ms: Option<i64>,
     faults: Option<crate::core::config::FaultConfig>,
 }
@@ -122,25 +122,13 @@ fn saved_meta(rows: &[Row]) -> SavedMeta {
         // Rows of other tables, and unreadable ones, are the store's to report.
         let _ = crate::core::store::Table::load(&mut meta, row);
     }
-    saved.token_key = meta.get(TOKEN_KEY).and_then(|v| v.as_str()).and_then(unhex);
+    saved.signer = meta
+        .get(TOKEN_KEY)
+        .and_then(|v| v.as_str())
+        .and_then(TokenSigner::from_saved);
     saved.clock_offset_ms = meta.get(CLOCK_OFFSET_MS).and_then(|v| v.as_i64());
     saved.faults = meta.get(FAULTS).and_then(|v| serde_json::from_value(v.clone()).ok());
     saved
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Option<[u8; 32]> {
-    let mut out = [0u8; 32];
-    if s.len() != 64 {
-        return None;
-    }
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
 }
 
 /// The emulator's routes, without a socket (use with `tower::ServiceExt::oneshot` or your own server).

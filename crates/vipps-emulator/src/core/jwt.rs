@@ -113,17 +113,19 @@ impl TokenSigner {
         }
     }
 
-    /// A signer with a saved key (a data dir's, so tokens outlive a restart).
-    pub(crate) fn from_key(key: [u8; 32]) -> Self {
-        TokenSigner {
+    /// A signer with the key [`TokenSigner::saved`] gave (a data dir's, so tokens outlive a
+    /// restart); `None` for anything else.
+    pub(crate) fn from_saved(text: &str) -> Option<Self> {
+        let key = URL_SAFE_NO_PAD.decode(text).ok()?.try_into().ok()?;
+        Some(TokenSigner {
             key,
             verified: Default::default(),
-        }
+        })
     }
 
-    /// The key, to be saved.
-    pub(crate) fn key(&self) -> [u8; 32] {
-        self.key
+    /// The key as text, to be saved.
+    pub(crate) fn saved(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.key)
     }
 
     fn mac(&self) -> HmacSha256 {

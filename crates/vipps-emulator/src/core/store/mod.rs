@@ -169,6 +169,19 @@ fn find_mut<T: Table>(ext: &mut [Box<dyn AnyTable>]) -> &mut T {
 }
 
 impl Tables {
+    /// Empty tables: the ledger, the idempotency records and these API tables.
+    fn empty(ext: Vec<Box<dyn AnyTable>>) -> Self {
+        Tables {
+            ledger: Ledger::default(),
+            idempotency: Idempotency::default(),
+            outbox: Vec::new(),
+            publishing: false,
+            api_events: Vec::new(),
+            now: 0,
+            ext,
+        }
+    }
+
     /// The table of type `T`.
     pub(crate) fn get<T: Table>(&self) -> &T {
         self.ext
@@ -331,15 +344,7 @@ impl Store {
         ext.push(Box::new(Meta::default()));
         ext.push(Box::new(unfinished::Unfinished::default()));
         Store {
-            data: Mutex::new(Tables {
-                ledger: Ledger::default(),
-                idempotency: Idempotency::default(),
-                outbox: Vec::new(),
-                publishing: false,
-                api_events: Vec::new(),
-                now: 0,
-                ext,
-            }),
+            data: Mutex::new(Tables::empty(ext)),
             outbox: Arc::new(Outbox::default()),
             changes: AtomicU64::new(0),
             data_dir: std::sync::OnceLock::new(),
@@ -422,15 +427,7 @@ impl Store {
     /// when a row does not fit, changes nothing and says which.
     pub(crate) fn replace(&self, rows: &[Row]) -> Result<(), (Row, String)> {
         let mut t = self.data.lock();
-        let mut fresh = Tables {
-            ledger: Ledger::default(),
-            idempotency: Idempotency::default(),
-            outbox: Vec::new(),
-            publishing: false,
-            api_events: Vec::new(),
-            now: 0,
-            ext: t.ext.iter().map(|e| e.fresh()).collect(),
-        };
+        let mut fresh = Tables::empty(t.ext.iter().map(|e| e.fresh()).collect());
         fresh.idempotency.keep_order(self.retention.get().is_some());
         fresh.load(rows).map_err(|(row, why)| (row.clone(), why))?;
         if let Some(key) = t.get::<Meta>().get(TOKEN_KEY).cloned() {
