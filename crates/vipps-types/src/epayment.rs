@@ -279,107 +279,8 @@ pub struct IndustryData {
     pub airline_data: Option<AirlineData>,
 }
 
-/// Unit information of an order line.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UnitInfo {
-    /// Price per unit in minor units.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unit_price: Option<i64>,
-    /// Quantity as a decimal string, e.g. `"2.5"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub quantity: Option<String>,
-    /// `PCS`, `KG`, `KM`, `MINUTE`, `LITRE`, `KWH`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub quantity_unit: Option<String>,
-}
-
-/// One line of a receipt or order summary (amounts in minor units).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct OrderLine {
-    /// Product name.
-    pub name: String,
-    /// Line id.
-    pub id: String,
-    /// Total including tax.
-    pub total_amount: i64,
-    /// Total excluding tax.
-    pub total_amount_excluding_tax: i64,
-    /// Tax amount.
-    pub total_tax_amount: i64,
-    /// Tax percentage 0–100.
-    pub tax_percentage: i64,
-    /// Unit information.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unit_info: Option<UnitInfo>,
-    /// Discount in minor units.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub discount: Option<i64>,
-    /// Product page.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub product_url: Option<String>,
-    /// A returned item.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_return: Option<bool>,
-    /// A shipping line.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_shipping: Option<bool>,
-}
-
-/// The bottom line of a receipt or order summary.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BottomLine {
-    /// Currency.
-    pub currency: Currency,
-    /// Tip in minor units.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tip_amount: Option<i64>,
-    /// Gift card amount (deprecated).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gift_card_amount: Option<i64>,
-    /// Point of sale id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pos_id: Option<String>,
-    /// Receipt number.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub receipt_number: Option<String>,
-    /// Shipping information, as the Order Management API defines it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shipping_info: Option<serde_json::Value>,
-    /// Payment sources (card, giftCard, voucher, cash).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payment_sources: Option<serde_json::Value>,
-    /// Barcode (format, data).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub barcode: Option<serde_json::Value>,
-    /// Deprecated in the Order Management spec (still accepted there): the total in minor units.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total_amount: Option<i64>,
-    /// Deprecated: the total tax in minor units.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total_tax: Option<i64>,
-    /// Deprecated: the total discount in minor units.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total_discount: Option<i64>,
-    /// Deprecated: use an order line with `isShipping` instead.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shipping_amount: Option<i64>,
-    /// Deprecated: use `posId` instead.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub terminal_id: Option<String>,
-}
-
-/// A receipt (Order Management `Receipt`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Receipt {
-    /// At least one order line.
-    pub order_lines: Vec<OrderLine>,
-    /// The bottom line.
-    pub bottom_line: BottomLine,
-}
+/// The receipt types are Order Management's (ePayment's `receipt` references its `Receipt`).
+pub use crate::order_management::{BottomLine, OrderLine, Receipt, UnitInfo};
 
 /// `POST /epayment/v1/payments` body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -681,25 +582,14 @@ impl Validate for CreatePaymentRequest {
             }
         }
         if let Some(r) = &self.receipt {
-            if r.order_lines.is_empty() {
-                return Err(ValidationError::new(
-                    "receipt.orderLines",
-                    "must contain at least one order line",
-                ));
-            }
-            if !r.bottom_line.currency.is_known() {
+            r.check("receipt.")?;
+            // Silent in the documents: a receipt in another currency than the payment's
+            // cannot describe it, so it is refused.
+            if r.bottom_line.currency != self.amount.currency {
                 return Err(ValidationError::new(
                     "receipt.bottomLine.currency",
-                    "is not a supported currency",
+                    "must be the payment's currency",
                 ));
-            }
-            for (i, l) in r.order_lines.iter().enumerate() {
-                if !(0..=100).contains(&l.tax_percentage) {
-                    return Err(ValidationError::new(
-                        format!("receipt.orderLines[{i}].taxPercentage"),
-                        "must be between 0 and 100",
-                    ));
-                }
             }
         }
         if let Some(m) = &self.metadata {

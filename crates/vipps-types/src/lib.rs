@@ -26,6 +26,7 @@ pub mod checkout;
 pub mod common;
 pub mod ecom;
 pub mod epayment;
+pub mod order_management;
 pub mod problem;
 pub mod recurring;
 pub mod userinfo;
