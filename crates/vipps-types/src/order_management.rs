@@ -712,6 +712,22 @@ impl OrderInfo {
     }
 }
 
+/// The answer to adding a receipt (201) or a category (200): the spec types it as a bare
+/// JSON string (an id). Anything else the server sends is taken as no id, so a change that
+/// was made never reads as a failure.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Acknowledgement(pub Option<String>);
+
+impl<'de> Deserialize<'de> for Acknowledgement {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match serde_json::Value::deserialize(d)? {
+            serde_json::Value::String(s) => Acknowledgement(Some(s)),
+            _ => Acknowledgement(None),
+        })
+    }
+}
+
 /// `POST /order-management/v3/categories` body: a category of its own, with an id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -51,8 +51,9 @@ pub struct Problem {
     /// Trace id for Vipps MobilePay support.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace_id: Option<String>,
-    /// Extra details: the numeric `ErrorCode`, or fields that failed validation.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Extra details: the numeric `ErrorCode`, or fields that failed validation (Order
+    /// Management names them `invalidParams`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty", alias = "invalidParams")]
     pub extra_details: Vec<ExtraDetail>,
     /// Checkout's `errorCode` (`Session-00100`, `Validation-00001`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -89,6 +89,7 @@ pub mod ecom;
 pub mod epayment;
 mod error;
 mod net;
+pub mod order_management;
 pub mod recurring;
 pub mod retry;
 mod secret;
@@ -172,6 +173,12 @@ impl Client {
     /// The ePayment API.
     pub fn epayment(&self) -> epayment::EPayment {
         epayment::EPayment::new(self.clone())
+    }
+
+    /// The Order Management API: receipts, categories and images shown with an order in the
+    /// app.
+    pub fn order_management(&self) -> order_management::OrderManagement {
+        order_management::OrderManagement::new(self.clone())
     }
 
     /// The Recurring API v3: agreements and their charges.
