@@ -3,6 +3,7 @@
 mod demo;
 mod demo_subscription;
 mod more;
+mod order_management;
 mod payment;
 mod recurring;
 mod webhooks;
@@ -39,6 +40,15 @@ enum Command {
     /// Recurring API v3 charges: create, create-many, get, list, cancel, capture, refund.
     #[command(subcommand)]
     Charge(recurring::ChargeCommand),
+    /// Order Management: the receipt the customer sees with an order (add, get).
+    #[command(subcommand)]
+    Receipt(order_management::ReceiptCommand),
+    /// Order Management: the order's category, a link back to your site (set; v3: add, list, get, delete).
+    #[command(subcommand)]
+    Category(order_management::CategoryCommand),
+    /// Order Management: images shown with categories (upload).
+    #[command(subcommand)]
+    Image(order_management::ImageCommand),
     /// Checkout API v3 sessions.
     #[command(subcommand)]
     Checkout(more::CheckoutCommand),
@@ -235,6 +245,18 @@ async fn main() -> ExitCode {
         Command::Charge(cmd) => {
             init_tracing("warn");
             recurring::charge(cmd, cli.json).await
+        }
+        Command::Receipt(cmd) => {
+            init_tracing("warn");
+            order_management::receipt(cmd, cli.json).await
+        }
+        Command::Category(cmd) => {
+            init_tracing("warn");
+            order_management::category(cmd, cli.json).await
+        }
+        Command::Image(cmd) => {
+            init_tracing("warn");
+            order_management::image(cmd, cli.json).await
         }
         Command::Checkout(cmd) => {
             init_tracing("warn");
