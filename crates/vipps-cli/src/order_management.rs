@@ -1,9 +1,9 @@
 //! `vipps receipt …`, `vipps category …` and `vipps image …`: the Order Management API from
 //! the shell.
 
-use crate::payment::{client_from_env, print};
+use crate::payment::{client_from_env, print, receipt_from_file};
 use clap::{Args, Subcommand};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use vipps::types::order_management::{
     AddCategoryRequest, Category, CategoryType, ImageId, OrderCategory, OrderId, OrderInfo, OrderLine, PaymentType,
     Receipt,
@@ -120,26 +120,6 @@ fn with_key<T: serde::de::DeserializeOwned + Send + 'static>(
         Some(k) => b.idempotency_key(k),
         None => b,
     }
-}
-
-fn read_input(path: &Path) -> Result<String, String> {
-    if path == Path::new("-") {
-        std::io::read_to_string(std::io::stdin()).map_err(|e| format!("stdin: {e}"))
-    } else {
-        std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
-    }
-}
-
-/// A receipt from a file: a whole receipt, or an array of lines in `currency`.
-fn receipt_from_file(path: &Path, currency: Currency) -> Result<Receipt, String> {
-    let text = read_input(path)?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let parsed = if value.is_array() {
-        serde_json::from_value::<Vec<OrderLine>>(value).map(|lines| Receipt::new(lines, currency))
-    } else {
-        serde_json::from_value::<Receipt>(value)
-    };
-    parsed.map_err(|e| format!("{}: not a receipt or a list of order lines: {e}", path.display()))
 }
 
 /// `NAME:AMOUNT` as a one-piece line with `vat`.

@@ -2,11 +2,13 @@
 
 use clap::Subcommand;
 use serde::Serialize;
+use std::path::Path;
 use vipps::types::epayment::{
     CancelModificationRequest, CreatePaymentRequest, Customer, ForceApproveRequest, GetPaymentResponse,
     ModificationResponse, PaymentEvent, PaymentMethod, PaymentMethodType, ProfileRequest, Shipping, UserFlow,
     EXPRESS_SCOPE,
 };
+use vipps::types::order_management::{OrderLine, Receipt};
 use vipps::types::{Amount, Currency, Reference};
 use vipps::Client;
 
@@ -45,6 +47,10 @@ pub enum PaymentCommand {
         /// scope defaults to the one Express needs).
         #[arg(long)]
         shipping: Option<String>,
+        /// A receipt for the app: a JSON file (`-` for stdin) with `{orderLines, bottomLine}`
+        /// or just the order lines (see `vipps receipt add`).
+        #[arg(long, value_name = "FILE")]
+        receipt: Option<std::path::PathBuf>,
         /// Idempotency key (default: generated).
         #[arg(long)]
         idempotency_key: Option<String>,
@@ -202,8 +208,13 @@ pub async fn run(cmd: PaymentCommand, json: bool) -> Result<(), String> {
             method,
             scope,
             shipping,
+            receipt,
             idempotency_key,
         } => {
+            let amount = amount(value, &currency);
+            let receipt = receipt
+                .map(|path| receipt_from_file(&path, amount.currency.clone()))
+                .transpose()?;
             let shipping: Option<Shipping> = shipping
                 .map(|j| serde_json::from_str(&j).map_err(|e| format!("--shipping: not a shipping object: {e}")))
                 .transpose()?;
@@ -222,7 +233,8 @@ pub async fn run(cmd: PaymentCommand, json: bool) -> Result<(), String> {
                 },
                 profile: scope.map(|s| ProfileRequest { scope: Some(s) }),
                 shipping,
-                ..CreatePaymentRequest::new(amount(value, &currency), reference, user_flow)
+                receipt,
+                ..CreatePaymentRequest::new(amount, reference, user_flow)
             };
             let mut b = ep.create_payment(req);
             if let Some(k) = idempotency_key {
@@ -301,4 +313,24 @@ pub async fn run(cmd: PaymentCommand, json: bool) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+fn read_input(path: &Path) -> Result<String, String> {
+    if path == Path::new("-") {
+        std::io::read_to_string(std::io::stdin()).map_err(|e| format!("stdin: {e}"))
+    } else {
+        std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+/// A receipt from a file: a whole receipt, or an array of lines in `currency`.
+pub fn receipt_from_file(path: &Path, currency: Currency) -> Result<Receipt, String> {
+    let text = read_input(path)?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let parsed = if value.is_array() {
+        serde_json::from_value::<Vec<OrderLine>>(value).map(|lines| Receipt::new(lines, currency))
+    } else {
+        serde_json::from_value::<Receipt>(value)
+    };
+    parsed.map_err(|e| format!("{}: not a receipt or a list of order lines: {e}", path.display()))
 }
