@@ -70,6 +70,34 @@ const userinfoOk = userinfo.status === 200 && profile.given_name === "Ola" && pr
 console.log(`${userinfoOk ? "ok  " : "FAIL"} userinfo${userinfoOk ? "" : `: ${userinfo.status} ${JSON.stringify(profile)}`}`);
 if (!userinfoOk) failed++;
 
+// A receipt sent with the official SDK's createPayment (its `Receipt` type), read back through the
+// Order Management API (the SDK has no Order Management calls: plain fetch, as for Userinfo).
+const receiptRef = `node-sdk-receipt-${stamp}`;
+const receipt = {
+  orderLines: [
+    { name: "socks", id: "line_item_1", totalAmount: 8000, totalAmountExcludingTax: 6400, totalTaxAmount: 1600,
+      taxRate: 2500, unitInfo: { unitPrice: 4000, quantity: "2", quantityUnit: "PCS" }, discount: 0 },
+    { name: "Home Delivery", id: "delivery", totalAmount: 2000, totalAmountExcludingTax: 1600, totalTaxAmount: 400,
+      taxRate: 2500, isShipping: true },
+  ],
+  bottomLine: { currency: "NOK", posId: "pos_122", receiptNumber: "0527013501" },
+};
+check("payment.create with a receipt", await client.payment.create(token, payment(receiptRef, { receipt })),
+  (d) => d.reference === receiptRef);
+const om = (method, path, body) => fetch(`https://apitest.vipps.no/order-management${path}`, {
+  method,
+  headers: { Authorization: `Bearer ${token}`, "Ocp-Apim-Subscription-Key": "0f14ebcab0eb4b29ae0cb90d91b4a84a",
+    "Merchant-Serial-Number": "123456", "Content-Type": "application/json" },
+  body: body && JSON.stringify(body),
+});
+const categoryPut = await om("PUT", `/v2/ecom/categories/${receiptRef}`,
+  { category: "ORDER_CONFIRMATION", orderDetailsUrl: "https://example.com/orders/1" });
+const order = await (await om("GET", `/v2/ecom/${receiptRef}`)).json();
+const orderOk = categoryPut.status === 200 && order.receipt?.orderLines?.length === 2 &&
+  order.receipt.orderLines[1].isShipping === true && order.category?.category === "ORDER_CONFIRMATION";
+console.log(`${orderOk ? "ok  " : "FAIL"} order-management receipt and category${orderOk ? "" : `: ${categoryPut.status} ${JSON.stringify(order)}`}`);
+if (!orderOk) failed++;
+
 const session = check("checkout.create", await client.checkout.create(clientId, clientSecret, {
   merchantInfo: { callbackUrl: "https://example.com/callback", returnUrl: "https://example.com/return", callbackAuthorizationToken: "secret-token" },
   transaction: { amount: { currency: "NOK", value: 10000 }, paymentDescription: "Socks" },
