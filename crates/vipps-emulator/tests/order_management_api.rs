@@ -764,3 +764,82 @@ async fn everything_survives_a_restart_and_a_reset_clears_it() {
     .await;
     assert_eq!(list, json!({"categories": []}), "the reset reached the data dir");
 }
+
+/// A Checkout session's reference is an `ECOM` order before its payment exists, and after.
+#[tokio::test]
+async fn a_checkout_sessions_reference_is_an_order() {
+    let h = H::start().await;
+    let session = json!({
+        "type": "PAYMENT",
+        "reference": "om-session-0001",
+        "merchantInfo": {
+            "callbackUrl": "http://127.0.0.1:9/cb",
+            "returnUrl": "https://example.com/return",
+            "callbackAuthorizationToken": "cb-secret-123"
+        },
+        "transaction": {
+            "amount": {"value": 5000, "currency": "NOK"},
+            "reference": "om-session-0001",
+            "paymentDescription": "Socks"
+        }
+    });
+    let r = h
+        .checkout(Method::POST, "/checkout/v3/session")
+        .json(&session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    om_error(
+        add_receipt(&h, "ecom", "om-session-0001", &receipt("EUR")).await,
+        400,
+        Some("bottomLine.currency"),
+    )
+    .await;
+    ok(add_receipt(&h, "ecom", "om-session-0001", &receipt("NOK")).await, 201).await;
+    let got = ok(order(&h, "ecom", "om-session-0001").await, 200).await;
+    assert_eq!(got["receipt"], receipt("NOK"));
+    om_error(order(&h, "recurring", "om-session-0001").await, 404, None).await;
+}
+
+/// With retention on, what Order Management keeps is forgotten with the rest.
+#[tokio::test]
+async fn retention_forgets_old_receipts_categories_and_images() {
+    let h = H::with(EmulatorConfig {
+        token_ttl_secs: 24 * 3600,
+        retention_secs: Some(3600),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    ok(
+        send(&h, Method::POST, IMAGES, None, Some(&upload("old-logo", &png(200, 64)))).await,
+        200,
+    )
+    .await;
+    h.created("om-old-0001", 5000).await;
+    ok(add_receipt(&h, "ecom", "om-old-0001", &receipt("NOK")).await, 201).await;
+    let v3 = json!({"orderId": "om-old-0001", "paymentType": "ECOM", "type": "TICKET", "url": "https://example.com/t"});
+    ok(send(&h, Method::POST, V3, None, Some(&v3)).await, 201).await;
+    h.advance(2 * 3600).await;
+    ok(
+        send(&h, Method::POST, IMAGES, None, Some(&upload("new-logo", &png(200, 64)))).await,
+        200,
+    )
+    .await;
+    h.advance(1).await;
+
+    let status = |id: &str| {
+        h.http
+            .get(h.url(&format!("/order-management/images/123456/{id}")))
+            .send()
+    };
+    assert_eq!(status("old-logo").await.unwrap().status(), 404);
+    assert_eq!(status("new-logo").await.unwrap().status(), 200);
+    let list = ok(
+        send(&h, Method::GET, &format!("{V3}?orderId=om-old-0001"), None, None).await,
+        200,
+    )
+    .await;
+    assert_eq!(list, json!({"categories": []}));
+    om_error(order(&h, "ecom", "om-old-0001").await, 404, None).await;
+}
