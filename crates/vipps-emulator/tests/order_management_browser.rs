@@ -122,4 +122,27 @@ async fn the_landing_page_shows_receipt_and_category_after_approval() {
         cdp.eval(&s, "document.getElementById('state').textContent").await,
         "AUTHORIZED"
     );
+
+    // The dashboard's detail of the payment shows the same order.
+    let detail = format!("{}/_emulator/#payment/om-browser-0001?msn=123456", h.emu.base_url());
+    let (mut dash, d) = Cdp::open(&ws_url, &detail).await;
+    until(
+        &mut dash,
+        &d,
+        "document.getElementById('order') !== null && !document.getElementById('order').hidden",
+        "the dashboard shows no order",
+    )
+    .await;
+    let lines = text(&mut dash, &d, "#receipt tbody").await;
+    assert!(
+        lines.contains("Socks <wool>") && lines.contains("Shipping: Home delivery"),
+        "{lines}"
+    );
+    assert_eq!(text(&mut dash, &d, "#receipt-total").await, "Total60.00 NOK (6000)");
+    let category = text(&mut dash, &d, "#order-category").await;
+    assert_eq!(category, "ORDER_CONFIRMATION: https://example.com/orders/1");
+    let img = dash
+        .eval(&d, "document.querySelector('#order-category img').getAttribute('src')")
+        .await;
+    assert_eq!(img, "/order-management/images/123456/logo-1");
 }
