@@ -10,7 +10,7 @@ use crate::core::persist::{DataDir, PersistError, Row};
 use crate::core::state::{AppState, Registered};
 use crate::core::store::{Meta, CLOCK_OFFSET_MS, FAULTS, META_TABLE, TOKEN_KEY};
 use crate::webhooks::WebhooksExt;
-use crate::{auth, checkout, control, ecom, epayment, outbound, pages, recurring, web, webhooks};
+use crate::{auth, checkout, control, ecom, epayment, order_management, outbound, pages, recurring, web, webhooks};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use http::StatusCode;
@@ -75,6 +75,7 @@ impl AppState {
             Registered::new(checkout::CheckoutState::default()).with_table(checkout::Sessions::default()),
             Registered::new(recurring::RecurringState).with_table(recurring::Recurring::default()),
             Registered::new(webhooks).with_table(webhooks::Registry::default()),
+            Registered::new(order_management::OrderManagementState).with_table(order_management::Orders::default()),
             Registered::new(outbound::Engine::new(
                 config.max_deliveries_in_flight,
                 config.max_deliveries_per_host,
@@ -145,6 +146,7 @@ pub fn router(state: AppState) -> Router {
         .merge(checkout::routes())
         .merge(ecom::routes())
         .merge(recurring::routes())
+        .merge(order_management::routes())
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), web::faults::layer));
@@ -190,6 +192,11 @@ pub(crate) async fn no_route(uri: http::Uri) -> Response {
             .render()
             .into_response();
     }
+    if order_management::owns(uri.path()) {
+        return order_management::OmError::from(ApiError::no_route(message))
+            .render()
+            .into_response();
+    }
     ApiError::no_route(message).render(uri.path()).into_response()
 }
 
@@ -201,13 +208,15 @@ pub(crate) async fn method_not_allowed(method: http::Method, uri: http::Uri) -> 
             .render()
             .into_response();
     }
-    ApiError::new(
+    let e = ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "Method Not Allowed",
         format!("{method} is not allowed on {}", uri.path()),
-    )
-    .render(uri.path())
-    .into_response()
+    );
+    if order_management::owns(uri.path()) {
+        return order_management::OmError::from(e).render().into_response();
+    }
+    e.render(uri.path()).into_response()
 }
 
 #[cfg(test)]

@@ -33,6 +33,7 @@ mod core;
 mod dashboard;
 mod ecom;
 mod epayment;
+mod order_management;
 mod outbound;
 mod pages;
 mod recurring;

@@ -258,6 +258,21 @@ impl crate::core::state::Part for CheckoutState {
             .then_some("a Checkout session")
     }
 
+    fn order_currency(
+        &self,
+        tables: &Tables,
+        msn: &str,
+        kind: &vipps_types::order_management::PaymentType,
+        id: &str,
+    ) -> Option<vipps_types::Currency> {
+        // Before the customer pays, the session's reference is no ledger payment yet.
+        if *kind != vipps_types::order_management::PaymentType::Ecom {
+            return None;
+        }
+        let s = tables.get::<Sessions>().by_ref.get(&(msn.to_owned(), id.to_owned()))?;
+        Some(s.transaction_amount().currency)
+    }
+
     fn objects(&self, tables: &Tables, query: &ObjectQuery) -> Option<ObjectPage> {
         (query.kind == ObjectKind::Checkout).then(|| super::objects::page(tables, query))
     }

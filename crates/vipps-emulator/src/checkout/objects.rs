@@ -58,6 +58,7 @@ pub(super) fn detail(tables: &Tables, msn: &str, reference: &str) -> Option<Obje
         links,
         deliveries_reference: s.reference.clone(),
         facts,
+        order: None,
     })
 }
 

@@ -177,6 +177,23 @@ pub(crate) struct ObjectDetail {
     pub(crate) deliveries_reference: String,
     /// Other facts worth showing, as (name, value).
     pub(crate) facts: Vec<(&'static str, String)>,
+    /// What Order Management keeps for it (receipt, category), if anything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) order: Option<OrderView>,
+}
+
+/// What Order Management keeps for an order, as the app (the landing page, the dashboard)
+/// shows it: the receipt, the latest category and where its image is served.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct OrderView {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) receipt: Option<vipps_types::order_management::Receipt>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) category: Option<vipps_types::order_management::OrderCategory>,
+    /// The path (from the emulator's root) that serves the category's image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) image_url: Option<String>,
 }
 
 /// A page of the table whose newest object has sequence number `newest`, walking back from

@@ -4,7 +4,7 @@ use crate::core::clock::Clock;
 use crate::core::config::{EmulatorConfig, Merchant};
 use crate::core::error::{ApiError, Stored};
 use crate::core::jwt::{Claims, TokenKind, TokenSigner};
-use crate::core::objects::{ObjectDetail, ObjectKind, ObjectPage, ObjectQuery};
+use crate::core::objects::{ObjectDetail, ObjectKind, ObjectPage, ObjectQuery, OrderView};
 use crate::core::store::{AnyTable, ApiEvent, PublishedEvent, Store, Table, Tables};
 use parking_lot::RwLock;
 use std::any::Any;
@@ -13,8 +13,9 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use vipps_types::access_token::AccessTokenResponse;
 use vipps_types::epayment::{GetPaymentResponse, PaymentEvent};
+use vipps_types::order_management::PaymentType;
 use vipps_types::recurring::{AgreementStatus, DraftAgreement};
-use vipps_types::Amount;
+use vipps_types::{Amount, Currency};
 
 /// Configuration, clock, token key and store. Cheap to clone (an `Arc` inside).
 #[derive(Clone)]
@@ -69,6 +70,17 @@ pub(crate) trait Part: Any + Send + Sync {
     /// What this part calls a holder of `reference` for `msn` ("a Checkout session"), if it
     /// holds one.
     fn holds_reference(&self, _tables: &Tables, _msn: &str, _reference: &str) -> Option<&'static str> {
+        None
+    }
+    /// The currency of order `id` of `msn`, if this part keeps such an order for Order
+    /// Management to add to (`ECOM`: an eCom order, a Checkout session without its payment
+    /// yet; `RECURRING`: a charge). ePayment payments are the ledger's, asked first.
+    fn order_currency(&self, _tables: &Tables, _msn: &str, _kind: &PaymentType, _id: &str) -> Option<Currency> {
+        None
+    }
+    /// What Order Management keeps for order `id` of `msn` (receipt, latest category), for
+    /// the landing page and the dashboard; `None` from every other part.
+    fn order_view(&self, _tables: &Tables, _msn: &str, _kind: &PaymentType, _id: &str) -> Option<OrderView> {
         None
     }
     /// ePayment's view of a payment that this part keeps for another API (eCom orders, which
@@ -286,6 +298,28 @@ impl AppState {
             .find_map(|p| p.part.holds_reference(tables, msn, reference))
     }
 
+    /// The currency of order `id` of `msn` of `kind`, if it exists in any state: an ePayment
+    /// payment of the ledger, else whatever part keeps it (see [`Part::order_currency`]).
+    pub(crate) fn order_currency(&self, tables: &Tables, msn: &str, kind: &PaymentType, id: &str) -> Option<Currency> {
+        if *kind == PaymentType::Ecom {
+            if let Some(p) = tables.ledger.peek(msn, id) {
+                return Some(p.amount.currency.clone());
+            }
+        }
+        self.inner
+            .parts
+            .iter()
+            .find_map(|p| p.part.order_currency(tables, msn, kind, id))
+    }
+
+    /// What Order Management keeps for order `id` of `msn` (see [`Part::order_view`]).
+    pub(crate) fn order_view(&self, tables: &Tables, msn: &str, kind: &PaymentType, id: &str) -> Option<OrderView> {
+        self.inner
+            .parts
+            .iter()
+            .find_map(|p| p.part.order_view(tables, msn, kind, id))
+    }
+
     /// Hands payment events to every part (the outbox's consumer calls this).
     pub(crate) fn publish(&self, events: &[PublishedEvent]) {
         for p in &self.inner.parts {
@@ -409,13 +443,21 @@ impl AppState {
         let now = self.clock().now();
         self.store().read(|t| {
             msns.iter().find_map(|msn| {
-                if kind == ObjectKind::Payment {
-                    return t.ledger.object(msn, id);
-                }
-                self.inner
-                    .parts
-                    .iter()
-                    .find_map(|p| p.part.object(t, kind, msn, id, now))
+                let mut d = if kind == ObjectKind::Payment {
+                    t.ledger.object(msn, id)
+                } else {
+                    self.inner
+                        .parts
+                        .iter()
+                        .find_map(|p| p.part.object(t, kind, msn, id, now))
+                }?;
+                let order_kind = match kind {
+                    ObjectKind::Payment | ObjectKind::Checkout | ObjectKind::Ecom => Some(PaymentType::Ecom),
+                    ObjectKind::Charge => Some(PaymentType::Recurring),
+                    ObjectKind::Agreement | ObjectKind::Webhook => None,
+                };
+                d.order = order_kind.and_then(|k| self.order_view(t, msn, &k, id));
+                Some(d)
             })
         })
     }

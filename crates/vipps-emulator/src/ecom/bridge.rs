@@ -226,6 +226,18 @@ impl crate::core::state::Part for super::EcomState {
         (!orders.is_empty() && orders.contains_key(&(msn.to_owned(), reference.to_owned()))).then_some("an eCom order")
     }
 
+    fn order_currency(
+        &self,
+        tables: &Tables,
+        msn: &str,
+        kind: &vipps_types::order_management::PaymentType,
+        id: &str,
+    ) -> Option<Currency> {
+        // eCom is NOK only.
+        (*kind == vipps_types::order_management::PaymentType::Ecom && self.holds_reference(tables, msn, id).is_some())
+            .then_some(Currency::Nok)
+    }
+
     fn objects(&self, tables: &Tables, query: &ObjectQuery) -> Option<ObjectPage> {
         (query.kind == ObjectKind::Ecom).then(|| super::objects::page(tables, query))
     }

@@ -54,6 +54,7 @@ pub(super) fn detail(tables: &Tables, msn: &str, order_id: &str) -> Option<Objec
             ("transactionText", o.request.transaction.transaction_text.clone()),
             ("expiresAt", o.expires_at.format(&Rfc3339).unwrap_or_default()),
         ],
+        order: None,
     })
 }
 

@@ -5,7 +5,7 @@ use crate::core::error::ApiError;
 use crate::core::state::AppState;
 use crate::core::store::{CustomerOutcome, Payment};
 use crate::epayment::express::CustomerChoice;
-use crate::web::{escape, read_body};
+use crate::web::{escape, read_body, safe_link};
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::response::{Html, IntoResponse, Response};
@@ -21,7 +21,9 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
 <style>body{{font-family:system-ui,sans-serif;max-width:32em;margin:2em auto;padding:0 1em;color:#222}}\
 .card{{border:1px solid #ddd;border-radius:8px;padding:1em 1.5em}}dt{{font-weight:bold}}dd{{margin:0 0 .6em 0}}\
 button{{font-size:1.1em;padding:.5em 1.4em;margin:.3em;border-radius:6px;border:0;cursor:pointer}}\
-.approve{{background:#ff5b24;color:#fff}}.reject{{background:#eee}}.note{{color:#666;font-size:.9em}}</style>\
+.approve{{background:#ff5b24;color:#fff}}.reject{{background:#eee}}.note{{color:#666;font-size:.9em}}\
+.card{{margin:0 0 1em 0}}table{{width:100%;border-collapse:collapse}}th,td{{text-align:left;padding:.2em .3em;vertical-align:top}}\
+.num{{text-align:right;white-space:nowrap}}tfoot th,tfoot td{{border-top:1px solid #ddd}}#category img{{vertical-align:middle}}</style>\
 </head><body><h1>{t}</h1>{body}<p class=\"note\">Vipps MobilePay emulator: no real money is moved.</p></body></html>",
         t = escape(title),
     );
@@ -43,12 +45,6 @@ pub(super) fn query_param(query: Option<&str>, name: &str) -> Option<String> {
     url::form_urlencoded::parse(query?.as_bytes())
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
-}
-
-/// Only links with a harmless scheme are rendered as links.
-fn safe_link(url: &str) -> bool {
-    let scheme = url.split(':').next().unwrap_or("").to_ascii_lowercase();
-    !url.is_empty() && !matches!(scheme.as_str(), "javascript" | "data" | "vbscript" | "file")
 }
 
 fn details(p: &Payment, merchant_name: &str) -> String {
@@ -163,6 +159,7 @@ pub(crate) async fn landing(State(state): State<AppState>, RawQuery(query): RawQ
         };
     };
     let mut body = details(&p, &name);
+    body += &super::receipt::section(&state, &p);
     if p.state == PaymentState::Created {
         let offered = offered_for(&state, &p).await;
         body += &choice_forms(&token, &p, offered);
@@ -260,9 +257,10 @@ async fn act(state: &AppState, headers: &HeaderMap, body: Body, approve: bool) -
         Err(e) if e.status == StatusCode::BAD_REQUEST && p.state == PaymentState::Created => {
             let offered = offered_for(state, &p).await;
             let body = format!(
-                "<p id=\"result\">{}</p>{}{}",
+                "<p id=\"result\">{}</p>{}{}{}",
                 escape(&e.detail),
                 details(&p, &name),
+                super::receipt::section(state, &p),
                 choice_forms(&token, &p, offered)
             );
             return page(StatusCode::BAD_REQUEST, "Payment not possible", &body);
@@ -270,9 +268,10 @@ async fn act(state: &AppState, headers: &HeaderMap, body: Body, approve: bool) -
         Err(e) => (StatusCode::CONFLICT, "Payment not possible", e.detail),
     };
     let body = format!(
-        "<p id=\"result\">{}</p>{}{}",
+        "<p id=\"result\">{}</p>{}{}{}",
         escape(&message),
         details(&p, &name),
+        super::receipt::section(state, &p),
         return_link(&p)
     );
     page(status, title, &body)

@@ -3,6 +3,7 @@
 
 mod landing;
 mod qr;
+mod receipt;
 
 use crate::core::state::AppState;
 use axum::routing::{get, post};

@@ -3,6 +3,7 @@
 //! expiry, and the customer's accept and reject belong to the flow), then `ACTIVE`, `STOPPED`
 //! or `EXPIRED` when it ends. From then on they are ordinary agreements: readable, chargeable
 //! and stoppable through `/recurring/v3`, with their webhooks.
+//! Also the currency of a charge, which Order Management asks for (`Part::order_currency`).
 
 use super::agreements::pending_agreement;
 use super::customer::accepting_phone;
@@ -91,4 +92,12 @@ pub(super) fn conclude(
     let status = wire_status(t.get::<Recurring>().agreements[ai as usize].status);
     flush(t, &ev, now);
     Some(status)
+}
+
+/// The currency of charge `id` of merchant `msn` (its agreement's), for Order Management.
+pub(super) fn charge_currency(t: &Tables, msn: &str, id: &str) -> Option<vipps_types::Currency> {
+    let r = t.get::<Recurring>();
+    let ci = r.known_msn(msn).and_then(|m| r.charge_of(m, id))?;
+    let ai = r.charges.get(ci as usize)?.agreement;
+    Some(r.agreements.get(ai as usize)?.currency.clone())
 }

@@ -71,6 +71,18 @@ impl crate::core::state::Part for RecurringState {
         objects::detail(tables, kind, msn, id, now)
     }
 
+    fn order_currency(
+        &self,
+        tables: &crate::core::store::Tables,
+        msn: &str,
+        kind: &vipps_types::order_management::PaymentType,
+        id: &str,
+    ) -> Option<vipps_types::Currency> {
+        (*kind == vipps_types::order_management::PaymentType::Recurring)
+            .then(|| bridge::charge_currency(tables, msn, id))
+            .flatten()
+    }
+
     fn draft_agreement(
         &self,
         tables: &mut crate::core::store::Tables,

@@ -139,6 +139,7 @@ fn agreement_detail(r: &Recurring, ai: u32) -> ObjectDetail {
         // Its webhook events (and its charges') are about the agreement.
         deliveries_reference: id,
         facts,
+        order: None,
     }
 }
 
@@ -179,6 +180,7 @@ fn charge_detail(r: &Recurring, ci: u32, today: Date) -> ObjectDetail {
         }],
         deliveries_reference: agreement_id(a.code),
         facts,
+        order: None,
     }
 }
 

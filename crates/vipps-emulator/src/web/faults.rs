@@ -135,6 +135,7 @@ pub(crate) async fn layer(State(state): State<AppState>, req: Request, next: Nex
             || p.starts_with("/ecomm")
             || p.starts_with("/checkout/v3/session")
             || p.starts_with("/recurring/v3/")
+            || p.starts_with("/order-management/v")
             || p.starts_with("/webhooks")
             || p.starts_with("/accesstoken")
             || p.starts_with("/accessToken")

@@ -45,6 +45,19 @@ pub(crate) async fn inbound<'s>(
     credentials: Credentials,
     key: Option<KeyRule>,
 ) -> Result<Inbound<'s>, Rejection> {
+    inbound_up_to(state, headers, body, credentials, key, 0).await
+}
+
+/// [`inbound`] for a route that takes larger bodies: at most `max_bytes`, or the configured
+/// limit when that is larger (Order Management's image upload).
+pub(crate) async fn inbound_up_to<'s>(
+    state: &'s AppState,
+    headers: &HeaderMap,
+    body: Body,
+    credentials: Credentials,
+    key: Option<KeyRule>,
+    max_bytes: usize,
+) -> Result<Inbound<'s>, Rejection> {
     check_system_headers(headers)?;
     let merchant = match credentials {
         Credentials::Token => authenticate(state, headers)?,
@@ -57,7 +70,9 @@ pub(crate) async fn inbound<'s>(
     };
     // Read last: a stranger's body is never read (nor `Expect: 100-continue` answered, which
     // hyper does only once the body is polled).
-    let body = read_body(body, headers, state.config().body_limits()).await?;
+    let mut limits = state.config().body_limits();
+    limits.max_bytes = limits.max_bytes.max(max_bytes);
+    let body = read_body(body, headers, limits).await?;
     Ok(Inbound { merchant, body, key })
 }
 

@@ -6,7 +6,7 @@ pub(crate) mod faults;
 mod inbound;
 mod rejection;
 
-pub(crate) use inbound::{inbound, Credentials, Inbound};
+pub(crate) use inbound::{inbound, inbound_up_to, Credentials, Inbound};
 pub(crate) use rejection::{timed_out, Rejection};
 
 use crate::core::config::{is_msn, BodyLimits, Merchant};
@@ -416,6 +416,12 @@ pub(crate) fn target_msn(state: &AppState, query: Option<&str>, from_body: Optio
             .clone()),
         None => Ok(state.default_merchant().msn.clone()),
     }
+}
+
+/// Only links with a harmless scheme are rendered as links.
+pub(crate) fn safe_link(url: &str) -> bool {
+    let scheme = url.split(':').next().unwrap_or("").to_ascii_lowercase();
+    !url.is_empty() && !matches!(scheme.as_str(), "javascript" | "data" | "vbscript" | "file")
 }
 
 /// Escapes text for HTML content and attribute values.

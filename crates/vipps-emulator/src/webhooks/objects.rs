@@ -47,6 +47,7 @@ pub(super) fn detail(tables: &Tables, msn: &str, id: &str) -> Option<ObjectDetai
         // Deliveries are logged under what they are about (a payment, an agreement).
         deliveries_reference: String::new(),
         facts: vec![("url", r.url.clone()), ("events", events.join(", "))],
+        order: None,
     })
 }
 

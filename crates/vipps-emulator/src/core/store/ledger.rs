@@ -115,11 +115,16 @@ impl Ledger {
                     .qr_format
                     .clone()
                     .filter(|q| req.user_flow == UserFlow::Qr && q.format != QrFormatKind::ImageSvg);
-                (req.shipping.is_some() || qr_format.is_some() || req.minimum_user_age.is_some()).then(|| {
+                let any = req.shipping.is_some()
+                    || qr_format.is_some()
+                    || req.minimum_user_age.is_some()
+                    || req.receipt.is_some();
+                any.then(|| {
                     Box::new(PaymentExtras {
                         shipping: req.shipping.clone(),
                         qr_format,
                         minimum_user_age: req.minimum_user_age,
+                        receipt: req.receipt.clone().map(Box::new),
                         ..PaymentExtras::default()
                     })
                 })
@@ -188,6 +193,11 @@ impl Ledger {
     /// Whether `msn` has a payment `reference` (nothing else happens: no expiry, no events).
     pub(crate) fn has_payment(&self, msn: &str, reference: &str) -> bool {
         self.payments.contains_key(&(msn.to_owned(), reference.to_owned()))
+    }
+
+    /// Payment `reference` of `msn` as it is (no expiry, no events: for reading only).
+    pub(crate) fn peek(&self, msn: &str, reference: &str) -> Option<&Payment> {
+        self.payments.get(&(msn.to_owned(), reference.to_owned())).map(|p| &**p)
     }
 
     /// Whether `token` is some payment's landing-page token.

@@ -149,6 +149,10 @@ pub(crate) struct PaymentExtras {
     pub(crate) minimum_user_age: Option<i64>,
     /// Magic amount 201: an approval's result is unknown (until the payment expires).
     pub(crate) result_pending: bool,
+    /// The create request's `receipt` (Order Management reads it as the order's receipt).
+    /// Boxed again: a receipt is large and most payments with extras have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) receipt: Option<Box<vipps_types::order_management::Receipt>>,
 }
 
 /// The largest amount of a payment, in minor units (the API's limit).
@@ -600,6 +604,11 @@ impl Payment {
             self.customer_phone.as_deref(),
             &self.amount.currency,
         )
+    }
+
+    /// The receipt the create request carried.
+    pub(crate) fn receipt(&self) -> Option<&vipps_types::order_management::Receipt> {
+        self.extras.as_ref()?.receipt.as_deref()
     }
 
     /// Whether this is an Express payment (the customer chooses shipping when approving).

@@ -75,5 +75,6 @@ fn detail(p: &Payment, seq: u64) -> ObjectDetail {
         links: Vec::new(),
         deliveries_reference: p.reference.to_string(),
         facts,
+        order: None,
     }
 }

@@ -216,6 +216,8 @@
     dl.replaceChildren();
     facts.forEach(function (f) { dl.appendChild(el("dt", f[0])); dl.appendChild(el("dd", f[1])); });
 
+    renderOrder(d.order);
+
     var currency = d.amount ? d.amount.currency : "";
     var amountRows = ["authorized", "captured", "refunded", "cancelled"].filter(function (k) {
       return d.amounts && d.amounts[k] !== undefined;
@@ -249,6 +251,48 @@
       links.appendChild(li);
     });
     if (!links.children.length) links.appendChild(el("li", "None."));
+  }
+
+  // What Order Management keeps for the object: its receipt (shipping after the items,
+  // returns negative, then VAT and total) and the latest category with its image.
+  function renderOrder(o) {
+    $("order").hidden = !o;
+    var rows = [];
+    var category = $("order-category");
+    category.replaceChildren();
+    if (!o) return fillBody(document.querySelector("#receipt tbody"), rows);
+    if (o.receipt) {
+      var cur = o.receipt.bottomLine.currency;
+      var lines = o.receipt.orderLines.filter(function (l) { return !l.isShipping; })
+        .concat(o.receipt.orderLines.filter(function (l) { return l.isShipping; }));
+      var tax = 0, total = 0;
+      lines.forEach(function (l) {
+        var sign = l.isReturn ? -1 : 1;
+        tax += sign * l.totalTaxAmount;
+        total += sign * l.totalAmount;
+        var tr = el("tr", null, { "data-line": l.id });
+        cell(tr, (l.isShipping ? "Shipping: " : "") + l.name + (l.isReturn ? " (returned)" : ""));
+        var u = l.unitInfo;
+        cell(tr, u ? u.quantity + " " + (u.quantityUnit || "").toLowerCase() : "");
+        cell(tr, money({ value: sign * l.totalAmount, currency: cur }), "num");
+        rows.push(tr);
+      });
+      [["VAT", tax, "receipt-vat"], ["Total", total, "receipt-total"]].forEach(function (t) {
+        var tr = el("tr", null, { id: t[2] });
+        tr.appendChild(el("th", t[0], { scope: "row", colspan: "2" }));
+        cell(tr, money({ value: t[1], currency: cur }), "num");
+        rows.push(tr);
+      });
+    }
+    fillBody(document.querySelector("#receipt tbody"), rows);
+    $("receipt").hidden = !o.receipt;
+    if (o.category) {
+      category.appendChild(document.createTextNode(o.category.category + ": "));
+      var link = el("a", o.category.orderDetailsUrl, { rel: "noopener noreferrer" });
+      if (/^https?:/i.test(o.category.orderDetailsUrl)) link.href = o.category.orderDetailsUrl;
+      category.appendChild(link);
+      if (o.imageUrl) category.appendChild(el("img", null, { src: o.imageUrl, alt: "", height: "48" }));
+    }
   }
 
   // Deliveries of the object: a charge's events are logged under its agreement, so only
