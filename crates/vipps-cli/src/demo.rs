@@ -2,6 +2,7 @@
 //! capture, callback), then a subscription (`demo_subscription.rs`), through the SDK against an
 //! embedded emulator.
 
+use crate::order_management::describe_receipt;
 use crate::payment::{describe_events, describe_modification, describe_payment};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -11,7 +12,8 @@ use vipps::types::checkout::{
     PostenLogisticsType,
 };
 use vipps::types::epayment::{CreatePaymentRequest, PaymentState, UserFlow};
-use vipps::types::{Amount, Reference};
+use vipps::types::order_management::{OrderLine, PaymentType, Receipt, UnitInfo};
+use vipps::types::{Amount, Currency, Reference};
 use vipps::Client;
 
 pub(crate) fn step(n: u32, text: &str) {
@@ -38,11 +40,27 @@ pub async fn run() -> Result<(), String> {
     let e = |e: vipps::Error| e.to_string();
 
     let reference = Reference::new(format!("demo-{}", uuid::Uuid::new_v4().simple())).map_err(|e| e.to_string())?;
-    step(1, "Create a payment of 499.00 NOK (WEB_REDIRECT)");
+    step(
+        1,
+        "Create a payment of 499.00 NOK (WEB_REDIRECT) with a receipt for the app",
+    );
+    let socks = OrderLine {
+        unit_info: Some(UnitInfo {
+            unit_price: Some(22_500),
+            quantity: "2".into(),
+            quantity_unit: None,
+        }),
+        ..OrderLine::new("socks-1", "Woollen socks", 45_000, 2500)
+    };
+    let shipping = OrderLine {
+        is_shipping: Some(true),
+        ..OrderLine::new("shipping", "Home delivery", 4_900, 2500)
+    };
     let created = ep
         .create_payment(CreatePaymentRequest {
             return_url: Some("https://example.com/thank-you".into()),
             payment_description: Some("Two pairs of woollen socks".into()),
+            receipt: Some(Receipt::new(vec![socks, shipping], Currency::Nok)),
             ..CreatePaymentRequest::new(Amount::nok(49900), reference.clone(), UserFlow::WebRedirect)
         })
         .await
@@ -77,6 +95,14 @@ pub async fn run() -> Result<(), String> {
     if p.state != PaymentState::Authorized {
         return Err(format!("expected AUTHORIZED, got {}", p.state));
     }
+    let order = client
+        .order_management()
+        .get_order(PaymentType::Ecom, reference.as_str())
+        .await
+        .map_err(e)?;
+    let receipt = order.receipt.as_ref().ok_or("the payment's receipt is missing")?;
+    println!("    what the app shows with it (Order Management):");
+    println!("{}", indent(&describe_receipt(receipt)));
 
     step(3, "Capture 200.00 NOK (the first parcel ships)");
     let m1 = ep.capture(&reference, Amount::nok(20000)).await.map_err(e)?;

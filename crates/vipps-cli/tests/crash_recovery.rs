@@ -5,11 +5,11 @@
 
 mod common;
 
-use common::{Server, BIN};
+use common::{Server, TempDir, BIN};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -21,14 +21,6 @@ const CAPTURE: i64 = 600;
 const REFUND: i64 = 250;
 
 /// A data dir under the system's temporary dir, removed when dropped.
-struct Dir(PathBuf);
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// `vipps emulator --port 0 --data-dir DIR --config FILE`; the child and its base URL.
 fn start(dir: &Path, config: &Path) -> (Server, String) {
     let mut child = Command::new(BIN)
@@ -254,19 +246,14 @@ async fn register_until_killed(api: Api, registered: Arc<Mutex<Vec<String>>>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_sigkill_every_acknowledged_change_is_there_once_and_owed_webhooks_arrive() {
-    let dir = Dir(std::env::temp_dir().join(format!(
-        "vipps-crash-{}-{}",
-        std::process::id(),
-        uuid::Uuid::new_v4().simple()
-    )));
-    std::fs::create_dir_all(&dir.0).unwrap();
-    let config = dir.0.join("config.json");
+    let dir = TempDir::new("crash");
+    let config = dir.path().join("config.json");
     std::fs::write(
         &config,
         r#"{"token_ttl_secs": 86400, "webhook_retry": {"maxAttempts": 8, "initialBackoffMs": 100, "maxBackoffMs": 1000, "timeoutMs": 2000}}"#,
     )
     .unwrap();
-    let data = dir.0.join("data");
+    let data = dir.path().join("data");
     let (hook_url, received, secret, forged) = receiver().await;
 
     let (server, base) = start(&data, &config);
