@@ -62,35 +62,48 @@ pub enum ReceiptCommand {
     },
 }
 
+/// A category's link: its type, URL and image.
+#[derive(Args)]
+pub struct LinkArgs {
+    /// GENERAL, RECEIPT, ORDER_CONFIRMATION, DELIVERY, TICKET or BOOKING.
+    #[arg(long = "type")]
+    kind: String,
+    /// The link (https://).
+    #[arg(long)]
+    url: String,
+    /// An uploaded image to show with it.
+    #[arg(long)]
+    image_id: Option<String>,
+}
+
+impl LinkArgs {
+    fn category_type(&self) -> CategoryType {
+        CategoryType::from(self.kind.to_ascii_uppercase().replace('-', "_").as_str())
+    }
+
+    fn image_id(&self) -> Result<Option<ImageId>, String> {
+        self.image_id
+            .as_ref()
+            .map(|s| ImageId::new(s.as_str()).map_err(|e| e.to_string()))
+            .transpose()
+    }
+}
+
 #[derive(Subcommand)]
 pub enum CategoryCommand {
     /// Add or replace the order's category: a link back to your site, labelled by its type.
     Set {
         #[command(flatten)]
         order: OrderArg,
-        /// GENERAL, RECEIPT, ORDER_CONFIRMATION, DELIVERY, TICKET or BOOKING.
-        #[arg(long = "type")]
-        kind: String,
-        /// The link (https://).
-        #[arg(long)]
-        url: String,
-        /// An uploaded image to show with it.
-        #[arg(long)]
-        image_id: Option<String>,
+        #[command(flatten)]
+        link: LinkArgs,
     },
     /// Add a category with an id of its own (v3).
     Add {
         #[command(flatten)]
         order: OrderArg,
-        /// GENERAL, RECEIPT, ORDER_CONFIRMATION, DELIVERY, TICKET or BOOKING.
-        #[arg(long = "type")]
-        kind: String,
-        /// The link (https://).
-        #[arg(long)]
-        url: String,
-        /// An uploaded image to show with it.
-        #[arg(long)]
-        image_id: Option<String>,
+        #[command(flatten)]
+        link: LinkArgs,
     },
     /// List an order's v3 categories.
     List { order_id: String },
@@ -159,14 +172,6 @@ fn receipt_from_args(
 
 fn currency(s: &str) -> Currency {
     Currency::from(s.to_ascii_uppercase().as_str())
-}
-
-fn category_type(s: &str) -> CategoryType {
-    CategoryType::from(s.to_ascii_uppercase().replace('-', "_").as_str())
-}
-
-fn image_id(s: Option<String>) -> Result<Option<ImageId>, String> {
-    s.map(|s| ImageId::new(s).map_err(|e| e.to_string())).transpose()
 }
 
 /// What the customer sees: one row per line, shipping and returns marked, then the totals.
@@ -280,15 +285,10 @@ pub async fn category(cmd: CategoryCommand, json: bool) -> Result<(), String> {
     let om = client.order_management();
     let err = |e: vipps::Error| e.to_string();
     match cmd {
-        CategoryCommand::Set {
-            order,
-            kind,
-            url,
-            image_id: image,
-        } => {
+        CategoryCommand::Set { order, link } => {
             let category = OrderCategory {
-                image_id: image_id(image)?,
-                ..OrderCategory::new(category_type(&kind), url)
+                image_id: link.image_id()?,
+                ..OrderCategory::new(link.category_type(), link.url.clone())
             };
             om.set_category(order.payment_type()?, &order.order_id, category.clone())
                 .await
@@ -300,18 +300,13 @@ pub async fn category(cmd: CategoryCommand, json: bool) -> Result<(), String> {
                 )
             });
         }
-        CategoryCommand::Add {
-            order,
-            kind,
-            url,
-            image_id: image,
-        } => {
+        CategoryCommand::Add { order, link } => {
             let req = AddCategoryRequest {
                 order_id: OrderId::new(order.order_id.clone()).map_err(|e| e.to_string())?,
                 payment_type: order.payment_type()?,
-                kind: category_type(&kind),
-                url,
-                image_id: image_id(image)?,
+                kind: link.category_type(),
+                url: link.url.clone(),
+                image_id: link.image_id()?,
             };
             let r = om.add_category(req).await.map_err(err)?;
             print(json, &*r, |r| format!("added category {}", r.category_id));
@@ -384,7 +379,13 @@ mod tests {
             .unwrap_err()
             .contains("minor units"));
         assert!(parse_line("1".into(), "Socks:100", 10_001).is_err());
-        assert_eq!(category_type("order-confirmation"), CategoryType::OrderConfirmation);
+        let link = LinkArgs {
+            kind: "order-confirmation".into(),
+            url: "https://example.com".into(),
+            image_id: Some("a b".into()),
+        };
+        assert_eq!(link.category_type(), CategoryType::OrderConfirmation);
+        assert!(link.image_id().is_err());
     }
 
     #[test]

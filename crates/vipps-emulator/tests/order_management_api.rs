@@ -802,6 +802,54 @@ async fn a_checkout_sessions_reference_is_an_order() {
     om_error(order(&h, "recurring", "om-session-0001").await, 404, None).await;
 }
 
+/// A Checkout session's `orderSummary` is its receipt in Order Management (the Checkout guide:
+/// Checkout sends it there): read back with the spec's names, and not replaceable.
+#[tokio::test]
+async fn a_checkout_order_summary_is_the_sessions_receipt() {
+    let h = H::start().await;
+    let session = json!({
+        "type": "PAYMENT",
+        "reference": "om-summary-0001",
+        "merchantInfo": {
+            "callbackUrl": "http://127.0.0.1:9/cb",
+            "returnUrl": "https://example.com/return",
+            "callbackAuthorizationToken": "cb-secret-123"
+        },
+        "transaction": {
+            "amount": {"value": 5000, "currency": "NOK"},
+            "reference": "om-summary-0001",
+            "paymentDescription": "Socks",
+            "orderSummary": {
+                "orderLines": [{"name": "Socks", "id": "s-1", "totalAmount": 5000, "totalAmountExcludingTax": 4000,
+                                "totalTaxAmount": 1000, "taxRate": 2500,
+                                "unitInfo": {"unitPrice": 2500, "quantity": "2", "quantityUnit": "PCS"}}],
+                "orderBottomLine": {"currency": "NOK", "receiptNumber": "r-77"}
+            }
+        }
+    });
+    let r = h
+        .checkout(Method::POST, "/checkout/v3/session")
+        .json(&session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let got = ok(order(&h, "ecom", "om-summary-0001").await, 200).await;
+    assert_eq!(
+        got["receipt"],
+        json!({"orderLines": [{"name": "Socks", "id": "s-1", "totalAmount": 5000, "totalAmountExcludingTax": 4000,
+                               "totalTaxAmount": 1000, "taxRate": 2500,
+                               "unitInfo": {"unitPrice": 2500, "quantity": "2", "quantityUnit": "PCS"}}],
+               "bottomLine": {"currency": "NOK", "receiptNumber": "r-77"}})
+    );
+    om_error(
+        add_receipt(&h, "ecom", "om-summary-0001", &receipt("NOK")).await,
+        409,
+        None,
+    )
+    .await;
+}
+
 /// With retention on, what Order Management keeps is forgotten with the rest.
 #[tokio::test]
 async fn retention_forgets_old_receipts_categories_and_images() {

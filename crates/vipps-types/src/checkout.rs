@@ -328,8 +328,9 @@ pub struct OrderUnitInfo {
 
 /// One line of the order summary (amounts in minor units).
 ///
-/// Not the ePayment [`crate::epayment::OrderLine`]: Checkout takes `taxRate` and makes
-/// `taxPercentage` optional.
+/// Checkout's own (`checkout-v3.yaml`), not the Order Management [`crate::epayment::OrderLine`]
+/// that ePayment's receipt takes: Checkout bounds the name and id lengths and checks the
+/// lines against its transaction instead.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderLine {
@@ -366,23 +367,8 @@ pub struct OrderLine {
     pub is_shipping: Option<bool>,
 }
 
-/// Amounts paid from several sources (minor units).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PaymentSources {
-    /// From a gift card.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gift_card: Option<i64>,
-    /// From a card.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub card: Option<i64>,
-    /// From a voucher.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub voucher: Option<i64>,
-    /// In cash.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cash: Option<i64>,
-}
+/// Amounts paid from several sources (minor units): the Order Management type.
+pub use crate::order_management::PaymentSources;
 
 /// The bottom line of the order summary.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -429,6 +415,44 @@ pub struct OrderSummary {
     pub order_lines: Vec<OrderLine>,
     /// The bottom line.
     pub order_bottom_line: OrderBottomLine,
+}
+
+impl OrderSummary {
+    /// The receipt Checkout adds to the payment in Order Management (checkout--api-guide,
+    /// "Receipts"): the same lines, `orderBottomLine` as the bottom line.
+    pub fn to_receipt(&self) -> crate::order_management::Receipt {
+        use crate::order_management as om;
+        let lines = self
+            .order_lines
+            .iter()
+            .map(|l| om::OrderLine {
+                name: l.name.clone(),
+                id: l.id.clone(),
+                total_amount: l.total_amount,
+                total_amount_excluding_tax: l.total_amount_excluding_tax,
+                total_tax_amount: l.total_tax_amount,
+                tax_percentage: l.tax_percentage.map(i64::from),
+                tax_rate: l.tax_rate.map(i64::from),
+                unit_info: l.unit_info.as_ref().map(|u| om::UnitInfo {
+                    unit_price: Some(u.unit_price),
+                    quantity: u.quantity.clone(),
+                    quantity_unit: Some(om::QuantityUnit::from(u.quantity_unit.as_str())),
+                }),
+                discount: l.discount,
+                product_url: l.product_url.clone(),
+                is_return: l.is_return,
+                is_shipping: l.is_shipping,
+            })
+            .collect();
+        let b = &self.order_bottom_line;
+        let mut receipt = om::Receipt::new(lines, b.currency.clone());
+        receipt.bottom_line.tip_amount = b.tip_amount;
+        receipt.bottom_line.gift_card_amount = b.gift_card_amount;
+        receipt.bottom_line.terminal_id = b.terminal_id.clone();
+        receipt.bottom_line.payment_sources = b.payment_sources.clone();
+        receipt.bottom_line.receipt_number = b.receipt_number.clone();
+        receipt
+    }
 }
 
 /// The payment of a session (`transaction`); also the body of the update call.

@@ -273,6 +273,20 @@ impl crate::core::state::Part for CheckoutState {
         Some(s.transaction_amount().currency)
     }
 
+    fn carried_receipt(
+        &self,
+        tables: &Tables,
+        msn: &str,
+        kind: &vipps_types::order_management::PaymentType,
+        id: &str,
+    ) -> Option<vipps_types::order_management::Receipt> {
+        if *kind != vipps_types::order_management::PaymentType::Ecom {
+            return None;
+        }
+        let s = tables.get::<Sessions>().by_ref.get(&(msn.to_owned(), id.to_owned()))?;
+        Some(s.request.transaction.as_ref()?.order_summary.as_ref()?.to_receipt())
+    }
+
     fn objects(&self, tables: &Tables, query: &ObjectQuery) -> Option<ObjectPage> {
         (query.kind == ObjectKind::Checkout).then(|| super::objects::page(tables, query))
     }

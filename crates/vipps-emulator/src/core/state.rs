@@ -13,7 +13,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use vipps_types::access_token::AccessTokenResponse;
 use vipps_types::epayment::{GetPaymentResponse, PaymentEvent};
-use vipps_types::order_management::PaymentType;
+use vipps_types::order_management::{PaymentType, Receipt};
 use vipps_types::recurring::{AgreementStatus, DraftAgreement};
 use vipps_types::{Amount, Currency};
 
@@ -78,9 +78,23 @@ pub(crate) trait Part: Any + Send + Sync {
     fn order_currency(&self, _tables: &Tables, _msn: &str, _kind: &PaymentType, _id: &str) -> Option<Currency> {
         None
     }
+    /// The receipt order `id` of `msn` carries from the API that made it, if this part keeps
+    /// the order and it has one (a Checkout session's `orderSummary`). ePayment payments are
+    /// the ledger's, asked first.
+    fn carried_receipt(&self, _tables: &Tables, _msn: &str, _kind: &PaymentType, _id: &str) -> Option<Receipt> {
+        None
+    }
     /// What Order Management keeps for order `id` of `msn` (receipt, latest category), for
-    /// the landing page and the dashboard; `None` from every other part.
-    fn order_view(&self, _tables: &Tables, _msn: &str, _kind: &PaymentType, _id: &str) -> Option<OrderView> {
+    /// the landing page and the dashboard, `carried` being the receipt the order came with
+    /// ([`AppState::carried_receipt`]); `None` from every other part.
+    fn order_view(
+        &self,
+        _tables: &Tables,
+        _msn: &str,
+        _kind: &PaymentType,
+        _id: &str,
+        _carried: Option<Receipt>,
+    ) -> Option<OrderView> {
         None
     }
     /// ePayment's view of a payment that this part keeps for another API (eCom orders, which
@@ -312,12 +326,27 @@ impl AppState {
             .find_map(|p| p.part.order_currency(tables, msn, kind, id))
     }
 
-    /// What Order Management keeps for order `id` of `msn` (see [`Part::order_view`]).
-    pub(crate) fn order_view(&self, tables: &Tables, msn: &str, kind: &PaymentType, id: &str) -> Option<OrderView> {
+    /// The receipt order `id` of `msn` came with: an ePayment create's `receipt`, else what a
+    /// part keeps (see [`Part::carried_receipt`]).
+    pub(crate) fn carried_receipt(&self, tables: &Tables, msn: &str, kind: &PaymentType, id: &str) -> Option<Receipt> {
+        if *kind == PaymentType::Ecom {
+            if let Some(r) = tables.ledger.peek(msn, id).and_then(|p| p.receipt()) {
+                return Some(r.clone());
+            }
+        }
         self.inner
             .parts
             .iter()
-            .find_map(|p| p.part.order_view(tables, msn, kind, id))
+            .find_map(|p| p.part.carried_receipt(tables, msn, kind, id))
+    }
+
+    /// What Order Management keeps for order `id` of `msn` (see [`Part::order_view`]).
+    pub(crate) fn order_view(&self, tables: &Tables, msn: &str, kind: &PaymentType, id: &str) -> Option<OrderView> {
+        let carried = self.carried_receipt(tables, msn, kind, id);
+        self.inner
+            .parts
+            .iter()
+            .find_map(|p| p.part.order_view(tables, msn, kind, id, carried.clone()))
     }
 
     /// Hands payment events to every part (the outbox's consumer calls this).

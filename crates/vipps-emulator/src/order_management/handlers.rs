@@ -165,10 +165,7 @@ async fn add_receipt_inner(state: &AppState, path: TwoParams, req: Request) -> R
             ));
         }
         let key = order_key(&call.msn, &kind, id.as_str());
-        let from_create = kind == PaymentType::Ecom
-            && t.ledger
-                .peek(&call.msn, id.as_str())
-                .is_some_and(|p| p.receipt().is_some());
+        let from_create = state.carried_receipt(t, &call.msn, &kind, id.as_str()).is_some();
         let om = t.get_mut::<Orders>();
         if from_create || om.orders.get(&key).is_some_and(|o| o.receipt.is_some()) {
             return Err(OmError::conflict(format!(
@@ -240,7 +237,8 @@ async fn get_order_inner(state: &AppState, path: TwoParams, req: Request) -> Res
     let (kind, id) = params(path)?;
     state.store().read(|t| {
         order_currency(state, t, &call.msn, &kind, &id)?;
-        let v = super::model::view(t, &call.msn, &kind, id.as_str())
+        let carried = state.carried_receipt(t, &call.msn, &kind, id.as_str());
+        let v = super::model::view(t, &call.msn, &kind, id.as_str(), carried)
             .ok_or_else(|| OmError::not_found(format!("Nothing was added to order '{id}': no receipt, no category")))?;
         Ok(Stored::json(StatusCode::OK, &OrderInfo::new(v.category, v.receipt)))
     })

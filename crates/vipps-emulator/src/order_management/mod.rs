@@ -22,7 +22,9 @@
 //! Where the documents are silent, the emulator chose:
 //! - **Binding.** An order is one of the merchant's, in any state: `ECOM` an ePayment payment
 //!   reference (Checkout's payments included), a Checkout session's reference before its
-//!   payment exists, or an eCom order id; `RECURRING` a Recurring charge id. Other merchants'
+//!   payment exists, or an eCom order id; `RECURRING` a Recurring charge id. A Checkout
+//!   session's `orderSummary` is its receipt (the Checkout guide: Checkout sends it to Order
+//!   Management), as an ePayment create's `receipt` is the payment's. Other merchants'
 //!   orders are unknown. The v2 endpoints answer 404 for an unknown order; v3 add answers 400
 //!   naming `orderId` (the spec lists no 404 there).
 //! - **`paymentType`** in a path is `ecom` or `recurring` in any case (2.3.24 writes lowercase,
@@ -58,7 +60,7 @@ use crate::core::state::AppState;
 use crate::core::store::Tables;
 use axum::routing::{get, post, put};
 use axum::Router;
-use vipps_types::order_management::PaymentType;
+use vipps_types::order_management::{PaymentType, Receipt};
 
 pub(crate) use self::errors::OmError;
 pub(crate) use self::model::Orders;
@@ -68,8 +70,15 @@ pub(crate) use self::model::Orders;
 pub(crate) struct OrderManagementState;
 
 impl crate::core::state::Part for OrderManagementState {
-    fn order_view(&self, tables: &Tables, msn: &str, kind: &PaymentType, id: &str) -> Option<OrderView> {
-        model::view(tables, msn, kind, id)
+    fn order_view(
+        &self,
+        tables: &Tables,
+        msn: &str,
+        kind: &PaymentType,
+        id: &str,
+        carried: Option<Receipt>,
+    ) -> Option<OrderView> {
+        model::view(tables, msn, kind, id, carried)
     }
 }
 

@@ -170,17 +170,17 @@ impl Orders {
 }
 
 /// What the app shows for order `order_id` of `msn`: the receipt added through Order
-/// Management, else the one the ePayment create carried, and the latest category.
-pub(super) fn view(tables: &Tables, msn: &str, kind: &PaymentType, order_id: &str) -> Option<OrderView> {
+/// Management, else the one the order came with (`carried`), and the latest category.
+pub(super) fn view(
+    tables: &Tables,
+    msn: &str,
+    kind: &PaymentType,
+    order_id: &str,
+    carried: Option<Receipt>,
+) -> Option<OrderView> {
     let om = tables.get::<Orders>();
     let (receipt, category) = om.info(msn, kind, order_id);
-    let receipt = receipt
-        .or_else(|| {
-            (*kind == PaymentType::Ecom)
-                .then(|| tables.ledger.peek(msn, order_id).and_then(|p| p.receipt()))
-                .flatten()
-        })
-        .cloned();
+    let receipt = receipt.cloned().or(carried);
     if receipt.is_none() && category.is_none() {
         return None;
     }
