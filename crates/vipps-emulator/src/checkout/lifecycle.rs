@@ -248,6 +248,11 @@ pub(crate) fn sweep(state: &AppState) {
 }
 
 impl crate::core::state::Part for CheckoutState {
+    fn render_error(&self, path: &str, error: &crate::core::error::ApiError) -> Option<crate::core::error::Stored> {
+        path.starts_with("/checkout/")
+            .then(|| CkError::from(error.clone()).render(path))
+    }
+
     fn settle_due(&self, state: &AppState) {
         sweep(state);
     }

@@ -61,6 +61,11 @@ pub(crate) trait Part: Any + Send + Sync {
     fn settle_due(&self, _state: &AppState) {}
     /// Forgets what the part keeps outside the store (`POST /_emulator/reset`).
     fn reset(&self) {}
+    /// `error` in this part's own error format, when `path` is one of this API's (what the
+    /// shared layers refuse, such as an injected fault, answers as the API would).
+    fn render_error(&self, _path: &str, _error: &ApiError) -> Option<Stored> {
+        None
+    }
     /// Acts on payment events after the transaction that recorded them (outside the store's lock,
     /// in commit order).
     fn on_payment_events(&self, _state: &AppState, _events: &[PublishedEvent]) {}
@@ -324,6 +329,15 @@ impl AppState {
             .parts
             .iter()
             .find_map(|p| p.part.order_currency(tables, msn, kind, id))
+    }
+
+    /// `error` as the API that owns `path` writes its errors (a problem by default).
+    pub(crate) fn render_error(&self, path: &str, error: &ApiError) -> Stored {
+        self.inner
+            .parts
+            .iter()
+            .find_map(|p| p.part.render_error(path, error))
+            .unwrap_or_else(|| error.render(path))
     }
 
     /// The receipt order `id` of `msn` came with: an ePayment create's `receipt`, else what a

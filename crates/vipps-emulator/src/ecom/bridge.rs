@@ -217,6 +217,15 @@ fn log(o: &Order) -> Vec<PaymentEvent> {
 }
 
 impl crate::core::state::Part for super::EcomState {
+    fn render_error(&self, path: &str, error: &ApiError) -> Option<Stored> {
+        // eCom's errors are an array; its code here is the HTTP status.
+        path.starts_with("/ecomm/").then(|| {
+            EcomErr::invalid(error.status.as_str(), error.detail.clone())
+                .with_status(error.status)
+                .render()
+        })
+    }
+
     fn settle_due(&self, state: &AppState) {
         super::sweep(state);
     }

@@ -70,6 +70,10 @@ pub(crate) use self::model::Orders;
 pub(crate) struct OrderManagementState;
 
 impl crate::core::state::Part for OrderManagementState {
+    fn render_error(&self, path: &str, error: &crate::core::error::ApiError) -> Option<crate::core::error::Stored> {
+        owns(path).then(|| OmError::from(error.clone()).render())
+    }
+
     fn order_view(
         &self,
         tables: &Tables,

@@ -52,6 +52,11 @@ pub(crate) use self::model::Recurring;
 pub(crate) struct RecurringState;
 
 impl crate::core::state::Part for RecurringState {
+    fn render_error(&self, path: &str, error: &crate::core::error::ApiError) -> Option<crate::core::error::Stored> {
+        path.starts_with("/recurring/")
+            .then(|| errors::RecError::from(error.clone()).render(path))
+    }
+
     fn settle_due(&self, state: &AppState) {
         process::settle(state);
     }

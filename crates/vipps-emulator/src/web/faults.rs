@@ -18,16 +18,18 @@ fn dropped() -> Response {
     Response::new(Body::from_stream(stream))
 }
 
-fn injected(path: &str, status: u16, detail: &str) -> Response {
+/// An injected error, in the format of the API that owns `path`.
+fn injected(state: &AppState, path: &str, status: u16, detail: &str) -> Response {
     let status = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::SERVICE_UNAVAILABLE);
     let title = status.canonical_reason().unwrap_or("Injected fault");
-    ApiError::new(status, title, detail).render(path).into_response()
+    state
+        .render_error(path, &ApiError::new(status, title, detail))
+        .into_response()
 }
 
-fn too_many(path: &str, detail: &str, retry_after: u64) -> Response {
-    let mut r = ApiError::new(http::StatusCode::TOO_MANY_REQUESTS, "Too Many Requests", detail)
-        .render(path)
-        .into_response();
+fn too_many(state: &AppState, path: &str, detail: &str, retry_after: u64) -> Response {
+    let error = ApiError::new(http::StatusCode::TOO_MANY_REQUESTS, "Too Many Requests", detail);
+    let mut r = state.render_error(path, &error).into_response();
     r.headers_mut()
         .insert(http::header::RETRY_AFTER, http::HeaderValue::from(retry_after));
     r
@@ -118,6 +120,7 @@ async fn rate_limit(state: &AppState, mut req: Request) -> Result<Request, Respo
     if let Some((key, limit)) = limit_for(&method, &path, req.headers(), body_ref.as_deref()) {
         if let Err(wait) = state.faults().count(key, limit, state.clock().now()) {
             return Err(too_many(
+                state,
                 &path,
                 &format!("Too many requests for this reference: at most {limit} per minute."),
                 wait,
@@ -161,11 +164,12 @@ pub(crate) async fn layer(State(state): State<AppState>, req: Request, next: Nex
     tracing::debug!(%method, %path, fault = ?rule.fault, "injecting a fault");
     match rule.fault {
         FaultKind::Status => injected(
+            &state,
             &path,
             rule.status.unwrap_or(503),
             "Injected fault: the operation did not run.",
         ),
-        FaultKind::RateLimited => too_many(&path, "Injected rate limit.", rule.retry_after.unwrap_or(1)),
+        FaultKind::RateLimited => too_many(&state, &path, "Injected rate limit.", rule.retry_after.unwrap_or(1)),
         FaultKind::Delay => {
             tokio::time::sleep(Duration::from_millis(rule.delay_ms.unwrap_or(1000))).await;
             next.run(req).await
@@ -177,6 +181,7 @@ pub(crate) async fn layer(State(state): State<AppState>, req: Request, next: Nex
                 dropped()
             } else {
                 injected(
+                    &state,
                     &path,
                     rule.status.unwrap_or(500),
                     "Injected fault: the operation ran, the answer was lost.",
