@@ -802,6 +802,39 @@ async fn a_checkout_sessions_reference_is_an_order() {
     om_error(order(&h, "recurring", "om-session-0001").await, 404, None).await;
 }
 
+/// An eCom order's landing page shows its receipt and category too, before and after approval.
+#[tokio::test]
+async fn an_ecom_orders_landing_page_shows_its_receipt() {
+    let h = H::start().await;
+    let r = ecom(&h, Method::POST, "/ecomm/v2/payments")
+        .json(&ecom_initiate_body(&h, "om-ecom-page-1", 5000))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let url = r.json::<Value>().await.unwrap()["url"].as_str().unwrap().to_owned();
+    ok(add_receipt(&h, "ecom", "om-ecom-page-1", &receipt("NOK")).await, 201).await;
+    let cat = json!({"category": "DELIVERY", "orderDetailsUrl": "https://example.com/track/1"});
+    ok(put_category(&h, "ecom", "om-ecom-page-1", &cat).await, 200).await;
+    let check = |page: &str| {
+        assert!(page.contains("id=\"receipt-total\">50.00 NOK<"), "{page}");
+        assert!(page.contains("Socks &lt;wool&gt;"), "{page}");
+        assert!(page.contains("<a href=\"https://example.com/track/1\""), "{page}");
+    };
+    check(&h.http.get(&url).send().await.unwrap().text().await.unwrap());
+    let token = url.split("token=").nth(1).unwrap();
+    let r = h
+        .http
+        .post(h.url("/landing/approve"))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    let page = r.text().await.unwrap();
+    assert!(page.contains("The payment is approved."), "{page}");
+    check(&page);
+}
+
 /// A Checkout session's `orderSummary` is its receipt in Order Management (the Checkout guide:
 /// Checkout sends it there): read back with the spec's names, and not replaceable.
 #[tokio::test]

@@ -154,7 +154,7 @@ pub(crate) async fn landing(State(state): State<AppState>, RawQuery(query): RawQ
     });
     let Some((p, name)) = found else {
         return match crate::ecom::view_by_token(&state, &token) {
-            Some(v) => ecom_landing(&token, &v),
+            Some(v) => ecom_landing(&state, &token, &v),
             None => not_found(),
         };
     };
@@ -318,8 +318,9 @@ fn ecom_return_link(v: &crate::ecom::View) -> String {
 }
 
 /// The landing page of an eCom order.
-fn ecom_landing(token: &str, v: &crate::ecom::View) -> Response {
+fn ecom_landing(state: &AppState, token: &str, v: &crate::ecom::View) -> Response {
     let mut body = ecom_details(v);
+    body += &super::receipt::section_of(state, &v.msn, &v.order_id);
     if v.link_expired {
         body += "<p id=\"expired\">This payment link has expired: it is valid for 5 minutes.</p>";
         body += &ecom_return_link(v);
@@ -371,6 +372,7 @@ async fn ecom_act(state: &AppState, token: String, approve: bool) -> Response {
     let mut body = format!("<p id=\"result\">{}</p>", escape(&message));
     if let Some(v) = view {
         body += &ecom_details(&v);
+        body += &super::receipt::section_of(state, &v.msn, &v.order_id);
         body += &ecom_return_link(&v);
     }
     page(status, title, &body)

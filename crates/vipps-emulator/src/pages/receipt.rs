@@ -11,9 +11,15 @@ use vipps_types::{Amount, Currency};
 
 /// The receipt and category of payment `p`, as HTML (empty when it has neither).
 pub(super) fn section(state: &AppState, p: &Payment) -> String {
+    section_of(state, &p.msn, p.reference.as_str())
+}
+
+/// The receipt and category of `ECOM` order `order_id` of `msn` (an ePayment payment or an
+/// eCom order), as HTML (empty when it has neither).
+pub(super) fn section_of(state: &AppState, msn: &str, order_id: &str) -> String {
     let view = state
         .store()
-        .read(|t| state.order_view(t, &p.msn, &PaymentType::Ecom, p.reference.as_str()));
+        .read(|t| state.order_view(t, msn, &PaymentType::Ecom, order_id));
     view.map(|v| render(&v)).unwrap_or_default()
 }
 
