@@ -144,6 +144,11 @@ fn parse_line(id: String, spec: &str, vat: i64) -> Result<OrderLine, String> {
         .trim()
         .parse()
         .map_err(|_| format!("{spec:?}: the amount must be a whole number of minor units (øre/cents)"))?;
+    if !(0..=1_000_000_000_000).contains(&amount) {
+        return Err(format!(
+            "{spec:?}: the amount must be between 0 and 1000000000000 minor units"
+        ));
+    }
     if !(0..=10_000).contains(&vat) {
         return Err("--vat must be between 0 and 10000 (hundredths of a percent)".into());
     }
@@ -379,6 +384,7 @@ mod tests {
             .unwrap_err()
             .contains("minor units"));
         assert!(parse_line("1".into(), "Socks:100", 10_001).is_err());
+        assert!(parse_line("1".into(), "Socks:1000000000000000", 2500).is_err());
         let link = LinkArgs {
             kind: "order-confirmation".into(),
             url: "https://example.com".into(),

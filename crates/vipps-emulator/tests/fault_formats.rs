@@ -56,7 +56,7 @@ async fn each_api_gets_its_own_error_format_for_an_injected_fault() {
     assert!(om.get("traceId").is_none(), "Order Management's ErrorResponse: {om}");
 
     let ck = fault("/checkout/v3/session/some-session").await;
-    assert!(ck["title"].is_string(), "{ck}");
+    assert!(ck["errorCode"].is_string(), "Checkout's problem has an errorCode: {ck}");
 
     let ec = fault("/ecomm/v2/payments/order-1/details").await;
     let first = &ec

@@ -585,12 +585,16 @@ async fn idempotency_keys_replay_and_conflict() {
     assert_eq!(a, b, "the same key and request replay the same answer, not a 409");
     let mut other = receipt("NOK");
     other["bottomLine"]["receiptNumber"] = json!("R-2");
-    om_error(
+    let conflict = om_error(
         send(&h, Method::POST, &path, Some("k-1"), Some(&other)).await,
         409,
         None,
     )
     .await;
+    assert!(
+        conflict["detail"].as_str().unwrap().contains("Idempotency-Key"),
+        "the key's conflict, not the receipt's: {conflict}"
+    );
     // Without a key, the second receipt is a 409 of its own.
     om_error(
         send(&h, Method::POST, &path, None, Some(&receipt("NOK"))).await,
@@ -606,6 +610,9 @@ async fn idempotency_keys_replay_and_conflict() {
     let c = ok(send(&h, Method::PUT, &path, None, Some(&cat)).await, 200).await;
     assert_eq!(a, b);
     assert_ne!(a, c, "without a key each PUT is a new one");
+    // A category can be replaced, so this 409 can only be the key's.
+    let other = json!({"category": "TICKET", "orderDetailsUrl": "https://example.com"});
+    om_error(send(&h, Method::PUT, &path, Some("k-2"), Some(&other)).await, 409, None).await;
     let long = "k".repeat(51);
     om_error(
         send(&h, Method::PUT, &path, Some(&long), Some(&cat)).await,
@@ -833,6 +840,58 @@ async fn an_ecom_orders_landing_page_shows_its_receipt() {
     let page = r.text().await.unwrap();
     assert!(page.contains("The payment is approved."), "{page}");
     check(&page);
+}
+
+/// Images and v3 categories are the merchant's own: another merchant can neither name the
+/// image in a category nor read, list or delete the category.
+#[tokio::test]
+async fn images_and_v3_categories_belong_to_their_merchant() {
+    let h = H::two_merchants().await;
+    h.created("om-mine-0001", 5000).await;
+    ok(
+        send(&h, Method::POST, IMAGES, None, Some(&upload("logo-1", &png(200, 200)))).await,
+        200,
+    )
+    .await;
+    let v3 =
+        json!({"orderId": "om-mine-0001", "paymentType": "ECOM", "type": "TICKET", "url": "https://example.com/t"});
+    let created = ok(send(&h, Method::POST, V3, None, Some(&v3)).await, 201).await;
+    let id = created["categoryId"].as_str().unwrap().to_owned();
+
+    let m2 = second_merchant();
+    let t2 = fetch_token(&h.http, &h.emu.base_url(), &m2).await;
+    let as_second = |method: Method, path: &str| {
+        h.http
+            .request(method, h.url(path))
+            .bearer_auth(&t2)
+            .header("Ocp-Apim-Subscription-Key", &m2.subscription_key)
+            .header("Merchant-Serial-Number", &m2.msn)
+    };
+    let r = as_second(Method::POST, "/epayment/v1/payments")
+        .header("Idempotency-Key", "second-create-1")
+        .json(&web("om-theirs-0001", 5000))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let cat = json!({"category": "RECEIPT", "orderDetailsUrl": "https://example.com/r", "imageId": "logo-1"});
+    let r = as_second(Method::PUT, &format!("{V2}/ecom/categories/om-theirs-0001"))
+        .json(&cat)
+        .send()
+        .await
+        .unwrap();
+    om_error(r, 400, Some("imageId")).await;
+    let r = as_second(Method::GET, &format!("{V3}/{id}")).send().await.unwrap();
+    om_error(r, 404, None).await;
+    let r = as_second(Method::DELETE, &format!("{V3}/{id}")).send().await.unwrap();
+    om_error(r, 404, None).await;
+    let r = as_second(Method::GET, &format!("{V3}?orderId=om-mine-0001"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok(r, 200).await, json!({"categories": []}));
+    // Still there for its merchant.
+    ok(send(&h, Method::GET, &format!("{V3}/{id}"), None, None).await, 200).await;
 }
 
 /// A Checkout session's `orderSummary` is its receipt in Order Management (the Checkout guide:

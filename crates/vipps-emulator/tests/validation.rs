@@ -480,3 +480,39 @@ async fn unapproved_sales_units_are_refused_express_long_living_and_push_message
     // A plain payment is fine.
     h.created("unapproved-0004", 1000).await;
 }
+
+/// A `null` where the API wants one of its values is refused with 400, as an unknown value is
+/// (the shared types read a nullable enum's `null` as unknown, so that answers never fail).
+#[tokio::test]
+async fn null_enum_values_in_requests_are_refused() {
+    let h = H::start().await;
+    for (i, pointer) in ["/userFlow", "/paymentMethod/type", "/amount/currency"].into_iter().enumerate() {
+        let mut body = web(&format!("null-enum-{i:04}"), 1000);
+        *body.pointer_mut(pointer).unwrap() = Value::Null;
+        let r = create_raw(&h, body).await;
+        assert_eq!(r.status(), 400, "{pointer}: {}", r.text().await.unwrap());
+    }
+    let webhook = json!({"url": "https://example.com/hook", "events": [null]});
+    let r = h
+        .req(Method::POST, "/webhooks/v1/webhooks")
+        .json(&webhook)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "{}", r.text().await.unwrap());
+    let draft = json!({
+        "pricing": {"type": "LEGACY", "amount": 1000, "currency": null},
+        "interval": {"unit": null, "count": 1},
+        "merchantRedirectUrl": "https://example.com/r", "merchantAgreementUrl": "https://example.com/a",
+        "productName": "Nulls"
+    });
+    let r = h
+        .req(Method::POST, "/recurring/v3/agreements")
+        .header("Idempotency-Key", "null-draft-1")
+        .json(&draft)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "{}", r.text().await.unwrap());
+    assert_eq!(h.emu.state().payment_count(), 0);
+}

@@ -65,7 +65,9 @@ macro_rules! string_enum {
 
         impl<'de> ::serde::Deserialize<'de> for $name {
             fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                d.deserialize_str($crate::macros::StrEnumVisitor::<$name>::new())
+                // `deserialize_any` so that a JSON `null` (several specs mark their enums
+                // nullable) reaches `visit_unit` instead of failing the whole answer.
+                d.deserialize_any($crate::macros::StrEnumVisitor::<$name>::new())
             }
         }
     };
@@ -89,6 +91,10 @@ impl<'de, T: for<'a> From<&'a str>> serde::de::Visitor<'de> for StrEnumVisitor<T
     }
     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<T, E> {
         Ok(T::from(v))
+    }
+    /// `null`: an unknown (empty) value, which validation refuses in a request.
+    fn visit_unit<E: serde::de::Error>(self) -> Result<T, E> {
+        Ok(T::from(""))
     }
     // UTF-8 bytes, as `String`'s own visitor takes them (formats such as MessagePack or CBOR
     // may hand a string over as bytes).

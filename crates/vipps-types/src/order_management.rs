@@ -259,8 +259,13 @@ pub struct OrderLine {
 impl OrderLine {
     /// A line of one piece at `total_amount` (tax included) with `tax_rate` in hundredths of
     /// a percent: the tax is worked out from the total and rounded to the nearest minor unit.
+    /// `tax_rate` outside 0–10000 is taken as its nearest bound.
     pub fn new(id: impl Into<String>, name: impl Into<String>, total_amount: i64, tax_rate: i64) -> Self {
-        let excluding = (total_amount * 10_000 + (10_000 + tax_rate) / 2) / (10_000 + tax_rate);
+        let tax_rate = tax_rate.clamp(0, 10_000);
+        let divisor = i128::from(10_000 + tax_rate);
+        let excluding = (i128::from(total_amount) * 10_000 + divisor / 2).div_euclid(divisor);
+        // |excluding| ≤ |total_amount|, so it fits.
+        let excluding = i64::try_from(excluding).unwrap_or(total_amount);
         OrderLine {
             name: name.into(),
             id: id.into(),
@@ -274,7 +279,7 @@ impl OrderLine {
 
     /// The line's tax in hundredths of a percent (`taxRate`, or `taxPercentage` × 100).
     pub fn tax_basis_points(&self) -> Option<i64> {
-        self.tax_rate.or(self.tax_percentage.map(|p| p * 100))
+        self.tax_rate.or(self.tax_percentage.map(|p| p.saturating_mul(100)))
     }
 
     /// −1 for a returned item, 1 otherwise.
@@ -350,10 +355,10 @@ pub struct BottomLine {
     /// The point-of-sale terminal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pos_id: Option<String>,
-    /// Deprecated: must equal the order lines' total when sent.
+    /// Deprecated: when sent, the order lines' total (or that plus the deprecated shipping).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_amount: Option<i64>,
-    /// Deprecated: must equal the order lines' tax when sent.
+    /// Deprecated: when sent, the order lines' tax (or that plus the deprecated shipping's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_tax: Option<i64>,
     /// Deprecated: must equal the order lines' discount when sent.
@@ -465,13 +470,19 @@ impl Receipt {
         check_bottom_line(&self.bottom_line, &field("bottomLine"))?;
         let totals = self.totals();
         let b = &self.bottom_line;
-        for (name, given, sum) in [
-            ("totalAmount", b.total_amount, totals.total),
-            ("totalTax", b.total_tax, totals.tax),
-            ("totalDiscount", b.total_discount, totals.discount),
+        // The deprecated shipping fields are outside the lines; a total that counts them agrees too.
+        let shipping = b
+            .shipping_amount
+            .or(b.shipping_info.as_ref().and_then(|s| s.amount))
+            .unwrap_or(0);
+        let shipping_tax = b.shipping_info.as_ref().and_then(|s| s.tax_amount).unwrap_or(0);
+        for (name, given, sum, extra) in [
+            ("totalAmount", b.total_amount, totals.total, shipping),
+            ("totalTax", b.total_tax, totals.tax, shipping_tax),
+            ("totalDiscount", b.total_discount, totals.discount, 0),
         ] {
             if let Some(given) = given {
-                if given != sum {
+                if given != sum && given != sum.saturating_add(extra) {
                     return Err(ValidationError::new(
                         field(&format!("bottomLine.{name}")),
                         format!("is {given}, but the order lines add up to {sum}"),
@@ -537,10 +548,10 @@ fn check_line(l: &OrderLine, at: &str) -> Result<(), ValidationError> {
         (_, Some(r)) if !(0..=10_000).contains(&r) => {
             return Err(ValidationError::new(field("taxRate"), "must be between 0 and 10000"))
         }
-        (Some(p), Some(r)) if p * 100 != r => {
+        (Some(p), Some(r)) if p.saturating_mul(100) != r => {
             return Err(ValidationError::new(
                 field("taxRate"),
-                format!("is {r}, but taxPercentage {p} means {}", p * 100),
+                format!("is {r}, but taxPercentage {p} means {}", p.saturating_mul(100)),
             ))
         }
         _ => {}
@@ -568,7 +579,14 @@ fn check_line(l: &OrderLine, at: &str) -> Result<(), ValidationError> {
         }
     }
     if let Some(u) = &l.product_url {
-        check_url(&field("productUrl"), u, false, None)?;
+        // Only a link for the app: any absolute http(s) URL (the spec gives no format).
+        let ok = url::Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
+        if !ok {
+            return Err(ValidationError::new(
+                field("productUrl"),
+                "must be an absolute http(s) URL",
+            ));
+        }
     }
     Ok(())
 }
@@ -623,9 +641,6 @@ fn check_bottom_line(b: &BottomLine, at: &str) -> Result<(), ValidationError> {
                 field("barcode.format"),
                 "must be EAN-13, CODE 39 or CODE 128",
             ));
-        }
-        if code.data.as_deref().is_none_or(str::is_empty) {
-            return Err(ValidationError::new(field("barcode.data"), "is required"));
         }
     }
     Ok(())
@@ -1166,12 +1181,46 @@ mod tests {
     }
 
     #[test]
+    fn deprecated_shipping_may_be_counted_in_the_deprecated_total() {
+        let mut r = spec_example();
+        r.bottom_line.shipping_amount = Some(500);
+        r.bottom_line.total_amount = Some(7500);
+        r.validate().unwrap();
+        r.bottom_line.total_amount = Some(7000);
+        r.validate().unwrap();
+        r.bottom_line.total_amount = Some(7400);
+        assert_eq!(r.validate().unwrap_err().field, "bottomLine.totalAmount");
+    }
+
+    #[test]
+    fn nullable_values_in_an_answer_decode() {
+        let info: OrderInfo = serde_json::from_str(
+            r#"{"category": {"category": null, "orderDetailsUrl": "https://example.com"},
+                "receipt": {"orderLines": [], "bottomLine": {"currency": null, "barcode": {"format": null, "data": null}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(info.category.unwrap().category, CategoryType::Unknown(String::new()));
+        let receipt = info.receipt.unwrap();
+        assert_eq!(receipt.bottom_line.currency, Currency::Unknown(String::new()));
+        // In a request, validation still refuses them.
+        assert!(receipt.validate().is_err());
+    }
+
+    #[test]
     fn a_line_worked_out_from_its_total_adds_up() {
         let l = OrderLine::new("1", "Socks", 12_500, 2500);
         assert_eq!((l.total_amount_excluding_tax, l.total_tax_amount), (10_000, 2_500));
         let l = OrderLine::new("2", "Odd", 999, 1500);
         assert_eq!(l.total_amount_excluding_tax + l.total_tax_amount, 999);
         Receipt::new(vec![l], Currency::Nok).validate().unwrap();
+        // Huge amounts and rates out of range neither overflow nor divide by zero.
+        for (total, rate) in [(i64::MAX, 2500), (i64::MIN, 2500), (1000, -10_000), (1000, 99_999)] {
+            let l = OrderLine::new("3", "Big", total, rate);
+            assert_eq!(
+                l.total_amount_excluding_tax.checked_add(l.total_tax_amount),
+                Some(total)
+            );
+        }
     }
 
     #[test]

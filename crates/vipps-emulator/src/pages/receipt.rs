@@ -127,7 +127,7 @@ fn receipt(r: &Receipt) -> String {
         "<tr><th colspan=\"2\">VAT</th><td class=\"num\" id=\"receipt-vat\">{}</td></tr>\
 <tr><th colspan=\"2\">Total</th><td class=\"num\" id=\"receipt-total\">{}</td></tr></tfoot></table>",
         money(totals.tax, c),
-        money(totals.total + r.bottom_line.tip_amount.unwrap_or(0), c),
+        money(totals.total.saturating_add(r.bottom_line.tip_amount.unwrap_or(0)), c),
     );
     if let Some(n) = &r.bottom_line.receipt_number {
         s += &format!("<p class=\"note\">Receipt number {}</p>", escape(n));

@@ -277,6 +277,15 @@
         cell(tr, money({ value: sign * l.totalAmount, currency: cur }), "num");
         rows.push(tr);
       });
+      // The tip counts towards the total, as on the landing page.
+      var tip = o.receipt.bottomLine.tipAmount || 0;
+      if (tip > 0) {
+        var tipRow = el("tr", null, { id: "receipt-tip" });
+        tipRow.appendChild(el("th", "Tip", { scope: "row", colspan: "2" }));
+        cell(tipRow, money({ value: tip, currency: cur }), "num");
+        rows.push(tipRow);
+      }
+      total += tip;
       [["VAT", tax, "receipt-vat"], ["Total", total, "receipt-total"]].forEach(function (t) {
         var tr = el("tr", null, { id: t[2] });
         tr.appendChild(el("th", t[0], { scope: "row", colspan: "2" }));
