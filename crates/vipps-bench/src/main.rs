@@ -512,9 +512,10 @@ const USAGE: &str = "usage:
       active monthly agreements with a charge each, then the clock moved a month: time until
       every due charge is processed, memory per agreement, GET throughput meanwhile
       (--first-due-in-days 40: no charge is due within the month, for comparison)
-  vipps-bench persist --emulator-bin PATH [--payments 1000000] [--requests 20000]
+  vipps-bench persist --emulator-bin PATH [--payments 1000000] [--requests 20000] [--rounds 3]
       the emulator with and without --data-dir (alternating rounds): POST create, POST capture
       and GET at concurrency 32; then start-up time and size of a data dir holding N payments
+      (--payments 0 skips it)
   vipps-bench trivial-server
       a do-nothing axum server answering every request with a fixed payment JSON (the
       machine's ceiling for the comparison tables); prints `listening on URL`";
@@ -794,6 +795,7 @@ async fn run(args: Vec<String>) {
             &bin,
             flag_num(&args[2..], "--payments", 1_000_000),
             flag_num(&args[2..], "--requests", 0),
+            flag_num(&args[2..], "--rounds", 0),
         )
         .await;
         return;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 const CONCURRENCY: usize = 32;
 /// Requests per measurement.
 const REQUESTS: usize = 20_000;
-/// Alternating rounds of each mode.
+/// Alternating rounds of each mode (`--rounds`).
 const ROUNDS: usize = 3;
 
 /// A data dir under the system's temporary dir, removed when dropped.
@@ -93,15 +93,18 @@ fn dir_bytes(dir: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-pub(crate) async fn run(bin: &str, payments: usize, requests: usize) {
+/// `payments` 0 skips the big data dir (the write path alone, for iterating on it); `rounds`
+/// and `requests` 0 take the defaults.
+pub(crate) async fn run(bin: &str, payments: usize, requests: usize, rounds: usize) {
     let requests = if requests == 0 { REQUESTS } else { requests };
+    let rounds = if rounds == 0 { ROUNDS } else { rounds };
     let (mut memory, mut disk) = (Vec::new(), Vec::new());
-    for _ in 0..ROUNDS {
+    for _ in 0..rounds {
         memory.push(round(bin, false, requests).await);
         disk.push(round(bin, true, requests).await);
     }
     let pick = |v: &[(Stats, Stats, Stats)], f: fn(&(Stats, Stats, Stats)) -> Stats| median(v.iter().map(f).collect());
-    println!("## Persistence: `--data-dir` against memory (same binary, {ROUNDS} alternating rounds, medians)\n");
+    println!("## Persistence: `--data-dir` against memory (same binary, {rounds} alternating rounds, medians)\n");
     println!("| measure, concurrency {CONCURRENCY}, {requests} requests | in memory req/s (p50, p99 µs) | `--data-dir` req/s (p50, p99 µs) | persisted ÷ memory |");
     println!("|---|---|---|---|");
     for (name, f) in [
@@ -123,6 +126,21 @@ pub(crate) async fn run(bin: &str, payments: usize, requests: usize) {
             d.p99_us,
             d.rps / m.rps
         );
+    }
+    // Each round's ratio too: the machine's speed drifts between rounds, so the ratio of a
+    // memory round and the persisted round right after it is steadier than the medians'.
+    println!("\n| round | create ÷ | capture ÷ | GET ÷ |\n|---|---|---|---|");
+    for (i, (m, d)) in memory.iter().zip(&disk).enumerate() {
+        println!(
+            "| {} | {:.2} | {:.2} | {:.2} |",
+            i + 1,
+            d.0.rps / m.0.rps,
+            d.1.rps / m.1.rps,
+            d.2.rps / m.2.rps
+        );
+    }
+    if payments == 0 {
+        return;
     }
 
     // A big data dir: filled through the seed route, then the emulator started on it again.

@@ -195,9 +195,30 @@ pub(crate) fn put<T: serde::Serialize>(table: &'static str, key: String, value: 
     Change::Put {
         table,
         key,
-        // The emulator's own records always serialize (no maps with non-string keys).
-        value: serde_json::to_string(value).unwrap_or_else(|_| "null".into()),
+        value: json(value),
     }
+}
+
+/// `value` as JSON, written into a buffer each thread keeps and then copied once: a
+/// `to_string` grows its string from 128 bytes, and the reallocations (a payment is about
+/// 800 bytes) took a third of the time rows took to make, under the store's lock.
+pub(crate) fn json<T: serde::Serialize>(value: &T) -> String {
+    thread_local! {
+        static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    BUF.with(|buf| {
+        // A buffer already in use (never, unless a value's `Serialize` makes rows) is left alone.
+        let Ok(mut buf) = buf.try_borrow_mut() else {
+            return serde_json::to_string(value).unwrap_or_else(|_| "null".into());
+        };
+        buf.clear();
+        // The emulator's own records always serialize (no maps with non-string keys), and
+        // serde_json writes UTF-8.
+        match serde_json::to_writer(&mut *buf, value) {
+            Ok(()) => std::str::from_utf8(&buf).map_or_else(|_| "null".into(), str::to_owned),
+            Err(_) => "null".into(),
+        }
+    })
 }
 
 /// The key of row number `i`: zero-padded, so `sqlite3` lists rows in their order.

@@ -36,8 +36,7 @@ impl<K: Hash + Eq + Clone> Saved<K> {
         value: &T,
         out: &mut Vec<Change>,
     ) {
-        // The emulator's own records always serialize (no maps with non-string keys).
-        let json = serde_json::to_string(value).unwrap_or_else(|_| "null".into());
+        let json = super::json(value);
         let h = hash(&json);
         match self.rows.get_mut(k) {
             Some((old, saved)) if *old == key => {

@@ -113,8 +113,8 @@ impl Ledger {
     }
 }
 
-/// An idempotency record as stored.
-#[derive(serde::Serialize, serde::Deserialize)]
+/// An idempotency record as stored (written as a [`SavingRecord`]).
+#[derive(serde::Deserialize)]
 struct SavedRecord {
     /// The scope's digest (the record's identity; the row's key is its number).
     scope: String,
@@ -123,7 +123,7 @@ struct SavedRecord {
     content_type: String,
     /// Base64: an answer is usually JSON, but need not be.
     body: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     tag: Option<String>,
     #[serde(default)]
     at: i64,
@@ -209,14 +209,72 @@ fn record_key(n: u64) -> String {
     format!("{n:020}")
 }
 
-fn saved(scope: &ScopeDigest, r: &IdempotencyRecord) -> SavedRecord {
-    SavedRecord {
-        scope: STANDARD.encode(scope.0),
-        fingerprint: STANDARD.encode(r.fingerprint.0),
+/// A record as written: [`SavedRecord`]'s fields, borrowed from the record and encoded as they
+/// are written (no string is made for each field first; a record is written with every
+/// request that makes one).
+#[derive(serde::Serialize)]
+struct SavingRecord<'a> {
+    #[serde(serialize_with = "base64_str")]
+    scope: &'a [u8],
+    #[serde(serialize_with = "base64_str")]
+    fingerprint: &'a [u8],
+    status: u16,
+    content_type: &'a str,
+    #[serde(serialize_with = "base64_str")]
+    body: &'a [u8],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tag: Option<&'a str>,
+    at: i64,
+}
+
+fn base64_str<S: serde::Serializer>(bytes: &&[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&base64::display::Base64Display::new(bytes, &STANDARD))
+}
+
+fn saved<'a>(scope: &'a ScopeDigest, r: &'a IdempotencyRecord) -> SavingRecord<'a> {
+    SavingRecord {
+        scope: &scope.0,
+        fingerprint: &r.fingerprint.0,
         status: r.response.status,
-        content_type: r.response.content_type.to_owned(),
-        body: STANDARD.encode(&r.response.body),
-        tag: r.tag.as_deref().map(Into::into),
+        content_type: r.response.content_type,
+        body: &r.response.body,
+        tag: r.tag.as_deref(),
         at: r.at,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::persist::testing::row;
+
+    #[test]
+    fn a_record_is_written_as_it_is_read() {
+        let scope = ScopeDigest([7; 32]);
+        let mut record = IdempotencyRecord {
+            fingerprint: Fingerprint([9; 32]),
+            response: Stored {
+                status: 201,
+                content_type: "application/json",
+                body: bytes::Bytes::from_static(br#"{"reference":"r-1"}"#),
+            },
+            tag: Some("tag".into()),
+            at: 1_700_000_000,
+            row: 3,
+        };
+        for tag in [Some("tag".into()), None] {
+            record.tag = tag;
+            let json = crate::core::persist::json(&saved(&scope, &record));
+            let mut back = Idempotency::default();
+            assert!(back.load_row(&row(IDEMPOTENCY, &record_key(3), &json)).unwrap());
+            let r = back.record(&scope).expect("read back");
+            assert_eq!((r.fingerprint.0, r.response.status), (record.fingerprint.0, 201));
+            assert_eq!(
+                (r.response.content_type, &r.response.body),
+                ("application/json", &record.response.body)
+            );
+            assert_eq!((r.tag.as_deref(), r.at, r.row), (record.tag.as_deref(), record.at, 3));
+            assert_eq!(json.contains("tag"), record.tag.is_some(), "{json}");
+        }
     }
 }
