@@ -486,7 +486,10 @@ async fn unapproved_sales_units_are_refused_express_long_living_and_push_message
 #[tokio::test]
 async fn null_enum_values_in_requests_are_refused() {
     let h = H::start().await;
-    for (i, pointer) in ["/userFlow", "/paymentMethod/type", "/amount/currency"].into_iter().enumerate() {
+    for (i, pointer) in ["/userFlow", "/paymentMethod/type", "/amount/currency"]
+        .into_iter()
+        .enumerate()
+    {
         let mut body = web(&format!("null-enum-{i:04}"), 1000);
         *body.pointer_mut(pointer).unwrap() = Value::Null;
         let r = create_raw(&h, body).await;
