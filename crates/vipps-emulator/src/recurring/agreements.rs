@@ -103,7 +103,7 @@ pub(crate) async fn draft(State(state): State<AppState>, uri: Uri, headers: Head
             r.agreements
                 .push(pending_agreement(code, msn, &req, amount, suggested, now));
             r.by_code.insert(code, ai);
-            r.schedule(now + PENDING_FOR.whole_seconds(), Work::Expire(ai));
+            r.schedule_expiry(now + PENDING_FOR.whole_seconds(), ai);
             let mut created = wire::AgreementCreated::new(
                 agreement_id(code),
                 uuid::Uuid::from_u128(r.agreements[ai as usize].uuid),

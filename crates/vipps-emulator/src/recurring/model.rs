@@ -267,6 +267,15 @@ pub(super) enum Work {
     Attempt(u32),
 }
 
+/// The top bit of the sequence numbers of agreement expiries in the work queue.
+pub(super) const EXPIRY_SEQ: u64 = 1 << 63;
+
+/// The work-queue key of agreement `ai`'s expiry at `at`: the agreement's index in a range of
+/// sequence numbers of its own (the top bit set; [`Recurring::schedule`] counts below it).
+pub(super) fn expiry_key(at: i64, ai: u32) -> (i64, u64) {
+    (at, EXPIRY_SEQ | u64::from(ai))
+}
+
 /// The Recurring API's table: every merchant's agreements and charges.
 #[derive(Debug, Default)]
 pub(crate) struct Recurring {
@@ -336,6 +345,23 @@ impl Recurring {
         self.seq += 1;
         self.work.insert((at, self.seq), work);
         self.work_touched.touch((at, self.seq));
+    }
+
+    /// Queues the expiry of `PENDING` agreement `ai` at `at`, under a key of its own (see
+    /// [`expiry_key`]), so that accepting, rejecting or stopping it can take it out again: a
+    /// month of a hundred thousand accepted agreements otherwise keeps as many dead entries.
+    pub(super) fn schedule_expiry(&mut self, at: i64, ai: u32) {
+        let k = expiry_key(at, ai);
+        self.work.insert(k, Work::Expire(ai));
+        self.work_touched.touch(k);
+    }
+
+    /// Takes the queued expiry of agreement `ai`, which left `PENDING` (`at`: when it was due).
+    pub(super) fn unschedule_expiry(&mut self, at: i64, ai: u32) {
+        let k = expiry_key(at, ai);
+        if self.work.remove(&k).is_some() {
+            self.work_touched.touch(k);
+        }
     }
 
     /// Takes the next work due by `now`, oldest first.
@@ -457,5 +483,21 @@ mod tests {
         assert_eq!(r.next_due(20), Some((10, Work::Expire(2))));
         assert_eq!(r.next_due(20), None);
         assert_eq!(r.next_due(30), Some((30, Work::Attempt(3))));
+    }
+
+    #[test]
+    fn an_expiry_can_be_taken_out_and_keeps_to_its_own_sequence_numbers() {
+        let mut r = Recurring::default();
+        r.schedule_expiry(600, 7);
+        r.schedule(600, Work::Attempt(1));
+        assert_eq!(r.work.len(), 2);
+        assert!(r.seq < EXPIRY_SEQ, "ordinary work counts below the expiries' range");
+        // An attempt at the same second comes before the expiry (its sequence number is lower).
+        assert_eq!(r.next_due(600), Some((600, Work::Attempt(1))));
+        r.unschedule_expiry(600, 7);
+        assert!(r.work.is_empty(), "an accepted agreement leaves no entry behind");
+        r.unschedule_expiry(600, 7);
+        r.schedule_expiry(900, 8);
+        assert_eq!(r.next_due(900), Some((900, Work::Expire(8))));
     }
 }

@@ -117,7 +117,9 @@ impl Recurring {
             WORK => {
                 let k = parse_work_key(row)?;
                 let w: Work = value(row)?;
-                self.seq = self.seq.max(k.1);
+                if k.1 < super::model::EXPIRY_SEQ {
+                    self.seq = self.seq.max(k.1);
+                }
                 self.work.insert(k, w);
             }
             FAILING_PHONE => {

@@ -168,6 +168,7 @@ pub(super) fn accept(
         if fails {
             fail(r, ci, Failure::UserActionRequired, now, ev);
             r.agreements[ai as usize].status = AgreementStatus::Expired;
+            left_pending(r, ai);
             ev.push(Ev::Expired(ai));
             return Ok(());
         }
@@ -175,6 +176,7 @@ pub(super) fn accept(
     let a = &mut r.agreements[ai as usize];
     a.status = AgreementStatus::Active;
     a.start = Some(now);
+    left_pending(r, ai);
     ev.push(Ev::Activated(ai));
     if let Some(ci) = initial {
         pay(r, ci, now, ev);
@@ -198,6 +200,7 @@ pub(super) fn reject(r: &mut Recurring, ai: u32, now: i64, ev: &mut Vec<Ev>) -> 
     a.status = AgreementStatus::Stopped;
     a.stopped_by = Some(Actor::Customer);
     a.stop = Some(now);
+    left_pending(r, ai);
     ev.push(Ev::Rejected(ai));
     end_initial(r, ai, now);
     Ok(())
@@ -212,6 +215,12 @@ fn end_initial(r: &mut Recurring, ai: u32, now: i64) {
     }
 }
 
+/// Agreement `ai` left `PENDING`: its queued expiry is no longer needed.
+fn left_pending(r: &mut Recurring, ai: u32) {
+    let at = r.agreements[ai as usize].created + PENDING_FOR.whole_seconds();
+    r.unschedule_expiry(at, ai);
+}
+
 /// Agreement `ai` expires if nobody accepted it.
 pub(super) fn expire(r: &mut Recurring, ai: u32, at: i64, ev: &mut Vec<Ev>) {
     let a = &mut r.agreements[ai as usize];
@@ -219,6 +228,7 @@ pub(super) fn expire(r: &mut Recurring, ai: u32, at: i64, ev: &mut Vec<Ev>) {
         return;
     }
     a.status = AgreementStatus::Expired;
+    left_pending(r, ai);
     ev.push(Ev::Expired(ai));
     end_initial(r, ai, at);
 }
@@ -246,6 +256,7 @@ pub(super) fn stop(r: &mut Recurring, ai: u32, actor: Actor, now: i64, ev: &mut 
     a.stop = Some(now);
     ev.push(Ev::Stopped(ai, actor));
     if was_pending {
+        left_pending(r, ai);
         end_initial(r, ai, now);
         return Ok(());
     }
