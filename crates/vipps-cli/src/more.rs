@@ -1,6 +1,6 @@
 //! `vipps checkout …`, `vipps ecom …`, `vipps token`, `vipps userinfo`.
 
-use crate::payment::client_from_env;
+use crate::payment::{client_from_env, with_key};
 use clap::Subcommand;
 use serde::Serialize;
 use vipps::types::checkout::{
@@ -339,11 +339,9 @@ pub async fn ecom(cmd: EcomCommand, json: bool) -> Result<(), String> {
             text,
             request_id,
         } => {
-            let mut b = ec.capture(&order_id, amount, text);
-            if let Some(k) = request_id {
-                b = b.idempotency_key(k);
-            }
-            let r = b.await.map_err(e)?;
+            let r = with_key(ec.capture(&order_id, amount, text), request_id)
+                .await
+                .map_err(e)?;
             out(json, &*r, pretty);
         }
         EcomCommand::Cancel {
@@ -360,11 +358,9 @@ pub async fn ecom(cmd: EcomCommand, json: bool) -> Result<(), String> {
             text,
             request_id,
         } => {
-            let mut b = ec.refund(&order_id, amount, text);
-            if let Some(k) = request_id {
-                b = b.idempotency_key(k);
-            }
-            let r = b.await.map_err(e)?;
+            let r = with_key(ec.refund(&order_id, amount, text), request_id)
+                .await
+                .map_err(e)?;
             out(json, &*r, pretty);
         }
         EcomCommand::Details { order_id } => {

@@ -1,7 +1,7 @@
 //! `vipps receipt …`, `vipps category …` and `vipps image …`: the Order Management API from
 //! the shell.
 
-use crate::payment::{client_from_env, print, receipt_from_file};
+use crate::payment::{client_from_env, print, receipt_from_file, with_key};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use vipps::types::order_management::{
@@ -9,7 +9,6 @@ use vipps::types::order_management::{
     Receipt,
 };
 use vipps::types::{Amount, Currency};
-use vipps::RequestBuilder;
 
 /// Which order: its id and the API that paid it.
 #[derive(Args)]
@@ -123,16 +122,6 @@ pub enum ImageCommand {
         #[arg(long)]
         id: Option<String>,
     },
-}
-
-fn with_key<T: serde::de::DeserializeOwned + Send + 'static>(
-    b: RequestBuilder<T>,
-    key: Option<String>,
-) -> RequestBuilder<T> {
-    match key {
-        Some(k) => b.idempotency_key(k),
-        None => b,
-    }
 }
 
 /// `NAME:AMOUNT` as a one-piece line with `vat`.

@@ -10,7 +10,7 @@ use vipps::types::epayment::{
 };
 use vipps::types::order_management::{OrderLine, Receipt};
 use vipps::types::{Amount, Currency, Reference};
-use vipps::Client;
+use vipps::{Client, RequestBuilder};
 
 #[derive(Subcommand)]
 pub enum PaymentCommand {
@@ -236,11 +236,7 @@ pub async fn run(cmd: PaymentCommand, json: bool) -> Result<(), String> {
                 receipt,
                 ..CreatePaymentRequest::new(amount, reference, user_flow)
             };
-            let mut b = ep.create_payment(req);
-            if let Some(k) = idempotency_key {
-                b = b.idempotency_key(k);
-            }
-            let r = b.await.map_err(err)?;
+            let r = with_key(ep.create_payment(req), idempotency_key).await.map_err(err)?;
             let key = r.idempotency_key().unwrap_or_default().to_owned();
             print(json, &*r, |r| {
                 format!(
@@ -264,11 +260,9 @@ pub async fn run(cmd: PaymentCommand, json: bool) -> Result<(), String> {
             currency,
             idempotency_key,
         } => {
-            let mut b = ep.capture(&reference, amount(value, &currency));
-            if let Some(k) = idempotency_key {
-                b = b.idempotency_key(k);
-            }
-            let r = b.await.map_err(err)?;
+            let r = with_key(ep.capture(&reference, amount(value, &currency)), idempotency_key)
+                .await
+                .map_err(err)?;
             print(json, &*r, describe_modification);
         }
         PaymentCommand::Refund {
@@ -277,11 +271,9 @@ pub async fn run(cmd: PaymentCommand, json: bool) -> Result<(), String> {
             currency,
             idempotency_key,
         } => {
-            let mut b = ep.refund(&reference, amount(value, &currency));
-            if let Some(k) = idempotency_key {
-                b = b.idempotency_key(k);
-            }
-            let r = b.await.map_err(err)?;
+            let r = with_key(ep.refund(&reference, amount(value, &currency)), idempotency_key)
+                .await
+                .map_err(err)?;
             print(json, &*r, describe_modification);
         }
         PaymentCommand::Cancel {
@@ -292,11 +284,9 @@ pub async fn run(cmd: PaymentCommand, json: bool) -> Result<(), String> {
             let body = CancelModificationRequest {
                 cancel_transaction_only: transaction_only.then_some(true),
             };
-            let mut b = ep.cancel_with(&reference, body);
-            if let Some(k) = idempotency_key {
-                b = b.idempotency_key(k);
-            }
-            let r = b.await.map_err(err)?;
+            let r = with_key(ep.cancel_with(&reference, body), idempotency_key)
+                .await
+                .map_err(err)?;
             print(json, &*r, describe_modification);
         }
         PaymentCommand::Approve { reference, phone } => {
@@ -333,4 +323,15 @@ pub fn receipt_from_file(path: &Path, currency: Currency) -> Result<Receipt, Str
         serde_json::from_value::<Receipt>(value)
     };
     parsed.map_err(|e| format!("{}: not a receipt or a list of order lines: {e}", path.display()))
+}
+
+/// `b` with the caller's `--idempotency-key`, when one was given (otherwise the SDK makes one).
+pub fn with_key<T: serde::de::DeserializeOwned + Send + 'static>(
+    b: RequestBuilder<T>,
+    key: Option<String>,
+) -> RequestBuilder<T> {
+    match key {
+        Some(k) => b.idempotency_key(k),
+        None => b,
+    }
 }

@@ -1,6 +1,6 @@
 //! `vipps agreement …` and `vipps charge …`: the Recurring API v3 from the shell.
 
-use crate::payment::{client_from_env, print};
+use crate::payment::{client_from_env, print, with_key};
 use clap::{ArgGroup, Subcommand};
 use serde::Serialize;
 use vipps::recurring::{ListAgreements, ListCharges};
@@ -10,7 +10,6 @@ use vipps::types::recurring::{
     RefundRequest, TransactionType,
 };
 use vipps::types::{Amount, Currency};
-use vipps::RequestBuilder;
 
 #[derive(Subcommand)]
 pub enum AgreementCommand {
@@ -227,16 +226,6 @@ pub enum ChargeCommand {
 
 fn upper<T: for<'a> From<&'a str>>(s: &str) -> T {
     T::from(s.to_ascii_uppercase().as_str())
-}
-
-fn with_key<T: serde::de::DeserializeOwned + Send + 'static>(
-    b: RequestBuilder<T>,
-    key: Option<String>,
-) -> RequestBuilder<T> {
-    match key {
-        Some(k) => b.idempotency_key(k),
-        None => b,
-    }
 }
 
 fn money(value: i64, currency: &Currency) -> String {

@@ -119,6 +119,44 @@ async fn order(h: &H, kind: &str, id: &str) -> Response {
     send(h, Method::GET, &format!("{V2}/{kind}/{id}"), None, None).await
 }
 
+/// A request as the second merchant (`token`: its access token).
+fn as_second(h: &H, token: &str, method: Method, path: &str) -> reqwest::RequestBuilder {
+    let m2 = second_merchant();
+    h.http
+        .request(method, h.url(path))
+        .bearer_auth(token)
+        .header("Ocp-Apim-Subscription-Key", &m2.subscription_key)
+        .header("Merchant-Serial-Number", &m2.msn)
+}
+
+/// Starts a Checkout payment session of NOK 50.00, with `order_summary` when given.
+async fn start_session(h: &H, reference: &str, order_summary: Option<Value>) {
+    let mut session = json!({
+        "type": "PAYMENT",
+        "reference": reference,
+        "merchantInfo": {
+            "callbackUrl": "http://127.0.0.1:9/cb",
+            "returnUrl": "https://example.com/return",
+            "callbackAuthorizationToken": "cb-secret-123"
+        },
+        "transaction": {
+            "amount": {"value": 5000, "currency": "NOK"},
+            "reference": reference,
+            "paymentDescription": "Socks"
+        }
+    });
+    if let Some(summary) = order_summary {
+        session["transaction"]["orderSummary"] = summary;
+    }
+    let r = h
+        .checkout(Method::POST, "/checkout/v3/session")
+        .json(&session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+}
+
 fn is_uuid(v: &Value) -> bool {
     v.as_str().is_some_and(|s| uuid::Uuid::parse_str(s).is_ok())
 }
@@ -335,15 +373,8 @@ async fn orders_are_bound_to_the_merchants_payments_orders_and_charges() {
     .await;
 
     // Another merchant's payment is unknown.
-    let m2 = second_merchant();
-    let t2 = fetch_token(&h.http, &h.emu.base_url(), &m2).await;
-    let as_second = |method: Method, path: &str| {
-        h.http
-            .request(method, h.url(path))
-            .bearer_auth(&t2)
-            .header("Ocp-Apim-Subscription-Key", &m2.subscription_key)
-            .header("Merchant-Serial-Number", &m2.msn)
-    };
+    let t2 = fetch_token(&h.http, &h.emu.base_url(), &second_merchant()).await;
+    let as_second = |method: Method, path: &str| as_second(&h, &t2, method, path);
     let r = as_second(Method::POST, &format!("{V2}/ecom/receipts/om-bind-0001"))
         .json(&receipt("NOK"))
         .send()
@@ -776,27 +807,7 @@ async fn everything_survives_a_restart_and_a_reset_clears_it() {
 #[tokio::test]
 async fn a_checkout_sessions_reference_is_an_order() {
     let h = H::start().await;
-    let session = json!({
-        "type": "PAYMENT",
-        "reference": "om-session-0001",
-        "merchantInfo": {
-            "callbackUrl": "http://127.0.0.1:9/cb",
-            "returnUrl": "https://example.com/return",
-            "callbackAuthorizationToken": "cb-secret-123"
-        },
-        "transaction": {
-            "amount": {"value": 5000, "currency": "NOK"},
-            "reference": "om-session-0001",
-            "paymentDescription": "Socks"
-        }
-    });
-    let r = h
-        .checkout(Method::POST, "/checkout/v3/session")
-        .json(&session)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    start_session(&h, "om-session-0001", None).await;
     om_error(
         add_receipt(&h, "ecom", "om-session-0001", &receipt("EUR")).await,
         400,
@@ -858,15 +869,8 @@ async fn images_and_v3_categories_belong_to_their_merchant() {
     let created = ok(send(&h, Method::POST, V3, None, Some(&v3)).await, 201).await;
     let id = created["categoryId"].as_str().unwrap().to_owned();
 
-    let m2 = second_merchant();
-    let t2 = fetch_token(&h.http, &h.emu.base_url(), &m2).await;
-    let as_second = |method: Method, path: &str| {
-        h.http
-            .request(method, h.url(path))
-            .bearer_auth(&t2)
-            .header("Ocp-Apim-Subscription-Key", &m2.subscription_key)
-            .header("Merchant-Serial-Number", &m2.msn)
-    };
+    let t2 = fetch_token(&h.http, &h.emu.base_url(), &second_merchant()).await;
+    let as_second = |method: Method, path: &str| as_second(&h, &t2, method, path);
     let r = as_second(Method::POST, "/epayment/v1/payments")
         .header("Idempotency-Key", "second-create-1")
         .json(&web("om-theirs-0001", 5000))
@@ -899,33 +903,13 @@ async fn images_and_v3_categories_belong_to_their_merchant() {
 #[tokio::test]
 async fn a_checkout_order_summary_is_the_sessions_receipt() {
     let h = H::start().await;
-    let session = json!({
-        "type": "PAYMENT",
-        "reference": "om-summary-0001",
-        "merchantInfo": {
-            "callbackUrl": "http://127.0.0.1:9/cb",
-            "returnUrl": "https://example.com/return",
-            "callbackAuthorizationToken": "cb-secret-123"
-        },
-        "transaction": {
-            "amount": {"value": 5000, "currency": "NOK"},
-            "reference": "om-summary-0001",
-            "paymentDescription": "Socks",
-            "orderSummary": {
-                "orderLines": [{"name": "Socks", "id": "s-1", "totalAmount": 5000, "totalAmountExcludingTax": 4000,
-                                "totalTaxAmount": 1000, "taxRate": 2500,
-                                "unitInfo": {"unitPrice": 2500, "quantity": "2", "quantityUnit": "PCS"}}],
-                "orderBottomLine": {"currency": "NOK", "receiptNumber": "r-77"}
-            }
-        }
+    let summary = json!({
+        "orderLines": [{"name": "Socks", "id": "s-1", "totalAmount": 5000, "totalAmountExcludingTax": 4000,
+                        "totalTaxAmount": 1000, "taxRate": 2500,
+                        "unitInfo": {"unitPrice": 2500, "quantity": "2", "quantityUnit": "PCS"}}],
+        "orderBottomLine": {"currency": "NOK", "receiptNumber": "r-77"}
     });
-    let r = h
-        .checkout(Method::POST, "/checkout/v3/session")
-        .json(&session)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    start_session(&h, "om-summary-0001", Some(summary)).await;
     let got = ok(order(&h, "ecom", "om-summary-0001").await, 200).await;
     assert_eq!(
         got["receipt"],
